@@ -1,0 +1,280 @@
+// Package providers is the contract between Paydesk and the payment providers it speaks
+// to: the normalised view of a payment, the outcome of an action, the error type that
+// keeps a safe message apart from the detail, and the pure eligibility rules.
+//
+// The concrete clients live in providers/powens, providers/bpc and providers/tranzzo.
+// Nothing here knows about HTML, sessions or SQL.
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Name identifies a payment provider.
+type Name string
+
+// The three providers Paydesk speaks to.
+const (
+	Powens  Name = "powens"
+	BPC     Name = "bpc"
+	Tranzzo Name = "tranzzo"
+)
+
+// Names lists every provider in display order.
+var Names = []Name{Powens, BPC, Tranzzo}
+
+// Valid reports whether n is one of the known providers.
+func (n Name) Valid() bool {
+	return n == Powens || n == BPC || n == Tranzzo
+}
+
+// Label is the provider's display name.
+func (n Name) Label() string {
+	switch n {
+	case Powens:
+		return "Powens"
+	case BPC:
+		return "BPC"
+	case Tranzzo:
+		return "Tranzzo"
+	}
+	return string(n)
+}
+
+// Snapshot is what a provider says one payment looks like right now, already translated
+// into Paydesk's terms: integer minor units, the raw status kept verbatim next to the
+// fields the eligibility rules need. Clients return it from Fetch; the import command
+// builds it from the provider's own JSON; storage keeps it as a payments row.
+type Snapshot struct {
+	Provider Name
+	// PaymentID is the provider's payment id: Powens' numeric id, BPC's p_…, Tranzzo's
+	// payment_id of the order's main transaction. Empty for a BPC session with no payment.
+	PaymentID string
+	// SessionID is BPC's hosted-page session id (ps_…), if any.
+	SessionID string
+	// OrderID is Tranzzo's merchant order id (the key of every Tranzzo call).
+	OrderID string
+	// MerchantReference is the merchant's own reference (BPC merchantReferenceId, Powens
+	// client_state or label, Tranzzo order_id).
+	MerchantReference string
+
+	Amount   int64 // what the payer was asked to pay, minor units
+	Captured int64 // what was actually taken and may be refunded, minor units
+	Refunded int64 // total of succeeded refunds known to the provider, minor units
+	Currency string
+
+	// RawStatus is the provider's own status, verbatim: Powens state, BPC payment status
+	// (or session status when there is no payment), Tranzzo status of the main transaction.
+	RawStatus string
+	// StateDetail is Powens' state_detail (cancelling_webauth, cancelling, …).
+	StateDetail string
+	// ErrorCode is Powens' error_code or Tranzzo's status_code.
+	ErrorCode string
+	// SessionStatus is BPC's session status (open, expired, completed) when a session exists.
+	SessionStatus string
+	// Method and Mode are Tranzzo's method of the main transaction (purchase, auth,
+	// capture, …) and mode (hosted, direct). Voided is true when an auth was voided.
+	Method string
+	Mode   string
+	Voided bool
+	// Instant is true when any Powens instruction has execution_date_type instant.
+	Instant bool
+	// ValidateURI is Powens' validate_uri when the payer must confirm at their bank.
+	ValidateURI string
+
+	CustomerName  string
+	CustomerEmail string
+	CardLast4     string
+	Description   string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	// Refunds are the refunds the provider knows for this payment (BPC refunds list,
+	// Tranzzo refund transactions). Nil when the provider has no refunds (Powens).
+	Refunds []RefundSnapshot
+
+	// Raw is the provider's own JSON for this payment in the import envelope shape (see
+	// Envelope). Storing it lets a simulator be rebuilt from the database.
+	Raw json.RawMessage
+}
+
+// RefundSnapshot is one refund as the provider reports it.
+type RefundSnapshot struct {
+	ID        string // BPC re_…, Tranzzo payment_id of the refund transaction
+	Amount    int64
+	Currency  string
+	Status    string // raw: succeeded / pending / failed (BPC), success / pending / failure (Tranzzo)
+	Succeeded bool   // the provider says the money went back
+	Failed    bool   // the provider says it definitively did not
+	CreatedAt time.Time
+}
+
+// Envelope is one line of the import format and the shape of Snapshot.Raw: the provider's
+// own objects, exactly as its API returns them, tagged with the provider.
+//
+//	{"provider":"powens","payment":{…Powens payment…}}
+//	{"provider":"bpc","session":{…},"payment":{…},"refunds":[{…},…]}   (session and/or payment)
+//	{"provider":"tranzzo","transactions":[{…},…]}                       (GET /orders/{order} answer)
+type Envelope struct {
+	Provider     Name            `json:"provider"`
+	Payment      json.RawMessage `json:"payment,omitempty"`
+	Session      json.RawMessage `json:"session,omitempty"`
+	Refunds      json.RawMessage `json:"refunds,omitempty"`
+	Transactions json.RawMessage `json:"transactions,omitempty"`
+}
+
+// Ref is what a client needs to address one payment at its provider.
+type Ref struct {
+	PaymentID string
+	SessionID string
+	OrderID   string
+	Currency  string
+}
+
+// RefOf returns the address of a stored snapshot.
+func RefOf(s Snapshot) Ref {
+	return Ref{PaymentID: s.PaymentID, SessionID: s.SessionID, OrderID: s.OrderID, Currency: s.Currency}
+}
+
+// CancelRequest carries what a cancellation may need beyond the payment's address.
+type CancelRequest struct {
+	// ReturnURL is Paydesk's public payer-return page (Powens client_redirect_uri).
+	ReturnURL string
+	// State is the signed opaque state Paydesk will get back on the payer's return.
+	State string
+	// Comment is sent where the provider takes one (Tranzzo void).
+	Comment string
+}
+
+// RefundRequest asks for a refund of Amount minor units (Amount == Captured-Refunded may be
+// sent as a full refund where the provider distinguishes them).
+type RefundRequest struct {
+	Amount  int64
+	Full    bool
+	Comment string
+}
+
+// OutcomeKind says how an action ended.
+type OutcomeKind string
+
+// The five ways an action can end, as design.md's journal expects them.
+const (
+	// Done: the provider did it.
+	Done OutcomeKind = "done"
+	// NeedsPayer: the provider waits for the payer to confirm through PayerLink.
+	NeedsPayer OutcomeKind = "needs_payer"
+	// NotSupported: the payer's bank or the provider cannot do this for this payment.
+	NotSupported OutcomeKind = "not_supported"
+	// Refused: the provider answered no (ineligible, over-refund, bad request…).
+	Refused OutcomeKind = "refused"
+	// Unknown: no definitive answer (timeout, 5xx, malformed answer): never retry blindly,
+	// reconcile by reading the provider.
+	Unknown OutcomeKind = "unknown"
+)
+
+// Outcome is what an action produced.
+type Outcome struct {
+	Kind OutcomeKind
+	// Message is safe to show staff: the provider's own words when it gave some, else a
+	// plain sentence. Never contains secrets.
+	Message string
+	// Detail is for the log only (status code, raw body excerpt, Go error).
+	Detail string
+	// Snapshot is the payment after the action when the provider returned or we re-read it.
+	Snapshot *Snapshot
+	// RefundID is the provider's id of the refund created, if any.
+	RefundID string
+	// Link is set when Kind == NeedsPayer.
+	Link *PayerLink
+	// Raw is the provider's answer body, for the journal (never rendered as HTML).
+	Raw json.RawMessage
+}
+
+// PayerLink is the URL the payer must open to confirm, and when it stops working.
+type PayerLink struct {
+	URL       string
+	ExpiresAt time.Time
+	// Kind is "webview" (scoped token + Powens webview) or "validate_uri" (the bank's page).
+	Kind string
+}
+
+// Provider is what every client implements.
+type Provider interface {
+	// Name is the provider's name.
+	Name() Name
+	// Fetch reads the payment back from the provider.
+	Fetch(ctx context.Context, ref Ref) (Snapshot, error)
+}
+
+// Canceller cancels a payment (Powens cancel, BPC cancel, Tranzzo cancel or void).
+type Canceller interface {
+	Cancel(ctx context.Context, ref Ref, req CancelRequest) Outcome
+}
+
+// Expirer expires an open hosted session (BPC).
+type Expirer interface {
+	Expire(ctx context.Context, ref Ref) Outcome
+}
+
+// Refunder refunds a captured payment (BPC, Tranzzo).
+type Refunder interface {
+	Refund(ctx context.Context, ref Ref, req RefundRequest) Outcome
+}
+
+// PayerLinker makes a fresh payer link for a payment whose cancellation waits for the payer
+// (Powens: a new scoped token and webview URL, or the current validate_uri).
+type PayerLinker interface {
+	PayerLink(ctx context.Context, ref Ref, req CancelRequest) (PayerLink, error)
+}
+
+// Error is a provider error with a message safe for people kept apart from the detail
+// for the log. Clients return it (wrapped or not) from Fetch and PayerLink.
+type Error struct {
+	Provider Name
+	// Status is the HTTP status, 0 when no answer came.
+	Status int
+	// Code is the provider's error code when it gave one (notSupported, S-404, …).
+	Code string
+	// Safe is shown to staff.
+	Safe string
+	// Detail is logged, never shown.
+	Detail string
+	// Unknown is true when the outcome of the call cannot be known (timeout, 5xx).
+	Unknown bool
+	// Err is the underlying error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: %s", e.Provider, e.Safe)
+	if e.Status != 0 {
+		s += fmt.Sprintf(" (HTTP %d)", e.Status)
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// SafeMessage returns the message to show people for err: the Safe text of a provider
+// Error, or a generic sentence for anything else.
+func SafeMessage(err error) string {
+	var pe *Error
+	if errors.As(err, &pe) && pe.Safe != "" {
+		return pe.Safe
+	}
+	return "The provider could not be reached or gave an answer Paydesk could not read."
+}
+
+// ErrNotFound is wrapped by errors for ids the provider does not know.
+var ErrNotFound = errors.New("not found at provider")

@@ -1,0 +1,197 @@
+// Package storage keeps Paydesk's state in one SQLite file: payments and their timeline,
+// refunds and approvals, the action journal, payer links, the audit log and received
+// webhooks. SQL is plain and lives next to its Scan, one file per table.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver (cgo); build with -tags sqlite_fts5
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrNotFound: no such row.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write would break a rule (another action in flight, a link already
+	// live, a decision already taken, …).
+	ErrConflict = errors.New("conflict")
+	// ErrDuplicate: the idempotency key was used already; the existing row is returned.
+	ErrDuplicate = errors.New("duplicate")
+	// ErrInsufficientBalance: a refund would exceed what is still refundable.
+	ErrInsufficientBalance = errors.New("insufficient refundable balance")
+)
+
+// DB is Paydesk's database handle.
+type DB struct {
+	db *sql.DB
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// DSN builds the go-sqlite3 connection string for path. Why each option:
+//   - WAL lets readers go on while one writer writes (the list page never waits on a refund);
+//   - busy_timeout makes a writer wait for the lock instead of failing at once;
+//   - _txlock=immediate takes the write lock at BEGIN, so two concurrent write transactions
+//     queue instead of failing with "database is locked" when one upgrades from read to write;
+//   - foreign_keys is off by default in SQLite; we rely on it;
+//   - synchronous=NORMAL is durable with WAL except for the last transactions on power loss.
+func DSN(path string) string {
+	v := url.Values{}
+	v.Set("_journal_mode", "WAL")
+	v.Set("_busy_timeout", "5000")
+	v.Set("_txlock", "immediate")
+	v.Set("_foreign_keys", "on")
+	v.Set("_synchronous", "NORMAL")
+	return "file:" + path + "?" + v.Encode()
+}
+
+// Open opens (creating if needed) the database at path and applies pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	sdb, err := sql.Open("sqlite3", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	// Reads run in parallel on their own connections; writes serialise on SQLite's lock.
+	sdb.SetMaxOpenConns(8)
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxLifetime(0)
+	db := &DB{db: sdb, Now: time.Now}
+	if err := db.Migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping reports whether the database answers a query (readiness).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("storage: ping: %w", err)
+	}
+	return nil
+}
+
+// SQL exposes the underlying handle for tests and tools (backup, benchmarks).
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Migrate applies, in order and each in its own transaction, every embedded migration not
+// yet recorded in schema_migrations. It returns the versions applied.
+func (db *DB) Migrate(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("storage: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("storage: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("storage: migration %s: name must start with a number and _", base)
+		}
+		var n int
+		if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+			return fmt.Errorf("storage: migration %s: %w", base, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("storage: migration %s: %w", base, err)
+		}
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				version, base, db.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("storage: migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied migration.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := db.db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("storage: schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE, see DSN), committing when fn
+// returns nil and rolling back otherwise.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Setting returns a stored setting, or ErrNotFound.
+func (db *DB) Setting(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := db.db.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("storage: setting %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting stores a setting, replacing any previous value.
+func (db *DB) SetSetting(ctx context.Context, key string, value []byte) error {
+	_, err := db.db.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	if err != nil {
+		return fmt.Errorf("storage: set setting %s: %w", key, err)
+	}
+	return nil
+}
+
+// ms converts a time to the stored unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored unix milliseconds to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullMS converts a nullable stored time.
+func nullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
