@@ -56,6 +56,10 @@ func (e Eligibility) Any() bool { return e.Cancel.Allowed || e.Expire.Allowed ||
 // It knows nothing of roles, approvals or money already reserved by Paydesk: the web layer
 // adds those reasons on top. An unknown status makes nothing eligible.
 func Eligible(s Snapshot) Eligibility {
+	if !s.Provider.Valid() {
+		why := fmt.Sprintf("Provider %q is unknown to Paydesk.", s.Provider)
+		return Eligibility{Cancel: no(ActionCancel, why), Expire: no(ActionExpire, why), Refund: no(ActionRefund, why)}
+	}
 	if Normalise(s) == StatusUnknown {
 		why := fmt.Sprintf("%s status %q is unknown to Paydesk, so no action is offered.", s.Provider.Label(), s.RawStatus)
 		if s.RawStatus == "" {
@@ -76,15 +80,13 @@ func Eligible(s Snapshot) Eligibility {
 		}
 	case BPC:
 		return Eligibility{Cancel: bpcCancel(s), Expire: bpcExpire(s), Refund: bpcRefund(s)}
-	case Tranzzo:
+	default: // Tranzzo: the provider is valid, checked above.
 		return Eligibility{
 			Cancel: tranzzoCancel(s),
 			Expire: no(ActionExpire, "Tranzzo has no expire action; an unpaid hosted payment is cancelled instead."),
 			Refund: tranzzoRefund(s),
 		}
 	}
-	why := fmt.Sprintf("Provider %q is unknown to Paydesk.", s.Provider)
-	return Eligibility{Cancel: no(ActionCancel, why), Expire: no(ActionExpire, why), Refund: no(ActionRefund, why)}
 }
 
 func no(a Action, reason string) Decision { return Decision{Action: a, Reason: reason} }
@@ -157,6 +159,10 @@ func tranzzoCancel(s Snapshot) Decision {
 }
 
 func tranzzoRefund(s Snapshot) Decision {
+	if s.Voided {
+		// Normalise calls a voided payment cancelled whatever its method says.
+		return no(ActionRefund, "Tranzzo refunds only successful purchases or captures; this one is voided.")
+	}
 	if s.RawStatus != "success" || (s.Method != "purchase" && s.Method != "capture") {
 		return no(ActionRefund, fmt.Sprintf("Tranzzo refunds only successful purchases or captures; this one is %s %s.", s.Method, s.RawStatus))
 	}
@@ -164,6 +170,11 @@ func tranzzoRefund(s Snapshot) Decision {
 }
 
 func refundLeft(s Snapshot, who string) Decision {
+	// A negative total is bad data from the provider; subtracting it would offer more
+	// than was captured (or overflow), so nothing is offered.
+	if s.Captured < 0 || s.Refunded < 0 {
+		return no(ActionRefund, fmt.Sprintf("%s reported a negative captured or refunded amount, so no refund is offered.", who))
+	}
 	left := s.Captured - s.Refunded
 	if left <= 0 {
 		return no(ActionRefund, fmt.Sprintf("Everything captured (%s) has been refunded already.", FormatMoney(s.Captured, s.Currency)))

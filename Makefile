@@ -1,0 +1,51 @@
+# Paydesk. Same build tags everywhere, or cgo recompiles SQLite each time.
+export GOFLAGS := -tags=sqlite_fts5 -buildvcs=false
+export CGO_ENABLED := 1
+
+GO ?= go
+
+.PHONY: run build test generate check-generated lint bench fuzz
+
+## run: the embedded demo (SQLite file, demo payments, simulators, local OpenID provider)
+run:
+	$(GO) run ./cmd/paydesk demo
+
+## build: the single binary in bin/
+build:
+	$(GO) build -o bin/paydesk ./cmd/paydesk
+
+## test: every test, after checking generated files, formatting and static analysis
+test: check-generated lint
+	$(GO) test -count=1 -timeout 9m ./...
+
+## generate: regenerate templ components (the generated files are committed)
+generate:
+	$(GO) tool templ generate
+
+## check-generated: fail if templ generate would change the committed files
+check-generated:
+	@tmp=$$(mktemp -d) && cp -r views "$$tmp/views" && \
+	$(GO) tool templ generate -path "$$tmp/views" >/dev/null 2>&1 && \
+	if ! diff -r views "$$tmp/views" >/dev/null; then \
+		echo "templ files are out of date: run 'make generate' and commit the result"; diff -r views "$$tmp/views" | head -20; rm -rf "$$tmp"; exit 1; \
+	fi; rm -rf "$$tmp"
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## bench: Go benchmarks (see docs/benchmarks.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: run each fuzz target longer than make test does (FUZZTIME=1m)
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "$$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done

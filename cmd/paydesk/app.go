@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
+	"paydesk/storage"
+	"paydesk/web"
+	"paydesk/web/auth"
+)
+
+// secrets are the keys a server needs, from configuration or (demo) from the database.
+type secrets struct {
+	hashKey, blockKey, linkSecret []byte
+}
+
+// buildWeb builds the authenticator and the web server around an open database.
+func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, provs map[providers.Name]providers.Provider, sec secrets, issuer, clientID, clientSecret, roleGroups string, log *slog.Logger) (*web.Server, error) {
+	groups, err := auth.ParseRoleMap(roleGroups)
+	if err != nil {
+		return nil, fmt.Errorf("PAYDESK_ROLE_GROUPS: %w", err)
+	}
+	var emails map[string][]auth.Role
+	if c.RoleEmails != "" {
+		if emails, err = auth.ParseRoleMap(c.RoleEmails); err != nil {
+			return nil, fmt.Errorf("PAYDESK_ROLE_EMAILS: %w", err)
+		}
+	}
+	audit := func(ctx context.Context, r *http.Request, actor, kind, message string) {
+		e := storage.AuditEntry{Actor: actor, Kind: kind, Message: message}
+		if r != nil {
+			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+				e.Remote = host
+			}
+		}
+		if _, err := db.Audit(ctx, e); err != nil {
+			log.Error("audit", "kind", kind, "err", err)
+		}
+	}
+	a, err := auth.New(ctx, auth.Config{
+		IssuerURL: issuer, ClientID: clientID, ClientSecret: clientSecret,
+		RedirectURL: c.BaseURL + "/auth/callback", Scopes: c.OIDCScopes, GroupsClaim: c.GroupsClaim,
+		GroupRoles: groups, EmailRoles: emails,
+		StepUpMaxAge: c.StepUpMaxAge, IdleTimeout: c.SessionIdle, AbsoluteTimeout: c.SessionMax,
+		HashKey: sec.hashKey, BlockKey: sec.blockKey, Secure: !demoMode,
+		PostLogoutRedirectURL: c.BaseURL + "/",
+		LoginPath:             "/auth/login",
+		Logger:                log,
+		Audit:                 audit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return web.New(web.Config{
+		BaseURL: c.BaseURL, Demo: demoMode, LinkSecret: sec.linkSecret,
+		Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
+	}, db, provs, a, log)
+}
+
+// realProviders builds the clients of the providers configured for production.
+func realProviders(c Config) (map[providers.Name]providers.Provider, error) {
+	hc := &http.Client{Timeout: c.ProviderTimeout + 5*time.Second}
+	out := map[providers.Name]providers.Provider{}
+	if c.PowensBaseURL != "" {
+		p, err := powens.New(powens.Config{BaseURL: c.PowensBaseURL, ClientID: c.PowensClientID, ClientSecret: c.PowensClientSecret,
+			WebviewURL: c.PowensWebviewURL, Lang: c.PowensLang, Timeout: c.ProviderTimeout}, hc)
+		if err != nil {
+			return nil, err
+		}
+		out[providers.Powens] = p
+	}
+	if c.BPCBaseURL != "" {
+		p, err := bpc.New(bpc.Config{BaseURL: c.BPCBaseURL, APIKey: c.BPCAPIKey, Version: c.BPCVersion, Timeout: c.ProviderTimeout}, hc)
+		if err != nil {
+			return nil, err
+		}
+		out[providers.BPC] = p
+	}
+	if c.TranzzoBaseURL != "" {
+		p, err := tranzzo.New(tranzzo.Config{BaseURL: c.TranzzoBaseURL, POSID: c.TranzzoPOSID, APIKey: c.TranzzoAPIKey,
+			APISecret: c.TranzzoAPISecret, EndpointsKey: c.TranzzoEndpointsKey, Timeout: c.ProviderTimeout}, hc)
+		if err != nil {
+			return nil, err
+		}
+		out[providers.Tranzzo] = p
+	}
+	return out, nil
+}
+
+// serveHTTP serves h on ln until ctx is done, then shuts down gracefully: requests in
+// flight (a provider call among them) get up to 30 seconds to finish.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

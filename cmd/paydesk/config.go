@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"paydesk/web"
+	"paydesk/web/auth"
+)
+
+// Config is every setting Paydesk reads, from environment variables (see README).
+type Config struct {
+	Addr     string // PAYDESK_ADDR
+	DBPath   string // PAYDESK_DB
+	BaseURL  string // PAYDESK_BASE_URL
+	LogLevel string // PAYDESK_LOG_LEVEL: debug, info, warn, error
+	LogJSON  bool   // PAYDESK_LOG_FORMAT=json
+
+	OIDCIssuer       string   // PAYDESK_OIDC_ISSUER
+	OIDCClientID     string   // PAYDESK_OIDC_CLIENT_ID
+	OIDCClientSecret string   // PAYDESK_OIDC_CLIENT_SECRET (secret)
+	OIDCScopes       []string // PAYDESK_OIDC_SCOPES
+	GroupsClaim      string   // PAYDESK_OIDC_GROUPS_CLAIM
+	RoleGroups       string   // PAYDESK_ROLE_GROUPS
+	RoleEmails       string   // PAYDESK_ROLE_EMAILS
+
+	SessionHashKey  []byte        // PAYDESK_SESSION_HASH_KEY (secret)
+	SessionBlockKey []byte        // PAYDESK_SESSION_BLOCK_KEY (secret)
+	SessionIdle     time.Duration // PAYDESK_SESSION_IDLE
+	SessionMax      time.Duration // PAYDESK_SESSION_MAX
+	StepUpMaxAge    time.Duration // PAYDESK_STEPUP_MAX_AGE
+	LinkSecret      []byte        // PAYDESK_LINK_SECRET (secret)
+
+	Thresholds      string        // PAYDESK_APPROVAL_THRESHOLDS
+	ApprovalDefault string        // PAYDESK_APPROVAL_DEFAULT: none | always
+	ApprovalTTL     time.Duration // PAYDESK_APPROVAL_TTL
+
+	ProviderTimeout time.Duration // PAYDESK_PROVIDER_TIMEOUT
+
+	PowensBaseURL      string // PAYDESK_POWENS_BASE_URL
+	PowensClientID     string // PAYDESK_POWENS_CLIENT_ID
+	PowensClientSecret string // PAYDESK_POWENS_CLIENT_SECRET (secret)
+	PowensWebviewURL   string // PAYDESK_POWENS_WEBVIEW_URL
+	PowensLang         string // PAYDESK_POWENS_LANG
+
+	BPCBaseURL string // PAYDESK_BPC_BASE_URL
+	BPCAPIKey  string // PAYDESK_BPC_API_KEY (secret)
+	BPCVersion string // PAYDESK_BPC_VERSION
+
+	TranzzoBaseURL      string // PAYDESK_TRANZZO_BASE_URL
+	TranzzoPOSID        string // PAYDESK_TRANZZO_POS_ID
+	TranzzoAPIKey       string // PAYDESK_TRANZZO_API_KEY (secret)
+	TranzzoAPISecret    string // PAYDESK_TRANZZO_API_SECRET (secret)
+	TranzzoEndpointsKey string // PAYDESK_TRANZZO_ENDPOINTS_KEY (secret)
+
+	DemoPayments int // PAYDESK_DEMO_PAYMENTS
+}
+
+// loadConfig reads the environment. demo relaxes what the demo provides itself (issuer,
+// keys, provider URLs); everything else is checked the same way.
+func loadConfig(getenv func(string) string, demo bool) (Config, error) {
+	var errs []error
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(key string, def time.Duration) time.Duration {
+		v := str(key, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: use a positive duration such as 15m or 72h", key, v))
+			return def
+		}
+		return d
+	}
+	key := func(name string, sizes ...int) []byte {
+		v := str(name, "")
+		if v == "" {
+			return nil
+		}
+		b, err := decodeKey(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", name, err))
+			return nil
+		}
+		ok := len(sizes) == 0
+		for _, s := range sizes {
+			if len(b) == s || (s == 0 && len(b) >= 32) {
+				ok = true
+			}
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: wrong length %d bytes (want %v; 0 means at least 32)", name, len(b), sizes))
+			return nil
+		}
+		return b
+	}
+	defAddr, defDB := ":8080", "paydesk.db"
+	if demo {
+		defAddr, defDB = "127.0.0.1:8080", "paydesk-demo.db"
+	}
+	c := Config{
+		Addr:     str("PAYDESK_ADDR", defAddr),
+		DBPath:   str("PAYDESK_DB", defDB),
+		BaseURL:  strings.TrimRight(str("PAYDESK_BASE_URL", ""), "/"),
+		LogLevel: str("PAYDESK_LOG_LEVEL", "info"),
+		LogJSON:  str("PAYDESK_LOG_FORMAT", "text") == "json",
+
+		OIDCIssuer:       str("PAYDESK_OIDC_ISSUER", ""),
+		OIDCClientID:     str("PAYDESK_OIDC_CLIENT_ID", ""),
+		OIDCClientSecret: str("PAYDESK_OIDC_CLIENT_SECRET", ""),
+		OIDCScopes:       strings.Fields(strings.ReplaceAll(str("PAYDESK_OIDC_SCOPES", "openid email profile groups"), ",", " ")),
+		GroupsClaim:      str("PAYDESK_OIDC_GROUPS_CLAIM", "groups"),
+		RoleGroups:       str("PAYDESK_ROLE_GROUPS", ""),
+		RoleEmails:       str("PAYDESK_ROLE_EMAILS", ""),
+
+		SessionHashKey:  key("PAYDESK_SESSION_HASH_KEY", 0),
+		SessionBlockKey: key("PAYDESK_SESSION_BLOCK_KEY", 16, 24, 32),
+		SessionIdle:     dur("PAYDESK_SESSION_IDLE", 30*time.Minute),
+		SessionMax:      dur("PAYDESK_SESSION_MAX", 12*time.Hour),
+		StepUpMaxAge:    dur("PAYDESK_STEPUP_MAX_AGE", 15*time.Minute),
+		LinkSecret:      key("PAYDESK_LINK_SECRET", 0),
+
+		Thresholds:      str("PAYDESK_APPROVAL_THRESHOLDS", "EUR:500.00,GBP:400.00,UAH:20000.00,XTS:500.00,JPY:80000"),
+		ApprovalDefault: str("PAYDESK_APPROVAL_DEFAULT", "none"),
+		ApprovalTTL:     dur("PAYDESK_APPROVAL_TTL", 72*time.Hour),
+		ProviderTimeout: dur("PAYDESK_PROVIDER_TIMEOUT", 10*time.Second),
+
+		PowensBaseURL:      str("PAYDESK_POWENS_BASE_URL", ""),
+		PowensClientID:     str("PAYDESK_POWENS_CLIENT_ID", ""),
+		PowensClientSecret: str("PAYDESK_POWENS_CLIENT_SECRET", ""),
+		PowensWebviewURL:   str("PAYDESK_POWENS_WEBVIEW_URL", ""),
+		PowensLang:         str("PAYDESK_POWENS_LANG", ""),
+
+		BPCBaseURL: str("PAYDESK_BPC_BASE_URL", ""),
+		BPCAPIKey:  str("PAYDESK_BPC_API_KEY", ""),
+		BPCVersion: str("PAYDESK_BPC_VERSION", "2023-10-31"),
+
+		TranzzoBaseURL:      str("PAYDESK_TRANZZO_BASE_URL", ""),
+		TranzzoPOSID:        str("PAYDESK_TRANZZO_POS_ID", ""),
+		TranzzoAPIKey:       str("PAYDESK_TRANZZO_API_KEY", ""),
+		TranzzoAPISecret:    str("PAYDESK_TRANZZO_API_SECRET", ""),
+		TranzzoEndpointsKey: str("PAYDESK_TRANZZO_ENDPOINTS_KEY", ""),
+	}
+	n, err := strconv.Atoi(str("PAYDESK_DEMO_PAYMENTS", "5000"))
+	if err != nil || n < 0 || n > 5_000_000 {
+		errs = append(errs, fmt.Errorf("PAYDESK_DEMO_PAYMENTS=%q: use a number from 0 to 5000000", getenv("PAYDESK_DEMO_PAYMENTS")))
+	}
+	c.DemoPayments = n
+	if _, err := web.ParseThresholds(c.Thresholds); err != nil {
+		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_THRESHOLDS: %v", err))
+	}
+	if c.ApprovalDefault != "none" && c.ApprovalDefault != "always" {
+		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_DEFAULT=%q: use none or always", c.ApprovalDefault))
+	}
+	for _, v := range []struct{ name, value string }{{"PAYDESK_ROLE_GROUPS", c.RoleGroups}, {"PAYDESK_ROLE_EMAILS", c.RoleEmails}} {
+		if v.value == "" {
+			continue
+		}
+		if _, err := auth.ParseRoleMap(v.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", v.name, err))
+		}
+	}
+	if !demo {
+		required := []struct{ name, value string }{
+			{"PAYDESK_BASE_URL", c.BaseURL},
+			{"PAYDESK_OIDC_ISSUER", c.OIDCIssuer},
+			{"PAYDESK_OIDC_CLIENT_ID", c.OIDCClientID},
+			{"PAYDESK_OIDC_CLIENT_SECRET", c.OIDCClientSecret},
+		}
+		for _, r := range required {
+			if r.value == "" {
+				errs = append(errs, fmt.Errorf("%s is required", r.name))
+			}
+		}
+		if c.SessionHashKey == nil {
+			errs = append(errs, errors.New("PAYDESK_SESSION_HASH_KEY is required: at least 32 random bytes, hex or base64 (e.g. openssl rand -hex 32)"))
+		}
+		if c.SessionBlockKey == nil {
+			errs = append(errs, errors.New("PAYDESK_SESSION_BLOCK_KEY is required: 32 random bytes, hex or base64 (e.g. openssl rand -hex 32)"))
+		}
+		if c.LinkSecret == nil {
+			errs = append(errs, errors.New("PAYDESK_LINK_SECRET is required: at least 32 random bytes, hex or base64"))
+		}
+		if c.RoleGroups == "" && c.RoleEmails == "" {
+			errs = append(errs, errors.New("PAYDESK_ROLE_GROUPS or PAYDESK_ROLE_EMAILS is required: nobody could do anything without a role mapping"))
+		}
+		if c.PowensBaseURL == "" && c.BPCBaseURL == "" && c.TranzzoBaseURL == "" {
+			errs = append(errs, errors.New("configure at least one provider (PAYDESK_POWENS_BASE_URL, PAYDESK_BPC_BASE_URL or PAYDESK_TRANZZO_BASE_URL)"))
+		}
+		if c.PowensBaseURL != "" && (c.PowensClientID == "" || c.PowensClientSecret == "") {
+			errs = append(errs, errors.New("Powens needs PAYDESK_POWENS_CLIENT_ID and PAYDESK_POWENS_CLIENT_SECRET"))
+		}
+		if c.BPCBaseURL != "" && c.BPCAPIKey == "" {
+			errs = append(errs, errors.New("BPC needs PAYDESK_BPC_API_KEY"))
+		}
+		if c.TranzzoBaseURL != "" && (c.TranzzoPOSID == "" || c.TranzzoAPIKey == "" || c.TranzzoAPISecret == "" || c.TranzzoEndpointsKey == "") {
+			errs = append(errs, errors.New("Tranzzo needs PAYDESK_TRANZZO_POS_ID, PAYDESK_TRANZZO_API_KEY, PAYDESK_TRANZZO_API_SECRET and PAYDESK_TRANZZO_ENDPOINTS_KEY"))
+		}
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// approvalPolicy builds the web layer's policy (thresholds were checked by loadConfig).
+func (c Config) approvalPolicy() web.ApprovalPolicy {
+	t, _ := web.ParseThresholds(c.Thresholds)
+	return web.ApprovalPolicy{Thresholds: t, AlwaysByDefault: c.ApprovalDefault == "always"}
+}
+
+// decodeKey accepts hex or base64 (standard or URL, padded or not).
+func decodeKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not hex or base64")
+}

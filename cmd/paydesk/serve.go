@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+
+	"paydesk/storage"
+)
+
+// serve is production: real OpenID Connect issuer, real provider APIs.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments; configure it with PAYDESK_* variables (see README)")
+	}
+	c, err := loadConfig(getenv, false)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	provs, err := realProviders(c)
+	if err != nil {
+		return err
+	}
+	db, err := storage.Open(ctx, c.DBPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srv, err := buildWeb(ctx, c, false, db, provs, secrets{hashKey: c.SessionHashKey, blockKey: c.SessionBlockKey, linkSecret: c.LinkSecret},
+		c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret, c.RoleGroups, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("paydesk serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "db", c.DBPath)
+	return serveHTTP(ctx, ln, srv.Handler(), log)
+}

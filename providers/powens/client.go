@@ -1,0 +1,765 @@
+// Package powens speaks to Powens Pay, the open-banking payment initiation API
+// (providers.md §1): a client (one method per remote call), the wire structs, the import
+// format, a strict simulator of the API and of the payer's confirmation pages, and the
+// demo payments.
+//
+// Powens has no refund and no expire: the client implements providers.Provider,
+// providers.Canceller and providers.PayerLinker only.
+package powens
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"paydesk/providers"
+)
+
+// Compile-time checks: what the client implements, and only that.
+var (
+	_ providers.Provider    = (*Client)(nil)
+	_ providers.Canceller   = (*Client)(nil)
+	_ providers.PayerLinker = (*Client)(nil)
+)
+
+const (
+	// DefaultTimeout bounds each remote call when Config.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+	// ValidateURILifetime is how long a validate_uri link is taken to work: Powens does not
+	// say, so it is the lifetime of its scoped tokens (604800 s) [I].
+	ValidateURILifetime = 7 * 24 * time.Hour
+
+	// adminScope is the scope of the service token.
+	adminScope = "payments:admin"
+	// validateScope is the scope of the payer's token.
+	validateScope = "payments:validate"
+	// scopedTokenLifetime is the documented expires_in, used if an answer omits it.
+	scopedTokenLifetime = 604800 * time.Second
+	// maxBody caps what is read of an answer.
+	maxBody = 1 << 20
+	// maxListPages stops List following next links forever.
+	maxListPages = 100
+)
+
+// ErrNotWaitingForPayer is wrapped by PayerLink's error when the payment no longer waits
+// for the payer to confirm a cancellation.
+var ErrNotWaitingForPayer = errors.New("powens: payment does not wait for the payer")
+
+// Config is what the client needs to reach one Powens domain.
+type Config struct {
+	// BaseURL is the API root, e.g. https://{domain}.biapi.pro/2.0 (or a simulator's URL).
+	BaseURL string
+	// ClientID and ClientSecret are the domain client's credentials (a secret: never logged).
+	ClientID     string
+	ClientSecret string
+	// WebviewURL is the webview root; empty means BaseURL + "/auth/webview".
+	WebviewURL string
+	// Lang, when set (e.g. "en"), puts the webview in that language:
+	// {WebviewURL}/{Lang}/payment instead of {WebviewURL}/payment.
+	Lang string
+	// Timeout bounds each remote call; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock used for link expiries; nil means time.Now.
+	Now func() time.Time
+}
+
+// Client is a Powens Pay client. It is safe for concurrent use.
+type Client struct {
+	baseURL      string
+	base         *url.URL
+	webviewURL   string
+	clientID     string
+	clientSecret string
+	timeout      time.Duration
+	now          func() time.Time
+	hc           *http.Client
+
+	// tokenMu is held while a service token is fetched, so that concurrent calls wait for
+	// one fetch instead of each asking Powens for a token.
+	tokenMu sync.Mutex
+	mu      sync.Mutex // guards token
+	token   string
+}
+
+// New checks cfg and returns a client. A nil hc means a new http.Client; the client bounds
+// every call with cfg.Timeout through its context, not through hc.Timeout.
+func New(cfg Config, hc *http.Client) (*Client, error) {
+	base, err := checkURL(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("powens: config: base URL: %w", err)
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return nil, errors.New("powens: config: client id is required")
+	}
+	if cfg.ClientSecret == "" {
+		return nil, errors.New("powens: config: client secret is required")
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("powens: config: timeout %s is negative", cfg.Timeout)
+	}
+	webview := strings.TrimRight(cfg.BaseURL, "/") + "/auth/webview"
+	if cfg.WebviewURL != "" {
+		if _, err := checkURL(cfg.WebviewURL); err != nil {
+			return nil, fmt.Errorf("powens: config: webview URL: %w", err)
+		}
+		webview = strings.TrimRight(cfg.WebviewURL, "/")
+	}
+	if cfg.Lang != "" {
+		if !validLang(cfg.Lang) {
+			return nil, fmt.Errorf("powens: config: language %q is not a language tag such as en or fr", cfg.Lang)
+		}
+		webview += "/" + cfg.Lang
+	}
+	c := &Client{
+		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
+		base:         base,
+		webviewURL:   webview,
+		clientID:     cfg.ClientID,
+		clientSecret: cfg.ClientSecret,
+		timeout:      cfg.Timeout,
+		now:          cfg.Now,
+		hc:           hc,
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{}
+	}
+	return c, nil
+}
+
+// checkURL accepts an absolute http(s) URL without query or fragment.
+func checkURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, errors.New("is required")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not have a query or fragment", s)
+	}
+	return u, nil
+}
+
+// validLang accepts short language tags: en, fr, en-GB.
+func validLang(s string) bool {
+	if len(s) < 2 || len(s) > 10 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Name is providers.Powens.
+func (c *Client) Name() providers.Name { return providers.Powens }
+
+// Fetch reads the payment with GET /payments/{id}. The Snapshot's Raw is the import
+// envelope of the payment just read.
+func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapshot, error) {
+	if ref.PaymentID == "" {
+		return providers.Snapshot{}, &providers.Error{Provider: providers.Powens,
+			Safe: "Paydesk has no Powens payment id for this payment.", Detail: "fetch: empty payment id"}
+	}
+	return c.payment(ctx, ref.PaymentID)
+}
+
+// payment is GET /payments/{id}.
+func (c *Client) payment(ctx context.Context, id string) (providers.Snapshot, error) {
+	op := "GET /payments/" + id
+	rep, _, err := c.api(ctx, op, http.MethodGet, c.url("/payments/"+url.PathEscape(id)), nil)
+	if err != nil {
+		return providers.Snapshot{}, err
+	}
+	s, err := decodePayment(rep.body)
+	if err != nil {
+		return providers.Snapshot{}, unreadable(op, "a payment Paydesk could not read", rep, err)
+	}
+	if s.PaymentID != id {
+		return providers.Snapshot{}, unreadable(op, "another payment than the one asked for", rep,
+			fmt.Errorf("asked for %s, got %s", id, s.PaymentID))
+	}
+	return s, nil
+}
+
+// ListOptions narrows GET /payments. Zero values leave a parameter out.
+type ListOptions struct {
+	Limit   int
+	Offset  int
+	Reverse bool
+	// Filter is the date MinDate and MaxDate apply to: "register_date" or "validate_date".
+	Filter  string
+	MinDate time.Time
+	MaxDate time.Time
+}
+
+// List reads payments with GET /payments, following _links.next.href while Powens gives
+// one (on the same host only, so the token goes nowhere else). Without next links it reads
+// one page: a full page (len == Limit) means the caller may ask for the next offset.
+func (c *Client) List(ctx context.Context, opts ListOptions) ([]providers.Snapshot, error) {
+	q := url.Values{}
+	if opts.Limit < 0 || opts.Offset < 0 {
+		return nil, errors.New("powens: list: limit and offset must not be negative")
+	}
+	if opts.Limit > 0 {
+		q.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	if opts.Offset > 0 {
+		q.Set("offset", strconv.Itoa(opts.Offset))
+	}
+	if opts.Reverse {
+		q.Set("reverse", "true")
+	}
+	switch opts.Filter {
+	case "", "register_date", "validate_date":
+	default:
+		return nil, fmt.Errorf("powens: list: filter %q is not register_date or validate_date", opts.Filter)
+	}
+	if opts.Filter != "" {
+		q.Set("filter", opts.Filter)
+	}
+	if !opts.MinDate.IsZero() {
+		q.Set("min_date", opts.MinDate.UTC().Format("2006-01-02"))
+	}
+	if !opts.MaxDate.IsZero() {
+		q.Set("max_date", opts.MaxDate.UTC().Format("2006-01-02"))
+	}
+	next := c.url("/payments")
+	if len(q) > 0 {
+		next += "?" + q.Encode()
+	}
+	var out []providers.Snapshot
+	for page := 0; next != "" && page < maxListPages; page++ {
+		op := "GET " + strings.TrimPrefix(next, c.baseURL)
+		rep, _, err := c.api(ctx, op, http.MethodGet, next, nil)
+		if err != nil {
+			return nil, err
+		}
+		items, href, err := decodeList(rep.body)
+		if err != nil {
+			return nil, unreadable(op, "a payment list Paydesk could not read", rep, err)
+		}
+		for _, raw := range items {
+			s, err := decodePayment(raw)
+			if err != nil {
+				return nil, unreadable(op, "a payment Paydesk could not read in a list", rep, err)
+			}
+			out = append(out, s)
+		}
+		from := next
+		next = ""
+		if href != "" {
+			if next, err = c.sameHost(from, href); err != nil {
+				return nil, unreadable(op, "a next-page link Paydesk will not follow", rep, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// decodeList reads {"payments":[…],"_links":{"next":{"href":…}}} or a bare array.
+func decodeList(body []byte) ([]json.RawMessage, string, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, "", fmt.Errorf("powens: payment list: %w", err)
+		}
+		return items, "", nil
+	}
+	var ans listAnswer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return nil, "", fmt.Errorf("powens: payment list: %w", err)
+	}
+	if ans.Payments == nil {
+		return nil, "", errors.New(`powens: payment list has no "payments"`)
+	}
+	href := ""
+	if ans.Links != nil && ans.Links.Next != nil {
+		href = ans.Links.Next.Href
+	}
+	return ans.Payments, href, nil
+}
+
+// sameHost resolves a next link against the page it came from and refuses another host.
+func (c *Client) sameHost(from, href string) (string, error) {
+	f, err := url.Parse(from)
+	if err != nil {
+		return "", err
+	}
+	h, err := url.Parse(href)
+	if err != nil {
+		return "", fmt.Errorf("powens: next link: %w", err)
+	}
+	u := f.ResolveReference(h)
+	if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+		return "", fmt.Errorf("powens: next link %q leaves %s", href, c.base.Host)
+	}
+	return u.String(), nil
+}
+
+// Cancel asks Powens to cancel the payment: POST /payments/{id} {"cancel":true,…}. Powens
+// answers in one of three documented ways: cancelled at once (Done); the payer must
+// confirm (NeedsPayer, with a webview link built from a fresh scoped token, or the bank's
+// validate_uri); the connector cannot (NotSupported). Any other 4xx is Refused; a timeout,
+// a 5xx or an unreadable answer is Unknown. The cancel call is never retried, except after
+// a 401, which means it was refused before anything happened.
+func (c *Client) Cancel(ctx context.Context, ref providers.Ref, req providers.CancelRequest) providers.Outcome {
+	id := ref.PaymentID
+	if id == "" {
+		return providers.Outcome{Kind: providers.Refused,
+			Message: "Paydesk has no Powens payment id for this payment; nothing was sent.",
+			Detail:  "cancel: empty payment id"}
+	}
+	op := "POST /payments/" + id
+	body := cancelRequest{Cancel: true, ClientRedirectURI: req.ReturnURL, ClientState: req.State}
+	rep, notSent, err := c.api(ctx, op, http.MethodPost, c.url("/payments/"+url.PathEscape(id)), body)
+	if err != nil {
+		return failed("cancellation", rep, notSent, err)
+	}
+	raw := jsonOrNil(rep.body)
+	s, err := decodePayment(rep.body)
+	if err == nil && s.PaymentID != id {
+		err = fmt.Errorf("powens: answer is about payment %s, not %s", s.PaymentID, id)
+	}
+	if err != nil {
+		return providers.Outcome{Kind: providers.Unknown, Raw: raw,
+			Message: "Powens answered the cancellation with something Paydesk could not read; the outcome is unknown until the payment is read again.",
+			Detail:  fmt.Sprintf("%s: HTTP %d: %v: %s", op, rep.status, err, excerpt(rep.body))}
+	}
+	out := providers.Outcome{Snapshot: &s, Raw: raw}
+	switch {
+	case s.RawStatus == "rejected" && s.ErrorCode == "cancelledByUser":
+		out.Kind = providers.Done
+		out.Message = "Powens cancelled the payment."
+	case s.RawStatus == "pending" && (s.StateDetail == "cancelling_webauth" || s.StateDetail == "cancelling"):
+		out.Kind = providers.NeedsPayer
+		link, err := c.payerLink(ctx, s, req)
+		if err != nil {
+			// The cancellation is asked for and waits for the payer either way; only the
+			// link is missing, and PayerLink can make one later.
+			out.Message = "Powens asks the payer to confirm the cancellation, but the payer link could not be made: " +
+				providers.SafeMessage(err) + " Make a new payer link."
+			out.Detail = err.Error()
+			return out
+		}
+		out.Link = &link
+		out.Message = "Powens asks the payer to confirm the cancellation; send them the payer link."
+	default:
+		out.Kind = providers.Unknown
+		out.Message = fmt.Sprintf("Powens answered the cancellation with state %s; Paydesk cannot tell whether it took effect.", describeState(s))
+		out.Detail = fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body))
+	}
+	return out
+}
+
+// PayerLink makes a fresh link for a payment whose cancellation waits for the payer: it
+// re-reads the payment, then asks for a new scoped token and builds the webview URL
+// (pending + cancelling_webauth), or hands back the bank's validate_uri (pending +
+// cancelling). Any other state is an error wrapping ErrNotWaitingForPayer.
+func (c *Client) PayerLink(ctx context.Context, ref providers.Ref, req providers.CancelRequest) (providers.PayerLink, error) {
+	s, err := c.Fetch(ctx, ref)
+	if err != nil {
+		return providers.PayerLink{}, err
+	}
+	return c.payerLink(ctx, s, req)
+}
+
+// payerLink builds the payer's link for a payment in a cancelling state.
+func (c *Client) payerLink(ctx context.Context, s providers.Snapshot, req providers.CancelRequest) (providers.PayerLink, error) {
+	switch {
+	case s.RawStatus == "pending" && s.StateDetail == "cancelling_webauth":
+		token, expiresIn, err := c.scopedToken(ctx, s.PaymentID)
+		if err != nil {
+			return providers.PayerLink{}, err
+		}
+		return providers.PayerLink{
+			URL:       c.webviewLink(s.PaymentID, token, req),
+			ExpiresAt: c.now().Add(expiresIn),
+			Kind:      "webview",
+		}, nil
+	case s.RawStatus == "pending" && s.StateDetail == "cancelling" && s.ValidateURI != "":
+		return providers.PayerLink{URL: s.ValidateURI, ExpiresAt: c.now().Add(ValidateURILifetime), Kind: "validate_uri"}, nil
+	case s.RawStatus == "pending" && s.StateDetail == "cancelling":
+		return providers.PayerLink{}, &providers.Error{Provider: providers.Powens,
+			Safe:   "Powens says the payer must confirm at their bank but gave no link (validate_uri) for it.",
+			Detail: "payment " + s.PaymentID + ": cancelling without validate_uri"}
+	}
+	return providers.PayerLink{}, &providers.Error{Provider: providers.Powens,
+		Safe:   fmt.Sprintf("The payment no longer waits for the payer to confirm a cancellation (Powens state %s).", describeState(s)),
+		Detail: "payment " + s.PaymentID,
+		Err:    ErrNotWaitingForPayer}
+}
+
+// scopedToken is POST /payments/{id}/scopedtoken {"scope":["payments:validate"]}.
+func (c *Client) scopedToken(ctx context.Context, id string) (string, time.Duration, error) {
+	op := "POST /payments/" + id + "/scopedtoken"
+	rep, _, err := c.api(ctx, op, http.MethodPost, c.url("/payments/"+url.PathEscape(id)+"/scopedtoken"),
+		scopedTokenRequest{Scope: []string{validateScope}})
+	if err != nil {
+		return "", 0, err
+	}
+	var ans scopedTokenAnswer
+	if err := json.Unmarshal(rep.body, &ans); err != nil {
+		// The body holds a token: never put it in the detail.
+		return "", 0, unreadableSecret(op, rep, fmt.Errorf("powens: scoped token: %w", err))
+	}
+	if ans.Token == "" {
+		return "", 0, unreadableSecret(op, rep, errors.New("powens: scoped token answer has no token"))
+	}
+	if ans.IDPayment != "" && string(ans.IDPayment) != id {
+		return "", 0, unreadableSecret(op, rep, fmt.Errorf("powens: scoped token is for payment %s, not %s", ans.IDPayment, id))
+	}
+	life := time.Duration(ans.ExpiresIn) * time.Second
+	if ans.ExpiresIn <= 0 {
+		life = scopedTokenLifetime
+	}
+	return ans.Token, life, nil
+}
+
+// webviewLink builds {webview}/payment?client_id&redirect_uri&state&code&payment_id.
+func (c *Client) webviewLink(id, token string, req providers.CancelRequest) string {
+	params := [][2]string{
+		{"client_id", c.clientID},
+		{"redirect_uri", req.ReturnURL},
+		{"state", req.State},
+		{"code", token},
+		{"payment_id", id},
+	}
+	var b strings.Builder
+	b.WriteString(c.webviewURL)
+	b.WriteString("/payment?")
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p[0])
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p[1]))
+	}
+	return b.String()
+}
+
+// url is the absolute URL of an API path.
+func (c *Client) url(path string) string { return c.baseURL + path }
+
+// reply is one HTTP answer, read whole.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// api makes one /payments* call with the service token: a 401 fetches a new token once
+// and repeats the call once (a 401 means nothing was done); a GET is repeated once after a
+// connection error. Only a 2xx JSON answer comes back without an error. notSent is true
+// when the call cannot have changed anything at Powens (no request went out, or Powens
+// refused it with a 401).
+func (c *Client) api(ctx context.Context, op, method, target string, in any) (rep reply, notSent bool, err error) {
+	var payload []byte
+	if in != nil {
+		if payload, err = json.Marshal(in); err != nil {
+			return reply{}, true, &providers.Error{Provider: providers.Powens, Safe: "Paydesk could not build the request.", Detail: op, Err: err}
+		}
+	}
+	token, err := c.serviceToken(ctx, "")
+	if err != nil {
+		return reply{}, true, err
+	}
+	retried, renewed := false, false
+	for {
+		var retryable bool
+		rep, retryable, err = c.send(ctx, op, method, target, payload, token)
+		if err != nil {
+			if retryable && method == http.MethodGet && !retried {
+				retried = true
+				continue
+			}
+			return reply{}, false, err
+		}
+		if rep.status == http.StatusUnauthorized && !renewed {
+			renewed = true
+			if token, err = c.serviceToken(ctx, token); err != nil {
+				return reply{}, true, err
+			}
+			continue
+		}
+		if err := c.check(op, rep, false); err != nil {
+			return rep, rep.status == http.StatusUnauthorized, err
+		}
+		return rep, false, nil
+	}
+}
+
+// serviceToken returns the cached service token, fetching one when there is none or when
+// the cached one is stale (Powens refused it).
+func (c *Client) serviceToken(ctx context.Context, stale string) (string, error) {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	c.mu.Lock()
+	token := c.token
+	c.mu.Unlock()
+	if token != "" && token != stale {
+		return token, nil
+	}
+	token, err := c.requestToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.token = token
+	c.mu.Unlock()
+	return token, nil
+}
+
+// requestToken is POST /auth/token with the client credentials.
+func (c *Client) requestToken(ctx context.Context) (string, error) {
+	const op = "POST /auth/token"
+	payload, err := json.Marshal(tokenRequest{GrantType: "client_credentials", ClientID: c.clientID, ClientSecret: c.clientSecret, Scope: adminScope})
+	if err != nil {
+		return "", &providers.Error{Provider: providers.Powens, Safe: "Paydesk could not build the request.", Detail: op, Err: err}
+	}
+	rep, _, err := c.send(ctx, op, http.MethodPost, c.url("/auth/token"), payload, "")
+	if err != nil {
+		return "", err
+	}
+	if err := c.check(op, rep, true); err != nil {
+		return "", err
+	}
+	var ans tokenAnswer
+	if err := json.Unmarshal(rep.body, &ans); err != nil {
+		return "", unreadableSecret(op, rep, fmt.Errorf("powens: token: %w", err))
+	}
+	token := ans.Token
+	if token == "" {
+		token = ans.AccessToken
+	}
+	if token == "" {
+		return "", unreadableSecret(op, rep, errors.New("powens: token answer has no token"))
+	}
+	return token, nil
+}
+
+// send makes one HTTP request bounded by the timeout and reads the whole answer.
+// retryable is true for a connection error (no answer, not a timeout).
+func (c *Client) send(ctx context.Context, op, method, target string, payload []byte, bearer string) (reply, bool, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(actx, method, target, body)
+	if err != nil {
+		return reply{}, false, &providers.Error{Provider: providers.Powens, Safe: "Paydesk could not build the request.", Detail: op, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "paydesk")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return reply{}, actx.Err() == nil, c.transportError(ctx, actx, op, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return reply{}, false, c.transportError(ctx, actx, op, err)
+	}
+	if len(b) > maxBody {
+		return reply{}, false, &providers.Error{Provider: providers.Powens, Status: resp.StatusCode, Unknown: true,
+			Safe:   "Powens gave an answer too large to read.",
+			Detail: fmt.Sprintf("%s: HTTP %d: more than %d bytes", op, resp.StatusCode, maxBody)}
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}, false, nil
+}
+
+// transportError describes a call that got no (complete) answer: its outcome is unknown.
+func (c *Client) transportError(parent, attempt context.Context, op string, err error) error {
+	safe := "Powens could not be reached."
+	switch {
+	case parent.Err() != nil:
+		safe = "The request to Powens was cancelled before it answered."
+	case attempt.Err() != nil:
+		safe = fmt.Sprintf("Powens did not answer within %s.", c.timeout)
+	}
+	return &providers.Error{Provider: providers.Powens, Unknown: true, Safe: safe, Detail: op, Err: err}
+}
+
+// check turns a non-2xx or non-JSON answer into an Error. secret marks an answer whose
+// 2xx body holds a token, so that none of it reaches the detail.
+func (c *Client) check(op string, rep reply, secret bool) error {
+	html := looksHTML(rep)
+	if rep.status >= 200 && rep.status < 300 {
+		if !html {
+			return nil
+		}
+		e := &providers.Error{Provider: providers.Powens, Status: rep.status, Unknown: true,
+			Safe: "Powens answered with a web page instead of JSON.", Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body))}
+		if secret {
+			e.Detail = fmt.Sprintf("%s: HTTP %d: %d bytes of HTML", op, rep.status, len(rep.body))
+		}
+		return e
+	}
+	e := &providers.Error{Provider: providers.Powens, Status: rep.status,
+		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body))}
+	var eb errorBody
+	readable := !html && json.Unmarshal(rep.body, &eb) == nil && (eb.Code != "" || eb.Description != "" || eb.Message != "")
+	if readable {
+		e.Code = eb.Code
+		e.Safe = eb.Description
+		if e.Safe == "" {
+			e.Safe = eb.Message
+		}
+		if eb.RequestID != "" {
+			e.Detail += " (request_id " + string(eb.RequestID) + ")"
+		}
+	}
+	switch {
+	case rep.status >= 500:
+		e.Unknown = true
+		if e.Safe == "" {
+			e.Safe = fmt.Sprintf("Powens had an internal error (HTTP %d).", rep.status)
+		}
+		if html {
+			e.Safe = fmt.Sprintf("Powens answered with an error page (HTTP %d).", rep.status)
+		}
+	case !readable:
+		// A 4xx without Powens' error body did not come from the API as documented (a
+		// proxy, a wrong base URL): nothing says what happened.
+		e.Unknown = true
+		e.Safe = fmt.Sprintf("Powens answered HTTP %d with something Paydesk could not read.", rep.status)
+		if html {
+			e.Safe = fmt.Sprintf("Powens answered with an error page (HTTP %d).", rep.status)
+		}
+	case rep.status == http.StatusNotFound:
+		e.Err = providers.ErrNotFound
+		if e.Safe == "" {
+			e.Safe = "Powens does not know this payment."
+		}
+	case rep.status == http.StatusTooManyRequests:
+		if e.Safe == "" {
+			e.Safe = "Powens is receiving too many requests; try again later."
+		}
+		if ra := rep.header.Get("Retry-After"); ra != "" {
+			e.Detail += " (Retry-After " + ra + ")"
+		}
+	}
+	if e.Safe == "" {
+		e.Safe = fmt.Sprintf("Powens refused the request (HTTP %d).", rep.status)
+	}
+	return e
+}
+
+// looksHTML reports whether an answer is a web page rather than JSON.
+func looksHTML(rep reply) bool {
+	ct := strings.ToLower(rep.header.Get("Content-Type"))
+	if strings.Contains(ct, "text/html") {
+		return true
+	}
+	return bytes.HasPrefix(bytes.TrimSpace(rep.body), []byte("<"))
+}
+
+// unreadable is the error for a 2xx answer that does not decode as expected.
+func unreadable(op, what string, rep reply, err error) error {
+	return &providers.Error{Provider: providers.Powens, Status: rep.status, Unknown: true,
+		Safe:   "Powens answered with " + what + ".",
+		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body)), Err: err}
+}
+
+// unreadableSecret is unreadable for an answer that holds a token: no body excerpt.
+func unreadableSecret(op string, rep reply, err error) error {
+	return &providers.Error{Provider: providers.Powens, Status: rep.status, Unknown: true,
+		Safe:   "Powens answered with a token Paydesk could not read.",
+		Detail: fmt.Sprintf("%s: HTTP %d: %d bytes (not logged: may hold a token)", op, rep.status, len(rep.body)), Err: err}
+}
+
+// failed is the outcome of an action whose call returned an error.
+func failed(action string, rep reply, notSent bool, err error) providers.Outcome {
+	var pe *providers.Error
+	if !errors.As(err, &pe) {
+		pe = &providers.Error{Provider: providers.Powens, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
+	}
+	out := providers.Outcome{Message: pe.Safe, Detail: err.Error(), Raw: jsonOrNil(rep.body)}
+	switch {
+	case notSent:
+		out.Kind = providers.Refused
+		out.Message = pe.Safe + " The " + action + " was not sent."
+	case pe.Unknown:
+		out.Kind = providers.Unknown
+		out.Message = pe.Safe + " The outcome of the " + action + " is unknown: read the payment from Powens before trying again."
+	case pe.Code == "notSupported":
+		out.Kind = providers.NotSupported
+	default:
+		out.Kind = providers.Refused
+	}
+	return out
+}
+
+// describeState renders a payment's state with its detail or error code.
+func describeState(s providers.Snapshot) string {
+	st := s.RawStatus
+	if s.StateDetail != "" {
+		st += " (" + s.StateDetail + ")"
+	}
+	if s.ErrorCode != "" {
+		st += " (" + s.ErrorCode + ")"
+	}
+	return st
+}
+
+// jsonOrNil returns b when it is JSON, for Outcome.Raw.
+func jsonOrNil(b []byte) json.RawMessage {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || !json.Valid(b) {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// excerpt is the start of a body for the log, on one line.
+func excerpt(b []byte) string {
+	const max = 300
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "(empty body)"
+	}
+	cut := len(s) > max
+	if cut {
+		s = s[:max]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if cut {
+		s += "…"
+	}
+	return s
+}

@@ -1,0 +1,275 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AuditEntry is one line of the append-only audit log. Each entry's Hash covers its
+// content and the previous entry's hash, so changing or removing an entry breaks the chain.
+type AuditEntry struct {
+	ID     int64
+	At     time.Time
+	Actor  string // a person's e-mail, or system / webhook / reconciler / …
+	Remote string // where from (IP), if known
+	// Kind is sign_in, sign_out, refused, action, approval, link, export, …
+	Kind      string
+	PaymentID int64 // 0 when the entry concerns no payment
+	Message   string
+	// Data is optional JSON detail, stored compacted.
+	Data     json.RawMessage
+	PrevHash string
+	Hash     string
+}
+
+// auditGenesis is the previous hash of the first entry.
+var auditGenesis = strings.Repeat("0", 64)
+
+// auditHash computes an entry's hash: SHA-256 over a version tag and each field as an
+// 8-byte big-endian length followed by its bytes, so no two different entries encode the
+// same (the id is not included: it is only the position, which the chain itself proves).
+func auditHash(prevHash string, at int64, actor, remote, kind string, paymentID int64, message, data string) string {
+	h := sha256.New()
+	h.Write([]byte("paydesk-audit-v1"))
+	fields := []string{prevHash, strconv.FormatInt(at, 10), actor, remote, kind, strconv.FormatInt(paymentID, 10), message, data}
+	var n [8]byte
+	for _, f := range fields {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Audit appends an entry to the audit log in its own write transaction. A zero At means now.
+func (db *DB) Audit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	var out AuditEntry
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = db.audit(ctx, tx, e)
+		return err
+	})
+	if err != nil {
+		return e, fmt.Errorf("storage: %w", err)
+	}
+	return out, nil
+}
+
+// audit appends an entry using tx, so a change and its audit entry commit together. It must
+// run in a write transaction: reading the last hash and appending are then one step.
+func (db *DB) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) (AuditEntry, error) {
+	e.Actor = strings.TrimSpace(e.Actor)
+	e.Kind = strings.TrimSpace(e.Kind)
+	switch {
+	case e.Actor == "":
+		return e, fmt.Errorf("audit: missing actor")
+	case e.Kind == "":
+		return e, fmt.Errorf("audit: missing kind")
+	case e.Message == "":
+		return e, fmt.Errorf("audit: missing message")
+	case e.PaymentID < 0:
+		return e, fmt.Errorf("audit: invalid payment %d", e.PaymentID)
+	}
+	data := "{}"
+	if len(bytes.TrimSpace(e.Data)) > 0 {
+		var b bytes.Buffer
+		if err := json.Compact(&b, e.Data); err != nil {
+			return e, fmt.Errorf("audit: data is not JSON: %w", err)
+		}
+		data = b.String()
+	}
+	if e.At.IsZero() {
+		e.At = db.Now()
+	}
+	at := ms(e.At)
+	prev := auditGenesis
+	var last string
+	err := tx.QueryRowContext(ctx, "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&last)
+	switch {
+	case err == nil:
+		prev = last
+	case !errors.Is(err, sql.ErrNoRows):
+		return e, fmt.Errorf("audit: last hash: %w", err)
+	}
+	hash := auditHash(prev, at, e.Actor, e.Remote, e.Kind, e.PaymentID, e.Message, data)
+	var payment any
+	if e.PaymentID != 0 {
+		payment = e.PaymentID
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, remote, kind, payment_id, message, data, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, at, e.Actor, e.Remote, e.Kind, payment, e.Message, data, prev, hash)
+	if err != nil {
+		return e, fmt.Errorf("audit: %w", err)
+	}
+	e.ID, _ = res.LastInsertId()
+	e.At = fromMS(at)
+	e.Data = json.RawMessage(data)
+	e.PrevHash, e.Hash = prev, hash
+	return e, nil
+}
+
+// auditColumns is the column list scanAudit reads.
+const auditColumns = `id, at, actor, remote, kind, payment_id, message, data, prev_hash, hash`
+
+// scanAudit reads one row selected with auditColumns.
+func scanAudit(s scannable) (AuditEntry, error) {
+	var e AuditEntry
+	var at int64
+	var payment sql.NullInt64
+	var data string
+	if err := s.Scan(&e.ID, &at, &e.Actor, &e.Remote, &e.Kind, &payment, &e.Message, &data, &e.PrevHash, &e.Hash); err != nil {
+		return e, err
+	}
+	e.At = fromMS(at)
+	e.PaymentID = payment.Int64
+	e.Data = json.RawMessage(data)
+	return e, nil
+}
+
+// AuditVerification is the result of walking the audit chain.
+type AuditVerification struct {
+	// OK is true when every entry matches its content and follows the previous one.
+	OK bool
+	// Checked is how many entries were examined (up to and including the first broken one).
+	Checked int
+	// FirstBroken is the id of the first entry that does not verify, 0 when OK.
+	FirstBroken int64
+	// Problem says what is wrong with it.
+	Problem string
+}
+
+// VerifyAudit walks the whole audit log in id order, streaming, and reports the first entry
+// whose hash does not match its content or whose previous hash is not the previous
+// entry's hash. A removed entry shows at the entry after it.
+func (db *DB) VerifyAudit(ctx context.Context) (AuditVerification, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id`)
+	if err != nil {
+		return AuditVerification{}, fmt.Errorf("storage: verify audit: %w", err)
+	}
+	defer rows.Close()
+	v := AuditVerification{OK: true}
+	prev := auditGenesis
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return AuditVerification{}, fmt.Errorf("storage: verify audit: %w", err)
+		}
+		v.Checked++
+		if e.PrevHash != prev {
+			v.OK, v.FirstBroken = false, e.ID
+			v.Problem = fmt.Sprintf("entry %d does not follow the previous entry (an entry before it was changed or removed)", e.ID)
+			return v, nil
+		}
+		if auditHash(e.PrevHash, ms(e.At), e.Actor, e.Remote, e.Kind, e.PaymentID, e.Message, string(e.Data)) != e.Hash {
+			v.OK, v.FirstBroken = false, e.ID
+			v.Problem = fmt.Sprintf("entry %d does not match its hash (its content was changed)", e.ID)
+			return v, nil
+		}
+		prev = e.Hash
+	}
+	if err := rows.Err(); err != nil {
+		return AuditVerification{}, fmt.Errorf("storage: verify audit: %w", err)
+	}
+	return v, nil
+}
+
+// AuditFilter selects audit entries. Zero fields do not filter.
+type AuditFilter struct {
+	// From and To bound the time: From <= at < To.
+	From, To  time.Time
+	Actor     string
+	Kind      string
+	PaymentID int64
+	// Limit caps ListAudit (default 100) and EachAudit (no cap when 0).
+	Limit int
+	// Before continues a page: only entries with an id below Before (newest first).
+	Before int64
+}
+
+// where turns the filter into a WHERE clause (with a leading space, or "") and its arguments.
+func (f AuditFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	if !f.From.IsZero() {
+		add("at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("at < ?", ms(f.To))
+	}
+	if f.Actor != "" {
+		add("actor = ? COLLATE NOCASE", f.Actor)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.PaymentID != 0 {
+		add("payment_id = ?", f.PaymentID)
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListAudit returns a page of audit entries matching f, newest first (keyset on id).
+func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var out []AuditEntry
+	err := db.EachAudit(ctx, f, func(e AuditEntry) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachAudit calls fn for every audit entry matching f, newest first, streaming the rows
+// (for the export). A Limit of 0 means every row. An error from fn stops the walk and is
+// returned.
+func (db *DB) EachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+	where, args := f.where()
+	query := `SELECT ` + auditColumns + ` FROM audit_log` + where + ` ORDER BY id DESC`
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("storage: list audit: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return fmt.Errorf("storage: list audit: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("storage: list audit: %w", err)
+	}
+	return nil
+}

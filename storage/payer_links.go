@@ -1,0 +1,320 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// PayerLink is a tracked link the payer opens to confirm an action (a Powens
+// cancellation): active, superseded, confirmed, abandoned or expired (design.md).
+type PayerLink struct {
+	ID        int64
+	PaymentID int64
+	// ActionID is the action waiting for the payer, 0 for none.
+	ActionID int64
+	State    string
+	// Kind is webview (scoped token + Powens webview) or validate_uri (the bank's page).
+	Kind      string
+	URL       string
+	Nonce     string // carried inside the signed state the payer brings back
+	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// ReturnedAt is when the payer last came back (zero if never).
+	ReturnedAt time.Time
+	UpdatedAt  time.Time
+	// Outcome is what re-reading the payment said, in plain words.
+	Outcome string
+}
+
+// payerLinkMoves lists, for each state, the states a link may move to.
+var payerLinkMoves = map[string]map[string]bool{
+	"active":    {"confirmed": true, "abandoned": true, "superseded": true, "expired": true},
+	"abandoned": {"active": true, "confirmed": true, "superseded": true, "expired": true},
+}
+
+// payerLinkStates are every state a link can be in.
+var payerLinkStates = map[string]bool{"active": true, "superseded": true, "confirmed": true, "abandoned": true, "expired": true}
+
+// payerLinkColumns is the column list scanPayerLink reads.
+const payerLinkColumns = `id, payment_id, action_id, state, kind, url, nonce, created_by, created_at, expires_at,
+	returned_at, outcome, updated_at`
+
+// scanPayerLink reads one row selected with payerLinkColumns.
+func scanPayerLink(s scannable) (PayerLink, error) {
+	var l PayerLink
+	var action, returned sql.NullInt64
+	var created, expires, updated int64
+	err := s.Scan(&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
+		&expires, &returned, &l.Outcome, &updated)
+	if err != nil {
+		return l, err
+	}
+	l.ActionID = action.Int64
+	l.CreatedAt = fromMS(created)
+	l.ExpiresAt = fromMS(expires)
+	l.ReturnedAt = nullMS(returned)
+	l.UpdatedAt = fromMS(updated)
+	return l, nil
+}
+
+// CreatePayerLink records a new active link for a payment, in one transaction marking any
+// live (active or abandoned) link of the payment superseded, with timeline entries.
+func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, error) {
+	l.URL = strings.TrimSpace(l.URL)
+	l.Nonce = strings.TrimSpace(l.Nonce)
+	l.CreatedBy = strings.TrimSpace(l.CreatedBy)
+	now := db.Now()
+	switch {
+	case l.PaymentID <= 0:
+		return l, fmt.Errorf("storage: payer link: missing payment")
+	case l.Kind != "webview" && l.Kind != "validate_uri":
+		return l, fmt.Errorf("storage: payer link: unknown kind %q", l.Kind)
+	case l.Nonce == "":
+		return l, fmt.Errorf("storage: payer link: missing nonce")
+	case l.CreatedBy == "":
+		return l, fmt.Errorf("storage: payer link: missing creator")
+	case !now.Before(l.ExpiresAt):
+		return l, fmt.Errorf("storage: payer link: already expired at %s", l.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return l, fmt.Errorf("storage: payer link: %q is not an http(s) URL", l.URL)
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if l.ActionID != 0 {
+			var paymentID int64
+			err := tx.QueryRowContext(ctx, "SELECT payment_id FROM actions WHERE id = ?", l.ActionID).Scan(&paymentID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("action %d: %w", l.ActionID, ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			if paymentID != l.PaymentID {
+				return fmt.Errorf("action %d belongs to payment %d", l.ActionID, paymentID)
+			}
+		}
+		live, err := queryPayerLinks(ctx, tx, `SELECT `+payerLinkColumns+` FROM payer_links
+			WHERE payment_id = ? AND state IN ('active', 'abandoned')`, l.PaymentID)
+		if err != nil {
+			return err
+		}
+		for _, old := range live {
+			if _, err := tx.ExecContext(ctx, `UPDATE payer_links SET state = 'superseded', updated_at = ? WHERE id = ?`, ms(now), old.ID); err != nil {
+				return err
+			}
+			if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: l.CreatedBy, Kind: "link_superseded",
+				Message: fmt.Sprintf("Payer link %d superseded by a new link", old.ID)}); err != nil {
+				return err
+			}
+		}
+		var action any
+		if l.ActionID != 0 {
+			action = l.ActionID
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO payer_links (payment_id, action_id, state, kind, url, nonce,
+			created_by, created_at, expires_at, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?)`,
+			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now))
+		if err != nil {
+			if isUniqueConstraint(err) {
+				return fmt.Errorf("nonce already used: %w", ErrConflict)
+			}
+			return err
+		}
+		l.ID, _ = res.LastInsertId()
+		_, err = db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: l.CreatedBy, Kind: "link_created",
+			Message: fmt.Sprintf("Payer link made by %s, valid until %s", l.CreatedBy, l.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))})
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("storage: payer link for payment %d: %w", l.PaymentID, err)
+	}
+	l.State = "active"
+	l.CreatedAt, l.UpdatedAt = fromMS(ms(now)), fromMS(ms(now))
+	l.ExpiresAt = fromMS(ms(l.ExpiresAt))
+	l.ReturnedAt, l.Outcome = time.Time{}, ""
+	return l, nil
+}
+
+// PayerLinkByNonce returns the link carrying nonce, or ErrNotFound.
+func (db *DB) PayerLinkByNonce(ctx context.Context, nonce string) (PayerLink, error) {
+	l, err := scanPayerLink(db.db.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE nonce = ?`, nonce))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("storage: payer link by nonce: %w", ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("storage: payer link by nonce: %w", err)
+	}
+	return l, nil
+}
+
+// PayerLinksOfPayment returns a payment's links, oldest first.
+func (db *DB) PayerLinksOfPayment(ctx context.Context, paymentID int64) ([]PayerLink, error) {
+	out, err := queryPayerLinks(ctx, db.db, `SELECT `+payerLinkColumns+` FROM payer_links WHERE payment_id = ?
+		ORDER BY created_at, id`, paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: payer links of payment %d: %w", paymentID, err)
+	}
+	return out, nil
+}
+
+// LivePayerLink returns the payment's active or abandoned link, or ErrNotFound.
+func (db *DB) LivePayerLink(ctx context.Context, paymentID int64) (PayerLink, error) {
+	l, err := scanPayerLink(db.db.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links
+		WHERE payment_id = ? AND state IN ('active', 'abandoned')`, paymentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("storage: live payer link of payment %d: %w", paymentID, ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("storage: live payer link of payment %d: %w", paymentID, err)
+	}
+	return l, nil
+}
+
+// payerLinkEvents describes each state a link moves to, for the timeline: event kind,
+// actor and message.
+var payerLinkEvents = map[string][3]string{
+	"confirmed":  {"link_returned", "payer", "The payer confirmed through payer link %d"},
+	"abandoned":  {"link_returned", "payer", "The payer came back from payer link %d without confirming"},
+	"active":     {"link_reopened", "payer", "Payer link %d opened again"},
+	"superseded": {"link_superseded", "system", "Payer link %d superseded"},
+	"expired":    {"link_expired", "system", "Payer link %d expired"},
+}
+
+// SetPayerLinkState moves a link to state with an outcome in plain words, following
+// design.md: active → confirmed | abandoned | superseded | expired, abandoned → active |
+// confirmed | superseded | expired. Any other move is ErrConflict. The payer's return
+// (confirmed, abandoned) sets ReturnedAt.
+func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome string) (PayerLink, error) {
+	if !payerLinkStates[state] {
+		return PayerLink{}, fmt.Errorf("storage: payer link %d: unknown state %q", id, state)
+	}
+	var l PayerLink
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		l, err = scanPayerLink(tx.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !payerLinkMoves[l.State][state] {
+			return fmt.Errorf("cannot go from %s to %s: %w", l.State, state, ErrConflict)
+		}
+		now := db.Now()
+		returned := sql.NullInt64{Int64: ms(l.ReturnedAt), Valid: !l.ReturnedAt.IsZero()}
+		if state == "confirmed" || state == "abandoned" {
+			returned = sql.NullInt64{Int64: ms(now), Valid: true}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE payer_links SET state = ?, outcome = ?, returned_at = ?, updated_at = ? WHERE id = ?`,
+			state, outcome, returned, ms(now), id); err != nil {
+			if isUniqueConstraint(err) {
+				return fmt.Errorf("the payment has another live link: %w", ErrConflict)
+			}
+			return err
+		}
+		ev := payerLinkEvents[state]
+		msg := fmt.Sprintf(ev[2], id)
+		if outcome != "" {
+			msg += ": " + outcome
+		}
+		if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: ev[1], Kind: ev[0], Message: msg}); err != nil {
+			return err
+		}
+		l.State, l.Outcome, l.ReturnedAt, l.UpdatedAt = state, outcome, nullMS(returned), fromMS(ms(now))
+		return nil
+	})
+	if err != nil {
+		return l, fmt.Errorf("storage: payer link %d: %w", id, err)
+	}
+	return l, nil
+}
+
+// ExpirePayerLinks marks expired every active or abandoned link whose expiry is at or
+// before now, with a timeline entry each, and returns how many.
+func (db *DB) ExpirePayerLinks(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		due, err := queryPayerLinks(ctx, tx, `SELECT `+payerLinkColumns+` FROM payer_links
+			WHERE state IN ('active', 'abandoned') AND expires_at <= ? ORDER BY id`, ms(now))
+		if err != nil {
+			return err
+		}
+		for _, l := range due {
+			if _, err := tx.ExecContext(ctx, `UPDATE payer_links SET state = 'expired', updated_at = ? WHERE id = ?`, ms(now), l.ID); err != nil {
+				return err
+			}
+			if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: "system", Kind: "link_expired",
+				Message: fmt.Sprintf("Payer link %d expired before the payer confirmed", l.ID)}); err != nil {
+				return err
+			}
+		}
+		n = len(due)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: expire payer links: %w", err)
+	}
+	return n, nil
+}
+
+// PayerLinksByState returns up to limit links in any of states, newest first (the
+// dashboard's links awaiting the payer). A limit <= 0 means 50.
+func (db *DB) PayerLinksByState(ctx context.Context, states []string, limit int) ([]PayerLink, error) {
+	if len(states) == 0 {
+		return nil, fmt.Errorf("storage: payer links by state: no state given")
+	}
+	args := make([]any, 0, len(states)+1)
+	for _, s := range states {
+		if !payerLinkStates[s] {
+			return nil, fmt.Errorf("storage: payer links by state: unknown state %q", s)
+		}
+		args = append(args, s)
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	args = append(args, limit)
+	out, err := queryPayerLinks(ctx, db.db, `SELECT `+payerLinkColumns+` FROM payer_links WHERE state IN (`+questionMarks(len(states))+`)
+		ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: payer links by state: %w", err)
+	}
+	return out, nil
+}
+
+// queryPayerLinks runs a query selecting payerLinkColumns and scans every row.
+func queryPayerLinks(ctx context.Context, x execer, query string, args ...any) ([]PayerLink, error) {
+	rows, err := x.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PayerLink
+	for rows.Next() {
+		l, err := scanPayerLink(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// PayerLinkByID returns one payer link.
+func (db *DB) PayerLinkByID(ctx context.Context, id int64) (PayerLink, error) {
+	l, err := scanPayerLink(db.db.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, fmt.Errorf("storage: payer link %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("storage: payer link %d: %w", id, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,401 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"paydesk/providers"
+)
+
+// ErrInvalidFilter is wrapped by the errors of a payments filter or cursor that cannot be
+// used (unknown provider or status, bad currency, min above max, …).
+var ErrInvalidFilter = errors.New("invalid filter")
+
+// Payment list limits.
+const (
+	// DefaultPageSize is the page size when PaymentFilter.Limit is zero.
+	DefaultPageSize = 50
+	// MaxPageSize is the largest page ListPayments returns.
+	MaxPageSize = 200
+	// CountCap is where ListPayments stops counting matching rows.
+	CountCap = 10000
+	// maxSearchLen bounds the search box, in characters.
+	maxSearchLen = 200
+)
+
+// PaymentFilter selects and pages the payments list. Zero fields do not filter; every
+// field combines with the others.
+type PaymentFilter struct {
+	// Query is the search box: an e-mail, a card's last 4, any id or reference, or words
+	// of a customer's name (prefixes match).
+	Query    string
+	Provider providers.Name
+	Status   providers.Status
+	Currency string
+	// MinAmount and MaxAmount bound the amount (minor units, inclusive) when set.
+	MinAmount, MaxAmount *int64
+	// From and To select created_at in [From, To) when non-zero.
+	From, To time.Time
+	// NeedsAttention keeps payments someone should look at: cancelling or unknown, or
+	// with an action, refund or payer link still open.
+	NeedsAttention bool
+	// After asks for the page of payments older than the cursor; Before for the page
+	// newer than it. At most one is set.
+	After, Before *Cursor
+	// Limit is the page size: DefaultPageSize when zero, at most MaxPageSize.
+	Limit int
+}
+
+// Cursor is a position in the payments list (newest first): a payment's created_at and id.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// String renders the cursor for a URL: unix milliseconds, a dash, the id ("1732240000123-42").
+func (c Cursor) String() string {
+	return strconv.FormatInt(ms(c.CreatedAt), 10) + "-" + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseCursor reads a cursor written by Cursor.String. Errors wrap ErrInvalidFilter.
+func ParseCursor(s string) (Cursor, error) {
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 {
+		return Cursor{}, fmt.Errorf("storage: cursor %q: %w: want <milliseconds>-<id>", s, ErrInvalidFilter)
+	}
+	at, err1 := strconv.ParseInt(s[:i], 10, 64)
+	id, err2 := strconv.ParseInt(s[i+1:], 10, 64)
+	if err1 != nil || err2 != nil || id <= 0 {
+		return Cursor{}, fmt.Errorf("storage: cursor %q: %w: want <milliseconds>-<id>", s, ErrInvalidFilter)
+	}
+	return Cursor{CreatedAt: fromMS(at), ID: id}, nil
+}
+
+// PaymentPage is one page of the payments list.
+type PaymentPage struct {
+	Payments []Payment
+	// Next is the cursor for the older page (PaymentFilter.After), nil on the last page.
+	// Prev is the cursor for the newer page (PaymentFilter.Before), nil on the first page.
+	Next, Prev *Cursor
+	// Count is how many payments match the filter (cursor aside), at most CountCap.
+	Count int
+	// CountCapped is true when more than CountCap payments match.
+	CountCapped bool
+}
+
+// normalise validates f and fills in its defaults.
+func (f PaymentFilter) normalise() (PaymentFilter, error) {
+	bad := func(format string, args ...any) (PaymentFilter, error) {
+		return f, fmt.Errorf("storage: payments filter: %w: %s", ErrInvalidFilter, fmt.Sprintf(format, args...))
+	}
+	f.Query = strings.TrimSpace(f.Query)
+	if n := len([]rune(f.Query)); n > maxSearchLen {
+		return bad("search is %d characters long, at most %d", n, maxSearchLen)
+	}
+	if f.Provider != "" && !f.Provider.Valid() {
+		return bad("unknown provider %q", f.Provider)
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return bad("unknown status %q", f.Status)
+	}
+	if f.Currency != "" {
+		f.Currency = strings.ToUpper(strings.TrimSpace(f.Currency))
+		if !providers.ValidCurrency(f.Currency) {
+			return bad("currency %q is not a three-letter ISO 4217 code", f.Currency)
+		}
+	}
+	if f.MinAmount != nil && *f.MinAmount < 0 {
+		return bad("minimum amount %d is negative", *f.MinAmount)
+	}
+	if f.MaxAmount != nil && *f.MaxAmount < 0 {
+		return bad("maximum amount %d is negative", *f.MaxAmount)
+	}
+	if f.MinAmount != nil && f.MaxAmount != nil && *f.MinAmount > *f.MaxAmount {
+		return bad("minimum amount %d is above maximum amount %d", *f.MinAmount, *f.MaxAmount)
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
+		return bad("from %s is after to %s", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
+	}
+	if f.After != nil && f.Before != nil {
+		return bad("both after and before cursors are set")
+	}
+	switch {
+	case f.Limit < 0:
+		return bad("limit %d is negative", f.Limit)
+	case f.Limit == 0:
+		f.Limit = DefaultPageSize
+	case f.Limit > MaxPageSize:
+		f.Limit = MaxPageSize
+	}
+	return f, nil
+}
+
+// paymentConds are the WHERE terms and their arguments.
+type paymentConds struct {
+	terms []string
+	args  []any
+	// idSet is the search's subquery of matching ids, when the search is the only term
+	// (then the rows need not be read to count them).
+	idSet     string
+	idSetArgs []any
+}
+
+func (c *paymentConds) add(term string, args ...any) {
+	c.terms = append(c.terms, term)
+	c.args = append(c.args, args...)
+}
+
+// sql returns the terms joined by AND ("1" when there are none) and a copy of the args.
+func (c paymentConds) sql() (string, []any) {
+	if len(c.terms) == 0 {
+		return "1", nil
+	}
+	return strings.Join(c.terms, " AND "), append([]any(nil), c.args...)
+}
+
+// with returns c plus one more term.
+func (c paymentConds) with(term string, args ...any) paymentConds {
+	c.terms = append(append([]string(nil), c.terms...), term)
+	c.args = append(append([]any(nil), c.args...), args...)
+	c.idSet, c.idSetArgs = "", nil
+	return c
+}
+
+// Exact-key matches on every id column, the public id and the merchant reference. The
+// not-empty terms let SQLite use the partial indexes.
+const idMatchSQL = `SELECT id FROM payments WHERE public_id = ?
+	UNION SELECT id FROM payments WHERE provider_payment_id = ? AND provider_payment_id <> ''
+	UNION SELECT id FROM payments WHERE session_id = ? AND session_id <> ''
+	UNION SELECT id FROM payments WHERE order_id = ? AND order_id <> ''
+	UNION SELECT id FROM payments WHERE merchant_reference = ? AND merchant_reference <> ''`
+
+// needsAttentionSQL selects the payments someone should look at. The actions term repeats
+// the partial index's own WHERE so that SQLite may use actions_state.
+const needsAttentionSQL = `id IN (
+	SELECT id FROM payments WHERE status IN ('cancelling', 'unknown')
+	UNION SELECT payment_id FROM actions
+		WHERE state IN ('pending', 'unknown', 'needs_payer', 'failed') AND state IN ('pending', 'unknown', 'needs_payer')
+	UNION SELECT payment_id FROM refunds WHERE status IN ('awaiting_approval', 'unknown', 'pending')
+	UNION SELECT payment_id FROM payer_links WHERE state IN ('active', 'abandoned'))`
+
+// filterConditions turns a normalised filter into WHERE terms (cursor aside).
+func filterConditions(f PaymentFilter) paymentConds {
+	var c paymentConds
+	if q := f.Query; q != "" {
+		switch {
+		case strings.Contains(q, "@"):
+			c.add("customer_email = ? COLLATE NOCASE", q)
+		case isLast4(q):
+			c.idSet = `SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''
+				UNION ` + idMatchSQL
+			c.idSetArgs = []any{q, q, q, q, q, q}
+		default:
+			c.idSet, c.idSetArgs = idMatchSQL, []any{q, q, q, q, q}
+			if expr := ftsExpression(q); expr != "" {
+				c.idSet += `
+					UNION SELECT rowid FROM payments_fts WHERE payments_fts MATCH ?`
+				c.idSetArgs = append(c.idSetArgs, expr)
+			}
+		}
+		if c.idSet != "" {
+			c.add("id IN ("+c.idSet+")", c.idSetArgs...)
+		}
+	}
+	if f.Provider != "" {
+		c.add("provider = ?", string(f.Provider))
+	}
+	if f.Status != "" {
+		c.add("status = ?", string(f.Status))
+	}
+	if f.Currency != "" {
+		c.add("currency = ?", f.Currency)
+	}
+	if f.MinAmount != nil {
+		c.add("amount >= ?", *f.MinAmount)
+	}
+	if f.MaxAmount != nil {
+		c.add("amount <= ?", *f.MaxAmount)
+	}
+	if !f.From.IsZero() {
+		c.add("created_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		c.add("created_at < ?", ms(f.To))
+	}
+	if f.NeedsAttention {
+		c.add(needsAttentionSQL)
+	}
+	if len(c.terms) != 1 {
+		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids
+	}
+	return c
+}
+
+// isLast4 reports whether q is exactly four ASCII digits.
+func isLast4(q string) bool {
+	if len(q) != 4 {
+		return false
+	}
+	for _, r := range q {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ftsToken reports whether r belongs to a search token: what payments_fts's tokenizer
+// keeps (letters, numbers, private use) plus its extra token characters.
+func ftsToken(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r) || strings.ContainsRune("_-@.", r)
+}
+
+// maxFTSTokens bounds how many words of a search reach FTS5.
+const maxFTSTokens = 8
+
+// ftsExpression builds a safe FTS5 MATCH expression from a search: every word quoted as
+// an FTS5 string (so quotes, *, -, NEAR, AND, … are only text), made a prefix, joined by
+// AND: `jean dup` → `"jean"* AND "dup"*`. It returns "" when the search has no word.
+func ftsExpression(q string) string {
+	words := strings.FieldsFunc(q, func(r rune) bool { return !ftsToken(r) })
+	if len(words) > maxFTSTokens {
+		words = words[:maxFTSTokens]
+	}
+	parts := make([]string, 0, len(words))
+	for _, w := range words {
+		parts = append(parts, `"`+strings.ReplaceAll(w, `"`, `""`)+`"*`)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// paymentListSQL is the query of one page: the filter's paymentConds, the cursor, the order.
+// ascending is true for a Before page (read upwards, then reversed).
+func paymentListSQL(f PaymentFilter, c paymentConds) (query string, args []any, ascending bool) {
+	order := "DESC"
+	switch {
+	case f.After != nil:
+		c = c.with("(created_at, id) < (?, ?)", ms(f.After.CreatedAt), f.After.ID)
+	case f.Before != nil:
+		c = c.with("(created_at, id) > (?, ?)", ms(f.Before.CreatedAt), f.Before.ID)
+		order, ascending = "ASC", true
+	}
+	where, args := c.sql()
+	query = "SELECT " + paymentColumns + " FROM payments WHERE " + where +
+		" ORDER BY created_at " + order + ", id " + order + " LIMIT ?"
+	return query, append(args, f.Limit+1), ascending
+}
+
+// paymentCountSQL counts matching rows, stopping one past CountCap.
+func paymentCountSQL(c paymentConds) (string, []any) {
+	if c.idSet != "" {
+		// Every id a search finds is a payment: count the ids alone.
+		args := append([]any(nil), c.idSetArgs...)
+		return "SELECT count(*) FROM (" + c.idSet + " LIMIT ?)", append(args, CountCap+1)
+	}
+	where, args := c.sql()
+	return "SELECT count(*) FROM (SELECT 1 FROM payments WHERE " + where + " LIMIT ?)", append(args, CountCap+1)
+}
+
+// ListPayments returns one page of payments matching f, newest first, with the cursors
+// of the pages around it and how many payments match. Errors for a bad filter wrap
+// ErrInvalidFilter.
+func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, error) {
+	f, err := f.normalise()
+	if err != nil {
+		return PaymentPage{}, err
+	}
+	c := filterConditions(f)
+	query, args, ascending := paymentListSQL(f, c)
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return PaymentPage{}, fmt.Errorf("storage: list payments: %w", err)
+	}
+	defer rows.Close()
+	var list []Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return PaymentPage{}, fmt.Errorf("storage: list payments: %w", err)
+		}
+		list = append(list, p)
+	}
+	if err := rows.Err(); err != nil {
+		return PaymentPage{}, fmt.Errorf("storage: list payments: %w", err)
+	}
+	rows.Close()
+
+	var page PaymentPage
+	more := len(list) > f.Limit
+	if more {
+		list = list[:f.Limit]
+	}
+	if ascending {
+		for i, j := 0, len(list)-1; i < j; i, j = i+1, j-1 {
+			list[i], list[j] = list[j], list[i]
+		}
+	}
+	page.Payments = list
+
+	switch {
+	case f.Before != nil:
+		if more {
+			page.Prev = cursorPtr(list[0].Cursor())
+		}
+		// Older rows exist below this page: at least the one the cursor came from.
+		edge := Cursor{CreatedAt: f.Before.CreatedAt, ID: f.Before.ID + 1} // so that "older" includes the cursor's row
+		if len(list) > 0 {
+			edge = list[len(list)-1].Cursor()
+		}
+		ok, err := db.paymentsBeyond(ctx, c, edge, "<")
+		if err != nil {
+			return PaymentPage{}, err
+		}
+		if ok {
+			page.Next = cursorPtr(edge)
+		}
+	default:
+		if more {
+			page.Next = cursorPtr(list[len(list)-1].Cursor())
+		}
+		if f.After != nil {
+			edge := Cursor{CreatedAt: f.After.CreatedAt, ID: f.After.ID - 1} // so that "newer" includes the cursor's row
+			if len(list) > 0 {
+				edge = list[0].Cursor()
+			}
+			ok, err := db.paymentsBeyond(ctx, c, edge, ">")
+			if err != nil {
+				return PaymentPage{}, err
+			}
+			if ok {
+				page.Prev = cursorPtr(edge)
+			}
+		}
+	}
+
+	cq, cargs := paymentCountSQL(c)
+	if err := db.db.QueryRowContext(ctx, cq, cargs...).Scan(&page.Count); err != nil {
+		return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
+	}
+	if page.Count > CountCap {
+		page.Count, page.CountCapped = CountCap, true
+	}
+	return page, nil
+}
+
+// paymentsBeyond reports whether a payment matching c lies beyond edge: older with "<",
+// newer with ">".
+func (db *DB) paymentsBeyond(ctx context.Context, c paymentConds, edge Cursor, op string) (bool, error) {
+	where, args := c.with("(created_at, id) "+op+" (?, ?)", ms(edge.CreatedAt), edge.ID).sql()
+	var ok bool
+	if err := db.db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM payments WHERE "+where+")", args...).Scan(&ok); err != nil {
+		return false, fmt.Errorf("storage: list payments: %w", err)
+	}
+	return ok, nil
+}
+
+func cursorPtr(c Cursor) *Cursor { return &c }

@@ -1,0 +1,635 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"paydesk/providers"
+)
+
+// Refund is a refund requested through Paydesk (with governance) or learnt from the
+// provider, with the manager's decision when there was one.
+type Refund struct {
+	ID        int64
+	PaymentID int64
+	Amount    int64 // minor units, > 0
+	Currency  string
+	// Status is awaiting_approval, approved, pending, succeeded, failed, unknown, rejected
+	// or expired.
+	Status string
+	// Reason is one of RefundReasons' codes ("" for refunds learnt from the provider).
+	Reason      string
+	Note        string
+	RequestedBy string // an e-mail, or "provider"
+	RequestedAt time.Time
+	// ApprovalExpiresAt is when an unanswered approval request expires (zero if none).
+	ApprovalExpiresAt time.Time
+	ProviderRefundID  string
+	IdempotencyKey    string
+	// Message is the provider's words or the outcome in plain words.
+	Message   string
+	UpdatedAt time.Time
+	// DecidedBy, DecisionReason and DecidedAt come from the manager's decision (empty and
+	// zero if none).
+	DecidedBy      string
+	DecisionReason string
+	DecidedAt      time.Time
+}
+
+// RefundReason is one entry of the fixed list of refund reasons.
+type RefundReason struct {
+	Code  string
+	Label string
+}
+
+// RefundReasons is the fixed list a refund request picks its reason from, in display
+// order. "other" needs a note.
+var RefundReasons = []RefundReason{
+	{Code: "requested_by_customer", Label: "Requested by the customer"},
+	{Code: "duplicate", Label: "Duplicate payment"},
+	{Code: "fraudulent", Label: "Fraudulent payment"},
+	{Code: "product_not_delivered", Label: "Product not delivered"},
+	{Code: "goodwill", Label: "Goodwill gesture"},
+	{Code: "other", Label: "Other (see note)"},
+}
+
+// ProviderRefundReason is the reason of refunds learnt from the provider rather than
+// requested through Paydesk; it is not offered in the request form.
+const ProviderRefundReason = "provider"
+
+// RefundReasonLabel returns a reason's label, or the code itself when it is not listed.
+func RefundReasonLabel(code string) string {
+	for _, r := range RefundReasons {
+		if r.Code == code {
+			return r.Label
+		}
+	}
+	if code == ProviderRefundReason {
+		return "Made at the provider"
+	}
+	return code
+}
+
+// validRefundReason reports whether code is in RefundReasons.
+func validRefundReason(code string) bool {
+	for _, r := range RefundReasons {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// RefundStatuses lists every refund status, for filters.
+var RefundStatuses = []string{"awaiting_approval", "approved", "pending", "succeeded", "failed", "unknown", "rejected", "expired"}
+
+// maxNoteLength bounds a refund's free note, in characters.
+const maxNoteLength = 1000
+
+// RefundBalance is how much of a payment can still be refunded (design.md):
+// Refundable = Captured − Succeeded − InFlight − Reserved. It may be negative when the
+// provider reports more refunded than Paydesk knows of.
+type RefundBalance struct {
+	Captured int64
+	// Succeeded is the larger of the succeeded refunds Paydesk holds and the refunded
+	// total the provider last reported, so a refund made outside Paydesk still counts.
+	Succeeded int64
+	// InFlight is the refunds pending, unknown or approved.
+	InFlight int64
+	// Reserved is the refunds awaiting approval and not yet expired.
+	Reserved   int64
+	Refundable int64
+	Currency   string
+}
+
+// Balance returns a payment's refundable balance, or ErrNotFound.
+func (db *DB) Balance(ctx context.Context, paymentID int64) (RefundBalance, error) {
+	b, err := refundBalance(ctx, db.db, paymentID, db.Now())
+	if err != nil {
+		return b, fmt.Errorf("storage: balance of payment %d: %w", paymentID, err)
+	}
+	return b, nil
+}
+
+// refundBalance computes a payment's balance with x (inside a write transaction when the
+// answer decides a write). Reservations past their expiry no longer count: such a request
+// can no longer be approved.
+func refundBalance(ctx context.Context, x execer, paymentID int64, now time.Time) (RefundBalance, error) {
+	var b RefundBalance
+	var providerRefunded int64
+	err := x.QueryRowContext(ctx, `SELECT p.captured, p.refunded, p.currency,
+			coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0),
+			coalesce(sum(CASE WHEN r.status IN ('pending', 'unknown', 'approved') THEN r.amount END), 0),
+			coalesce(sum(CASE WHEN r.status = 'awaiting_approval' AND r.approval_expires_at > ? THEN r.amount END), 0)
+		FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id
+		WHERE p.id = ? GROUP BY p.id`, ms(now), paymentID).
+		Scan(&b.Captured, &providerRefunded, &b.Currency, &b.Succeeded, &b.InFlight, &b.Reserved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("payment %d: %w", paymentID, ErrNotFound)
+	}
+	if err != nil {
+		return b, err
+	}
+	b.Succeeded = max(b.Succeeded, providerRefunded)
+	b.Refundable = b.Captured - b.Succeeded - b.InFlight - b.Reserved
+	return b, nil
+}
+
+// RefundRequest is what a member of staff asks for when requesting a refund.
+type RefundRequest struct {
+	PaymentID int64
+	Amount    int64 // minor units of the payment's currency
+	// Reason is one of RefundReasons' codes; Note is required for "other".
+	Reason, Note   string
+	RequestedBy    string
+	IdempotencyKey string
+	// NeedsApproval is decided by the caller (the per-currency threshold); such a request
+	// waits for a manager for ApprovalTTL, reserving its amount.
+	NeedsApproval bool
+	ApprovalTTL   time.Duration
+}
+
+// RequestRefund records a refund request in one write transaction that re-reads the
+// balance: an amount above what is refundable is refused with ErrInsufficientBalance.
+// A repeated idempotency key returns the existing refund (and its action) with
+// ErrDuplicate. A request that needs approval waits as awaiting_approval and reserves
+// its amount; any other becomes pending together with its journal action (kind refund,
+// same key), so the provider can be called right after — or ErrConflict when another
+// money-moving action is in flight on the payment.
+func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Action, error) {
+	req.Reason = strings.TrimSpace(req.Reason)
+	req.Note = strings.TrimSpace(req.Note)
+	req.RequestedBy = strings.TrimSpace(req.RequestedBy)
+	req.IdempotencyKey = strings.TrimSpace(req.IdempotencyKey)
+	switch {
+	case req.PaymentID <= 0:
+		return Refund{}, nil, fmt.Errorf("storage: request refund: missing payment")
+	case req.Amount <= 0:
+		return Refund{}, nil, fmt.Errorf("storage: request refund: the amount must be positive")
+	case !validRefundReason(req.Reason):
+		return Refund{}, nil, fmt.Errorf("storage: request refund: unknown reason %q", req.Reason)
+	case req.Reason == "other" && req.Note == "":
+		return Refund{}, nil, fmt.Errorf("storage: request refund: a note is required when the reason is other")
+	case utf8.RuneCountInString(req.Note) > maxNoteLength:
+		return Refund{}, nil, fmt.Errorf("storage: request refund: the note is longer than %d characters", maxNoteLength)
+	case req.RequestedBy == "":
+		return Refund{}, nil, fmt.Errorf("storage: request refund: missing requester")
+	case req.IdempotencyKey == "":
+		return Refund{}, nil, fmt.Errorf("storage: request refund: missing idempotency key")
+	case req.NeedsApproval && req.ApprovalTTL <= 0:
+		return Refund{}, nil, fmt.Errorf("storage: request refund: an approval needs a positive time to live")
+	}
+	var r Refund
+	var act *Action
+	var dup bool
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		existing, err := refundByKey(ctx, tx, req.IdempotencyKey)
+		if err == nil {
+			if existing.PaymentID != req.PaymentID {
+				return fmt.Errorf("idempotency key %q belongs to refund %d of payment %d: %w",
+					req.IdempotencyKey, existing.ID, existing.PaymentID, ErrConflict)
+			}
+			r, dup = existing, true
+			a, err := latestRefundAction(ctx, tx, existing.ID)
+			if err == nil {
+				act = &a
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if a, err := actionByKey(ctx, tx, req.IdempotencyKey); err == nil {
+			return fmt.Errorf("idempotency key %q belongs to action %d: %w", req.IdempotencyKey, a.ID, ErrConflict)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+
+		now := db.Now()
+		b, err := refundBalance(ctx, tx, req.PaymentID, now)
+		if err != nil {
+			return err
+		}
+		if req.Amount > b.Refundable {
+			return fmt.Errorf("%s asked but only %s is refundable: %w",
+				providers.FormatMoney(req.Amount, b.Currency), providers.FormatMoney(max(b.Refundable, 0), b.Currency),
+				ErrInsufficientBalance)
+		}
+		r = Refund{
+			PaymentID: req.PaymentID, Amount: req.Amount, Currency: b.Currency, Status: "pending",
+			Reason: req.Reason, Note: req.Note, RequestedBy: req.RequestedBy, RequestedAt: fromMS(ms(now)),
+			IdempotencyKey: req.IdempotencyKey, UpdatedAt: fromMS(ms(now)),
+		}
+		var expires any
+		if req.NeedsApproval {
+			r.Status = "awaiting_approval"
+			r.ApprovalExpiresAt = fromMS(ms(now.Add(req.ApprovalTTL)))
+			expires = ms(r.ApprovalExpiresAt)
+		} else if open, err := openMoneyAction(ctx, tx, req.PaymentID); err == nil {
+			return fmt.Errorf("a %s is already in flight on this payment (action %d, %s); wait for its outcome: %w",
+				strings.ToLower(actionLabel(open)), open.ID, open.State, ErrConflict)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note,
+			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.PaymentID, r.Amount, r.Currency, r.Status, r.Reason, r.Note, r.RequestedBy, ms(now), expires,
+			r.IdempotencyKey, ms(now))
+		if err != nil {
+			return err
+		}
+		r.ID, _ = res.LastInsertId()
+		msg := fmt.Sprintf("Refund of %s requested by %s (%s)", providers.FormatMoney(r.Amount, r.Currency),
+			r.RequestedBy, RefundReasonLabel(r.Reason))
+		if req.NeedsApproval {
+			msg += fmt.Sprintf("; awaiting a manager's approval until %s", r.ApprovalExpiresAt.Format("2006-01-02 15:04 MST"))
+		}
+		if _, err := db.addEvent(ctx, tx, Event{PaymentID: r.PaymentID, At: now, Actor: r.RequestedBy, Kind: "refund_requested", Message: msg}); err != nil {
+			return err
+		}
+		if req.NeedsApproval {
+			return nil
+		}
+		a, err := db.insertAction(ctx, tx, Action{
+			PaymentID: r.PaymentID, Kind: "refund", Amount: r.Amount, Currency: r.Currency, RefundID: r.ID,
+			IdempotencyKey: r.IdempotencyKey, Actor: r.RequestedBy,
+		})
+		if err != nil {
+			return err
+		}
+		act = &a
+		return nil
+	})
+	if err != nil {
+		return r, nil, fmt.Errorf("storage: refund on payment %d: %w", req.PaymentID, err)
+	}
+	if dup {
+		return r, act, fmt.Errorf("storage: refund with key %q exists already (refund %d): %w", req.IdempotencyKey, r.ID, ErrDuplicate)
+	}
+	return r, act, nil
+}
+
+// latestRefundAction returns the newest action executing a refund, or ErrNotFound.
+func latestRefundAction(ctx context.Context, x execer, refundID int64) (Action, error) {
+	a, err := scanAction(x.QueryRowContext(ctx, `SELECT `+actionColumns+` FROM actions WHERE refund_id = ?
+		ORDER BY id DESC LIMIT 1`, refundID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	return a, err
+}
+
+// SetProviderRefundID records the provider's id of a refund once it is known (the
+// outcome's RefundID, or the reconciler matching the provider's refund list).
+func (db *DB) SetProviderRefundID(ctx context.Context, refundID int64, providerRefundID string) error {
+	providerRefundID = strings.TrimSpace(providerRefundID)
+	if providerRefundID == "" {
+		return fmt.Errorf("storage: refund %d: empty provider refund id", refundID)
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE refunds SET provider_refund_id = ?, updated_at = ? WHERE id = ?`,
+		providerRefundID, ms(db.Now()), refundID)
+	if err != nil {
+		if isUniqueConstraint(err) {
+			return fmt.Errorf("storage: refund %d: provider refund %s is recorded on another refund: %w", refundID, providerRefundID, ErrConflict)
+		}
+		return fmt.Errorf("storage: refund %d: %w", refundID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("storage: refund %d: %w", refundID, ErrNotFound)
+	}
+	return nil
+}
+
+// refundColumns selects a refund with its decision, from refunds r LEFT JOIN
+// refund_approvals ap; scanRefund reads them.
+const refundColumns = `r.id, r.payment_id, r.amount, r.currency, r.status, r.reason, r.note, r.requested_by,
+	r.requested_at, r.approval_expires_at, r.provider_refund_id, r.idempotency_key, r.message, r.updated_at,
+	coalesce(ap.decided_by, ''), coalesce(ap.reason, ''), ap.decided_at`
+
+// refundFrom is the FROM clause matching refundColumns.
+const refundFrom = ` FROM refunds r LEFT JOIN refund_approvals ap ON ap.refund_id = r.id`
+
+// scanRefund reads refundColumns, followed by extra destinations.
+func scanRefund(s scannable, extra ...any) (Refund, error) {
+	var r Refund
+	var requested, updated int64
+	var expires, decided sql.NullInt64
+	var key sql.NullString
+	dest := []any{&r.ID, &r.PaymentID, &r.Amount, &r.Currency, &r.Status, &r.Reason, &r.Note, &r.RequestedBy,
+		&requested, &expires, &r.ProviderRefundID, &key, &r.Message, &updated,
+		&r.DecidedBy, &r.DecisionReason, &decided}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return r, err
+	}
+	r.RequestedAt = fromMS(requested)
+	r.UpdatedAt = fromMS(updated)
+	r.ApprovalExpiresAt = nullMS(expires)
+	r.DecidedAt = nullMS(decided)
+	r.IdempotencyKey = key.String
+	return r, nil
+}
+
+// refundByID reads one refund with x, or ErrNotFound.
+func refundByID(ctx context.Context, x execer, id int64) (Refund, error) {
+	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// refundByKey reads the refund with an idempotency key with x, or ErrNotFound.
+func refundByKey(ctx context.Context, x execer, key string) (Refund, error) {
+	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+` WHERE r.idempotency_key = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// RefundByID returns one refund, or ErrNotFound.
+func (db *DB) RefundByID(ctx context.Context, id int64) (Refund, error) {
+	r, err := refundByID(ctx, db.db, id)
+	if err != nil {
+		return r, fmt.Errorf("storage: refund %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// RefundsOfPayment returns a payment's refunds, oldest first.
+func (db *DB) RefundsOfPayment(ctx context.Context, paymentID int64) ([]Refund, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+refundColumns+refundFrom+` WHERE r.payment_id = ?
+		ORDER BY r.requested_at, r.id`, paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: refunds of payment %d: %w", paymentID, err)
+	}
+	defer rows.Close()
+	var out []Refund
+	for rows.Next() {
+		r, err := scanRefund(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: refunds of payment %d: %w", paymentID, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: refunds of payment %d: %w", paymentID, err)
+	}
+	return out, nil
+}
+
+// RefundFilter selects refunds for the refund history. Zero fields do not filter.
+type RefundFilter struct {
+	// From and To bound the request time: From <= requested_at < To.
+	From, To    time.Time
+	Provider    providers.Name
+	Currency    string
+	Status      string
+	Reason      string
+	RequestedBy string
+	// ApprovedBy is the manager who approved the refund.
+	ApprovedBy string
+	// Limit caps ListRefunds (default 100) and EachRefund (no cap when 0).
+	Limit int
+	// After continues a page: only refunds with an id below After (newest first).
+	After int64
+}
+
+// RefundRow is a refund with what the history shows of its payment.
+type RefundRow struct {
+	Refund
+	PaymentPublicID string
+	Provider        providers.Name
+	CustomerName    string
+}
+
+// refundRowFrom joins the payment for RefundRow.
+const refundRowFrom = refundFrom + ` JOIN payments p ON p.id = r.payment_id`
+
+// where turns the filter into a WHERE clause (with a leading space, or "") and its
+// arguments; paging (After) is applied only when page is true.
+func (f RefundFilter) where(page bool) (string, []any, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	if !f.From.IsZero() {
+		add("r.requested_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("r.requested_at < ?", ms(f.To))
+	}
+	if f.Provider != "" {
+		if !f.Provider.Valid() {
+			return "", nil, fmt.Errorf("unknown provider %q", f.Provider)
+		}
+		add("p.provider = ?", string(f.Provider))
+	}
+	if f.Currency != "" {
+		if !providers.ValidCurrency(f.Currency) {
+			return "", nil, fmt.Errorf("invalid currency %q", f.Currency)
+		}
+		add("r.currency = ?", f.Currency)
+	}
+	if f.Status != "" {
+		known := false
+		for _, s := range RefundStatuses {
+			known = known || s == f.Status
+		}
+		if !known {
+			return "", nil, fmt.Errorf("unknown refund status %q", f.Status)
+		}
+		add("r.status = ?", f.Status)
+	}
+	if f.Reason != "" {
+		if !validRefundReason(f.Reason) && f.Reason != ProviderRefundReason {
+			return "", nil, fmt.Errorf("unknown refund reason %q", f.Reason)
+		}
+		add("r.reason = ?", f.Reason)
+	}
+	if f.RequestedBy != "" {
+		add("r.requested_by = ? COLLATE NOCASE", f.RequestedBy)
+	}
+	if f.ApprovedBy != "" {
+		add("ap.decision = 'approved' AND ap.decided_by = ? COLLATE NOCASE", f.ApprovedBy)
+	}
+	if page && f.After > 0 {
+		add("r.id < ?", f.After)
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// ListRefunds returns a page of refunds matching f, newest first (keyset on id).
+func (db *DB) ListRefunds(ctx context.Context, f RefundFilter) ([]RefundRow, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var out []RefundRow
+	err := db.EachRefund(ctx, f, func(r RefundRow) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachRefund calls fn for every refund matching f, newest first, streaming the rows (constant
+// memory, for the CSV export). A Limit of 0 means every row. An error from fn stops the
+// walk and is returned.
+func (db *DB) EachRefund(ctx context.Context, f RefundFilter, fn func(RefundRow) error) error {
+	where, args, err := f.where(true)
+	if err != nil {
+		return fmt.Errorf("storage: list refunds: %w", err)
+	}
+	query := `SELECT ` + refundColumns + `, p.public_id, p.provider, p.customer_name` + refundRowFrom + where + ` ORDER BY r.id DESC`
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("storage: list refunds: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row RefundRow
+		var provider string
+		row.Refund, err = scanRefund(rows, &row.PaymentPublicID, &provider, &row.CustomerName)
+		if err != nil {
+			return fmt.Errorf("storage: list refunds: %w", err)
+		}
+		row.Provider = providers.Name(provider)
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("storage: list refunds: %w", err)
+	}
+	return nil
+}
+
+// CurrencyTotal sums refunds of one currency; amounts of different currencies are never
+// added together.
+type CurrencyTotal struct {
+	Currency string
+	// Count and Amount cover every refund matching the filter.
+	Count  int
+	Amount int64
+	// SucceededCount and SucceededAmount cover those that succeeded (money returned).
+	SucceededCount  int
+	SucceededAmount int64
+}
+
+// RefundTotals returns, per currency in alphabetical order, the totals of the refunds
+// matching f (Limit and After are ignored: totals cover every matching row).
+func (db *DB) RefundTotals(ctx context.Context, f RefundFilter) ([]CurrencyTotal, error) {
+	where, args, err := f.where(false)
+	if err != nil {
+		return nil, fmt.Errorf("storage: refund totals: %w", err)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT r.currency, count(*), coalesce(sum(r.amount), 0),
+			coalesce(sum(r.status = 'succeeded'), 0), coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0)`+
+		refundRowFrom+where+` GROUP BY r.currency ORDER BY r.currency`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: refund totals: %w", err)
+	}
+	defer rows.Close()
+	var out []CurrencyTotal
+	for rows.Next() {
+		var t CurrencyTotal
+		if err := rows.Scan(&t.Currency, &t.Count, &t.Amount, &t.SucceededCount, &t.SucceededAmount); err != nil {
+			return nil, fmt.Errorf("storage: refund totals: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: refund totals: %w", err)
+	}
+	return out, nil
+}
+
+// SeriesPoint is the amount refunded in one currency during one bucket.
+type SeriesPoint struct {
+	// Bucket is the start of the day, week (Monday) or month, in UTC.
+	Bucket   time.Time
+	Currency string
+	Amount   int64
+	Count    int
+}
+
+// seriesBuckets maps a bucket name to the SQLite expression of its first day.
+var seriesBuckets = map[string]string{
+	"day":   `date(r.requested_at / 1000, 'unixepoch')`,
+	"week":  `date(r.requested_at / 1000, 'unixepoch', 'weekday 0', '-6 days')`,
+	"month": `date(r.requested_at / 1000, 'unixepoch', 'start of month')`,
+}
+
+// RefundSeries returns the succeeded refunds matching f summed per bucket (day, week or
+// month, by request time, UTC) and currency, oldest first: the refund history's chart.
+func (db *DB) RefundSeries(ctx context.Context, f RefundFilter, bucket string) ([]SeriesPoint, error) {
+	expr, ok := seriesBuckets[bucket]
+	if !ok {
+		return nil, fmt.Errorf("storage: refund series: unknown bucket %q (want day, week or month)", bucket)
+	}
+	where, args, err := f.where(false)
+	if err != nil {
+		return nil, fmt.Errorf("storage: refund series: %w", err)
+	}
+	if where == "" {
+		where = " WHERE r.status = 'succeeded'"
+	} else {
+		where += " AND r.status = 'succeeded'"
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+expr+` AS bucket, r.currency, sum(r.amount), count(*)`+
+		refundRowFrom+where+` GROUP BY bucket, r.currency ORDER BY bucket, r.currency`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: refund series: %w", err)
+	}
+	defer rows.Close()
+	var out []SeriesPoint
+	for rows.Next() {
+		var p SeriesPoint
+		var day string
+		if err := rows.Scan(&day, &p.Currency, &p.Amount, &p.Count); err != nil {
+			return nil, fmt.Errorf("storage: refund series: %w", err)
+		}
+		if p.Bucket, err = time.Parse("2006-01-02", day); err != nil {
+			return nil, fmt.Errorf("storage: refund series: bucket %q: %w", day, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: refund series: %w", err)
+	}
+	return out, nil
+}
+
+// RefundByKey returns the refund requested with an idempotency key.
+func (db *DB) RefundByKey(ctx context.Context, key string) (Refund, error) {
+	r, err := refundByKey(ctx, db.db, key)
+	if err != nil {
+		return r, fmt.Errorf("storage: refund by key: %w", err)
+	}
+	return r, nil
+}
+
+// ValidRefundReason reports whether code is one of the reasons staff may choose.
+func ValidRefundReason(code string) bool {
+	return code != ProviderRefundReason && validRefundReason(code)
+}

@@ -1,0 +1,365 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paydesk/web/auth"
+	"paydesk/web/devidp"
+)
+
+// clock is the injected clock, shared by the app and the development provider.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// auditEntry is one call of Config.Audit.
+type auditEntry struct {
+	Actor, Kind, Message, Remote string
+}
+
+type auditLog struct {
+	mu      sync.Mutex
+	entries []auditEntry
+}
+
+func (l *auditLog) record(_ context.Context, r *http.Request, actor, kind, message string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = append(l.entries, auditEntry{actor, kind, message, r.RemoteAddr})
+}
+
+// last returns the latest entry of kind.
+func (l *auditLog) last(kind string) (auditEntry, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		if l.entries[i].Kind == kind {
+			return l.entries[i], true
+		}
+	}
+	return auditEntry{}, false
+}
+
+// app is Paydesk's sign-in mounted on a test server, against a development provider.
+type app struct {
+	t      *testing.T
+	clock  *clock
+	idp    *devidp.Server
+	auth   *auth.Auth
+	srv    *httptest.Server
+	audits *auditLog
+}
+
+const (
+	testClientID     = "paydesk"
+	testClientSecret = "paydesk-test-secret"
+	formPath         = "/refund/form"
+)
+
+// newApp starts a provider and the app; edit may change the auth configuration.
+func newApp(t *testing.T, edit func(*auth.Config)) *app {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a := &app{t: t, clock: &clock{t: time.Now().Truncate(time.Second)}, audits: &auditLog{}}
+
+	var handler http.Handler = http.NotFoundHandler()
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(a.srv.Close)
+
+	idp, err := devidp.Start(ctx, devidp.Config{
+		Clients: []devidp.Client{{
+			ID: testClientID, Secret: testClientSecret,
+			RedirectURIs:           []string{a.srv.URL + "/auth/callback"},
+			PostLogoutRedirectURIs: []string{a.srv.URL + "/"},
+		}},
+		Now:    a.clock.Now,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatalf("devidp.Start: %v", err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	a.idp = idp
+
+	groupRoles, err := auth.ParseRoleMap(devidp.DemoRoleMap())
+	if err != nil {
+		t.Fatalf("ParseRoleMap(DemoRoleMap()): %v", err)
+	}
+	hashKey, blockKey := auth.NewSessionKeys()
+	cfg := auth.Config{
+		IssuerURL:    idp.Issuer(),
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
+		RedirectURL:  a.srv.URL + "/auth/callback",
+		GroupRoles:   groupRoles,
+		HashKey:      hashKey,
+		BlockKey:     blockKey,
+		Now:          a.clock.Now,
+		Logger:       slog.New(slog.DiscardHandler),
+		Audit:        a.audits.record,
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	a.auth, err = auth.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("auth.New: %v", err)
+	}
+	handler = a.routes()
+	return a
+}
+
+// me is what GET /me reports.
+type me struct {
+	SignedIn   bool        `json:"signed_in"`
+	Subject    string      `json:"subject"`
+	Email      string      `json:"email"`
+	Name       string      `json:"name"`
+	Roles      []auth.Role `json:"roles"`
+	AuthTime   int64       `json:"auth_time"`
+	SignedInAt int64       `json:"signed_in_at"`
+	SessionID  string      `json:"session_id"`
+	NoAccess   bool        `json:"no_access"`
+	Fresh      bool        `json:"fresh"`
+}
+
+// routes is a miniature of Paydesk's route table: the sign-in handlers, a page that
+// shows the user, and a money-moving form behind a step-up.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", a.auth.Login)
+	mux.HandleFunc("GET /auth/callback", a.auth.Callback)
+	mux.HandleFunc("POST /logout", a.auth.Logout)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
+	mux.HandleFunc("GET /payments", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "payments") })
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		u, ok := a.auth.CurrentUser(w, r)
+		m := me{SignedIn: ok}
+		if ok {
+			m = me{true, u.Subject, u.Email, u.Name, u.Roles, u.AuthTime.Unix(), u.SignedInAt.Unix(), u.SessionID, u.NoAccess(), a.auth.Fresh(u)}
+		}
+		json.NewEncoder(w).Encode(m)
+	})
+	mux.HandleFunc("POST /refund", func(w http.ResponseWriter, r *http.Request) {
+		u, ok := a.auth.CurrentUser(w, r)
+		if !ok {
+			http.Error(w, "sign in", http.StatusUnauthorized)
+			return
+		}
+		r.ParseForm()
+		if !a.auth.Fresh(u) {
+			a.auth.StepUp(w, r, r.URL.Query().Get("return_to"), r.PostForm)
+			return
+		}
+		io.WriteString(w, "refunded "+r.PostForm.Get("amount"))
+	})
+	mux.HandleFunc("GET "+formPath, func(w http.ResponseWriter, r *http.Request) {
+		v, ok := a.auth.SavedForm(w, r, formPath)
+		json.NewEncoder(w).Encode(struct {
+			Saved  bool       `json:"saved"`
+			Values url.Values `json:"values"`
+		}{ok, v})
+	})
+	mux.HandleFunc("POST /flash", func(w http.ResponseWriter, r *http.Request) {
+		a.auth.AddFlash(w, r, r.FormValue("kind"), r.FormValue("msg"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /flash", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(a.auth.Flashes(w, r))
+	})
+	return mux
+}
+
+// response is one HTTP exchange as a browser sees it.
+type response struct {
+	URL     *url.URL
+	Status  int
+	Header  http.Header
+	Cookies []*http.Cookie
+	Body    string
+}
+
+// Location resolves the redirect target against the request URL.
+func (r *response) Location() *url.URL {
+	loc, err := r.URL.Parse(r.Header.Get("Location"))
+	if err != nil {
+		return nil
+	}
+	return loc
+}
+
+func (r *response) Cookie(name string) *http.Cookie {
+	for _, c := range r.Cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// browser has a cookie jar and follows redirects one step at a time, only to the app
+// and the provider: a redirect anywhere else is where the test stops.
+type browser struct {
+	t      *testing.T
+	a      *app
+	client *http.Client
+}
+
+func (a *app) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: a.t, a: a, client: &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *browser) do(req *http.Request) *response {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return &response{URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Cookies: resp.Cookies(), Body: string(body)}
+}
+
+func (b *browser) get(u string) *response {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", u, err)
+	}
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) *response {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", u, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// ours reports whether u is on the app or the provider.
+func (b *browser) ours(u *url.URL) bool {
+	app, _ := url.Parse(b.a.srv.URL)
+	idp, _ := url.Parse(b.a.idp.Issuer())
+	return u.Scheme == "http" && (u.Host == app.Host || u.Host == idp.Host)
+}
+
+// follow follows redirects until a page, a redirect off our hosts, or stop says so.
+func (b *browser) follow(r *response, stop func(*url.URL) bool) *response {
+	b.t.Helper()
+	for i := 0; i < 10 && r.Status >= 300 && r.Status < 400; i++ {
+		next := r.Location()
+		if next == nil || !b.ours(next) || (stop != nil && stop(next)) {
+			return r
+		}
+		r = b.get(next.String())
+	}
+	return r
+}
+
+var hiddenID = regexp.MustCompile(`name="id" value="([^"]+)"`)
+
+// submitLogin fills the provider's login form on page.
+func (b *browser) submitLogin(page *response, username, password string) *response {
+	b.t.Helper()
+	m := hiddenID.FindStringSubmatch(page.Body)
+	if page.Status != http.StatusOK || m == nil {
+		b.t.Fatalf("want the provider's login page at %s; got status %d:\n%s", page.URL, page.Status, page.Body)
+	}
+	return b.post(b.a.idp.Issuer()+"/login", url.Values{"id": {m[1]}, "username": {username}, "password": {password}})
+}
+
+// isCallback reports whether u is the app's callback.
+func (b *browser) isCallback(u *url.URL) bool {
+	return strings.HasPrefix(u.String(), b.a.srv.URL+"/auth/callback")
+}
+
+// startLogin goes to /login?next=… and on to the provider's login page.
+func (b *browser) startLogin(next string) *response {
+	b.t.Helper()
+	q := ""
+	if next != "" {
+		q = "?next=" + url.QueryEscape(next)
+	}
+	return b.follow(b.get(b.a.srv.URL+"/login"+q), nil)
+}
+
+// toCallback signs in at the provider and stops at the redirect to the app's callback.
+func (b *browser) toCallback(page *response, u devidp.User) *url.URL {
+	b.t.Helper()
+	r := b.follow(b.submitLogin(page, u.Username, u.Password), b.isCallback)
+	if loc := r.Location(); loc == nil || !b.isCallback(loc) {
+		b.t.Fatalf("want a redirect to the callback; got status %d to %q", r.Status, r.Header.Get("Location"))
+	}
+	return r.Location()
+}
+
+// signIn runs the whole sign-in for u and returns where the browser lands.
+func (b *browser) signIn(u devidp.User, next string) *response {
+	b.t.Helper()
+	return b.follow(b.submitLogin(b.startLogin(next), u.Username, u.Password), nil)
+}
+
+func (b *browser) me() me {
+	b.t.Helper()
+	r := b.get(b.a.srv.URL + "/me")
+	var m me
+	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+		b.t.Fatalf("GET /me: %v in %q", err, r.Body)
+	}
+	return m
+}
+
+// sessionCookie returns the browser's session cookie for the app, or nil.
+func (b *browser) sessionCookie() *http.Cookie {
+	u, _ := url.Parse(b.a.srv.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == auth.DefaultCookieName {
+			return c
+		}
+	}
+	return nil
+}
+
+func demoUser(t *testing.T, name string) devidp.User {
+	t.Helper()
+	i := slices.IndexFunc(devidp.DemoUsers(), func(u devidp.User) bool { return u.Username == name })
+	if i < 0 {
+		t.Fatalf("no demo user %q", name)
+	}
+	return devidp.DemoUsers()[i]
+}

@@ -1,0 +1,416 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
+	"paydesk/storage"
+	"paydesk/web"
+	"paydesk/web/auth"
+	"paydesk/web/devidp"
+)
+
+// clock is the injected clock shared by the app, the provider and the database.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// harness is Paydesk wired as in production: the real route table, real sign-in against
+// the development OpenID provider, real provider clients talking HTTP to the simulators.
+type harness struct {
+	t       *testing.T
+	clock   *clock
+	db      *storage.DB
+	app     *web.Server
+	srv     *httptest.Server
+	idp     *devidp.Server
+	powens  *powens.Simulator
+	bpc     *bpc.Simulator
+	tranzzo *tranzzo.Simulator
+	seq     int
+}
+
+const (
+	clientID     = "paydesk"
+	clientSecret = "paydesk-test-secret"
+	// clientTimeout is short so that "the provider never answered" tests stay fast.
+	clientTimeout = 700 * time.Millisecond
+	slowDelay     = 1500 * time.Millisecond
+)
+
+// harnessOptions tweak a harness.
+type harnessOptions struct {
+	thresholds string
+}
+
+func newHarness(t *testing.T, opts ...harnessOptions) *harness {
+	t.Helper()
+	var opt harnessOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
+	if opt.thresholds == "" {
+		opt.thresholds = "EUR:500.00,GBP:400.00,UAH:20000.00,JPY:80000,XTS:500.00"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	// The clock starts at the real time: the provider library signs tokens with its own clock.
+	h := &harness{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	quiet := slog.New(slog.DiscardHandler)
+
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Now = h.clock.Now
+	t.Cleanup(func() { db.Close() })
+	h.db = db
+
+	var handler http.Handler = http.NotFoundHandler()
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(h.srv.Close)
+
+	// Simulators, each on its own server, as the real providers are.
+	h.powens = powens.NewSimulator(powens.SimConfig{ClientID: "pw-client", ClientSecret: "pw-secret", SlowDelay: slowDelay})
+	pwSrv := httptest.NewServer(h.powens)
+	t.Cleanup(pwSrv.Close)
+	h.bpc = bpc.NewSimulator(bpc.SimConfig{APIKey: "bpc-key", SlowDelay: slowDelay})
+	bpcSrv := httptest.NewServer(h.bpc)
+	t.Cleanup(bpcSrv.Close)
+	h.tranzzo = tranzzo.NewSimulator(tranzzo.SimConfig{POSID: tranzzo.DemoPOSID, APIKey: "tz-key", APISecret: "tz-secret", EndpointsKey: "tz-endpoints", SlowDelay: slowDelay})
+	tzSrv := httptest.NewServer(h.tranzzo)
+	t.Cleanup(tzSrv.Close)
+
+	hc := &http.Client{}
+	pw, err := powens.New(powens.Config{BaseURL: pwSrv.URL, ClientID: "pw-client", ClientSecret: "pw-secret", Timeout: clientTimeout}, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := bpc.New(bpc.Config{BaseURL: bpcSrv.URL, APIKey: "bpc-key", Timeout: clientTimeout}, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tz, err := tranzzo.New(tranzzo.Config{BaseURL: tzSrv.URL, POSID: tranzzo.DemoPOSID, APIKey: "tz-key", APISecret: "tz-secret", EndpointsKey: "tz-endpoints", Timeout: clientTimeout}, hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	idp, err := devidp.Start(ctx, devidp.Config{
+		Clients: []devidp.Client{{ID: clientID, Secret: clientSecret,
+			RedirectURIs: []string{h.srv.URL + "/auth/callback"}, PostLogoutRedirectURIs: []string{h.srv.URL + "/"}}},
+		Users:  devidp.DemoUsers(),
+		Now:    h.clock.Now,
+		Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	h.idp = idp
+	groups, err := auth.ParseRoleMap(devidp.DemoRoleMap())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashKey, blockKey := auth.NewSessionKeys()
+	a, err := auth.New(ctx, auth.Config{
+		IssuerURL: idp.Issuer(), ClientID: clientID, ClientSecret: clientSecret,
+		RedirectURL: h.srv.URL + "/auth/callback", GroupRoles: groups,
+		HashKey: hashKey, BlockKey: blockKey, Now: h.clock.Now, Logger: quiet,
+		PostLogoutRedirectURL: h.srv.URL + "/", LoginPath: "/auth/login",
+		Audit: func(ctx context.Context, r *http.Request, actor, kind, message string) {
+			db.Audit(ctx, storage.AuditEntry{Actor: actor, Kind: kind, Message: message})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thresholds, err := web.ParseThresholds(opt.thresholds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, err = web.New(web.Config{
+		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)),
+		Approval: web.ApprovalPolicy{Thresholds: thresholds}, Now: h.clock.Now,
+	}, db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, a, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = h.app.Handler()
+	return h
+}
+
+// spec is a demo payment to add: which provider state and, optionally, the money.
+type spec struct {
+	variant  int
+	currency string
+	amount   int64
+	email    string
+	name     string
+	created  time.Time
+}
+
+// add creates a payment in the provider's own shape, imports it and loads it in the
+// simulator, so Paydesk and the provider agree on it.
+func (h *harness) add(provider providers.Name, s spec) storage.Payment {
+	h.t.Helper()
+	h.seq++
+	ds := providers.DemoSpec{
+		Seq: h.seq, Name: "Ada Lovelace", Email: fmt.Sprintf("ada%d@example.com", h.seq),
+		Amount: 100000, Currency: "EUR", CreatedAt: h.clock.Now().Add(-time.Duration(h.seq) * time.Minute),
+		Variant: s.variant, Reference: fmt.Sprintf("REF-%05d", h.seq),
+	}
+	if s.currency != "" {
+		ds.Currency = s.currency
+	}
+	if s.amount != 0 {
+		ds.Amount = s.amount
+	}
+	if s.email != "" {
+		ds.Email = s.email
+	}
+	if s.name != "" {
+		ds.Name = s.name
+	}
+	if !s.created.IsZero() {
+		ds.CreatedAt = s.created
+	}
+	var (
+		raw  json.RawMessage
+		err  error
+		snap providers.Snapshot
+	)
+	switch provider {
+	case providers.Powens:
+		raw, err = powens.Demo{}.Envelope(ds)
+		if err == nil {
+			snap, err = powens.ParseEnvelope(raw)
+		}
+		if err == nil {
+			err = h.powens.Load(raw)
+		}
+	case providers.BPC:
+		raw, err = bpc.Demo{}.Envelope(ds)
+		if err == nil {
+			snap, err = bpc.ParseEnvelope(raw)
+		}
+		if err == nil {
+			err = h.bpc.Load(raw)
+		}
+	case providers.Tranzzo:
+		raw, err = tranzzo.Demo{}.Envelope(ds)
+		if err == nil {
+			snap, err = tranzzo.ParseEnvelope(raw)
+		}
+		if err == nil {
+			err = h.tranzzo.Load(raw)
+		}
+	}
+	if err != nil {
+		h.t.Fatalf("add %s variant %d: %v", provider, s.variant, err)
+	}
+	p, _, err := h.db.UpsertPayment(context.Background(), snap, storage.UpsertOptions{Actor: "import", Kind: "imported"})
+	if err != nil {
+		h.t.Fatalf("add %s: %v", provider, err)
+	}
+	return p
+}
+
+// payment re-reads a payment from the database.
+func (h *harness) payment(p storage.Payment) storage.Payment {
+	h.t.Helper()
+	got, err := h.db.PaymentByID(context.Background(), p.ID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return got
+}
+
+// browser is one person's browser: a cookie jar, following redirects like a browser.
+type browser struct {
+	h      *harness
+	client *http.Client
+	last   *url.URL // where the last response came from, after redirects
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{h: h}
+	b.client = &http.Client{Jar: jar, Timeout: 20 * time.Second}
+	return b
+}
+
+// response is what a page answered.
+type response struct {
+	status int
+	body   string
+	url    *url.URL
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.h.t.Helper()
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.h.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	b.last = res.Request.URL
+	return response{status: res.StatusCode, body: string(body), url: res.Request.URL, header: res.Header}
+}
+
+func (b *browser) abs(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return b.h.srv.URL + path
+}
+
+func (b *browser) get(path string) response {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.abs(path), nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) response {
+	b.h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.abs(path), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// noFollow returns a copy of the browser that stops at redirects (same cookies).
+func (b *browser) noFollow() *browser {
+	c := *b.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &browser{h: b.h, client: &c}
+}
+
+var loginIDRe = regexp.MustCompile(`name="id" value="([^"]+)"`)
+
+// signIn signs the browser in through the development provider's real login page.
+func (b *browser) signIn(user string) {
+	b.h.t.Helper()
+	b.submitLogin(b.get("/auth/login?next=/payments"), user)
+}
+
+// submitLogin fills the provider's login page that r shows.
+func (b *browser) submitLogin(r response, user string) response {
+	b.h.t.Helper()
+	m := loginIDRe.FindStringSubmatch(r.body)
+	if m == nil {
+		b.h.t.Fatalf("no login form at %s (status %d): %.300s", r.url, r.status, r.body)
+	}
+	login := *r.url
+	login.Path, login.RawQuery = "/login", ""
+	out := b.post(login.String(), url.Values{"id": {m[1]}, "username": {user}, "password": {user + "-demo"}})
+	if strings.Contains(out.body, `data-testid="signin-error"`) || out.status >= 500 || out.url.Host != mustURL(b.h.srv.URL).Host {
+		b.h.t.Fatalf("sign-in as %s ended with %d at %s: %.300s", user, out.status, out.url, out.body)
+	}
+	return out
+}
+
+func (h *harness) signedIn(user string) *browser {
+	h.t.Helper()
+	b := h.browser()
+	b.signIn(user)
+	return b
+}
+
+var keyRe = regexp.MustCompile(`name="idempotency_key" value="([0-9a-f]{32})"`)
+
+// formKey reads the idempotency key of the confirmation form a page shows.
+func formKey(t *testing.T, r response) string {
+	t.Helper()
+	m := keyRe.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no idempotency key on %s (status %d): %.500s", r.url, r.status, r.body)
+	}
+	return m[1]
+}
+
+// text strips tags and unescapes, for asserting on what a person reads.
+func text(body string) string {
+	s := regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(body, " ")
+	s = html.UnescapeString(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func mustContain(t *testing.T, r response, wants ...string) {
+	t.Helper()
+	got := text(r.body)
+	for _, want := range wants {
+		if !strings.Contains(got, want) {
+			t.Errorf("page %s (status %d) does not say %q; it says: %.1500s", r.url, r.status, want, got)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, r response, unwanted ...string) {
+	t.Helper()
+	got := text(r.body)
+	for _, u := range unwanted {
+		if strings.Contains(got, u) {
+			t.Errorf("page %s says %q but should not", r.url, u)
+		}
+	}
+}
+
+// attr returns the value of attribute name of the first element carrying data-testid=id.
+func attr(body, testid, name string) string {
+	re := regexp.MustCompile(`<[^>]*data-testid="` + regexp.QuoteMeta(testid) + `"[^>]*>`)
+	tag := re.FindString(body)
+	m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(tag)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// regexpFind returns the first group of pattern in s, or "".
+func regexpFind(s, pattern string) string {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}

@@ -1,0 +1,251 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/storage"
+	"paydesk/views"
+)
+
+// paymentsList is the payments list: search, filters, keyset pages; the whole state lives
+// in the URL so a link can be pasted into a ticket.
+func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	v := views.PaymentsList{
+		Query:     strings.TrimSpace(q.Get("q")),
+		Provider:  q.Get("provider"),
+		Status:    q.Get("status"),
+		Currency:  strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
+		Min:       strings.TrimSpace(q.Get("min")),
+		Max:       strings.TrimSpace(q.Get("max")),
+		From:      q.Get("from"),
+		To:        q.Get("to"),
+		Attention: q.Get("attention") == "1",
+	}
+	for _, n := range providers.Names {
+		v.Providers = append(v.Providers, views.Option{Value: string(n), Label: n.Label(), Selected: string(n) == v.Provider})
+	}
+	for _, st := range providers.Statuses {
+		v.Statuses = append(v.Statuses, views.Option{Value: string(st), Label: st.Label(), Selected: string(st) == v.Status})
+	}
+	v.Filtered = v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention
+	v.ClearURL = "/payments"
+
+	f, err := parsePaymentFilter(q)
+	if err == nil {
+		var page storage.PaymentPage
+		page, err = s.db.ListPayments(r.Context(), f)
+		if err == nil {
+			fillPaymentsList(&v, page, q)
+		} else if !errors.Is(err, storage.ErrInvalidFilter) {
+			s.fail(w, r, http.StatusInternalServerError, "Payments unavailable", "The payments could not be loaded. Try again in a moment.", err)
+			return
+		}
+	}
+	if err != nil {
+		v.Error = filterMessage(err)
+		v.Count = "No results: fix the filter above."
+		w.WriteHeader(http.StatusBadRequest)
+	}
+	s.render(w, r, s.page(w, r, "Payments", "payments"), views.PaymentsListView(v))
+}
+
+// filterError is a filter people typed that cannot be understood.
+type filterError struct{ msg string }
+
+func (e *filterError) Error() string { return e.msg }
+
+func filterMessage(err error) string {
+	var fe *filterError
+	if errors.As(err, &fe) {
+		return fe.msg
+	}
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "storage: ")
+	msg = strings.TrimPrefix(msg, storage.ErrInvalidFilter.Error()+": ")
+	return "This filter cannot be used: " + msg
+}
+
+// parsePaymentFilter turns the list's query string into a storage filter, refusing what it
+// cannot understand with a sentence that says what to fix.
+func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
+	f := storage.PaymentFilter{Query: strings.TrimSpace(q.Get("q"))}
+	if len(f.Query) > 200 {
+		return f, &filterError{"The search is too long (200 characters at most)."}
+	}
+	if p := q.Get("provider"); p != "" {
+		if !providers.Name(p).Valid() {
+			return f, &filterError{fmt.Sprintf("Unknown provider %q: choose Powens, BPC or Tranzzo.", p)}
+		}
+		f.Provider = providers.Name(p)
+	}
+	if st := q.Get("status"); st != "" {
+		if !providers.Status(st).Valid() {
+			return f, &filterError{fmt.Sprintf("Unknown status %q.", st)}
+		}
+		f.Status = providers.Status(st)
+	}
+	if c := strings.ToUpper(strings.TrimSpace(q.Get("currency"))); c != "" {
+		if !providers.ValidCurrency(c) {
+			return f, &filterError{fmt.Sprintf("%q is not a currency code: use three letters such as EUR.", c)}
+		}
+		f.Currency = c
+	}
+	for _, b := range []struct {
+		key  string
+		dest **int64
+	}{{"min", &f.MinAmount}, {"max", &f.MaxAmount}} {
+		raw := strings.TrimSpace(q.Get(b.key))
+		if raw == "" {
+			continue
+		}
+		if f.Currency == "" {
+			return f, &filterError{"Choose a currency to filter by amount: amounts mean different things in different currencies."}
+		}
+		v, err := providers.ParseMajor(raw, f.Currency)
+		if err != nil || v < 0 {
+			return f, &filterError{fmt.Sprintf("The %s amount %q is not an amount in %s (for example 12.50).", b.key, raw, f.Currency)}
+		}
+		*b.dest = &v
+	}
+	if f.MinAmount != nil && f.MaxAmount != nil && *f.MinAmount > *f.MaxAmount {
+		return f, &filterError{"The minimum amount is above the maximum."}
+	}
+	var err error
+	if f.From, err = parseDay(q.Get("from")); err != nil {
+		return f, &filterError{"The From date must look like 2026-01-31."}
+	}
+	to, err := parseDay(q.Get("to"))
+	if err != nil {
+		return f, &filterError{"The To date must look like 2026-01-31."}
+	}
+	if !to.IsZero() {
+		f.To = to.AddDate(0, 0, 1) // the To day is included
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, &filterError{"The From date is after the To date."}
+	}
+	f.NeedsAttention = q.Get("attention") == "1"
+	if a := q.Get("after"); a != "" {
+		c, err := storage.ParseCursor(a)
+		if err != nil {
+			return f, &filterError{"This page link is damaged: start again from the first page."}
+		}
+		f.After = &c
+	}
+	if b := q.Get("before"); b != "" {
+		c, err := storage.ParseCursor(b)
+		if err != nil {
+			return f, &filterError{"This page link is damaged: start again from the first page."}
+		}
+		f.Before = &c
+	}
+	if f.After != nil && f.Before != nil {
+		return f, &filterError{"This page link is damaged: start again from the first page."}
+	}
+	f.Limit = 50
+	return f, nil
+}
+
+func parseDay(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse("2006-01-02", s)
+}
+
+// fillPaymentsList formats a page of payments for the view.
+func fillPaymentsList(v *views.PaymentsList, page storage.PaymentPage, q url.Values) {
+	for _, p := range page.Payments {
+		row := views.PaymentRow{
+			URL:         "/payments/" + p.PublicID,
+			PublicID:    p.PublicID,
+			Provider:    p.Provider.Label(),
+			ProviderID:  firstNonEmpty(p.PaymentID, p.SessionID, p.OrderID),
+			Customer:    p.CustomerName,
+			Email:       p.CustomerEmail,
+			Amount:      providers.FormatMoney(p.Amount, p.Currency),
+			Status:      string(p.Status),
+			StatusLabel: p.Status.Label(),
+			RawStatus:   p.RawStatus,
+			CreatedAt:   p.CreatedAt,
+		}
+		for _, d := range providers.Eligible(p.Snapshot).Decisions() {
+			if d.Allowed {
+				row.Actions = append(row.Actions, string(d.Action))
+			}
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	noun := "payments"
+	if page.Count == 1 {
+		noun = "payment"
+	}
+	if page.CountCapped {
+		v.Count = fmt.Sprintf("More than %s %s", groupThousands(int64(page.Count)), noun)
+	} else {
+		v.Count = fmt.Sprintf("%s %s", groupThousands(int64(page.Count)), noun)
+	}
+	base := url.Values{}
+	for k, vals := range q {
+		if k == "after" || k == "before" {
+			continue
+		}
+		for _, val := range vals {
+			if val != "" {
+				base.Add(k, val)
+			}
+		}
+	}
+	v.FirstURL = "/payments"
+	if enc := base.Encode(); enc != "" {
+		v.FirstURL += "?" + enc
+	}
+	if page.Next != nil {
+		n := cloneValues(base)
+		n.Set("after", page.Next.String())
+		v.NextURL = "/payments?" + n.Encode()
+	}
+	if page.Prev != nil {
+		p := cloneValues(base)
+		p.Set("before", page.Prev.String())
+		v.PrevURL = "/payments?" + p.Encode()
+	}
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vals := range v {
+		out[k] = append([]string(nil), vals...)
+	}
+	return out
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// groupThousands writes 1234567 as "1,234,567".
+func groupThousands(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

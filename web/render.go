@@ -1,0 +1,116 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"paydesk/storage"
+	"paydesk/views"
+	"paydesk/web/auth"
+)
+
+// page builds the layout model for the current request: the user, their rights in the
+// navigation, and the flash messages waiting for them.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section string) views.Page {
+	p := views.Page{Title: title, Section: section, CSS: s.assets.URL("app.css"), JS: s.assets.URL("app.js"), Demo: s.cfg.Demo}
+	u := userFrom(r.Context())
+	if u.Subject == "" && u.Email == "" {
+		return p
+	}
+	vu := &views.User{
+		Name:        u.Name,
+		Email:       u.Email,
+		CanPayments: ViewPayments.Allows(u),
+		CanApprove:  Approve.Allows(u),
+		CanFinance:  Finance.Allows(u),
+		CanAudit:    AuditLog.Allows(u),
+	}
+	if vu.Name == "" {
+		vu.Name = u.Email
+	}
+	for _, role := range u.Roles {
+		vu.Roles = append(vu.Roles, string(role))
+	}
+	p.User = vu
+	for _, f := range s.auth.Flashes(w, r) {
+		p.Flashes = append(p.Flashes, views.Flash{Kind: f.Kind, Message: f.Message})
+	}
+	return p
+}
+
+// render writes a full page. Headers (status) must be written before when not 200.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, p views.Page, body templ.Component) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if err := views.Layout(p, body).Render(r.Context(), w); err != nil {
+		s.log.Error("render", append(logAttrs(r), "err", err)...)
+	}
+}
+
+// renderError writes an error page that leaks nothing but a reference to quote.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	s.render(w, r, s.page(w, r, title, ""), views.ErrorView(views.ErrorPage{Status: status, Title: title, Message: message, Ref: requestID(r.Context())}))
+}
+
+// fail is the one way a handler fails: log the real error once, show a safe message.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, title, safe string, err error) {
+	level := s.log.Warn
+	if status >= 500 {
+		level = s.log.Error
+	}
+	level("request failed", append(logAttrs(r), "status", status, "err", err)...)
+	s.renderError(w, r, status, title, safe)
+}
+
+// notFound is the 404 page.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, http.StatusNotFound, "Not found", "There is no page at this address. If you followed a link, the payment or page may no longer exist.")
+}
+
+// flash queues a message for the next page.
+func (s *Server) flash(w http.ResponseWriter, r *http.Request, kind, msg string) {
+	s.auth.AddFlash(w, r, kind, msg)
+}
+
+// audit writes an audit entry for the request's user; failures are logged, never shown.
+func (s *Server) audit(r *http.Request, kind string, paymentID int64, message string, data any) {
+	s.auditAs(r.Context(), r, userFrom(r.Context()), kind, paymentID, message, data)
+}
+
+func (s *Server) auditAs(ctx context.Context, r *http.Request, u auth.User, kind string, paymentID int64, message string, data any) {
+	actor := u.Email
+	if actor == "" {
+		actor = "anonymous"
+	}
+	e := storage.AuditEntry{Actor: actor, Kind: kind, PaymentID: paymentID, Message: message}
+	if r != nil {
+		e.Remote = clientIP(r)
+	}
+	if data != nil {
+		if b, err := json.Marshal(data); err == nil {
+			e.Data = b
+		}
+	}
+	if _, err := s.db.Audit(ctx, e); err != nil {
+		s.log.Error("audit", "kind", kind, "err", err)
+	}
+}
+
+// clientIP is where a request came from (the direct peer; Paydesk does not trust
+// forwarding headers it cannot verify).
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ':' {
+			return host[:i]
+		}
+	}
+	return host
+}

@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+
+	"paydesk/web/auth"
+)
+
+// Access is who may use a route. The rule is checked on the server for every request,
+// whatever the page shows or hides.
+type Access int
+
+// The access rules, from product.md's role table.
+const (
+	// Public: no sign-in (health checks, sign-in itself, the payer's return page, webhooks).
+	Public Access = iota
+	// SignedIn: any signed-in user, even without a role (sign-out, the no-access page).
+	SignedIn
+	// ViewPayments: support, finance, manager.
+	ViewPayments
+	// Act: cancel, expire, request refunds, payer links — support and manager.
+	Act
+	// Approve: approve or reject refunds — manager.
+	Approve
+	// Finance: refund history, totals, CSV — finance and manager.
+	Finance
+	// AuditLog: the audit log — finance and manager.
+	AuditLog
+)
+
+// roles lists which roles grant each access; a user holding any of them is allowed.
+var roles = map[Access][]auth.Role{
+	ViewPayments: {auth.RoleSupport, auth.RoleFinance, auth.RoleManager},
+	Act:          {auth.RoleSupport, auth.RoleManager},
+	Approve:      {auth.RoleManager},
+	Finance:      {auth.RoleFinance, auth.RoleManager},
+	AuditLog:     {auth.RoleFinance, auth.RoleManager},
+}
+
+// String names an access rule for logs and tests.
+func (a Access) String() string {
+	return [...]string{"public", "signed-in", "view-payments", "act", "approve", "finance", "audit"}[a]
+}
+
+// Allows reports whether u may use a route with this rule.
+func (a Access) Allows(u auth.User) bool {
+	switch a {
+	case Public, SignedIn:
+		return true
+	}
+	return u.HasAny(roles[a]...)
+}
+
+// Route is one line of the route table: method and path, who may use it, the handler.
+type Route struct {
+	Pattern string
+	Access  Access
+	Handler http.HandlerFunc
+}
+
+// routeTable is the whole application on one page, grouped by page.
+func (s *Server) routeTable() []Route {
+	return []Route{
+		// Operations and assets.
+		{"GET /healthz", Public, s.healthz},
+		{"GET /readyz", Public, s.readyz},
+		{"GET /static/", Public, s.assets.ServeHTTP},
+
+		// Sign-in.
+		{"GET /auth/login", Public, s.auth.Login},
+		{"GET /auth/callback", Public, s.auth.Callback},
+		{"POST /auth/logout", SignedIn, s.auth.Logout},
+
+		// Dashboard.
+		{"GET /{$}", ViewPayments, s.dashboard},
+
+		// Payments.
+		{"GET /payments", ViewPayments, s.paymentsList},
+		{"GET /payments/{id}", ViewPayments, s.paymentShow},
+		{"POST /payments/{id}/refresh", ViewPayments, s.paymentRefresh},
+		{"GET /payments/{id}/cancel", Act, s.paymentCancelForm},
+		{"POST /payments/{id}/cancel", Act, s.paymentCancel},
+		{"GET /payments/{id}/expire", Act, s.paymentExpireForm},
+		{"POST /payments/{id}/expire", Act, s.paymentExpire},
+		{"GET /payments/{id}/refund", Act, s.paymentRefundForm},
+		{"POST /payments/{id}/refund", Act, s.paymentRefund},
+		{"POST /payments/{id}/payer-links", Act, s.payerLinkCreate},
+		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
+
+		// The payer's return from the provider (public: the payer has no Paydesk account).
+		{"GET /payer/return", Public, s.payerReturn},
+	}
+}
