@@ -581,7 +581,7 @@ func PaymentView(v Payment) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if len(v.Links) > 0 {
+		if len(v.Links) > 0 || v.Status == "cancelling" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "<section class=\"panel\" aria-labelledby=\"links-h\" data-testid=\"payer-links\"><h2 id=\"links-h\">Payer confirmation links</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -726,7 +726,7 @@ func PaymentView(v Payment) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if v.CanRefresh {
+			if v.CanAct && v.Status == "cancelling" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "<form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -57,12 +57,19 @@ func (s *Server) runAction(r *http.Request, p storage.Payment, a storage.Action,
 		s.log.Error("finish action", append(logAttrs(r), "action_id", a.ID, "err", err)...)
 	}
 	s.storeSnapshot(ctx, p, out, u.Email)
-	if out.Kind == providers.NeedsPayer && out.Link != nil {
-		if _, err := s.db.CreatePayerLink(ctx, storage.PayerLink{
-			PaymentID: p.ID, ActionID: a.ID, State: "active", Kind: out.Link.Kind, URL: out.Link.URL,
-			Nonce: nonce, CreatedBy: u.Email, ExpiresAt: out.Link.ExpiresAt,
-		}); err != nil {
+	if out.Kind == providers.NeedsPayer {
+		var err error
+		if out.Link == nil {
+			err = fmt.Errorf("web: %s asked for the payer but gave no link", p.Provider)
+		} else {
+			_, err = s.db.CreatePayerLink(ctx, storage.PayerLink{
+				PaymentID: p.ID, ActionID: a.ID, State: "active", Kind: out.Link.Kind, URL: out.Link.URL,
+				Nonce: nonce, CreatedBy: u.Email, ExpiresAt: out.Link.ExpiresAt,
+			})
+		}
+		if err != nil {
 			s.log.Error("payer link", append(logAttrs(r), "err", err)...)
+			out.Message += " No payer link could be made yet: use \"Make a new link\" on the payment."
 		}
 	}
 	s.audit(r, "action", p.ID, fmt.Sprintf("%s %s on %s: %s — %s", a.Kind, moneyOrEmpty(a.Amount, a.Currency), p.PublicID, out.Kind, out.Message),

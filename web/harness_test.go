@@ -58,6 +58,7 @@ type harness struct {
 	powens  *powens.Simulator
 	bpc     *bpc.Simulator
 	tranzzo *tranzzo.Simulator
+	bpcURL  string
 	seq     int
 }
 
@@ -102,12 +103,13 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	t.Cleanup(h.srv.Close)
 
 	// Simulators, each on its own server, as the real providers are.
-	h.powens = powens.NewSimulator(powens.SimConfig{ClientID: "pw-client", ClientSecret: "pw-secret", SlowDelay: slowDelay})
-	pwSrv := httptest.NewServer(h.powens)
+	pwSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.powens.ServeHTTP(w, r) }))
 	t.Cleanup(pwSrv.Close)
+	h.powens = powens.NewSimulator(powens.SimConfig{ClientID: "pw-client", ClientSecret: "pw-secret", SlowDelay: slowDelay, PublicURL: pwSrv.URL})
 	h.bpc = bpc.NewSimulator(bpc.SimConfig{APIKey: "bpc-key", SlowDelay: slowDelay})
 	bpcSrv := httptest.NewServer(h.bpc)
 	t.Cleanup(bpcSrv.Close)
+	h.bpcURL = bpcSrv.URL
 	h.tranzzo = tranzzo.NewSimulator(tranzzo.SimConfig{POSID: tranzzo.DemoPOSID, APIKey: "tz-key", APISecret: "tz-secret", EndpointsKey: "tz-endpoints", SlowDelay: slowDelay})
 	tzSrv := httptest.NewServer(h.tranzzo)
 	t.Cleanup(tzSrv.Close)
@@ -414,3 +416,5 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+func htmlUnescape(s string) string { return html.UnescapeString(s) }
