@@ -17,6 +17,9 @@ type DemoSpec struct {
 	CreatedAt time.Time
 	Variant   int
 	Reference string
+	// Now is when the demo is generated: what happens to the payment after its creation
+	// (capture, cancellation, refunds) is placed no later than Now. Zero means no limit.
+	Now time.Time
 }
 
 // DemoMaker shapes demo payments as the provider's own JSON (an import Envelope). Each

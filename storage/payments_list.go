@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -263,6 +264,9 @@ const maxFTSTokens = 8
 // AND: `jean dup` → `"jean"* AND "dup"*`. It returns "" when the search has no word.
 func ftsExpression(q string) string {
 	words := strings.FieldsFunc(q, func(r rune) bool { return !ftsToken(r) })
+	// A word of punctuation alone ("Dupont - order") names nothing; joined by AND it
+	// would hide every payment.
+	words = slices.DeleteFunc(words, func(w string) bool { return strings.Trim(w, "_-@.") == "" })
 	if len(words) > maxFTSTokens {
 		words = words[:maxFTSTokens]
 	}

@@ -42,7 +42,10 @@ func (s *Server) runAction(r *http.Request, p storage.Payment, a storage.Action,
 	// clear answer into an unknown one.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), providerCallTimeout)
 	defer cancel()
+	s.hook("before_call")
 	out := call(ctx)
+	s.hook("before_store")
+	s.metrics.action(a.Kind, out.Kind)
 	if out.Message == "" {
 		out.Message = defaultOutcomeMessage(p.Provider, out.Kind)
 	}
@@ -75,6 +78,13 @@ func (s *Server) runAction(r *http.Request, p storage.Payment, a storage.Action,
 	s.audit(r, "action", p.ID, fmt.Sprintf("%s %s on %s: %s — %s", a.Kind, moneyOrEmpty(a.Amount, a.Currency), p.PublicID, out.Kind, out.Message),
 		map[string]any{"action_id": a.ID, "outcome": out.Kind, "provider": p.Provider, "detail": out.Detail})
 	return out
+}
+
+// hook tells Config.Hook (the crash test) that runAction reached step.
+func (s *Server) hook(step string) {
+	if s.cfg.Hook != nil {
+		s.cfg.Hook(step)
+	}
 }
 
 // storeSnapshot records the payment as the provider returned it after an action, or

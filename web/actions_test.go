@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"image/png"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -110,9 +112,10 @@ func TestPowensCancelPayerConfirmsThroughWebviewLink(t *testing.T) {
 		t.Errorf("no QR code on the page")
 	}
 	qr := staff.get(regexpFind(page.body, `src="(/payer-links/\d+/qr\.png)"`))
-	if qr.status != 200 || qr.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(qr.body, "\x89PNG") {
+	if qr.status != 200 || qr.header.Get("Content-Type") != "image/png" {
 		t.Errorf("QR code: %d %s", qr.status, qr.header.Get("Content-Type"))
 	}
+	checkQRDrawn(t, []byte(qr.body))
 
 	back := payerDecides(t, h, link, "confirm")
 	if back.url.Path != "/payer/return" {
@@ -536,4 +539,26 @@ func TestRefreshRecordsWhatChanged(t *testing.T) {
 func bpcURL(t *testing.T, h *harness) string {
 	t.Helper()
 	return h.bpcURL
+}
+
+// checkQRDrawn decodes the PNG and checks that its dark modules span most of the image
+// (a code drawn at one pixel per module in a corner of a large image is unreadable).
+func checkQRDrawn(t *testing.T, b []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("QR code is not a PNG: %v", err)
+	}
+	bounds := img.Bounds()
+	minX, maxX := bounds.Max.X, bounds.Min.X
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			if r, _, _, _ := img.At(x, y).RGBA(); r < 0x8000 {
+				minX, maxX = min(minX, x), max(maxX, x)
+			}
+		}
+	}
+	if span := maxX - minX; span < bounds.Dx()*6/10 {
+		t.Errorf("QR modules span %d of %d pixels: the code is not drawn at its scale", span, bounds.Dx())
+	}
 }

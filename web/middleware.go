@@ -98,6 +98,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			// r.Pattern is the route table's pattern, set by the mux: never a raw path.
+			s.metrics.request(r.Pattern, sw.status, time.Since(start))
 		}()
 		h.ServeHTTP(sw, r)
 	})

@@ -139,6 +139,12 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		return views.Payment{}, err
 	}
 	money := func(v int64) string { return providers.FormatMoney(v, p.Currency) }
+	// Still refundable is what the provider would refund (nothing for Powens, a failed or
+	// unknown payment), less what Paydesk already refunded, sent or reserved.
+	var refundable int64
+	if st.elig.Refund.Allowed {
+		refundable = max(0, min(st.elig.Refund.MaxRefund, st.balance.Refundable))
+	}
 	v := views.Payment{
 		ID: fmt.Sprint(p.ID), PublicID: p.PublicID, Provider: string(p.Provider), ProviderLabel: p.Provider.Label(),
 		Reference: p.MerchantReference, Customer: p.CustomerName, Email: p.CustomerEmail, CardLast4: p.CardLast4,
@@ -146,7 +152,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		Status:      string(p.Status), StatusLabel: p.Status.Label(), RawStatus: p.RawStatus,
 		StateDetail: p.StateDetail, ErrorCode: p.ErrorCode,
 		Amount: money(p.Amount), Captured: money(p.Captured), Refunded: money(st.balance.Succeeded),
-		Refundable: money(max(0, min(p.Captured-p.Refunded, st.balance.Refundable))),
+		Refundable: money(refundable),
 		CreatedAt:  p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		CanRefresh: ViewPayments.Allows(u),
 		CanAct:     Act.Allows(u),

@@ -86,8 +86,27 @@ func (s *Server) routeTable() []Route {
 		{"POST /payments/{id}/refund", Act, s.paymentRefund},
 		{"POST /payments/{id}/payer-links", Act, s.payerLinkCreate},
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
+		{"GET /my-refunds", Act, s.myRefunds},
+
+		// Refund approvals (managers).
+		{"GET /approvals", Approve, s.approvalsQueue},
+		{"POST /approvals/{id}/approve", Approve, s.approvalApprove},
+		{"POST /approvals/{id}/reject", Approve, s.approvalReject},
+
+		// Refund history (finance, managers).
+		{"GET /refunds", Finance, s.refundsHistory},
+		{"GET /refunds.csv", Finance, s.refundsCSV},
+
+		// Audit log (finance, managers).
+		{"GET /audit", AuditLog, s.auditLog},
+		{"GET /audit.csv", AuditLog, s.auditCSV},
 
 		// The payer's return from the provider (public: the payer has no Paydesk account).
 		{"GET /payer/return", Public, s.payerReturn},
+
+		// Provider webhooks (public: each is verified as providers.md says, see webhooks.go).
+		{"POST /webhooks/powens", Public, s.webhookPowens},
+		{"POST /webhooks/bpc", Public, s.webhookBPC},
+		{"POST /webhooks/tranzzo", Public, s.webhookTranzzo},
 	}
 }

@@ -31,7 +31,18 @@ var access = map[string]web.Access{
 	"POST /payments/{id}/refund":      web.Act,
 	"POST /payments/{id}/payer-links": web.Act,
 	"GET /payer-links/{id}/qr.png":    web.Act,
+	"GET /my-refunds":                 web.Act,
+	"GET /approvals":                  web.Approve,
+	"POST /approvals/{id}/approve":    web.Approve,
+	"POST /approvals/{id}/reject":     web.Approve,
+	"GET /refunds":                    web.Finance,
+	"GET /refunds.csv":                web.Finance,
+	"GET /audit":                      web.AuditLog,
+	"GET /audit.csv":                  web.AuditLog,
 	"GET /payer/return":               web.Public,
+	"POST /webhooks/powens":           web.Public,
+	"POST /webhooks/bpc":              web.Public,
+	"POST /webhooks/tranzzo":          web.Public,
 }
 
 func TestEveryRouteHasItsAccess(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"paydesk/providers"
@@ -34,6 +35,21 @@ type Config struct {
 	MaxBody int64
 	// Now is the clock (tests replace it).
 	Now func() time.Time
+
+	// Webhooks holds how each provider's webhooks are verified (webhooks.go).
+	Webhooks WebhookConfig
+	// Parsers decode a provider's import envelope into a snapshot (the providers' own
+	// ParseEnvelope, handed in by cmd/paydesk); webhooks that carry data need them.
+	Parsers map[providers.Name]func([]byte) (providers.Snapshot, error)
+	// ReconcileGrace is how long a pending action may wait for its provider call before
+	// the reconciler treats it as abandoned (default 2m, above any provider timeout).
+	// Actions left pending by an earlier process are reconciled at once.
+	ReconcileGrace time.Duration
+	// Metrics receives the server's metrics (a new set when nil).
+	Metrics *Metrics
+	// Hook, when set, is called by runAction at each step of a provider action
+	// ("before_call", "before_store"); only the crash test sets it.
+	Hook func(step string)
 }
 
 // Authenticator is the sign-in side as the handlers use it (implemented by *auth.Auth).
@@ -58,6 +74,11 @@ type Server struct {
 	assets    *static.Assets
 	log       *slog.Logger
 	routes    []Route
+
+	metrics   *Metrics
+	started   time.Time  // when this server was built: older pending actions are abandoned
+	webhooks  sync.Map   // provider → *sync.Mutex: one webhook at a time per provider
+	reconcile sync.Mutex // one reconciler run at a time
 }
 
 // New checks the configuration and builds the server.
@@ -89,7 +110,16 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 	if err != nil {
 		return nil, fmt.Errorf("web: static assets: %w", err)
 	}
-	s := &Server{cfg: cfg, db: db, providers: provs, auth: a, assets: assets, log: log}
+	if cfg.ReconcileGrace == 0 {
+		cfg.ReconcileGrace = 2 * time.Minute
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if err := cfg.Webhooks.check(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, db: db, providers: provs, auth: a, assets: assets, log: log, metrics: cfg.Metrics, started: cfg.Now()}
 	s.routes = s.routeTable()
 	return s, nil
 }
@@ -103,6 +133,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", s.guard(Route{Pattern: "/", Access: Public, Handler: s.notFound}))
 	return s.middleware(mux)
 }
+
+// MetricsHandler serves the Prometheus metrics. It is not in the route table: it belongs
+// on a listen address of its own, reachable by the monitoring system only.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.Handler() }
 
 // Routes returns the route table (tests walk it).
 func (s *Server) Routes() []Route { return s.routes }

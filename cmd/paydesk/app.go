@@ -63,35 +63,46 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 	return web.New(web.Config{
 		BaseURL: c.BaseURL, Demo: demoMode, LinkSecret: sec.linkSecret,
 		Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
+		Webhooks: web.WebhookConfig{
+			BPCSecret: []byte(c.BPCWebhookSecret), BPCAlgorithm: c.BPCWebhookAlgorithm,
+			PowensSecret: []byte(c.PowensWebhookSecret), PowensHeader: c.PowensWebhookHeader,
+			// Tranzzo signs its webhooks with the API secret (providers.md §3).
+			TranzzoSecret: []byte(c.TranzzoAPISecret),
+		},
+		Parsers: parsers, Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
 	}, db, provs, a, log)
 }
 
-// realProviders builds the clients of the providers configured for production.
+// realProviders builds the clients of the providers configured for production, each
+// behind its resilience guard (reliability.go).
 func realProviders(c Config) (map[providers.Name]providers.Provider, error) {
-	hc := &http.Client{Timeout: c.ProviderTimeout + 5*time.Second}
+	hcTimeout := c.ProviderTimeout + 5*time.Second
 	out := map[providers.Name]providers.Provider{}
 	if c.PowensBaseURL != "" {
+		g := newGuarded(providers.Powens, c.metrics)
 		p, err := powens.New(powens.Config{BaseURL: c.PowensBaseURL, ClientID: c.PowensClientID, ClientSecret: c.PowensClientSecret,
-			WebviewURL: c.PowensWebviewURL, Lang: c.PowensLang, Timeout: c.ProviderTimeout}, hc)
+			WebviewURL: c.PowensWebviewURL, Lang: c.PowensLang, Timeout: c.ProviderTimeout}, g.client(hcTimeout))
 		if err != nil {
 			return nil, err
 		}
-		out[providers.Powens] = p
+		out[providers.Powens] = g.guard.Wrap(p)
 	}
 	if c.BPCBaseURL != "" {
-		p, err := bpc.New(bpc.Config{BaseURL: c.BPCBaseURL, APIKey: c.BPCAPIKey, Version: c.BPCVersion, Timeout: c.ProviderTimeout}, hc)
+		g := newGuarded(providers.BPC, c.metrics)
+		p, err := bpc.New(bpc.Config{BaseURL: c.BPCBaseURL, APIKey: c.BPCAPIKey, Version: c.BPCVersion, Timeout: c.ProviderTimeout}, g.client(hcTimeout))
 		if err != nil {
 			return nil, err
 		}
-		out[providers.BPC] = p
+		out[providers.BPC] = g.guard.Wrap(p)
 	}
 	if c.TranzzoBaseURL != "" {
+		g := newGuarded(providers.Tranzzo, c.metrics)
 		p, err := tranzzo.New(tranzzo.Config{BaseURL: c.TranzzoBaseURL, POSID: c.TranzzoPOSID, APIKey: c.TranzzoAPIKey,
-			APISecret: c.TranzzoAPISecret, EndpointsKey: c.TranzzoEndpointsKey, Timeout: c.ProviderTimeout}, hc)
+			APISecret: c.TranzzoAPISecret, EndpointsKey: c.TranzzoEndpointsKey, Timeout: c.ProviderTimeout}, g.client(hcTimeout))
 		if err != nil {
 			return nil, err
 		}
-		out[providers.Tranzzo] = p
+		out[providers.Tranzzo] = g.guard.Wrap(p)
 	}
 	return out, nil
 }

@@ -59,6 +59,18 @@ type Config struct {
 	TranzzoEndpointsKey string // PAYDESK_TRANZZO_ENDPOINTS_KEY (secret)
 
 	DemoPayments int // PAYDESK_DEMO_PAYMENTS
+
+	BPCWebhookSecret    string        // PAYDESK_BPC_WEBHOOK_SECRET (secret)
+	BPCWebhookAlgorithm string        // PAYDESK_BPC_WEBHOOK_ALGORITHM: sha256, sha512, sha1
+	PowensWebhookSecret string        // PAYDESK_POWENS_WEBHOOK_SECRET (secret)
+	PowensWebhookHeader string        // PAYDESK_POWENS_WEBHOOK_HEADER
+	ReconcileEvery      time.Duration // PAYDESK_RECONCILE_EVERY
+	MetricsAddr         string        // PAYDESK_METRICS_ADDR
+	TestCrashAt         string        // PAYDESK_TEST_CRASH_AT (crash tests only)
+
+	// metrics are built at start-up (not configured): the web server and the provider
+	// guards report to the same set.
+	metrics *web.Metrics
 }
 
 // loadConfig reads the environment. demo relaxes what the demo provides itself (issuer,
@@ -152,6 +164,20 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		TranzzoAPISecret:    str("PAYDESK_TRANZZO_API_SECRET", ""),
 		TranzzoEndpointsKey: str("PAYDESK_TRANZZO_ENDPOINTS_KEY", ""),
 	}
+	c.BPCWebhookSecret = str("PAYDESK_BPC_WEBHOOK_SECRET", "")
+	c.BPCWebhookAlgorithm = strings.ToLower(str("PAYDESK_BPC_WEBHOOK_ALGORITHM", "sha256"))
+	c.PowensWebhookSecret = str("PAYDESK_POWENS_WEBHOOK_SECRET", "")
+	c.PowensWebhookHeader = str("PAYDESK_POWENS_WEBHOOK_HEADER", "X-Signature")
+	c.ReconcileEvery = dur("PAYDESK_RECONCILE_EVERY", time.Minute)
+	c.MetricsAddr = str("PAYDESK_METRICS_ADDR", "")
+	c.TestCrashAt = str("PAYDESK_TEST_CRASH_AT", "")
+	if a := c.BPCWebhookAlgorithm; a != "sha256" && a != "sha512" && a != "sha1" {
+		errs = append(errs, fmt.Errorf("PAYDESK_BPC_WEBHOOK_ALGORITHM=%q: use sha256, sha512 or sha1", a))
+	}
+	if s := c.TestCrashAt; s != "" && s != "before_call" && s != "before_store" {
+		errs = append(errs, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use before_call or before_store (crash tests only)", s))
+	}
+	c.metrics = web.NewMetrics()
 	n, err := strconv.Atoi(str("PAYDESK_DEMO_PAYMENTS", "5000"))
 	if err != nil || n < 0 || n > 5_000_000 {
 		errs = append(errs, fmt.Errorf("PAYDESK_DEMO_PAYMENTS=%q: use a number from 0 to 5000000", getenv("PAYDESK_DEMO_PAYMENTS")))
@@ -199,13 +225,13 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 			errs = append(errs, errors.New("configure at least one provider (PAYDESK_POWENS_BASE_URL, PAYDESK_BPC_BASE_URL or PAYDESK_TRANZZO_BASE_URL)"))
 		}
 		if c.PowensBaseURL != "" && (c.PowensClientID == "" || c.PowensClientSecret == "") {
-			errs = append(errs, errors.New("Powens needs PAYDESK_POWENS_CLIENT_ID and PAYDESK_POWENS_CLIENT_SECRET"))
+			errs = append(errs, errors.New("PAYDESK_POWENS_CLIENT_ID and PAYDESK_POWENS_CLIENT_SECRET are required with PAYDESK_POWENS_BASE_URL"))
 		}
 		if c.BPCBaseURL != "" && c.BPCAPIKey == "" {
-			errs = append(errs, errors.New("BPC needs PAYDESK_BPC_API_KEY"))
+			errs = append(errs, errors.New("PAYDESK_BPC_API_KEY is required with PAYDESK_BPC_BASE_URL"))
 		}
 		if c.TranzzoBaseURL != "" && (c.TranzzoPOSID == "" || c.TranzzoAPIKey == "" || c.TranzzoAPISecret == "" || c.TranzzoEndpointsKey == "") {
-			errs = append(errs, errors.New("Tranzzo needs PAYDESK_TRANZZO_POS_ID, PAYDESK_TRANZZO_API_KEY, PAYDESK_TRANZZO_API_SECRET and PAYDESK_TRANZZO_ENDPOINTS_KEY"))
+			errs = append(errs, errors.New("PAYDESK_TRANZZO_POS_ID, PAYDESK_TRANZZO_API_KEY, PAYDESK_TRANZZO_API_SECRET and PAYDESK_TRANZZO_ENDPOINTS_KEY are required with PAYDESK_TRANZZO_BASE_URL"))
 		}
 	}
 	if len(errs) > 0 {

@@ -104,10 +104,13 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 
+	// The simulators send signed webhooks to Paydesk's own endpoints, as the providers do.
+	hooks := newDemoWebhooks(&c, log)
+	go hooks.run(ctx)
 	sims := simulators{
-		powens:  powens.NewSimulator(powens.SimConfig{ClientID: demoPowensClientID, ClientSecret: demoPowensClientSecret, PublicURL: c.BaseURL + "/sim/powens"}),
-		bpc:     bpc.NewSimulator(bpc.SimConfig{APIKey: demoBPCAPIKey, PublicURL: c.BaseURL + "/sim/bpc"}),
-		tranzzo: tranzzo.NewSimulator(tranzzo.SimConfig{POSID: demoTranzzoPOSID, APIKey: demoTranzzoAPIKey, APISecret: demoTranzzoAPISecret, EndpointsKey: demoTranzzoEndpoints, PublicURL: c.BaseURL + "/sim/tranzzo"}),
+		powens:  powens.NewSimulator(powens.SimConfig{ClientID: demoPowensClientID, ClientSecret: demoPowensClientSecret, PublicURL: c.BaseURL + "/sim/powens", OnChange: hooks.powens}),
+		bpc:     bpc.NewSimulator(bpc.SimConfig{APIKey: demoBPCAPIKey, PublicURL: c.BaseURL + "/sim/bpc", OnChange: hooks.bpc}),
+		tranzzo: tranzzo.NewSimulator(tranzzo.SimConfig{POSID: demoTranzzoPOSID, APIKey: demoTranzzoAPIKey, APISecret: demoTranzzoAPISecret, EndpointsKey: demoTranzzoEndpoints, PublicURL: c.BaseURL + "/sim/tranzzo", OnChange: hooks.tranzzo}),
 	}
 	n, err := db.CountPayments(ctx)
 	if err != nil {
@@ -157,10 +160,25 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
+	// Expiry of unanswered approvals and payer links, stopped before the database closes.
+	maintCtx, stopMaint := context.WithCancel(ctx)
+	maintDone := make(chan struct{})
+	go func() { defer close(maintDone); srv.RunMaintenance(maintCtx, time.Minute) }()
+	defer func() { stopMaint(); <-maintDone }()
+	// The reconciler (at start-up, then periodically) and the metrics listener, stopped
+	// before the database closes.
+	stopBackground, err := background(ctx, c, srv, log)
+	if err != nil {
+		return err
+	}
+	defer stopBackground()
 	mux := http.NewServeMux()
 	mux.Handle("/sim/powens/", http.StripPrefix("/sim/powens", sims.powens))
 	mux.Handle("/sim/bpc/", http.StripPrefix("/sim/bpc", sims.bpc))
 	mux.Handle("/sim/tranzzo/", http.StripPrefix("/sim/tranzzo", sims.tranzzo))
+	// Demo only (loopback, generated data): the metrics next to the app. Production serves
+	// them on PAYDESK_METRICS_ADDR, never on the public address.
+	mux.Handle("GET /metrics", srv.MetricsHandler())
 	mux.Handle("/", srv.Handler())
 
 	printBanner(stdout, c.BaseURL, idp.Issuer(), c.DBPath, loaded, time.Since(start))

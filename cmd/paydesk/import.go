@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,7 @@ func (s importSummary) String() string {
 // importCmd is `paydesk import FILE`.
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	dbPath := fs.String("db", "", "database file (default PAYDESK_DB or paydesk.db)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -124,10 +126,17 @@ func importLines(ctx context.Context, db *storage.DB, r io.Reader, report io.Wri
 
 // parseLine reads the provider tag, then lets that provider decode its own objects.
 func parseLine(line []byte) (providers.Snapshot, error) {
+	if !bytes.HasPrefix(line, []byte("{")) {
+		return providers.Snapshot{}, errors.New("not a JSON object: each line must be one {…} object")
+	}
 	var tag struct {
 		Provider providers.Name `json:"provider"`
 	}
 	if err := json.Unmarshal(line, &tag); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return providers.Snapshot{}, errors.New(`the "provider" tag must be a string: powens, bpc or tranzzo`)
+		}
 		return providers.Snapshot{}, fmt.Errorf("not a JSON object: %v", err)
 	}
 	parse, ok := parsers[tag.Provider]

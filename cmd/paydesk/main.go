@@ -1,5 +1,5 @@
 // Command paydesk is Paydesk's single binary: serve (production), demo (the embedded
-// default), migrate and import.
+// default), migrate, import and audit verify.
 package main
 
 import (
@@ -21,6 +21,8 @@ Commands:
                  (flags: --payments N, --db FILE, --addr HOST:PORT)
   migrate        apply database migrations and print the schema version
   import FILE    import provider payments from a JSON-lines file ("-" for standard input)
+  backup FILE    write a consistent copy of the database to FILE while Paydesk runs (flag: --db FILE)
+  audit verify   check the audit log's hash chain and name the first broken entry (flag: --db FILE)
 
 Configuration: see README.md (every PAYDESK_* variable, its default, which are secrets).
 `
@@ -52,6 +54,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args[1:], getenv, stdout)
 	case "import":
 		return importCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"paydesk/storage"
 )
@@ -33,6 +34,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// Expiry of unanswered approvals and payer links, stopped before the database closes.
+	maintCtx, stopMaint := context.WithCancel(ctx)
+	maintDone := make(chan struct{})
+	go func() { defer close(maintDone); srv.RunMaintenance(maintCtx, time.Minute) }()
+	defer func() { stopMaint(); <-maintDone }()
+	// The reconciler (at start-up, then periodically) and the metrics listener, stopped
+	// before the database closes.
+	stopBackground, err := background(ctx, c, srv, log)
+	if err != nil {
+		return err
+	}
+	defer stopBackground()
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return err

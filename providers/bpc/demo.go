@@ -65,6 +65,18 @@ func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 	seq := strconv.Itoa(spec.Seq)
 	created := spec.CreatedAt.UTC().Truncate(time.Second)
 	at := func(d time.Duration) string { return created.Add(d).Format(time.RFC3339) }
+	// later is an event d after creation, but never after spec.Now: a recent demo
+	// payment is not refunded in the future.
+	later := func(d time.Duration) string {
+		t := created.Add(d)
+		if now := spec.Now.UTC().Truncate(time.Second); !spec.Now.IsZero() && t.After(now) {
+			t = now
+			if now.Before(created) {
+				t = created
+			}
+		}
+		return t.Format(time.RFC3339)
+	}
 	customer := customerDetails{Name: spec.Name, Email: spec.Email}
 	amount := minorUnits(spec.Amount)
 
@@ -92,7 +104,7 @@ func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 			ID:                 hashedID("p_", "paydesk-demo-bpc-payment:"+seq),
 			Amount:             amount,
 			CaptureMethod:      "automatic",
-			Created:            at(2 * time.Minute),
+			Created:            later(2 * time.Minute),
 			Currency:           cur,
 			CustomerDetails:    customer,
 			Description:        "Order " + spec.Reference,
@@ -121,7 +133,7 @@ func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 			list = append(list, &refund{
 				ID:        hashedID("re_", "paydesk-demo-bpc-refund:"+seq+":"+strconv.Itoa(i)),
 				Amount:    minorUnits(a),
-				Created:   at(time.Duration(i+1) * 24 * time.Hour),
+				Created:   later(time.Duration(i+1) * 24 * time.Hour),
 				Currency:  cur,
 				PaymentID: p.ID,
 				Status:    "succeeded",
@@ -176,7 +188,7 @@ func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 		pay = newPayment("processing", true)
 	case variantCanceled:
 		pay = newPayment("canceled", true)
-		pay.CanceledAt = at(15 * time.Minute)
+		pay.CanceledAt = later(15 * time.Minute)
 	case variantFailed:
 		pay = newPayment("failed", true)
 	case variantDirectSucceeded:

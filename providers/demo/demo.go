@@ -111,6 +111,7 @@ func Generate(opt Options, fn func(line []byte) error) error {
 			CreatedAt: opt.Now.Add(-time.Duration(max(offset, 0)) * time.Second).UTC().Truncate(time.Second),
 			Variant:   k % maker.Variants(),
 			Reference: fmt.Sprintf("ORD-%07d", 100000+i),
+			Now:       opt.Now,
 		}
 		line, err := maker.Envelope(spec)
 		if err != nil {

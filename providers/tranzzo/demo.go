@@ -81,6 +81,18 @@ func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 	}
 	created := spec.CreatedAt.UTC().Truncate(time.Millisecond)
 	first, last, _ := strings.Cut(strings.TrimSpace(spec.Name), " ")
+	// later is the time d after creation, but never after spec.Now: a recent demo payment
+	// is not refunded in the future.
+	later := func(d time.Duration) time.Time {
+		t := created.Add(d)
+		if now := spec.Now.UTC().Truncate(time.Millisecond); !spec.Now.IsZero() && t.After(now) {
+			t = now
+			if now.Before(created) {
+				t = created
+			}
+		}
+		return t
+	}
 	money := func(v int64) json.RawMessage { return json.RawMessage(providers.FormatMajor(v, spec.Currency)) }
 
 	base := transaction{
@@ -101,7 +113,7 @@ func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 		CustomerCountry: "UA",
 		ResultURL:       "https://shop.example.com/result",
 		CreatedAt:       text(formatTime(created)),
-		ProcessedAt:     text(formatTime(created.Add(3 * time.Second))),
+		ProcessedAt:     text(formatTime(later(3 * time.Second))),
 		Payload:         text(spec.Reference),
 	}
 	// paid fills what a card payment that reached the bank carries.
@@ -121,8 +133,8 @@ func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 		t.PaymentID = text(demoPaymentID(spec.Seq, sub))
 		t.Method = text(method)
 		t.Amount = money(amount)
-		t.CreatedAt = text(formatTime(created.Add(after)))
-		t.ProcessedAt = text(formatTime(created.Add(after + 2*time.Second)))
+		t.CreatedAt = text(formatTime(later(after)))
+		t.ProcessedAt = text(formatTime(later(after + 2*time.Second)))
 		status(&t, statusSuccess, codeOK, "Success")
 		return t
 	}
@@ -188,7 +200,7 @@ func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 		txs = []transaction{base}
 	case VariantHostedCancelled:
 		status(&base, statusFailure, codeCancelled, descCancelled)
-		base.ProcessedAt = text(formatTime(created.Add(20 * time.Minute)))
+		base.ProcessedAt = text(formatTime(later(20 * time.Minute)))
 		txs = []transaction{base}
 	case VariantUnknownStatus:
 		paid(&base)

@@ -35,6 +35,14 @@
     f.classList.add("busy");
     f.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) { b.disabled = true; });
   });
+  // Filter forms leave empty fields out of the URL, so a pasted link stays short.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f.matches || !f.matches("form[method=get]")) return;
+    f.querySelectorAll("input, select").forEach(function (el) {
+      if (el.name && !el.value) el.disabled = true;
+    });
+  });
   // Relative times next to exact ones: <time datetime="…" data-relative>.
   function rel(iso) {
     var d = (Date.now() - Date.parse(iso)) / 1000;

@@ -1,0 +1,505 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
+	"paydesk/storage"
+	"paydesk/web/devidp"
+)
+
+// The crash test runs the real binary (`paydesk serve`, as in production) against the
+// provider simulators and a local OpenID provider living in the test process: they are
+// what outlives the crash, as a real provider does. For each step of a refund the
+// binary is killed with SIGKILL — by itself at the step (PAYDESK_TEST_CRASH_AT, the
+// web.Config.Hook), or by the simulator once it has made the refund but before it
+// answers — then started again; its reconciler must leave Paydesk and the provider
+// agreeing, with no refund doubled or missing.
+
+// crashEnv is what outlives each crash: simulators, OpenID provider, database file.
+type crashEnv struct {
+	t       *testing.T
+	bin     string
+	dir     string
+	db      string
+	addr    string
+	base    string
+	idp     *devidp.Server
+	bpc     *bpc.Simulator
+	tranzzo *tranzzo.Simulator
+	bpcURL  string
+	tzURL   string
+	seq     int
+	// killOnChange, when set, is killed by the next change a simulator makes (the
+	// provider has acted; its answer is not written yet).
+	killOnChange atomic.Pointer[paydeskProcess]
+}
+
+func TestCrashDuringRefundLeavesNoRefundDoubledOrMissing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	env := newCrashEnv(t)
+	cases := []struct {
+		name     string
+		provider providers.Name
+		crashAt  string // PAYDESK_TEST_CRASH_AT, or "" for the simulator's kill
+		// refunded is whether the provider made the refund before the crash.
+		refunded bool
+	}{
+		{"bpc/before the call", providers.BPC, "before_call", false},
+		{"bpc/after the provider accepted", providers.BPC, "", true},
+		{"bpc/before the answer was stored", providers.BPC, "before_store", true},
+		{"tranzzo/before the call", providers.Tranzzo, "before_call", false},
+		{"tranzzo/after the provider accepted", providers.Tranzzo, "", true},
+		{"tranzzo/before the answer was stored", providers.Tranzzo, "before_store", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := env.add(c.provider)
+			proc := env.start(t, c.crashAt)
+			b := proc.signIn(t, "sam")
+			if c.crashAt == "" {
+				env.killOnChange.Store(proc)
+			}
+			key, err := b.refund(t, p, "30.00")
+			if err == nil {
+				t.Fatalf("the refund request was answered; the process should have died")
+			}
+			proc.waitKilled(t)
+
+			// What the crash left: the journal says pending, nothing else.
+			a := env.action(t, key)
+			if a.State != "pending" {
+				t.Fatalf("after the crash the action is %s, want pending", a.State)
+			}
+			atProvider := env.providerRefunds(t, p)
+			if c.refunded != (len(atProvider) == 1) || len(atProvider) > 1 {
+				t.Fatalf("the provider holds %v after the crash; refunded before it: %v", atProvider, c.refunded)
+			}
+
+			// Restart: the reconciler settles the action at start-up.
+			proc2 := env.start(t, "")
+			defer proc2.stop(t)
+			a = env.waitSettled(t, key)
+			r := env.refund(t, a.RefundID)
+			atProvider = env.providerRefunds(t, p)
+			want := "failed"
+			if c.refunded {
+				want = "succeeded"
+			}
+			if a.State != want || r.Status != want {
+				t.Fatalf("after the restart the action is %s and the refund %s, want %s (%s)", a.State, r.Status, want, a.Message)
+			}
+			// Paydesk and the provider agree, refund by refund.
+			held := env.succeededRefunds(t, p)
+			if fmt.Sprint(held) != fmt.Sprint(atProvider) {
+				t.Errorf("Paydesk holds %v, the provider %v: they must agree", held, atProvider)
+			}
+			if c.refunded && (len(atProvider) != 1 || r.ProviderRefundID == "" || atProvider[r.ProviderRefundID] != 3000) {
+				t.Errorf("the refund at the provider %v, in Paydesk %q", atProvider, r.ProviderRefundID)
+			}
+
+			// The payment goes on as normal: a second refund runs once, to completion.
+			key2, err := proc2.signIn(t, "sam").refund(t, p, "20.00")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a2 := env.action(t, key2); a2.State != "succeeded" {
+				t.Errorf("the next refund is %s, want succeeded", a2.State)
+			}
+			if got := env.providerRefunds(t, p); len(got) != len(atProvider)+1 {
+				t.Errorf("the provider holds %v after one more refund", got)
+			}
+		})
+	}
+}
+
+func newCrashEnv(t *testing.T) *crashEnv {
+	t.Helper()
+	dir := t.TempDir()
+	env := &crashEnv{t: t, dir: dir, db: filepath.Join(dir, "paydesk.db"), bin: filepath.Join(dir, "paydesk")}
+	build := exec.Command("go", "build", "-tags=sqlite_fts5", "-buildvcs=false", "-o", env.bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A port that stays the same across restarts: the OpenID redirect is registered for it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.addr = ln.Addr().String()
+	ln.Close()
+	env.base = "http://" + env.addr
+
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	env.idp, err = devidp.Start(ctx, devidp.Config{
+		Users:   devidp.DemoUsers(),
+		Clients: []devidp.Client{{ID: "paydesk", Secret: "crash-oidc-secret", RedirectURIs: []string{env.base + "/auth/callback"}, PostLogoutRedirectURIs: []string{env.base + "/"}}},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.idp.Close() })
+	kill := func() {
+		if p := env.killOnChange.Swap(nil); p != nil {
+			p.kill()
+		}
+	}
+	env.bpc = bpc.NewSimulator(bpc.SimConfig{APIKey: "crash-bpc-key", OnChange: func(string, []byte) { kill() }})
+	env.tranzzo = tranzzo.NewSimulator(tranzzo.SimConfig{POSID: tranzzo.DemoPOSID, APIKey: "tz-key", APISecret: "tz-secret", EndpointsKey: "tz-endpoints",
+		OnChange: func([]byte, []byte) { kill() }})
+	for _, s := range []struct {
+		h   http.Handler
+		url *string
+	}{{env.bpc, &env.bpcURL}, {env.tranzzo, &env.tzURL}} {
+		srv := httptest.NewServer(s.h)
+		t.Cleanup(srv.Close)
+		*s.url = srv.URL
+	}
+	return env
+}
+
+// add creates a captured payment of 100.00 EUR at the provider and in Paydesk's database
+// (while no Paydesk runs).
+func (e *crashEnv) add(n providers.Name) storage.Payment {
+	e.t.Helper()
+	e.seq++
+	ds := providers.DemoSpec{Seq: e.seq, Name: "Ada Lovelace", Email: fmt.Sprintf("ada%d@example.com", e.seq), Amount: 10000,
+		Currency: "EUR", CreatedAt: time.Now().Add(-time.Hour), Reference: fmt.Sprintf("CRASH-%d", e.seq)}
+	var raw []byte
+	var err error
+	var parse func([]byte) (providers.Snapshot, error)
+	switch n {
+	case providers.BPC:
+		ds.Variant = 12 // direct payment, succeeded
+		raw, err = bpc.Demo{}.Envelope(ds)
+		if err == nil {
+			err = e.bpc.Load(raw)
+		}
+		parse = bpc.ParseEnvelope
+	case providers.Tranzzo:
+		ds.Variant = tranzzo.VariantPurchaseSuccess
+		raw, err = tranzzo.Demo{}.Envelope(ds)
+		if err == nil {
+			err = e.tranzzo.Load(raw)
+		}
+		parse = tranzzo.ParseEnvelope
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	snap, err := parse(raw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var p storage.Payment
+	e.withDB(func(db *storage.DB) {
+		p, _, err = db.UpsertPayment(context.Background(), snap, storage.UpsertOptions{Actor: "import"})
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// withDB opens the database (next to a running Paydesk, as WAL allows) for fn.
+func (e *crashEnv) withDB(fn func(db *storage.DB)) {
+	e.t.Helper()
+	db, err := storage.Open(context.Background(), e.db)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	fn(db)
+}
+
+func (e *crashEnv) action(t *testing.T, key string) storage.Action {
+	t.Helper()
+	var a storage.Action
+	var err error
+	e.withDB(func(db *storage.DB) { a, err = db.ActionByKey(context.Background(), key) })
+	if err != nil {
+		t.Fatalf("action %s: %v", key, err)
+	}
+	return a
+}
+
+func (e *crashEnv) refund(t *testing.T, id int64) storage.Refund {
+	t.Helper()
+	var r storage.Refund
+	var err error
+	e.withDB(func(db *storage.DB) { r, err = db.RefundByID(context.Background(), id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitSettled waits for the restarted Paydesk's reconciler to settle the action.
+func (e *crashEnv) waitSettled(t *testing.T, key string) storage.Action {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a := e.action(t, key)
+		if a.State != "pending" && a.State != "unknown" {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the action is still %s 20s after the restart: %s", a.State, a.Message)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// providerRefunds are the refunds the provider made for p: id → minor units.
+func (e *crashEnv) providerRefunds(t *testing.T, p storage.Payment) map[string]int64 {
+	t.Helper()
+	var snap providers.Snapshot
+	var err error
+	if p.Provider == providers.BPC {
+		snap, err = e.bpc.Snapshot(providers.Ref{PaymentID: p.PaymentID})
+	} else {
+		snap, err = e.tranzzo.Snapshot(p.OrderID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, r := range snap.Refunds {
+		if r.Succeeded {
+			out[r.ID] = r.Amount
+		}
+	}
+	return out
+}
+
+// succeededRefunds are the refunds Paydesk holds as succeeded for p: provider id → minor units.
+func (e *crashEnv) succeededRefunds(t *testing.T, p storage.Payment) map[string]int64 {
+	t.Helper()
+	var list []storage.Refund
+	var err error
+	e.withDB(func(db *storage.DB) { list, err = db.RefundsOfPayment(context.Background(), p.ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, r := range list {
+		if r.Status == "succeeded" {
+			out[r.ProviderRefundID] += r.Amount
+		}
+	}
+	return out
+}
+
+// paydeskProcess is one run of the binary.
+type paydeskProcess struct {
+	env    *crashEnv
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+	log    *bytes.Buffer
+	mu     sync.Mutex
+}
+
+// start runs `paydesk serve` and waits until it is ready.
+func (e *crashEnv) start(t *testing.T, crashAt string) *paydeskProcess {
+	t.Helper()
+	key := func(b byte) string { return hex.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
+	cmd := exec.Command(e.bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"PAYDESK_ADDR="+e.addr, "PAYDESK_BASE_URL="+e.base, "PAYDESK_DB="+e.db, "PAYDESK_LOG_LEVEL=info",
+		"PAYDESK_OIDC_ISSUER="+e.idp.Issuer(), "PAYDESK_OIDC_CLIENT_ID=paydesk", "PAYDESK_OIDC_CLIENT_SECRET=crash-oidc-secret",
+		"PAYDESK_ROLE_GROUPS="+devidp.DemoRoleMap(),
+		"PAYDESK_SESSION_HASH_KEY="+key(1), "PAYDESK_SESSION_BLOCK_KEY="+key(2), "PAYDESK_LINK_SECRET="+key(3),
+		"PAYDESK_BPC_BASE_URL="+e.bpcURL, "PAYDESK_BPC_API_KEY=crash-bpc-key",
+		"PAYDESK_TRANZZO_BASE_URL="+e.tzURL, "PAYDESK_TRANZZO_POS_ID="+tranzzo.DemoPOSID,
+		"PAYDESK_TRANZZO_API_KEY=tz-key", "PAYDESK_TRANZZO_API_SECRET=tz-secret", "PAYDESK_TRANZZO_ENDPOINTS_KEY=tz-endpoints",
+		"PAYDESK_PROVIDER_TIMEOUT=5s", "PAYDESK_TEST_CRASH_AT="+crashAt,
+	)
+	p := &paydeskProcess{env: e, cmd: cmd, exited: make(chan struct{}), log: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = p.writer(), p.writer()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("paydesk log (crash at %q):\n%s", crashAt, p.output())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(e.base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("paydesk exited at start-up: %v\n%s", p.err, p.output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("paydesk not ready after 20s:\n%s", p.output())
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct{ p *paydeskProcess }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.log.Write(b)
+}
+
+func (p *paydeskProcess) writer() io.Writer { return lockedWriter{p} }
+
+func (p *paydeskProcess) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *paydeskProcess) kill() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// waitKilled waits for the process to die by SIGKILL (its own or the simulator's).
+func (p *paydeskProcess) waitKilled(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("paydesk did not die")
+	}
+	if p.err == nil || !strings.Contains(p.err.Error(), "killed") {
+		t.Fatalf("paydesk ended with %v, want killed by SIGKILL\n%s", p.err, p.output())
+	}
+}
+
+// stop ends the process gracefully.
+func (p *paydeskProcess) stop(t *testing.T) {
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Error("paydesk did not stop within 30s")
+		p.kill()
+	}
+}
+
+// crashBrowser is a person's browser against the binary.
+type crashBrowser struct {
+	c    *http.Client
+	base string
+}
+
+// secureAnywhere is a cookie jar that keeps Secure cookies over plain HTTP: the binary
+// runs as in production (Secure cookies) but the test speaks HTTP on loopback.
+type secureAnywhere struct{ *cookiejar.Jar }
+
+func (j secureAnywhere) SetCookies(u *url.URL, cs []*http.Cookie) {
+	for _, c := range cs {
+		c.Secure = false
+	}
+	j.Jar.SetCookies(u, cs)
+}
+
+var (
+	crashLoginID = regexp.MustCompile(`name="id" value="([^"]+)"`)
+	crashFormKey = regexp.MustCompile(`name="idempotency_key" value="([0-9a-f]{32})"`)
+)
+
+// signIn signs in through the OpenID provider's login form.
+func (p *paydeskProcess) signIn(t *testing.T, user string) *crashBrowser {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	b := &crashBrowser{c: &http.Client{Jar: secureAnywhere{jar}, Timeout: 30 * time.Second}, base: p.env.base}
+	res, err := b.c.Get(b.base + "/auth/login?next=/payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := crashLoginID.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no login form at %s: %.300s", res.Request.URL, page)
+	}
+	login := *res.Request.URL
+	login.Path, login.RawQuery = "/login", ""
+	res, err = b.c.PostForm(login.String(), url.Values{"id": {string(m[1])}, "username": {user}, "password": {user + "-demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Request.URL.Host != p.env.addr || res.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in ended with %d at %s", res.StatusCode, res.Request.URL)
+	}
+	return b
+}
+
+// refund opens the refund form of p and submits it; it returns the form's idempotency
+// key and the error of the submission (a killed process answers none).
+func (b *crashBrowser) refund(t *testing.T, p storage.Payment, amount string) (string, error) {
+	t.Helper()
+	res, err := b.c.Get(b.base + "/payments/" + p.PublicID + "/refund")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := crashFormKey.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no refund form (%d): %.500s", res.StatusCode, page)
+	}
+	key := string(m[1])
+	res, err = b.c.PostForm(b.base+"/payments/"+p.PublicID+"/refund", url.Values{"amount": {amount}, "reason": {"requested_by_customer"}, "idempotency_key": {key}})
+	if err != nil {
+		return key, err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return key, errors.New(res.Status)
+	}
+	return key, nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/resilient"
+	"paydesk/web"
+)
+
+// guarded puts a provider client behind its resilience guard: the guard's transport goes
+// into the client's HTTP client (reads retried, Retry-After honoured), the guard's
+// wrapper around the client (circuit breaker), both reporting to the metrics.
+type guarded struct {
+	guard *resilient.Guard
+}
+
+// newGuarded builds the guard of one provider, reporting to m (none when nil).
+func newGuarded(n providers.Name, m *web.Metrics) guarded {
+	opt := resilient.Options{}
+	if m != nil {
+		opt.Observe, opt.OnRetry, opt.OnState = m.ProviderCall, m.ProviderRetry, m.CircuitState
+	}
+	return guarded{guard: resilient.New(n, opt)}
+}
+
+// client returns the HTTP client the provider's client should use.
+func (g guarded) client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: g.guard.Transport(nil)}
+}
+
+// background runs what a serving Paydesk runs besides HTTP: the reconciler (at once,
+// then every c.ReconcileEvery) and, when c.MetricsAddr is set, the metrics listener. The
+// returned stop waits for both to end; call it before closing the database.
+func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	running := 0
+	if c.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", c.MetricsAddr)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("metrics: listen on %s: %w (PAYDESK_METRICS_ADDR)", c.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		running++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			log.Info("metrics serving", "addr", ln.Addr().String(), "path", "/metrics")
+			if err := serveHTTP(ctx, ln, mux, log); err != nil && !errors.Is(err, net.ErrClosed) {
+				log.Error("metrics", "err", err)
+			}
+		}()
+	}
+	running++
+	go func() {
+		defer func() { done <- struct{}{} }()
+		srv.RunReconciler(ctx, c.ReconcileEvery)
+	}()
+	return func() {
+		cancel()
+		for range running {
+			<-done
+		}
+	}, nil
+}
+
+// crashHook is the crash test's way in, and nothing else's: with PAYDESK_TEST_CRASH_AT
+// set to a step of web's runAction (before_call, before_store), the process kills itself
+// with SIGKILL when an action reaches that step — no deferred function runs, no answer is
+// stored, as with a power cut or the OOM killer. Never set it in production.
+func crashHook(step string, log *slog.Logger) func(string) {
+	if step == "" {
+		return nil
+	}
+	log.Warn("PAYDESK_TEST_CRASH_AT is set: this process will kill itself at the first action's "+step+" step (crash tests only)", "step", step)
+	return func(s string) {
+		if s != step {
+			return
+		}
+		self, err := os.FindProcess(os.Getpid())
+		if err == nil {
+			err = self.Kill()
+		}
+		if err != nil {
+			panic("crash hook: " + err.Error())
+		}
+		select {} // the signal is on its way
+	}
+}
