@@ -24,8 +24,8 @@ generate:
 
 ## check-generated: fail if templ generate would change the committed files
 check-generated:
-	@tmp=$$(mktemp -d) && cp -r views "$$tmp/views" && \
-	$(GO) tool templ generate -path "$$tmp/views" >/dev/null 2>&1 && \
+	@tmp=$$(mktemp -d) && mkdir -p "$$tmp/views" && cp views/* "$$tmp/views/" && \
+	$(GO) tool templ generate -path "$$tmp" >/dev/null 2>&1 && \
 	if ! diff -r views "$$tmp/views" >/dev/null; then \
 		echo "templ files are out of date: run 'make generate' and commit the result"; diff -r views "$$tmp/views" | head -20; rm -rf "$$tmp"; exit 1; \
 	fi; rm -rf "$$tmp"

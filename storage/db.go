@@ -77,6 +77,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	// A bulk load (bulk.go) cut short by a crash left its indexes to put back.
+	if err := db.recoverBulkLoad(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

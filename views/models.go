@@ -22,6 +22,7 @@ type User struct {
 	Email       string
 	Roles       []string
 	CanPayments bool
+	CanAct      bool // may request refunds (and so has "my refund requests")
 	CanApprove  bool
 	CanFinance  bool
 	CanAudit    bool

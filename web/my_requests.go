@@ -46,7 +46,7 @@ func (s *Server) myRefunds(w http.ResponseWriter, r *http.Request) {
 			Outcome: refundOutcome(rf.Refund),
 		})
 	}
-	s.render(w, r, s.page(w, r, "My refund requests", "payments"), views.MyRefundsView(v))
+	s.render(w, r, s.page(w, r, "My refund requests", "my-refunds"), views.MyRefundsView(v))
 }
 
 // refundStatusLabel names a refund's status for people.

@@ -24,6 +24,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 		Name:        u.Name,
 		Email:       u.Email,
 		CanPayments: ViewPayments.Allows(u),
+		CanAct:      Act.Allows(u),
 		CanApprove:  Approve.Allows(u),
 		CanFinance:  Finance.Allows(u),
 		CanAudit:    AuditLog.Allows(u),

@@ -118,22 +118,20 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	if n == 0 && c.DemoPayments > 0 {
 		fmt.Fprintf(stdout, "Generating %d demo payments in %s…\n", c.DemoPayments, c.DBPath)
-		if err := seedDemo(ctx, db, c.DemoPayments, demoMakers(c.BaseURL+"/sim/powens"), stderr); err != nil {
+		if c.DemoPayments >= bulkDemoFrom {
+			_, err = seedDemoBulk(ctx, db, c, c.DemoPayments, demoMakers(c.BaseURL+"/sim/powens"), stdout)
+		} else {
+			err = seedDemo(ctx, db, c.DemoPayments, demoMakers(c.BaseURL+"/sim/powens"), stderr)
+		}
+		if err != nil {
+			return err
+		}
+		if n, err = db.CountPayments(ctx); err != nil {
 			return err
 		}
 	}
-	loaded := 0
-	err = db.EachPayment(ctx, func(p storage.Payment) error {
-		if err := sims.load(p); err != nil {
-			log.Warn("simulator could not load a stored payment", "payment", p.PublicID, "err", err)
-			return nil
-		}
-		loaded++
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+	// Stored payments reach the simulators when a request first names them (demo_sims.go).
+	lazy := &lazySimulators{db: db, sims: sims, log: log}
 
 	c.PowensBaseURL, c.PowensClientID, c.PowensClientSecret = c.BaseURL+"/sim/powens", demoPowensClientID, demoPowensClientSecret
 	c.BPCBaseURL, c.BPCAPIKey = c.BaseURL+"/sim/bpc", demoBPCAPIKey
@@ -173,15 +171,15 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer stopBackground()
 	mux := http.NewServeMux()
-	mux.Handle("/sim/powens/", http.StripPrefix("/sim/powens", sims.powens))
-	mux.Handle("/sim/bpc/", http.StripPrefix("/sim/bpc", sims.bpc))
-	mux.Handle("/sim/tranzzo/", http.StripPrefix("/sim/tranzzo", sims.tranzzo))
+	mux.Handle("/sim/powens/", http.StripPrefix("/sim/powens", lazy.handler(providers.Powens, sims.powens)))
+	mux.Handle("/sim/bpc/", http.StripPrefix("/sim/bpc", lazy.handler(providers.BPC, sims.bpc)))
+	mux.Handle("/sim/tranzzo/", http.StripPrefix("/sim/tranzzo", lazy.handler(providers.Tranzzo, sims.tranzzo)))
 	// Demo only (loopback, generated data): the metrics next to the app. Production serves
 	// them on PAYDESK_METRICS_ADDR, never on the public address.
 	mux.Handle("GET /metrics", srv.MetricsHandler())
 	mux.Handle("/", srv.Handler())
 
-	printBanner(stdout, c.BaseURL, idp.Issuer(), c.DBPath, loaded, time.Since(start))
+	printBanner(stdout, c.BaseURL, idp.Issuer(), c.DBPath, n, time.Since(start))
 	return serveHTTP(ctx, ln, mux, log)
 }
 

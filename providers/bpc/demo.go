@@ -45,21 +45,22 @@ func (Demo) Variants() int { return demoVariants }
 // a second two-decimal currency and a zero-decimal one.
 func (Demo) Currencies() []string { return []string{"EUR", "GBP", "JPY"} }
 
-// Envelope returns one demo payment as an import envelope (see ParseEnvelope).
-func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
+// DemoSnapshot returns one demo payment as ParseEnvelope reads its envelope: the
+// bulk demo loader saves a parse per payment (Snapshot.Raw is the envelope).
+func (Demo) DemoSnapshot(spec providers.DemoSpec) (providers.Snapshot, error) {
 	cur := strings.ToUpper(strings.TrimSpace(spec.Currency))
 	if !providers.ValidCurrency(cur) {
-		return nil, fmt.Errorf("bpc: demo %d: invalid currency %q", spec.Seq, spec.Currency)
+		return providers.Snapshot{}, fmt.Errorf("bpc: demo %d: invalid currency %q", spec.Seq, spec.Currency)
 	}
 	if spec.Amount <= 0 {
-		return nil, fmt.Errorf("bpc: demo %d: amount must be positive, got %d", spec.Seq, spec.Amount)
+		return providers.Snapshot{}, fmt.Errorf("bpc: demo %d: amount must be positive, got %d", spec.Seq, spec.Amount)
 	}
 	if spec.CreatedAt.IsZero() {
-		return nil, fmt.Errorf("bpc: demo %d: CreatedAt is required", spec.Seq)
+		return providers.Snapshot{}, fmt.Errorf("bpc: demo %d: CreatedAt is required", spec.Seq)
 	}
 	variant := ((spec.Variant % demoVariants) + demoVariants) % demoVariants
 	if spec.Amount < 2 && variant == variantPartlyRefunded {
-		return nil, fmt.Errorf("bpc: demo %d: a partly refunded payment needs an amount of at least 2 minor units", spec.Seq)
+		return providers.Snapshot{}, fmt.Errorf("bpc: demo %d: a partly refunded payment needs an amount of at least 2 minor units", spec.Seq)
 	}
 
 	seq := strconv.Itoa(spec.Seq)
@@ -196,7 +197,7 @@ func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 	case variantUnknownStatus:
 		pay = newPayment("underReview", true)
 	default:
-		return nil, errors.New("bpc: demo: unreachable variant")
+		return providers.Snapshot{}, errors.New("bpc: demo: unreachable variant")
 	}
 	if sess != nil && pay != nil {
 		sess.PaymentID = pay.ID
@@ -218,7 +219,16 @@ func (Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 	}
 	snap, err := snapshotOf(sessRaw, payRaw, refundsRaw)
 	if err != nil {
-		return nil, fmt.Errorf("bpc: demo %d: %w", spec.Seq, err)
+		return providers.Snapshot{}, fmt.Errorf("bpc: demo %d: %w", spec.Seq, err)
+	}
+	return snap, nil
+}
+
+// Envelope returns one demo payment as an import envelope (see ParseEnvelope).
+func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
+	snap, err := d.DemoSnapshot(spec)
+	if err != nil {
+		return nil, err
 	}
 	return snap.Raw, nil
 }

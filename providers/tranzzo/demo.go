@@ -56,24 +56,24 @@ func (Demo) Variants() int { return variantCount }
 // Currencies are Tranzzo's demo currencies: hryvnia, the test currency, euro.
 func (Demo) Currencies() []string { return []string{"UAH", "XTS", "EUR"} }
 
-// Envelope returns the order of spec in Tranzzo's own JSON, as an import envelope. The
-// variant is spec.Variant modulo Variants().
-func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
+// DemoSnapshot returns the order of spec as ParseEnvelope reads its envelope: the bulk
+// demo loader saves a parse per payment (Snapshot.Raw is the envelope).
+func (d Demo) DemoSnapshot(spec providers.DemoSpec) (providers.Snapshot, error) {
 	if spec.Seq < 0 {
-		return nil, fmt.Errorf("tranzzo: demo: negative seq %d", spec.Seq)
+		return providers.Snapshot{}, fmt.Errorf("tranzzo: demo: negative seq %d", spec.Seq)
 	}
 	if !providers.ValidCurrency(spec.Currency) {
-		return nil, fmt.Errorf("tranzzo: demo: invalid currency %q", spec.Currency)
+		return providers.Snapshot{}, fmt.Errorf("tranzzo: demo: invalid currency %q", spec.Currency)
 	}
 	if spec.Amount <= 0 {
-		return nil, fmt.Errorf("tranzzo: demo: amount %d must be positive", spec.Amount)
+		return providers.Snapshot{}, fmt.Errorf("tranzzo: demo: amount %d must be positive", spec.Amount)
 	}
 	variant := spec.Variant % variantCount
 	if variant < 0 {
 		variant += variantCount
 	}
 	if (variant == VariantPartlyRefunded || variant == VariantFullyRefunded) && spec.Amount < 2 {
-		return nil, errors.New("tranzzo: demo: a refunded variant needs an amount of at least 2 minor units")
+		return providers.Snapshot{}, errors.New("tranzzo: demo: a refunded variant needs an amount of at least 2 minor units")
 	}
 	pos := d.POSID
 	if pos == "" {
@@ -207,11 +207,21 @@ func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 		status(&base, "processing", "1005", "Payment is being processed by the acquirer")
 		txs = []transaction{base}
 	}
-	env, err := envelopeOfTxs(txs)
+	snap, err := snapshotOfTxs(txs)
 	if err != nil {
-		return nil, fmt.Errorf("tranzzo: demo: %w", err)
+		return providers.Snapshot{}, fmt.Errorf("tranzzo: demo: %w", err)
 	}
-	return env, nil
+	return snap, nil
+}
+
+// Envelope returns the order of spec in Tranzzo's own JSON, as an import envelope. The
+// variant is spec.Variant modulo Variants().
+func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
+	snap, err := d.DemoSnapshot(spec)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Raw, nil
 }
 
 // demoPaymentID is a UUID-like payment_id from the demo's seq and the transaction's place

@@ -1,0 +1,579 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"paydesk/providers"
+)
+
+// Bulk loading builds a large database fast: the demo's million payments, the
+// benchmarks' data. UpsertPayment costs a transaction, lookups and a diff per payment;
+// the BulkLoader only inserts new rows, with prepared statements, many thousand per
+// transaction, on one connection with a large page cache.
+//
+// What it drops and rebuilds, measured on 200,000 demo payments (docs/benchmarks.md):
+// keeping the full-text index in step row by row (the payments_fts_insert trigger) made
+// the load twice as slow as one FTS5 'rebuild' at the end, and maintaining the secondary
+// indexes row by row (random keys: e-mails, hashed ids) cost more than creating them once
+// the rows are in. So the loader drops the FTS insert trigger and every secondary index of
+// the tables it writes, and puts them back at the end from their own stored SQL, in one
+// transaction with the FTS rebuild. A setting records that SQL while the load runs: if the
+// process dies in the middle, Open finishes the job (recoverBulkLoad), so the database
+// never stays without its indexes or with an incomplete search index.
+//
+// A bulk load assumes no other writer (the demo seeds before it serves): uniqueness is
+// checked when the unique indexes come back, and a duplicate fails that last step.
+
+// BulkOptions tune a bulk load.
+type BulkOptions struct {
+	// BatchRows is how many payments one transaction holds (default 20,000).
+	BatchRows int
+	// Events writes the timeline of each payment as UpsertPayment and the refund
+	// workflow would: "imported", and for each refund request "refund_requested" and its
+	// decision. Without it payments start with an empty timeline (faster; see
+	// docs/benchmarks.md for the cost).
+	Events bool
+	// Actor is who the imported events name (default "import").
+	Actor string
+	// CacheMB is the loading connection's page cache (default 256 MB; put back after).
+	CacheMB int
+}
+
+// BulkPayment is one new payment for the bulk loader: what the provider says of it, and
+// the refunds staff asked for through Paydesk.
+type BulkPayment struct {
+	Snapshot providers.Snapshot
+	// Requests are refunds requested through Paydesk. A request whose ProviderRefundID
+	// names one of the snapshot's refunds is that refund: it is stored once, with the
+	// provider's status and the request's requester, reason and decision. The others never
+	// reached the provider (rejected, expired, awaiting approval, refused…).
+	Requests []BulkRefund
+
+	row      Payment // the row to insert, once prepared
+	prepared bool
+}
+
+// BulkRefund is a refund requested through Paydesk, with the manager's decision if any.
+type BulkRefund struct {
+	ProviderRefundID string
+	Amount           int64 // minor units of the payment's currency
+	// Status is one of RefundStatuses; ignored (the provider's is kept) when the request is
+	// one of the snapshot's refunds.
+	Status      string
+	Reason      string // one of RefundReasons' codes
+	Note        string
+	RequestedBy string
+	RequestedAt time.Time
+	// ApprovalExpiresAt is set for requests that waited (or wait) for a manager.
+	ApprovalExpiresAt time.Time
+	Message           string
+	// Decision is "approved", "rejected" or "" (none), by DecidedBy at DecidedAt.
+	Decision       string
+	DecidedBy      string
+	DecisionReason string
+	DecidedAt      time.Time
+}
+
+// BulkStats says what a bulk load wrote and how long it took.
+type BulkStats struct {
+	Payments, Refunds, Approvals, Events int
+	// Insert is the time spent inserting rows; Rebuild the time spent putting the
+	// indexes and the search index back.
+	Insert, Rebuild time.Duration
+}
+
+// bulkSetting is the settings key holding the SQL a bulk load must run to finish.
+const bulkSetting = "storage.bulk_load.restore"
+
+// bulkTables are the tables a bulk load writes (their secondary indexes are dropped).
+var bulkTables = []string{"payments", "refunds", "refund_approvals", "events"}
+
+// BulkLoader inserts new payments in bulk; see NewBulkLoader. It is not safe for
+// concurrent use.
+type BulkLoader struct {
+	db   *DB
+	ctx  context.Context
+	opt  BulkOptions
+	conn *sql.Conn
+	tx   *sql.Tx
+	// stmts are the batch transaction's prepared inserts.
+	payStmt, refundStmt, approvalStmt, eventStmt *sql.Stmt
+	restore                                      []string
+	dropped                                      bool // the drops are committed: finish must restore
+	oldCache                                     int64
+	inBatch                                      int
+	stats                                        BulkStats
+	started                                      time.Time
+	done                                         bool
+}
+
+// NewBulkLoader starts a bulk load: it takes a connection of its own, drops the FTS insert
+// trigger and the secondary indexes of the tables it writes (remembering how to put them
+// back) and opens the first batch. Add payments, then Close; on any error call Abort
+// (Close and Abort are safe to call after either).
+func (db *DB) NewBulkLoader(ctx context.Context, opt BulkOptions) (*BulkLoader, error) {
+	if opt.BatchRows <= 0 {
+		opt.BatchRows = 20_000
+	}
+	if opt.Actor == "" {
+		opt.Actor = "import"
+	}
+	if opt.CacheMB <= 0 {
+		opt.CacheMB = 256
+	}
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("storage: bulk load: %w", err)
+	}
+	l := &BulkLoader{db: db, ctx: ctx, opt: opt, conn: conn, started: time.Now()}
+	if err := l.start(); err != nil {
+		l.Abort()
+		return nil, fmt.Errorf("storage: bulk load: %w", err)
+	}
+	return l, nil
+}
+
+// start sets the connection up, drops what a bulk load rebuilds and begins the first batch.
+func (l *BulkLoader) start() error {
+	ctx := l.ctx
+	if err := l.conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&l.oldCache); err != nil {
+		return err
+	}
+	// A large cache keeps the B-trees being appended to in memory; "threads" lets the
+	// sorter of CREATE INDEX use a helper thread.
+	for _, p := range []string{fmt.Sprintf("PRAGMA cache_size = -%d", l.opt.CacheMB*1000), "PRAGMA threads = 2"} {
+		if _, err := l.conn.ExecContext(ctx, p); err != nil {
+			return err
+		}
+	}
+	tx, err := l.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := l.dropForLoad(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	l.dropped = true
+	return l.begin()
+}
+
+// dropForLoad drops the FTS insert trigger and the secondary indexes of bulkTables,
+// recording their SQL in l.restore and in the settings (for recoverBulkLoad).
+func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
+	ctx := l.ctx
+	var pending []byte
+	err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", bulkSetting).Scan(&pending)
+	if err == nil {
+		return errors.New("another bulk load is unfinished (reopen the database to finish it)")
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	marks := strings.Repeat("?, ", len(bulkTables)-1) + "?"
+	args := make([]any, len(bulkTables))
+	for i, t := range bulkTables {
+		args[i] = t
+	}
+	// Autoindexes (sql IS NULL: UNIQUE and PRIMARY KEY constraints) cannot be dropped.
+	rows, err := tx.QueryContext(ctx, `SELECT type, name, sql FROM sqlite_master
+		WHERE (type = 'index' AND sql IS NOT NULL AND tbl_name IN (`+marks+`))
+		   OR (type = 'trigger' AND name = 'payments_fts_insert')
+		ORDER BY type, name`, args...)
+	if err != nil {
+		return err
+	}
+	type object struct{ kind, name, sql string }
+	var objects []object
+	for rows.Next() {
+		var o object
+		if err := rows.Scan(&o.kind, &o.name, &o.sql); err != nil {
+			rows.Close()
+			return err
+		}
+		objects = append(objects, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range objects {
+		l.restore = append(l.restore, o.sql)
+	}
+	if len(objects) > 0 {
+		l.restore = append(l.restore, "INSERT INTO payments_fts (payments_fts) VALUES ('rebuild')")
+	}
+	saved, err := json.Marshal(l.restore)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)", bulkSetting, saved); err != nil {
+		return err
+	}
+	for _, o := range objects {
+		if _, err := tx.ExecContext(ctx, "DROP "+strings.ToUpper(o.kind)+" "+o.name); err != nil {
+			return fmt.Errorf("drop %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// begin opens a batch transaction and prepares its statements.
+func (l *BulkLoader) begin() error {
+	tx, err := l.conn.BeginTx(l.ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&l.payStmt, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id, order_id,
+			merchant_reference, amount, captured, refunded, currency, status, raw_status, state_detail, error_code,
+			session_status, method, mode, voided, instant, validate_uri, customer_name, customer_email, card_last4,
+			description, created_at, updated_at, raw_json)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&l.refundStmt, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note, requested_by,
+			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`},
+		{&l.approvalStmt, `INSERT INTO refund_approvals (refund_id, decided_by, decision, reason, decided_at,
+			amount, currency, payment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&l.eventStmt, `INSERT INTO events (payment_id, at, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`},
+	} {
+		if *s.dst, err = tx.PrepareContext(l.ctx, s.query); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	l.tx = tx
+	l.inBatch = 0
+	return nil
+}
+
+// commit ends the current batch transaction.
+func (l *BulkLoader) commit() error {
+	if l.tx == nil {
+		return nil
+	}
+	tx := l.tx
+	l.tx = nil
+	return tx.Commit()
+}
+
+// PrepareBulk validates p and builds its row, as Add would. Callers generating payments
+// on several goroutines call it there, so that Add (one goroutine) only inserts. It
+// reads nothing from the database.
+func (db *DB) PrepareBulk(p BulkPayment) (BulkPayment, error) {
+	snap, err := validateSnapshot(p.Snapshot)
+	if err != nil {
+		return p, err
+	}
+	p.Snapshot = snap
+	now := db.Now()
+	p.row = mergeSnapshot(Payment{}, false, snap, now)
+	bad := func(i int, format string, args ...any) error {
+		return fmt.Errorf("storage: payment %s refund request %d: %w: %s", p.row.PublicID, i+1, ErrInvalidSnapshot, fmt.Sprintf(format, args...))
+	}
+	ids := map[string]bool{}
+	for _, r := range snap.Refunds {
+		ids[r.ID] = true
+	}
+	for i, r := range p.Requests {
+		switch {
+		case r.Amount <= 0:
+			return p, bad(i, "amount %d is not positive", r.Amount)
+		case r.Amount > snap.Amount:
+			return p, bad(i, "amount %d is above the payment's %d", r.Amount, snap.Amount)
+		case r.ProviderRefundID != "" && !ids[r.ProviderRefundID]:
+			return p, bad(i, "provider refund %s is not one of the payment's", r.ProviderRefundID)
+		case r.ProviderRefundID == "" && !validRefundStatus(r.Status):
+			return p, bad(i, "unknown status %q", r.Status)
+		case !validRefundReason(r.Reason):
+			return p, bad(i, "unknown reason %q", r.Reason)
+		case r.Reason == "other" && strings.TrimSpace(r.Note) == "":
+			return p, bad(i, "the reason other needs a note")
+		case strings.TrimSpace(r.RequestedBy) == "" || r.RequestedAt.IsZero():
+			return p, bad(i, "no requester or request time")
+		case r.Decision != "" && r.Decision != "approved" && r.Decision != "rejected":
+			return p, bad(i, "unknown decision %q", r.Decision)
+		case r.Decision != "" && (r.DecidedBy == "" || r.DecidedAt.IsZero()):
+			return p, bad(i, "a decision needs who and when")
+		case r.Decision != "" && strings.EqualFold(r.DecidedBy, r.RequestedBy):
+			return p, fmt.Errorf("storage: payment %s refund request %d: %w", p.row.PublicID, i+1, ErrSelfApproval)
+		}
+	}
+	p.prepared = true
+	return p, nil
+}
+
+// validRefundStatus reports whether s is one of RefundStatuses.
+func validRefundStatus(s string) bool {
+	for _, v := range RefundStatuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Add inserts one new payment with its refunds (and, with Events, its timeline) and
+// returns its row id. The batch commits every BatchRows payments. An error leaves the
+// load to Abort.
+func (l *BulkLoader) Add(p BulkPayment) (int64, error) {
+	if l.done {
+		return 0, errors.New("storage: bulk load: Add after Close or Abort")
+	}
+	if !p.prepared {
+		var err error
+		if p, err = l.db.PrepareBulk(p); err != nil {
+			return 0, err
+		}
+	}
+	if l.tx == nil {
+		if err := l.begin(); err != nil {
+			return 0, fmt.Errorf("storage: bulk load: %w", err)
+		}
+	}
+	id, err := l.insert(p)
+	if err != nil {
+		return 0, fmt.Errorf("storage: bulk load: payment %s: %w", p.row.PublicID, err)
+	}
+	l.inBatch++
+	if l.inBatch >= l.opt.BatchRows {
+		if err := l.commit(); err != nil {
+			return 0, fmt.Errorf("storage: bulk load: commit: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// insert writes one prepared payment in the current batch.
+func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
+	ctx := l.ctx
+	row := p.row
+	now := row.UpdatedAt
+	res, err := l.payStmt.ExecContext(ctx, row.PublicID, string(row.Provider), row.PaymentID, row.SessionID, row.OrderID,
+		row.MerchantReference, row.Amount, row.Captured, row.Refunded, row.Currency, string(row.Status), row.RawStatus,
+		row.StateDetail, row.ErrorCode, row.SessionStatus, row.Method, row.Mode, row.Voided, row.Instant, row.ValidateURI,
+		row.CustomerName, row.CustomerEmail, row.CardLast4, row.Description, ms(row.CreatedAt), ms(now), string(row.Raw))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	l.stats.Payments++
+
+	byProviderID := map[string]*BulkRefund{}
+	for i := range p.Requests {
+		if r := &p.Requests[i]; r.ProviderRefundID != "" {
+			byProviderID[r.ProviderRefundID] = r
+		}
+	}
+	// The provider's refunds, as UpsertPayment stores them, unless a request claims one.
+	var plan []refundSync
+	for _, r := range p.Snapshot.Refunds {
+		at := r.CreatedAt
+		if at.IsZero() {
+			at = now
+		}
+		item := refundSync{ProviderID: r.ID, Amount: r.Amount, Currency: r.Currency, To: providerRefundStatus(r), Raw: r.Status, RequestedAt: at}
+		plan = append(plan, item)
+		msg := "Reported by the provider: " + r.Status
+		if req := byProviderID[r.ID]; req != nil {
+			if req.Message != "" {
+				msg = req.Message
+			}
+			if err := l.insertRequest(id, row, *req, item.To, msg); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if _, err := l.refundStmt.ExecContext(ctx, id, r.Amount, r.Currency, item.To, ProviderRefundReason, "", "provider",
+			ms(at), nil, r.ID, msg, ms(now)); err != nil {
+			return 0, err
+		}
+		l.stats.Refunds++
+	}
+	if l.opt.Events {
+		data, err := json.Marshal(upsertEventData{Status: row.Status, Refunds: plan})
+		if err != nil {
+			return 0, err
+		}
+		if err := l.event(id, now, l.opt.Actor, "imported", paymentCreatedMessage("imported", row, plan), string(data)); err != nil {
+			return 0, err
+		}
+	}
+	for _, req := range p.Requests {
+		if req.ProviderRefundID != "" {
+			continue
+		}
+		if err := l.insertRequest(id, row, req, req.Status, req.Message); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// insertRequest writes a refund requested through Paydesk, its decision and (with Events)
+// its timeline lines.
+func (l *BulkLoader) insertRequest(paymentID int64, p Payment, r BulkRefund, status, message string) error {
+	ctx := l.ctx
+	var expires any
+	if !r.ApprovalExpiresAt.IsZero() {
+		expires = ms(r.ApprovalExpiresAt)
+	}
+	updated := r.RequestedAt
+	if r.DecidedAt.After(updated) {
+		updated = r.DecidedAt
+	}
+	res, err := l.refundStmt.ExecContext(ctx, paymentID, r.Amount, p.Currency, status, r.Reason, strings.TrimSpace(r.Note),
+		r.RequestedBy, ms(r.RequestedAt), expires, r.ProviderRefundID, message, ms(updated))
+	if err != nil {
+		return err
+	}
+	l.stats.Refunds++
+	refundID, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if r.Decision != "" {
+		if _, err := l.approvalStmt.ExecContext(ctx, refundID, r.DecidedBy, r.Decision, r.DecisionReason, ms(r.DecidedAt),
+			r.Amount, p.Currency, paymentID); err != nil {
+			return err
+		}
+		l.stats.Approvals++
+	}
+	if !l.opt.Events {
+		return nil
+	}
+	money := providers.FormatMoney(r.Amount, p.Currency)
+	msg := fmt.Sprintf("Refund of %s requested by %s (%s)", money, r.RequestedBy, RefundReasonLabel(r.Reason))
+	if err := l.event(paymentID, r.RequestedAt, r.RequestedBy, "refund_requested", msg, "{}"); err != nil {
+		return err
+	}
+	switch {
+	case r.Decision == "approved":
+		msg = fmt.Sprintf("Refund of %s requested by %s approved by %s", money, r.RequestedBy, r.DecidedBy)
+		return l.event(paymentID, r.DecidedAt, r.DecidedBy, "refund_approved", msg, "{}")
+	case r.Decision == "rejected":
+		msg = fmt.Sprintf("Refund of %s requested by %s rejected by %s: %s", money, r.RequestedBy, r.DecidedBy, r.DecisionReason)
+		return l.event(paymentID, r.DecidedAt, r.DecidedBy, "refund_rejected", msg, "{}")
+	case status == "expired" && !r.ApprovalExpiresAt.IsZero():
+		msg = fmt.Sprintf("Refund of %s requested by %s expired without a decision", money, r.RequestedBy)
+		return l.event(paymentID, r.ApprovalExpiresAt, "system", "refund_expired", msg, "{}")
+	}
+	return nil
+}
+
+// event writes one timeline line.
+func (l *BulkLoader) event(paymentID int64, at time.Time, actor, kind, message, data string) error {
+	if _, err := l.eventStmt.ExecContext(l.ctx, paymentID, ms(at), actor, kind, message, data); err != nil {
+		return err
+	}
+	l.stats.Events++
+	return nil
+}
+
+// Close commits the last batch, puts the indexes back, rebuilds the search index and
+// releases the connection.
+func (l *BulkLoader) Close() (BulkStats, error) {
+	if l.done {
+		return l.stats, nil
+	}
+	if err := l.commit(); err != nil {
+		l.Abort()
+		return l.stats, fmt.Errorf("storage: bulk load: commit: %w", err)
+	}
+	l.stats.Insert = time.Since(l.started)
+	err := l.finish()
+	l.stats.Rebuild = time.Since(l.started) - l.stats.Insert
+	return l.stats, err
+}
+
+// Abort rolls the current batch back (earlier batches stay), puts the indexes back and
+// releases the connection. It is a no-op after Close.
+func (l *BulkLoader) Abort() {
+	if l.done {
+		return
+	}
+	if l.tx != nil {
+		l.tx.Rollback()
+		l.tx = nil
+	}
+	l.finish()
+}
+
+// finish puts back what start dropped (with a fresh context: an aborted load must still
+// leave the database whole) and releases the connection.
+func (l *BulkLoader) finish() error {
+	l.done = true
+	defer l.conn.Close()
+	ctx := context.WithoutCancel(l.ctx)
+	var err error
+	if l.dropped {
+		err = runBulkRestore(ctx, l.conn, l.restore)
+	}
+	// The connection goes back to the pool with its usual cache.
+	l.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", l.oldCache))
+	l.conn.ExecContext(ctx, "PRAGMA threads = 0")
+	if err != nil {
+		return fmt.Errorf("storage: bulk load: restore indexes: %w", err)
+	}
+	return nil
+}
+
+// bulkConn is what runBulkRestore needs of a connection or database.
+type bulkConn interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// runBulkRestore runs the recorded SQL and clears the record, in one transaction.
+func runBulkRestore(ctx context.Context, c bulkConn, restore []string) error {
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, q := range restore {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", strings.SplitN(q, "(", 2)[0], err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", bulkSetting); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// recoverBulkLoad finishes a bulk load a dead process left unfinished: it recreates the
+// indexes and trigger the load dropped and rebuilds the search index.
+func (db *DB) recoverBulkLoad(ctx context.Context) error {
+	var saved []byte
+	err := db.db.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", bulkSetting).Scan(&saved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("storage: unfinished bulk load: %w", err)
+	}
+	var restore []string
+	if err := json.Unmarshal(saved, &restore); err != nil {
+		return fmt.Errorf("storage: unfinished bulk load: %w", err)
+	}
+	if err := runBulkRestore(ctx, db.db, restore); err != nil {
+		return fmt.Errorf("storage: unfinished bulk load: %w", err)
+	}
+	return nil
+}
