@@ -21,9 +21,9 @@ import (
 // keeping the full-text index in step row by row (the payments_fts_insert trigger) made
 // the load twice as slow as one FTS5 'rebuild' at the end, and maintaining the secondary
 // indexes row by row (random keys: e-mails, hashed ids) cost more than creating them once
-// the rows are in. So the loader drops the FTS insert trigger and every secondary index of
-// the tables it writes, and puts them back at the end from their own stored SQL, in one
-// transaction with the FTS rebuild. A setting records that SQL while the load runs: if the
+// the rows are in. So the loader drops the FTS insert trigger and the payments indexes on
+// random keys (see bulkKept), and puts them back at the end from their own stored SQL, in
+// one transaction with the FTS rebuild. A setting records that SQL while the load runs: if the
 // process dies in the middle, Open finishes the job (recoverBulkLoad), so the database
 // never stays without its indexes or with an incomplete search index.
 //
@@ -55,7 +55,10 @@ type BulkPayment struct {
 	// reached the provider (rejected, expired, awaiting approval, refused…).
 	Requests []BulkRefund
 
-	row      Payment // the row to insert, once prepared
+	// What PrepareBulk works out, so that Add only inserts.
+	row      Payment      // the payments row
+	plan     []refundSync // the provider's refunds, as UpsertPayment would store them
+	event    [2]string    // the imported event's message and data
 	prepared bool
 }
 
@@ -91,8 +94,12 @@ type BulkStats struct {
 // bulkSetting is the settings key holding the SQL a bulk load must run to finish.
 const bulkSetting = "storage.bulk_load.restore"
 
-// bulkTables are the tables a bulk load writes (their secondary indexes are dropped).
-var bulkTables = []string{"payments", "refunds", "refund_approvals", "events"}
+// bulkKept are the payments indexes a bulk load keeps up to date row by row: ordered by
+// creation time, they are appended to (payments arrive in time order), which costs less
+// than reading the whole table again to build them. The indexes of the other tables a
+// load writes (refunds, events, approvals) are kept too: their keys grow with the
+// payment ids, and they are small.
+var bulkKept = []string{"payments_created", "payments_provider_created", "payments_status_created", "payments_currency_created"}
 
 // BulkLoader inserts new payments in bulk; see NewBulkLoader. It is not safe for
 // concurrent use.
@@ -114,8 +121,7 @@ type BulkLoader struct {
 }
 
 // NewBulkLoader starts a bulk load: it takes a connection of its own, drops the FTS insert
-// trigger and the secondary indexes of the tables it writes (remembering how to put them
-// back) and opens the first batch. Add payments, then Close; on any error call Abort
+// trigger and the payments indexes on random keys (remembering how to put them back) and opens the first batch. Add payments, then Close; on any error call Abort
 // (Close and Abort are safe to call after either).
 func (db *DB) NewBulkLoader(ctx context.Context, opt BulkOptions) (*BulkLoader, error) {
 	if opt.BatchRows <= 0 {
@@ -167,7 +173,7 @@ func (l *BulkLoader) start() error {
 	return l.begin()
 }
 
-// dropForLoad drops the FTS insert trigger and the secondary indexes of bulkTables,
+// dropForLoad drops the FTS insert trigger and the payments indexes not in bulkKept,
 // recording their SQL in l.restore and in the settings (for recoverBulkLoad).
 func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 	ctx := l.ctx
@@ -179,14 +185,14 @@ func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	marks := strings.Repeat("?, ", len(bulkTables)-1) + "?"
-	args := make([]any, len(bulkTables))
-	for i, t := range bulkTables {
-		args[i] = t
+	marks := strings.Repeat("?, ", len(bulkKept)-1) + "?"
+	args := make([]any, len(bulkKept))
+	for i, name := range bulkKept {
+		args[i] = name
 	}
 	// Autoindexes (sql IS NULL: UNIQUE and PRIMARY KEY constraints) cannot be dropped.
 	rows, err := tx.QueryContext(ctx, `SELECT type, name, sql FROM sqlite_master
-		WHERE (type = 'index' AND sql IS NOT NULL AND tbl_name IN (`+marks+`))
+		WHERE (type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL AND name NOT IN (`+marks+`))
 		   OR (type = 'trigger' AND name = 'payments_fts_insert')
 		ORDER BY type, name`, args...)
 	if err != nil {
@@ -311,6 +317,19 @@ func (db *DB) PrepareBulk(p BulkPayment) (BulkPayment, error) {
 			return p, fmt.Errorf("storage: payment %s refund request %d: %w", p.row.PublicID, i+1, ErrSelfApproval)
 		}
 	}
+	for _, r := range snap.Refunds {
+		at := r.CreatedAt
+		if at.IsZero() {
+			at = now
+		}
+		p.plan = append(p.plan, refundSync{ProviderID: r.ID, Amount: r.Amount, Currency: r.Currency,
+			To: providerRefundStatus(r), Raw: r.Status, RequestedAt: at})
+	}
+	data, err := json.Marshal(upsertEventData{Status: p.row.Status, Refunds: p.plan})
+	if err != nil {
+		return p, fmt.Errorf("storage: payment %s: event data: %w", p.row.PublicID, err)
+	}
+	p.event = [2]string{paymentCreatedMessage("imported", p.row, p.plan), string(data)}
 	p.prepared = true
 	return p, nil
 }
@@ -381,16 +400,9 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 		}
 	}
 	// The provider's refunds, as UpsertPayment stores them, unless a request claims one.
-	var plan []refundSync
-	for _, r := range p.Snapshot.Refunds {
-		at := r.CreatedAt
-		if at.IsZero() {
-			at = now
-		}
-		item := refundSync{ProviderID: r.ID, Amount: r.Amount, Currency: r.Currency, To: providerRefundStatus(r), Raw: r.Status, RequestedAt: at}
-		plan = append(plan, item)
-		msg := "Reported by the provider: " + r.Status
-		if req := byProviderID[r.ID]; req != nil {
+	for _, item := range p.plan {
+		msg := "Reported by the provider: " + item.Raw
+		if req := byProviderID[item.ProviderID]; req != nil {
 			if req.Message != "" {
 				msg = req.Message
 			}
@@ -399,18 +411,14 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 			}
 			continue
 		}
-		if _, err := l.refundStmt.ExecContext(ctx, id, r.Amount, r.Currency, item.To, ProviderRefundReason, "", "provider",
-			ms(at), nil, r.ID, msg, ms(now)); err != nil {
+		if _, err := l.refundStmt.ExecContext(ctx, id, item.Amount, item.Currency, item.To, ProviderRefundReason, "", "provider",
+			ms(item.RequestedAt), nil, item.ProviderID, msg, ms(now)); err != nil {
 			return 0, err
 		}
 		l.stats.Refunds++
 	}
 	if l.opt.Events {
-		data, err := json.Marshal(upsertEventData{Status: row.Status, Refunds: plan})
-		if err != nil {
-			return 0, err
-		}
-		if err := l.event(id, now, l.opt.Actor, "imported", paymentCreatedMessage("imported", row, plan), string(data)); err != nil {
+		if err := l.event(id, now, l.opt.Actor, "imported", p.event[0], p.event[1]); err != nil {
 			return 0, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"paydesk/providers"
 	"paydesk/providers/bpc"
@@ -48,8 +49,8 @@ func (noAuth) StepUp(http.ResponseWriter, *http.Request, string, url.Values) {
 func (noAuth) SavedForm(http.ResponseWriter, *http.Request, string) (url.Values, bool) {
 	return nil, false
 }
-func (noAuth) AddFlash(http.ResponseWriter, *http.Request, string, string)  {}
-func (noAuth) Flashes(http.ResponseWriter, *http.Request) []auth.Flash { return nil }
+func (noAuth) AddFlash(http.ResponseWriter, *http.Request, string, string) {}
+func (noAuth) Flashes(http.ResponseWriter, *http.Request) []auth.Flash     { return nil }
 
 // parsers are the providers' own envelope parsers, as cmd/paydesk hands them in.
 var parsers = map[providers.Name]func([]byte) (providers.Snapshot, error){
@@ -322,6 +323,35 @@ func TestTranzzoWebhookVerdicts(t *testing.T) {
 		{name: "unknown payment", send: post(tranzzoBody(tranzzoWebhookSecret, unknown)), wantStatus: 200, wantVerdict: "unknown_payment", wantPayment: providers.StatusPaid},
 		{name: "garbage, signed (test vector)", send: post(vector), wantStatus: 400, wantVerdict: "malformed", wantPayment: providers.StatusPaid},
 	})
+
+	// A payment transaction for an order Paydesk does not hold brings the payment in.
+	raw, err := tranzzo.Demo{}.Envelope(providers.DemoSpec{Seq: 77, Name: "Grace Hopper", Email: "grace@example.com", Amount: 4200,
+		Currency: "UAH", CreatedAt: h.clock.Now().Add(-time.Hour), Variant: tranzzo.VariantPurchaseSuccess, Reference: "NEW-77"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env providers.Envelope
+	json.Unmarshal(raw, &env)
+	var txs []json.RawMessage
+	json.Unmarshal(env.Transactions, &txs)
+	if status, _ := post(tranzzoBody(tranzzoWebhookSecret, txs[0]))(); status != 200 {
+		t.Fatalf("new order: %d", status)
+	}
+	created, err := h.db.PaymentByProviderID(context.Background(), providers.Tranzzo, mustSnap(t, raw).OrderID)
+	if err != nil || created.Status != providers.StatusPaid || created.Amount != 4200 {
+		t.Errorf("the new order by webhook: %+v, %v", created.Status, err)
+	} else if tl := h.timeline(created); !strings.Contains(tl, "Received by webhook from Tranzzo") {
+		t.Errorf("timeline of the new payment:\n%s", tl)
+	}
+}
+
+func mustSnap(t *testing.T, raw []byte) providers.Snapshot {
+	t.Helper()
+	s, err := tranzzo.ParseEnvelope(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestTranzzoSignatureVector(t *testing.T) {
@@ -370,6 +400,23 @@ func TestPowensWebhookVerdicts(t *testing.T) {
 		{name: "garbage", send: signed([]byte("<html>oops</html>")), wantStatus: 400, wantVerdict: "malformed", wantPayment: providers.StatusPaid},
 		{name: "an id that cannot be Powens'", send: signed([]byte(`{"id":"../../auth/token"}`)), wantStatus: 400, wantVerdict: "malformed", wantPayment: providers.StatusPaid},
 	})
+
+	// A payment Powens has and Paydesk does not comes in by its hint.
+	raw, err := powens.Demo{}.Envelope(providers.DemoSpec{Seq: 88, Name: "Grace Hopper", Email: "grace@example.com", Amount: 4200,
+		Currency: "EUR", CreatedAt: h.clock.Now().Add(-time.Hour), Variant: 7, Reference: "NEW-88"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.powens.Load(raw); err != nil {
+		t.Fatal(err)
+	}
+	newID := powens.DemoPaymentID(88)
+	if status, _ := signed([]byte(`{"id":` + newID + `}`))(); status != 200 {
+		t.Fatalf("hint for a new payment: %d", status)
+	}
+	if created, err := h.db.PaymentByProviderID(context.Background(), providers.Powens, newID); err != nil || created.Status != providers.StatusPaid {
+		t.Errorf("the new payment by hint: %v, %v", created.Status, err)
+	}
 
 	// Powens down: nothing is decided, Powens is asked to send it again.
 	h.powens.FailNext(3, powens.Fault503)

@@ -55,6 +55,9 @@ func payments(t *testing.T, opt demo.Options) []demo.Payment {
 // envelopes as the providers' parsers read them, whatever the number of workers.
 func TestPaymentsAreGeneratesLinesParsed(t *testing.T) {
 	opt := demo.Options{Count: 1500, Seed: 7, Now: now, Makers: makers, Parse: parse}
+	// One maker through Parse, the others through DemoSnapshot.
+	opt.Makers = map[providers.Name]providers.DemoMaker{providers.Powens: envelopeOnly{makers[providers.Powens]},
+		providers.BPC: makers[providers.BPC], providers.Tranzzo: makers[providers.Tranzzo]}
 	var lines [][]byte
 	if err := demo.Generate(opt, func(line []byte) error {
 		lines = append(lines, append([]byte(nil), line...))
@@ -177,6 +180,9 @@ func TestPaymentsHistory(t *testing.T) {
 	t.Logf("%d payments, %d refunds: %v", len(got), refunds, statuses)
 }
 
+// envelopeOnly is a DemoMaker that is not a SnapshotMaker.
+type envelopeOnly struct{ providers.DemoMaker }
+
 // TestPaymentsStops: an error from fn stops the generation and is returned.
 func TestPaymentsStops(t *testing.T) {
 	stop := errors.New("enough")
@@ -190,7 +196,7 @@ func TestPaymentsStops(t *testing.T) {
 	if !errors.Is(err, stop) || n != 300 {
 		t.Errorf("got %v after %d payments, want %v after 300", err, n, stop)
 	}
-	err = demo.Payments(demo.Options{Count: 10, Makers: map[providers.Name]providers.DemoMaker{providers.Powens: powens.Demo{}}},
+	err = demo.Payments(demo.Options{Count: 10, Makers: map[providers.Name]providers.DemoMaker{providers.Powens: envelopeOnly{powens.Demo{}}}},
 		func(demo.Payment) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "Parse") {
 		t.Errorf("a maker without snapshots and no Parse: got %v", err)

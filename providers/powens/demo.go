@@ -62,19 +62,20 @@ func (Demo) Variants() int { return len(DemoVariants) }
 // Currencies are the currencies Powens Pay handles in the demo.
 func (Demo) Currencies() []string { return []string{"EUR", "GBP"} }
 
-// Envelope returns one demo payment as an import envelope.
-func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
+// DemoSnapshot returns one demo payment as ParseEnvelope reads its envelope: the bulk
+// demo loader saves a parse per payment (Snapshot.Raw is the envelope).
+func (d Demo) DemoSnapshot(spec providers.DemoSpec) (providers.Snapshot, error) {
 	if spec.Seq < 0 {
-		return nil, fmt.Errorf("powens: demo: sequence %d is negative", spec.Seq)
+		return providers.Snapshot{}, fmt.Errorf("powens: demo: sequence %d is negative", spec.Seq)
 	}
 	if !providers.ValidCurrency(spec.Currency) {
-		return nil, fmt.Errorf("powens: demo: invalid currency %q", spec.Currency)
+		return providers.Snapshot{}, fmt.Errorf("powens: demo: invalid currency %q", spec.Currency)
 	}
 	if spec.Amount <= 0 {
-		return nil, fmt.Errorf("powens: demo: amount %d must be positive", spec.Amount)
+		return providers.Snapshot{}, fmt.Errorf("powens: demo: amount %d must be positive", spec.Amount)
 	}
 	if spec.CreatedAt.IsZero() {
-		return nil, errors.New("powens: demo: creation time is required")
+		return providers.Snapshot{}, errors.New("powens: demo: creation time is required")
 	}
 	n := len(DemoVariants)
 	v := DemoVariants[((spec.Variant%n)+n)%n]
@@ -125,7 +126,20 @@ func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return nil, fmt.Errorf("powens: demo: %w", err)
+		return providers.Snapshot{}, fmt.Errorf("powens: demo: %w", err)
 	}
-	return envelopeOf(b)
+	env, err := envelopeOf(b)
+	if err != nil {
+		return providers.Snapshot{}, err
+	}
+	return snapshotOf(p, env)
+}
+
+// Envelope returns one demo payment as an import envelope.
+func (d Demo) Envelope(spec providers.DemoSpec) (json.RawMessage, error) {
+	snap, err := d.DemoSnapshot(spec)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Raw, nil
 }
