@@ -278,3 +278,19 @@ func SafeMessage(err error) string {
 
 // ErrNotFound is wrapped by errors for ids the provider does not know.
 var ErrNotFound = errors.New("not found at provider")
+
+// DecodeEnvelope reads an import envelope and checks that it is tagged for provider want.
+// Errors are prefixed with the provider's name.
+func DecodeEnvelope(raw []byte, want Name) (Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return env, fmt.Errorf("%s: envelope: %w", want, err)
+	}
+	switch env.Provider {
+	case want:
+		return env, nil
+	case "":
+		return env, fmt.Errorf(`%s: envelope: the "provider" tag is missing (want %q)`, want, want)
+	}
+	return env, fmt.Errorf("%s: envelope: provider is %q, want %q", want, env.Provider, want)
+}

@@ -27,16 +27,9 @@ import (
 // objects that do not belong together (different currencies, a refund of another payment).
 // Unknown status strings are not errors: they are kept verbatim.
 func ParseEnvelope(raw []byte) (providers.Snapshot, error) {
-	var env providers.Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return providers.Snapshot{}, fmt.Errorf("bpc: envelope: %w", err)
-	}
-	switch env.Provider {
-	case providers.BPC:
-	case "":
-		return providers.Snapshot{}, errors.New(`bpc: envelope: the "provider" tag is missing (want "bpc")`)
-	default:
-		return providers.Snapshot{}, fmt.Errorf(`bpc: envelope: provider is %q, want "bpc"`, env.Provider)
+	env, err := providers.DecodeEnvelope(raw, providers.BPC)
+	if err != nil {
+		return providers.Snapshot{}, err
 	}
 	refunds, err := decodeRefundList(env.Refunds)
 	if err != nil {

@@ -17,16 +17,9 @@ import (
 // converted to minor units exactly. Snapshot.Raw is the envelope normalised: the provider
 // tag and the payment, compacted, nothing else.
 func ParseEnvelope(raw []byte) (providers.Snapshot, error) {
-	var env providers.Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return providers.Snapshot{}, fmt.Errorf("powens: envelope: %w", err)
-	}
-	switch env.Provider {
-	case providers.Powens:
-	case "":
-		return providers.Snapshot{}, errors.New(`powens: envelope has no provider tag (want "powens")`)
-	default:
-		return providers.Snapshot{}, fmt.Errorf("powens: envelope is for provider %q, not powens", env.Provider)
+	env, err := providers.DecodeEnvelope(raw, providers.Powens)
+	if err != nil {
+		return providers.Snapshot{}, err
 	}
 	p := bytes.TrimSpace(env.Payment)
 	if len(p) == 0 || bytes.Equal(p, []byte("null")) {

@@ -255,8 +255,8 @@ func TestParseEnvelopeErrors(t *testing.T) {
 		name, raw, want string
 	}{
 		{"not json", `{"provider":`, "powens: envelope"},
-		{"no provider", `{"payment":{"id":1,"state":"done",` + instr + `}}`, "no provider tag"},
-		{"wrong provider", `{"provider":"bpc","payment":{"id":1}}`, `provider "bpc"`},
+		{"no provider", `{"payment":{"id":1,"state":"done",` + instr + `}}`, `"provider" tag is missing`},
+		{"wrong provider", `{"provider":"bpc","payment":{"id":1}}`, `provider is "bpc"`},
 		{"no payment", `{"provider":"powens"}`, "no payment"},
 		{"null payment", pay(`null`), "no payment"},
 		{"payment not object", pay(`[1,2]`), "not a JSON object"},

@@ -18,15 +18,9 @@ var errNoTransactions = errors.New("tranzzo: the order has no transactions")
 // GET /pos/{pos}/orders/{order} answer, tagged) into a Snapshot. Amounts are converted
 // exactly to minor units; Snapshot.Raw is the envelope re-encoded compactly.
 func ParseEnvelope(raw []byte) (providers.Snapshot, error) {
-	var env providers.Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return providers.Snapshot{}, fmt.Errorf("tranzzo: envelope: %w", err)
-	}
-	if env.Provider == "" {
-		return providers.Snapshot{}, errors.New("tranzzo: envelope: missing provider tag")
-	}
-	if env.Provider != providers.Tranzzo {
-		return providers.Snapshot{}, fmt.Errorf("tranzzo: envelope: provider is %q, want %q", env.Provider, providers.Tranzzo)
+	env, err := providers.DecodeEnvelope(raw, providers.Tranzzo)
+	if err != nil {
+		return providers.Snapshot{}, err
 	}
 	list, err := transactionList(env.Transactions)
 	if err != nil {

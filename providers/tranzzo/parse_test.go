@@ -343,7 +343,7 @@ func TestParseEnvelopeErrors(t *testing.T) {
 	}{
 		{"not JSON", `{"provider":`, "tranzzo: envelope:"},
 		{"HTML", `<html>oops</html>`, "tranzzo: envelope:"},
-		{"no provider tag", `{"transactions":[` + txJSON(``) + `]}`, "missing provider tag"},
+		{"no provider tag", `{"transactions":[` + txJSON(``) + `]}`, `"provider" tag is missing`},
 		{"wrong provider", `{"provider":"bpc","transactions":[` + txJSON(``) + `]}`, `provider is "bpc"`},
 		{"no transactions", `{"provider":"tranzzo"}`, "no transactions"},
 		{"empty transactions", `{"provider":"tranzzo","transactions":[]}`, "no transactions"},
