@@ -158,13 +158,8 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	// Expiry of unanswered approvals and payer links, stopped before the database closes.
-	maintCtx, stopMaint := context.WithCancel(ctx)
-	maintDone := make(chan struct{})
-	go func() { defer close(maintDone); srv.RunMaintenance(maintCtx, time.Minute) }()
-	defer func() { stopMaint(); <-maintDone }()
-	// The reconciler (at start-up, then periodically) and the metrics listener, stopped
-	// before the database closes.
+	// The reconciler (at start-up, then periodically), expiry of approvals and payer links,
+	// and the metrics listener, stopped before the database closes.
 	stopBackground, err := background(ctx, c, srv, log)
 	if err != nil {
 		return err

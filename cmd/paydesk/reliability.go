@@ -41,7 +41,7 @@ func (g guarded) client(timeout time.Duration) *http.Client {
 // returned stop waits for both to end; call it before closing the database.
 func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 2)
+	done := make(chan struct{}, 3)
 	running := 0
 	if c.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", c.MetricsAddr)
@@ -64,6 +64,12 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 	go func() {
 		defer func() { done <- struct{}{} }()
 		srv.RunReconciler(ctx, c.ReconcileEvery)
+	}()
+	// Expiry of unanswered approvals and payer links.
+	running++
+	go func() {
+		defer func() { done <- struct{}{} }()
+		srv.RunMaintenance(ctx, time.Minute)
 	}()
 	return func() {
 		cancel()
