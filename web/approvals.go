@@ -12,6 +12,7 @@ import (
 	"paydesk/providers"
 	"paydesk/storage"
 	"paydesk/views"
+	"paydesk/web/auth"
 )
 
 // approvalsPath is the managers' queue; a manager who must sign in again to approve comes
@@ -112,6 +113,25 @@ func (s *Server) loadDecidable(w http.ResponseWriter, r *http.Request) (storage.
 	return rf, p, true
 }
 
+// decisionForm reads an approve or reject form and the refund it names, refusing (and
+// auditing) a decision on one's own request.
+func (s *Server) decisionForm(w http.ResponseWriter, r *http.Request, what string) (storage.Refund, storage.Payment, auth.User, bool) {
+	u := userFrom(r.Context())
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "Form not understood", "The form could not be read. Go back and try again.", err)
+		return storage.Refund{}, storage.Payment{}, u, false
+	}
+	rf, p, ok := s.loadDecidable(w, r)
+	if !ok {
+		return rf, p, u, false
+	}
+	if sameActor(rf.RequestedBy, u.Email) {
+		s.refuseOwnRequest(w, r, rf, p, what)
+		return rf, p, u, false
+	}
+	return rf, p, u, true
+}
+
 // refuseOwnRequest refuses (and audits) a decision on one's own request.
 func (s *Server) refuseOwnRequest(w http.ResponseWriter, r *http.Request, rf storage.Refund, p storage.Payment, what string) {
 	s.audit(r, "refused", p.ID, fmt.Sprintf("%s refund #%d on %s refused: the requester may not decide on their own request", what, rf.ID, p.PublicID),
@@ -126,17 +146,8 @@ func (s *Server) refuseOwnRequest(w http.ResponseWriter, r *http.Request, rf sto
 // amount, currency, reason: the form's hidden fields); the balance is checked again in
 // the same transaction; of two managers approving at once exactly one refund runs.
 func (s *Server) approvalApprove(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "Form not understood", "The form could not be read. Go back and try again.", err)
-		return
-	}
-	rf, p, ok := s.loadDecidable(w, r)
+	rf, p, u, ok := s.decisionForm(w, r, "approve")
 	if !ok {
-		return
-	}
-	u := userFrom(r.Context())
-	if sameActor(rf.RequestedBy, u.Email) {
-		s.refuseOwnRequest(w, r, rf, p, "approve")
 		return
 	}
 	key := r.PostForm.Get("idempotency_key")
@@ -187,17 +198,8 @@ func (s *Server) approvalApprove(w http.ResponseWriter, r *http.Request) {
 // approvalReject rejects a refund awaiting approval; a reason is required and is shown to
 // the requester. Rejecting moves no money, so it needs no fresh sign-in.
 func (s *Server) approvalReject(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "Form not understood", "The form could not be read. Go back and try again.", err)
-		return
-	}
-	rf, p, ok := s.loadDecidable(w, r)
+	rf, p, u, ok := s.decisionForm(w, r, "reject")
 	if !ok {
-		return
-	}
-	u := userFrom(r.Context())
-	if sameActor(rf.RequestedBy, u.Email) {
-		s.refuseOwnRequest(w, r, rf, p, "reject")
 		return
 	}
 	reason := strings.TrimSpace(r.PostForm.Get("decision_reason"))
