@@ -254,3 +254,18 @@ func TestStaticAssetsAreFingerprintedAndCached(t *testing.T) {
 		t.Errorf("a stale fingerprint: %d, want 404", r.status)
 	}
 }
+
+func TestServerErrorPageLeaksNothing(t *testing.T) {
+	h := newHarness(t)
+	p := h.add(providers.BPC, spec{variant: 2})
+	b := h.signedIn("sam")
+	h.db.Close() // every query now fails inside the handlers
+	for _, path := range []string{"/payments", "/payments/" + p.PublicID, "/"} {
+		r := b.get(path)
+		if r.status != http.StatusInternalServerError {
+			t.Errorf("%s with the database gone: status %d, want 500", path, r.status)
+		}
+		mustContain(t, r, "Reference for support")
+		mustNotContain(t, r, "sql:", "database is closed", "storage:", "goroutine", ".go:")
+	}
+}
