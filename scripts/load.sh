@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Load test: the running demo on a big database, signed in, under wrk; and a hello-world
+# net/http server (scripts/hello) in the same run, so that throughput reads as a share of
+# what this machine can serve at all. Prints, per page: requests/s, the client's p50/p99
+# (wrk), the server's p50/p99 (the request log's duration_ms) and the share of hello's
+# requests/s; then the demo's start-up time and resident memory. docs/benchmarks.md has
+# the figures and how to read them.
+#
+#   scripts/load.sh                      # a million payments, 16 connections, 10 s a page
+#   PAYMENTS=100000 DURATION=5s scripts/load.sh
+#
+# The first run builds the database (about a minute for a million payments) and keeps it
+# under $TMPDIR; later runs reuse it. Run it on a quiet machine: it uses every core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PAYMENTS=${PAYMENTS:-1000000}
+CONNECTIONS=${CONNECTIONS:-16}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-10s}
+PORT=${PORT:-18080}
+HELLO_PORT=${HELLO_PORT:-18081}
+TMP=${TMPDIR:-/tmp}
+DB=${DB:-$TMP/paydesk-load-$PAYMENTS.db}
+BASE=http://127.0.0.1:$PORT
+USER_NAME=${USER_NAME:-max} # a manager: every page below is open to them
+
+if ! command -v wrk >/dev/null; then
+	echo "wrk is not installed: installing it with apt-get"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get install -y wrk >/dev/null || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
+fi
+for tool in curl jq go; do
+	command -v $tool >/dev/null || { echo "load.sh needs $tool" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The Makefile's build settings (see there why SQLite is built without memory statistics).
+export GOFLAGS="-tags=sqlite_fts5 -buildvcs=false" CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DSQLITE_DEFAULT_MEMSTATUS=0"
+go build -o "$work/paydesk" ./cmd/paydesk
+go build -o "$work/hello" ./scripts/hello
+
+# start_demo starts the demo on $DB and waits for its banner; it sets demo_pid.
+start_demo() {
+	: >"$work/demo.out"
+	: >"$work/demo.log"
+	PAYDESK_LOG_FORMAT=json PAYDESK_LOG_LEVEL=info "$work/paydesk" demo --payments "$PAYMENTS" --db "$DB" \
+		--addr "127.0.0.1:$PORT" >"$work/demo.out" 2>"$work/demo.log" &
+	demo_pid=$!
+	pids+=("$demo_pid")
+	until grep -q 'demo is running' "$work/demo.out"; do
+		kill -0 "$demo_pid" 2>/dev/null || { echo "the demo stopped:" >&2; tail -20 "$work/demo.log" >&2; exit 1; }
+		sleep 0.2
+	done
+}
+
+if [ ! -f "$DB" ]; then
+	echo "Building $DB ($PAYMENTS payments)…"
+	start=$(date +%s%N)
+	start_demo
+	echo "  $(grep 'refunds in' "$work/demo.out" | sed 's/^ *//') — $(( ($(date +%s%N) - start) / 1000000 )) ms to the banner"
+	kill "$demo_pid"; wait "$demo_pid" || true
+fi
+
+# Start-up on the existing database: from exec to the first ready answer, three times
+# (the last start stays up for the load).
+startups=""
+for i in 1 2 3; do
+	[ "$i" = 1 ] || { kill "$demo_pid"; wait "$demo_pid" || true; }
+	start=$(date +%s%N)
+	start_demo
+	until curl -fs -o /dev/null "$BASE/readyz"; do sleep 0.005; done
+	startups="$startups $(( ($(date +%s%N) - start) / 1000000 ))"
+done
+
+"$work/hello" -addr "127.0.0.1:$HELLO_PORT" &
+pids+=("$!")
+until curl -fs -o /dev/null "http://127.0.0.1:$HELLO_PORT/"; do sleep 0.05; done
+
+# Sign in through the demo's OpenID provider, as a browser would.
+jar="$work/cookies"
+login_page=$(curl -s -c "$jar" -b "$jar" -L -o "$work/login.html" -w '%{url_effective}' "$BASE/auth/login?next=/payments")
+login_id=$(grep -o 'name="id" value="[^"]*"' "$work/login.html" | sed -n '1,1p' | sed 's/.*value="//; s/"$//')
+[ -n "$login_id" ] || { echo "no login form at $login_page" >&2; exit 1; }
+idp=$(echo "$login_page" | sed -E 's#^(https?://[^/]+).*#\1#')
+curl -s -c "$jar" -b "$jar" -L -o /dev/null --data-urlencode "id=$login_id" --data-urlencode "username=$USER_NAME" \
+	--data-urlencode "password=$USER_NAME-demo" "$idp/login"
+cookie=$(awk '$6 == "paydesk_session" { print $6 "=" $7 }' "$jar")
+[ -n "$cookie" ] || { echo "sign-in failed: no session cookie" >&2; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$BASE/payments")" = 200 ] || { echo "the session cookie does not open /payments" >&2; exit 1; }
+
+# What to ask for, read from the pages themselves: payment ids, provider ids, e-mails.
+page() { curl -s -H "Cookie: $cookie" "$BASE$1"; }
+: >"$work/listing.html"
+for q in "" "?provider=bpc" "?provider=tranzzo" "?provider=powens" "?status=paid&currency=EUR" "?status=failed"; do
+	page "/payments$q" >>"$work/listing.html"
+done
+public_ids=$(grep -o 'data-testid="payment-link">pd_[a-z0-9]*' "$work/listing.html" | sed 's/.*>//' | sort -u | sed -n '1,60p')
+provider_ids=$(grep -o 'class="muted mono clip" title="[^"]*"' "$work/listing.html" | sed 's/.*title="//; s/"$//' | grep -v '^$' | sort -u | sed -n '1,30p')
+emails=$(grep -o 'class="muted clip" title="[^"]*@[^"]*"' "$work/listing.html" | sed 's/.*title="//; s/"$//' | sort -u | sed -n '1,20p')
+newest=$(date -u +%Y-%m-%d)
+month_ago=$(date -u -d '30 days ago' +%Y-%m-%d)
+
+# paths_file NAME PATH…: a wrk script sending the paths in turn.
+paths_file() {
+	local name=$1
+	shift
+	{
+		echo "paths = {"
+		for p in "$@"; do printf '  "%s",\n' "$p"; done
+		echo "}"
+		echo 'i = 0'
+		echo 'request = function() i = i % #paths + 1; return wrk.format("GET", paths[i]) end'
+	} >"$work/$name.lua"
+}
+urlq() { jq -rn --arg v "$1" '$v|@uri'; }
+search_paths() { for v in "$@"; do echo "/payments?q=$(urlq "$v")"; done; }
+
+paths_file list_default "/payments"
+paths_file list_filtered "/payments?provider=bpc" "/payments?status=refunded" "/payments?currency=GBP" \
+	"/payments?provider=tranzzo&status=paid&currency=UAH" "/payments?attention=1" \
+	"/payments?from=$month_ago&to=$newest" "/payments?currency=EUR&min=100.00&max=200.00" "/payments?status=failed&currency=JPY"
+mapfile -t p < <(search_paths $public_ids $provider_ids | sed -n '1,60p')
+paths_file search_ids "${p[@]}"
+mapfile -t p < <(search_paths $emails)
+paths_file search_email "${p[@]}"
+mapfile -t p < <(search_paths 0420 1234 4242 7777 9001 5555 3141 2718 8080 6006)
+paths_file search_last4 "${p[@]}"
+mapfile -t p < <(for id in $public_ids; do echo "/payments/$id"; done)
+paths_file payment_page "${p[@]}"
+paths_file refund_history "/refunds" "/refunds?provider=bpc" "/refunds?status=rejected" "/refunds?currency=EUR&reason=goodwill" \
+	"/refunds?requested_by=sam@paydesk.example" "/refunds?approved_by=max@paydesk.example" "/refunds?from=$month_ago"
+
+# run NAME URL: one wrk run; prints requests/s, client and server percentiles.
+max_rss=0
+hello_rps=""
+printf '%-16s %10s %10s %10s %10s %10s %8s %7s\n' page "req/s" "client p50" "client p99" "server p50" "server p99" "of hello" "rss MB"
+run() {
+	local name=$1 url=$2 script=()
+	[ -f "$work/$name.lua" ] && script=(-s "$work/$name.lua")
+	local before
+	before=$(wc -l <"$work/demo.log")
+	local headers=()
+	[ "$name" = hello ] || headers=(-H "Cookie: $cookie")
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${headers[@]}" "${script[@]}" "$url" >"$work/$name.wrk"
+	local rps p50 p99 non2xx
+	rps=$(awk '/^Requests\/sec/ { printf "%d", $2 }' "$work/$name.wrk")
+	p50=$(awk '$1 == "50%" { print $2 }' "$work/$name.wrk")
+	p99=$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk")
+	non2xx=$(awk '/Non-2xx/ { print $NF }' "$work/$name.wrk")
+	local s50="-" s99="-" share="-" rss="-"
+	if [ "$name" != hello ]; then
+		tail -n +"$((before + 1))" "$work/demo.log" | jq -r 'select(.msg == "request") | .duration_ms' 2>/dev/null | sort -n >"$work/$name.ms" || true
+		local n
+		n=$(wc -l <"$work/$name.ms")
+		if [ "$n" -gt 0 ]; then
+			s50="$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$work/$name.ms")ms"
+			s99="$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$work/$name.ms")ms"
+		fi
+		rss=$(awk '/VmRSS/ { print $2 }' "/proc/$demo_pid/status")
+		[ "$rss" -gt "$max_rss" ] && max_rss=$rss
+		rss=$((rss / 1024))
+		[ -n "$hello_rps" ] && share="$(( rps * 100 / hello_rps ))%"
+	else
+		hello_rps=$rps
+	fi
+	printf '%-16s %10s %10s %10s %10s %10s %8s %7s\n' "$name" "$rps" "$p50" "$p99" "$s50" "$s99" "$share" "$rss"
+	[ -z "$non2xx" ] || echo "  warning: $non2xx answers were not 2xx" >&2
+}
+
+run hello "http://127.0.0.1:$HELLO_PORT/"
+for name in list_default list_filtered search_ids search_email search_last4 payment_page refund_history; do
+	run "$name" "$BASE"
+done
+
+echo
+echo "start-up on the existing database (three starts):$startups ms to the first ready answer"
+echo "resident memory under load: $((max_rss / 1024)) MB (peak since start: $(($(awk '/VmHWM/ { print $2 }' "/proc/$demo_pid/status") / 1024)) MB)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
+echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per page; database $DB"

@@ -1,0 +1,139 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"paydesk/providers"
+)
+
+// summaryFixture loads 400 card payments with provider refunds and staff requests in
+// every status, over three currencies, two providers and two months.
+func summaryFixture(t *testing.T) *DB {
+	t.Helper()
+	db := newTestDB(t)
+	r := rand.New(rand.NewPCG(4, 2))
+	staff := []string{"sam@paydesk.example", "tess@paydesk.example"}
+	var payments []BulkPayment
+	for i := range 400 {
+		created := testEpoch.Add(-time.Duration(r.IntN(60*24)) * time.Hour)
+		prov := []providers.Name{providers.BPC, providers.Tranzzo}[i%2]
+		cur := []string{"EUR", "GBP", "UAH"}[r.IntN(3)]
+		amount := int64(1000 + r.IntN(100_000))
+		s := providers.Snapshot{Provider: prov, PaymentID: fmt.Sprintf("p_%d", i), Amount: amount, Captured: amount,
+			Currency: cur, RawStatus: "succeeded", CreatedAt: created}
+		if prov == providers.Tranzzo {
+			s.RawStatus, s.Method = "success", "purchase"
+		}
+		p := BulkPayment{Snapshot: s}
+		for k := range r.IntN(3) {
+			id := fmt.Sprintf("re_%d_%d", i, k)
+			ok := r.IntN(4) > 0
+			s.Refunds = append(s.Refunds, providers.RefundSnapshot{ID: id, Amount: amount / 4, Status: map[bool]string{true: "succeeded", false: "failed"}[ok],
+				Succeeded: ok, Failed: !ok, CreatedAt: created.Add(time.Duration(1+r.IntN(100)) * time.Hour)})
+			if r.IntN(2) == 0 {
+				p.Requests = append(p.Requests, BulkRefund{ProviderRefundID: id, Amount: amount / 4, Reason: "goodwill",
+					RequestedBy: staff[r.IntN(2)], RequestedAt: created.Add(30 * time.Minute)})
+			}
+		}
+		p.Snapshot = s
+		if r.IntN(5) == 0 {
+			st := []string{"rejected", "expired", "awaiting_approval", "failed"}[r.IntN(4)]
+			q := BulkRefund{Amount: amount / 10, Status: st, Reason: "duplicate", RequestedBy: staff[r.IntN(2)], RequestedAt: created.Add(2 * time.Hour)}
+			if st == "rejected" {
+				q.Decision, q.DecidedBy, q.DecidedAt = "rejected", "max@paydesk.example", created.Add(3*time.Hour)
+			}
+			p.Requests = append(p.Requests, q)
+		}
+		payments = append(payments, p)
+	}
+	bulkLoad(t, db, BulkOptions{BatchRows: 150}, payments...)
+	return db
+}
+
+// TestRefundSummary: RefundSummary gives what RefundTotals and RefundSeries(day) give,
+// for every kind of filter.
+func TestRefundSummary(t *testing.T) {
+	ctx := context.Background()
+	db := summaryFixture(t)
+	filters := []RefundFilter{
+		{},
+		{Provider: providers.BPC},
+		{Currency: "EUR"},
+		{Status: "succeeded"},
+		{Status: "rejected"},
+		{Reason: "goodwill", Currency: "GBP"},
+		{RequestedBy: "SAM@paydesk.example"},
+		{From: testEpoch.AddDate(0, 0, -20), To: testEpoch.AddDate(0, 0, -5)},
+		{Reason: ProviderRefundReason, Provider: providers.Tranzzo},
+		{Currency: "JPY"},
+	}
+	for _, f := range filters {
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			wantTotals, err := db.RefundTotals(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantDays, err := db.RefundSeries(ctx, f, "day")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.RefundSummary(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Totals, wantTotals) {
+				t.Errorf("totals:\n got %+v\nwant %+v", got.Totals, wantTotals)
+			}
+			if !reflect.DeepEqual(got.Days, wantDays) {
+				t.Errorf("days:\n got %+v\nwant %+v", got.Days, wantDays)
+			}
+			if f == (RefundFilter{}) && len(wantTotals) != 3 {
+				t.Errorf("the fixture has %d currencies, want 3", len(wantTotals))
+			}
+		})
+	}
+	if _, err := db.RefundSummary(ctx, RefundFilter{Status: "lost"}); err == nil {
+		t.Error("an unknown status: got no error")
+	}
+}
+
+// TestRefundSeriesBuckets: weeks start on Monday, months on the first, in UTC, as SQLite's
+// date functions counted them before the days were gathered in Go.
+func TestRefundSeriesBuckets(t *testing.T) {
+	ctx := context.Background()
+	db := summaryFixture(t)
+	for _, bucket := range []string{"week", "month"} {
+		got, err := db.RefundSeries(ctx, RefundFilter{}, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expr := map[string]string{
+			"week":  `date(r.requested_at / 1000, 'unixepoch', 'weekday 0', '-6 days')`,
+			"month": `date(r.requested_at / 1000, 'unixepoch', 'start of month')`,
+		}[bucket]
+		rows, err := db.db.QueryContext(ctx, `SELECT `+expr+` AS b, r.currency, sum(r.amount), count(*) FROM refunds r
+			WHERE r.status = 'succeeded' GROUP BY b, r.currency ORDER BY b, r.currency`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []SeriesPoint
+		for rows.Next() {
+			var p SeriesPoint
+			var day string
+			if err := rows.Scan(&day, &p.Currency, &p.Amount, &p.Count); err != nil {
+				t.Fatal(err)
+			}
+			p.Bucket, _ = time.Parse(time.DateOnly, day)
+			want = append(want, p)
+		}
+		rows.Close()
+		if len(want) < 5 || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s buckets:\n got %+v\nwant %+v", bucket, got, want)
+		}
+	}
+}

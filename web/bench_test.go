@@ -1,0 +1,431 @@
+package web_test
+
+// The page benchmarks: the real route table, middleware and templates, on a database of
+// a million demo payments and their refund history (PAYDESK_BENCH_PAYMENTS to change the
+// size). The database is built once with the bulk loader and kept under os.TempDir(),
+// named by size and data version, so later runs start at once. Requests go through
+// Handler() with a recorder; the signed-in user comes from a stub authenticator (the
+// session cookie's cost is in scripts/load.sh's figures, not here). Each benchmark
+// reports its p50 and p99 besides the mean; docs/benchmarks.md has the figures.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/bpc"
+	demogen "paydesk/providers/demo"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
+	"paydesk/storage"
+	"paydesk/web"
+	"paydesk/web/auth"
+	"paydesk/web/devidp"
+)
+
+// benchDataVersion names the generated data: change it when the generator or the bulk
+// loader changes what they write, so that cached databases are rebuilt.
+const benchDataVersion = 1
+
+// benchThresholds are the approval thresholds of the benchmarks' refund history.
+const benchThresholds = "EUR:500.00,GBP:400.00,UAH:20000.00,JPY:80000"
+
+// benchEnv is the app on the benchmarks' database, and ids to ask it for.
+type benchEnv struct {
+	db      *storage.DB
+	handler http.Handler
+	// payments are public ids to open, spread over the whole history.
+	payments []string
+	// search holds a value of each kind the search box takes.
+	search map[string]string
+	// newest is the creation time of the newest payment (the data's "now").
+	newest time.Time
+}
+
+var (
+	benchOnce sync.Once
+	benchApp  *benchEnv
+	benchErr  error
+)
+
+// benchSize is the number of payments of the benchmarks' database.
+func benchSize() (int, error) {
+	if v := os.Getenv("PAYDESK_BENCH_PAYMENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			return 0, fmt.Errorf("PAYDESK_BENCH_PAYMENTS=%q: want a number of payments, at least 1000", v)
+		}
+		return n, nil
+	}
+	return 1_000_000, nil
+}
+
+// benchSetup returns the app on the benchmarks' database, building the database on the
+// first run.
+func benchSetup(b *testing.B) *benchEnv {
+	b.Helper()
+	benchOnce.Do(func() { benchApp, benchErr = newBenchEnv(b) })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchApp
+}
+
+func newBenchEnv(b *testing.B) (*benchEnv, error) {
+	ctx := context.Background()
+	// The collector as the paydesk binary sets it (cmd/paydesk/gc.go), unless the
+	// environment chooses: collections only near 64 MB.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(64 << 20)
+		debug.SetGCPercent(-1)
+	}
+	n, err := benchSize()
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("paydesk-bench-%d-v%d.db", n, benchDataVersion))
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		start := time.Now()
+		if err := buildBenchDB(ctx, path, n); err != nil {
+			return nil, err
+		}
+		b.Logf("built %s in %s", path, time.Since(start).Round(time.Second))
+	}
+	db, err := storage.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	env := &benchEnv{db: db, search: map[string]string{}}
+	thresholds, err := web.ParseThresholds(benchThresholds)
+	if err != nil {
+		return nil, err
+	}
+	user := auth.User{Subject: "bench", Email: "max@paydesk.example", Name: "Max Manager",
+		Roles: []auth.Role{auth.RoleSupport, auth.RoleFinance, auth.RoleManager}, AuthTime: time.Now(), SignedInAt: time.Now()}
+	app, err := web.New(web.Config{BaseURL: "http://paydesk.test", LinkSecret: bytes.Repeat([]byte("k"), 32),
+		Approval: web.ApprovalPolicy{Thresholds: thresholds}}, db, map[providers.Name]providers.Provider{}, benchAuth{user},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	env.handler = app.Handler()
+
+	// What to ask for: payments spread over the history, and one value of each kind
+	// of search.
+	sql := db.SQL()
+	var maxID int64
+	var newest int64
+	if err := sql.QueryRowContext(ctx, "SELECT max(id), max(created_at) FROM payments").Scan(&maxID, &newest); err != nil {
+		return nil, err
+	}
+	env.newest = time.UnixMilli(newest).UTC()
+	for i := range int64(200) {
+		var pid string
+		if err := sql.QueryRowContext(ctx, "SELECT public_id FROM payments WHERE id >= ? ORDER BY id LIMIT 1", 1+i*maxID/200).Scan(&pid); err != nil {
+			return nil, err
+		}
+		env.payments = append(env.payments, pid)
+	}
+	var bpcID, session, last4, email, reference, publicID, order, powensID string
+	if err := sql.QueryRowContext(ctx, `SELECT provider_payment_id, session_id, card_last4, customer_email, merchant_reference, public_id
+		FROM payments WHERE provider = 'bpc' AND session_id <> '' AND card_last4 <> '' AND id >= ? ORDER BY id LIMIT 1`, maxID/2).
+		Scan(&bpcID, &session, &last4, &email, &reference, &publicID); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	if err := sql.QueryRowContext(ctx, "SELECT order_id FROM payments WHERE provider = 'tranzzo' AND id >= ? ORDER BY id LIMIT 1", maxID/3).Scan(&order); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	if err := sql.QueryRowContext(ctx, "SELECT provider_payment_id FROM payments WHERE provider = 'powens' AND id >= ? ORDER BY id LIMIT 1", maxID/4).Scan(&powensID); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	env.search = map[string]string{
+		"public_id": publicID, "bpc_payment_id": bpcID, "bpc_session_id": session, "tranzzo_order_id": order,
+		"powens_id": powensID, "reference": reference, "email": email, "last4": last4,
+		"name": "Shevchenko", "name_prefix": "shev", "two_words": "olena kov",
+	}
+	return env, nil
+}
+
+// buildBenchDB fills a new database at path with n demo payments and their refund
+// history, as `paydesk demo` does: built aside, then renamed into place.
+func buildBenchDB(ctx context.Context, path string, n int) error {
+	tmp := path + ".building"
+	for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		os.Remove(f)
+	}
+	db, err := storage.Open(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	thresholds, err := web.ParseThresholds(benchThresholds)
+	if err != nil {
+		return err
+	}
+	policy := web.ApprovalPolicy{Thresholds: thresholds}
+	staff := &demogen.Staff{Threshold: policy.Threshold}
+	for _, u := range devidp.DemoUsers() {
+		if slices.Contains(u.Groups, devidp.GroupSupport) || slices.Contains(u.Groups, devidp.GroupManager) {
+			staff.Requesters = append(staff.Requesters, u.Email)
+		}
+		if slices.Contains(u.Groups, devidp.GroupManager) {
+			staff.Managers = append(staff.Managers, u.Email)
+		}
+	}
+	for _, r := range storage.RefundReasons {
+		staff.Reasons = append(staff.Reasons, r.Code)
+	}
+	parsers := map[providers.Name]func([]byte) (providers.Snapshot, error){
+		providers.Powens: powens.ParseEnvelope, providers.BPC: bpc.ParseEnvelope, providers.Tranzzo: tranzzo.ParseEnvelope,
+	}
+	opt := demogen.Options{Count: n, Seed: 20261122, Now: time.Now(), Staff: staff,
+		Makers: map[providers.Name]providers.DemoMaker{
+			providers.Powens: powens.Demo{SimulatorURL: "http://127.0.0.1:1/sim/powens"}, providers.BPC: bpc.Demo{}, providers.Tranzzo: tranzzo.Demo{},
+		},
+		Parse: func(name providers.Name, line []byte) (providers.Snapshot, error) { return parsers[name](line) },
+	}
+	l, err := db.NewBulkLoader(ctx, storage.BulkOptions{Events: true})
+	if err != nil {
+		return err
+	}
+	defer l.Abort()
+	err = demogen.Pipeline(opt, func(p demogen.Payment) (storage.BulkPayment, error) {
+		bp := storage.BulkPayment{Snapshot: p.Snapshot}
+		for _, q := range p.Requests {
+			bp.Requests = append(bp.Requests, storage.BulkRefund(q))
+		}
+		return db.PrepareBulk(bp)
+	}, func(p storage.BulkPayment) error {
+		_, err := l.Add(p)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := l.Close(); err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// benchAuth signs every request in as one user holding every role.
+type benchAuth struct{ user auth.User }
+
+func (a benchAuth) CurrentUser(http.ResponseWriter, *http.Request) (auth.User, bool) {
+	return a.user, true
+}
+func (benchAuth) Login(w http.ResponseWriter, r *http.Request)    { http.NotFound(w, r) }
+func (benchAuth) Callback(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+func (benchAuth) Logout(w http.ResponseWriter, r *http.Request)   { http.NotFound(w, r) }
+func (benchAuth) Fresh(auth.User) bool                            { return true }
+func (benchAuth) StepUp(w http.ResponseWriter, r *http.Request, _ string, _ url.Values) {
+	http.NotFound(w, r)
+}
+func (benchAuth) SavedForm(http.ResponseWriter, *http.Request, string) (url.Values, bool) {
+	return nil, false
+}
+func (benchAuth) AddFlash(http.ResponseWriter, *http.Request, string, string) {}
+func (benchAuth) Flashes(http.ResponseWriter, *http.Request) []auth.Flash     { return nil }
+
+// get serves one GET and fails the benchmark unless it answers 200.
+func (e *benchEnv) get(b *testing.B, path string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d\n%.500s", path, rec.Code, rec.Body.String())
+	}
+	return rec
+}
+
+// timed runs one page request per iteration over paths (in turn) and reports p50, p99.
+func (e *benchEnv) timed(b *testing.B, paths ...string) {
+	b.Helper()
+	for _, p := range paths {
+		e.get(b, p) // warm the caches the way a running server has them
+	}
+	var took []time.Duration
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		e.get(b, paths[i%len(paths)])
+		took = append(took, time.Since(start))
+		i++
+	}
+	reportPercentiles(b, took)
+}
+
+// reportPercentiles adds p50 and p99 in milliseconds to a benchmark's result.
+func reportPercentiles(b *testing.B, took []time.Duration) {
+	if len(took) == 0 {
+		return
+	}
+	slices.Sort(took)
+	at := func(q float64) float64 {
+		return float64(took[min(len(took)-1, int(q*float64(len(took))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+func BenchmarkListPage(b *testing.B) {
+	e := benchSetup(b)
+	day := func(d time.Duration) string { return e.newest.Add(-d).Format("2006-01-02") }
+	first := e.get(b, "/payments")
+	m := regexp.MustCompile(`href="(/payments\?after=[^"]+)"`).FindStringSubmatch(first.Body.String())
+	if m == nil {
+		b.Fatal("the first page links to no next page")
+	}
+	next := html.UnescapeString(m[1])
+	cases := []struct{ name, path string }{
+		{"default", "/payments"},
+		{"next_page", next},
+		{"provider", "/payments?provider=bpc"},
+		{"status", "/payments?status=refunded"},
+		{"currency", "/payments?currency=GBP"},
+		{"amount_range", "/payments?currency=EUR&min=100.00&max=200.00"},
+		{"exact_amount", "/payments?currency=EUR&min=42.50&max=42.50"},
+		{"last_30_days", "/payments?from=" + day(30*24*time.Hour) + "&to=" + day(0)},
+		{"one_day_bpc", "/payments?provider=bpc&from=" + day(90*24*time.Hour) + "&to=" + day(90*24*time.Hour)},
+		{"provider_status_currency", "/payments?provider=tranzzo&status=paid&currency=UAH"},
+		{"status_currency", "/payments?status=failed&currency=JPY"},
+		{"needs_attention", "/payments?attention=1"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { e.timed(b, c.path) })
+	}
+}
+
+func BenchmarkSearch(b *testing.B) {
+	e := benchSetup(b)
+	for _, kind := range []string{"public_id", "bpc_payment_id", "bpc_session_id", "tranzzo_order_id", "powens_id",
+		"reference", "email", "last4", "name", "name_prefix", "two_words"} {
+		b.Run(kind, func(b *testing.B) { e.timed(b, "/payments?q="+url.QueryEscape(e.search[kind])) })
+	}
+}
+
+func BenchmarkPaymentPage(b *testing.B) {
+	e := benchSetup(b)
+	paths := make([]string, len(e.payments))
+	for i, id := range e.payments {
+		paths[i] = "/payments/" + id
+	}
+	e.timed(b, paths...)
+}
+
+func BenchmarkRefundHistory(b *testing.B) {
+	e := benchSetup(b)
+	month := e.newest.AddDate(0, -1, 0).Format("2006-01-02")
+	cases := []struct{ name, query string }{
+		{"all", ""},
+		{"provider", "provider=bpc"},
+		{"currency", "currency=EUR"},
+		{"status_rejected", "status=rejected"},
+		{"reason_currency", "reason=goodwill&currency=EUR"},
+		{"requested_by", "requested_by=sam@paydesk.example"},
+		{"approved_by", "approved_by=max@paydesk.example"},
+		{"last_month", "from=" + month},
+		{"last_month_bpc_succeeded", "from=" + month + "&provider=bpc&status=succeeded"},
+		{"by_month", "bucket=month"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { e.timed(b, "/refunds?"+c.query) })
+	}
+}
+
+// BenchmarkRefundsCSV streams the refund export through a writer that keeps nothing,
+// and reports rows per second and the live heap's peak while it streams (what the last
+// collection found alive): the same whatever the number of rows.
+func BenchmarkRefundsCSV(b *testing.B) {
+	e := benchSetup(b)
+	cases := []struct{ name, query string }{
+		{"all", ""},
+		{"last_month", "from=" + e.newest.AddDate(0, -1, 0).Format("2006-01-02")},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			runtime.GC()
+			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+			metrics.Read(live)
+			base := live[0].Value.Uint64()
+			var peak atomic.Uint64
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() { // samples the live heap while the export streams
+				defer close(sampled)
+				s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+				for {
+					metrics.Read(s)
+					if v := s[0].Value.Uint64(); v > peak.Load() {
+						peak.Store(v)
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+			}()
+			rows := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				w := &countingWriter{header: http.Header{}}
+				e.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/refunds.csv?"+c.query, nil))
+				if w.status != http.StatusOK || w.lines < 2 {
+					b.Fatalf("export: %d, %d lines", w.status, w.lines)
+				}
+				rows += w.lines - 1 // the header
+			}
+			close(stop)
+			<-sampled
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(rows/b.N), "rows/op")
+			b.ReportMetric(float64(peak.Load()-min(peak.Load(), base))/(1<<20), "live-heap-MB")
+		})
+	}
+}
+
+// countingWriter is a ResponseWriter that counts lines and keeps nothing.
+type countingWriter struct {
+	header http.Header
+	status int
+	lines  int
+}
+
+func (w *countingWriter) Header() http.Header { return w.header }
+func (w *countingWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.lines += bytes.Count(p, []byte{'\n'})
+	return len(p), nil
+}
+func (w *countingWriter) Flush() {}
+
+var _ io.Writer = (*countingWriter)(nil)
