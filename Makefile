@@ -40,9 +40,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-## bench: Go benchmarks (see docs/benchmarks.md)
+## bench: Go benchmarks, then the load test of the running demo (docs/benchmarks.md;
+## a million payments, built once under $TMPDIR: PAYDESK_BENCH_PAYMENTS, PAYMENTS to change)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	scripts/load.sh
 
 ## fuzz: run each fuzz target longer than make test does (FUZZTIME=1m)
 FUZZTIME ?= 30s

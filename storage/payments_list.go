@@ -151,6 +151,8 @@ type paymentConds struct {
 	search     string
 	searchArgs []any
 	searchTerm int
+	// attentionTerm is the place of the needs-attention term in terms (-1 if none).
+	attentionTerm int
 }
 
 func (c *paymentConds) add(term string, args ...any) {
@@ -183,17 +185,33 @@ const idMatchSQL = `SELECT id FROM payments WHERE public_id = ?
 	UNION SELECT id FROM payments WHERE provider IN ('powens', 'bpc', 'tranzzo') AND order_id = ? AND order_id <> ''
 	UNION SELECT id FROM payments WHERE merchant_reference = ? AND merchant_reference <> ''`
 
-// needsAttentionSQL selects the payments someone should look at. The actions term repeats
-// the partial index's own WHERE so that SQLite may use actions_state. The unary + keeps
-// SQLite from driving the page by these terms (gathering and sorting every cancelling or
-// unknown payment: 800 ms on a million): it reads the list's index in date order and
-// checks the status on the index and the id against the few open actions, refunds and
-// links.
-const needsAttentionSQL = `(+status IN ('cancelling', 'unknown') OR +id IN (
-	SELECT payment_id FROM actions
-		WHERE state IN ('pending', 'unknown', 'needs_payer', 'failed') AND state IN ('pending', 'unknown', 'needs_payer')
-	UNION SELECT payment_id FROM refunds WHERE status IN ('awaiting_approval', 'unknown', 'pending')
-	UNION SELECT payment_id FROM payer_links WHERE state IN ('active', 'abandoned')))`
+// The payments someone should look at: cancelling or unknown, or with an action, refund
+// or payer link still open. The actions term repeats the partial index's own WHERE so
+// that SQLite may use actions_state.
+const (
+	openActionsSQL = `SELECT payment_id FROM actions
+		WHERE state IN ('pending', 'unknown', 'needs_payer', 'failed') AND state IN ('pending', 'unknown', 'needs_payer')`
+	openRefundsSQL = `SELECT payment_id FROM refunds WHERE status IN ('awaiting_approval', 'unknown', 'pending')`
+	openLinksSQL   = `SELECT payment_id FROM payer_links WHERE state IN ('active', 'abandoned')`
+	attentionIDs   = `SELECT id FROM payments WHERE status IN ('cancelling', 'unknown')
+	UNION ` + openActionsSQL + `
+	UNION ` + openRefundsSQL + `
+	UNION ` + openLinksSQL
+	// needsAttentionSQL drives the page by those payments: right when they are few.
+	needsAttentionSQL = `id IN (` + attentionIDs + `)`
+	// needsAttentionScanSQL reads the list's index in date order and checks each row's
+	// status on the index and its id against the open actions, refunds and links (the
+	// unary + keeps SQLite from driving by these terms): right when the payments to look
+	// at are many, as gathering and sorting 70,000 cancelling or unknown ones took 800 ms.
+	needsAttentionScanSQL = `(+status IN ('cancelling', 'unknown') OR +id IN (` + openActionsSQL + `
+	UNION ` + openRefundsSQL + `
+	UNION ` + openLinksSQL + `))`
+	// attentionSizeSQL counts them roughly (a payment may count twice), to choose.
+	attentionSizeSQL = `SELECT count(*) FROM (SELECT id FROM payments WHERE status IN ('cancelling', 'unknown')
+	UNION ALL ` + openActionsSQL + `
+	UNION ALL ` + openRefundsSQL + `
+	UNION ALL ` + openLinksSQL + ` LIMIT ?)`
+)
 
 // filterConditions turns a normalised filter into WHERE terms (cursor aside).
 func filterConditions(f PaymentFilter) paymentConds {
@@ -240,7 +258,9 @@ func filterConditions(f PaymentFilter) paymentConds {
 	if !f.To.IsZero() {
 		c.add("created_at < ?", ms(f.To))
 	}
+	c.attentionTerm = -1
 	if f.NeedsAttention {
+		c.attentionTerm = len(c.terms)
 		c.add(needsAttentionSQL)
 	}
 	if len(c.terms) != 1 {
@@ -371,6 +391,17 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		}
 		if searchCount > CountCap {
 			c.terms[c.searchTerm] = "+id IN (" + c.search + ")"
+		}
+	}
+	// The same choice for "needs attention": a handful of payments in a healthy history,
+	// tens of thousands in the demo's (unknown states).
+	if c.attentionTerm >= 0 {
+		var n int
+		if err := db.db.QueryRowContext(ctx, attentionSizeSQL, CountCap+1).Scan(&n); err != nil {
+			return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
+		}
+		if n > CountCap {
+			c.terms[c.attentionTerm] = needsAttentionScanSQL
 		}
 	}
 	query, args, ascending := paymentListSQL(f, c)

@@ -580,7 +580,7 @@ func TestListPaymentsQueryPlans(t *testing.T) {
 		{"currency", PaymentFilter{Currency: "EUR"}, []string{"payments_currency_created"}, true},
 		{"date range", PaymentFilter{From: testEpoch.Add(-time.Hour), To: testEpoch}, []string{"payments_created"}, true},
 		{"amount range", PaymentFilter{MinAmount: int64p(100), MaxAmount: int64p(200)}, nil, false},
-		{"needs attention", PaymentFilter{NeedsAttention: true}, []string{"payments_created", "actions_state", "refunds_", "payer_links_state"}, false},
+		{"needs attention", PaymentFilter{NeedsAttention: true}, []string{"payments_status_created", "actions_state", "refunds_", "payer_links_state"}, false},
 		{"e-mail", PaymentFilter{Query: "Ann@Example.com"}, []string{"payments_email"}, false},
 		{"id", PaymentFilter{Query: "p_123"}, []string{"payments_provider_payment", "payments_provider_session", "payments_provider_order", "payments_reference", "sqlite_autoindex_payments_1"}, false},
 		{"last 4", PaymentFilter{Query: "4242"}, []string{"payments_last4", "payments_provider_payment"}, false},
