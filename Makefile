@@ -40,10 +40,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-## bench: Go benchmarks, then the load test of the running demo (docs/benchmarks.md;
-## a million payments, built once under $TMPDIR: PAYDESK_BENCH_PAYMENTS, PAYMENTS to change)
+## bench: Go benchmarks (one package at a time), then the load test of the running demo
+## (docs/benchmarks.md; a million payments built once under $TMPDIR: PAYDESK_BENCH_PAYMENTS
+## and PAYMENTS change the size)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 	scripts/load.sh
 
 ## fuzz: run each fuzz target longer than make test does (FUZZTIME=1m)

@@ -59,7 +59,7 @@ start_demo() {
 	pids+=("$demo_pid")
 	until grep -q 'demo is running' "$work/demo.out"; do
 		kill -0 "$demo_pid" 2>/dev/null || { echo "the demo stopped:" >&2; tail -20 "$work/demo.log" >&2; exit 1; }
-		sleep 0.2
+		sleep 0.01
 	done
 }
 

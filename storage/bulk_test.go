@@ -371,6 +371,9 @@ func TestBulkLoadRecoversAfterACrash(t *testing.T) {
 // TestBulkLoadBatches: many payments over several batches all arrive, in order.
 func TestBulkLoadBatches(t *testing.T) {
 	db := newTestDB(t)
+	if id, err := db.LastPaymentID(context.Background()); err != nil || id != 0 {
+		t.Errorf("LastPaymentID of an empty database: %d (%v), want 0", id, err)
+	}
 	var payments []BulkPayment
 	for i := range 250 {
 		payments = append(payments, BulkPayment{Snapshot: providers.Snapshot{Provider: providers.Powens,
@@ -380,6 +383,9 @@ func TestBulkLoadBatches(t *testing.T) {
 	stats := bulkLoad(t, db, BulkOptions{BatchRows: 100}, payments...)
 	if stats.Payments != 250 || rowCount(t, db, "payments") != 250 {
 		t.Errorf("payments: stats %d, rows %d, want 250", stats.Payments, rowCount(t, db, "payments"))
+	}
+	if id, err := db.LastPaymentID(context.Background()); err != nil || id != 250 {
+		t.Errorf("LastPaymentID: %d (%v), want 250, the number of payments", id, err)
 	}
 	page, err := db.ListPayments(context.Background(), PaymentFilter{Limit: 1})
 	if err != nil || len(page.Payments) != 1 || page.Payments[0].PaymentID != "10249" {

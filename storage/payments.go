@@ -691,6 +691,18 @@ func (db *DB) PaymentByProviderID(ctx context.Context, provider providers.Name, 
 	return Payment{}, fmt.Errorf("storage: %s payment %s: %w", provider, id, ErrNotFound)
 }
 
+// LastPaymentID returns the largest payment row id, 0 when there is none: a lookup, where
+// CountPayments reads a whole index (25 MB on a million payments: half a second when the
+// file is not in the OS cache). Payments are never deleted, so it is also how many there
+// are; `paydesk demo` shows it at start-up.
+func (db *DB) LastPaymentID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := db.db.QueryRowContext(ctx, "SELECT max(id) FROM payments").Scan(&id); err != nil {
+		return 0, fmt.Errorf("storage: last payment id: %w", err)
+	}
+	return id.Int64, nil
+}
+
 // CountPayments returns how many payments are stored.
 func (db *DB) CountPayments(ctx context.Context) (int, error) {
 	var n int

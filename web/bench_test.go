@@ -215,7 +215,7 @@ func buildBenchDB(ctx context.Context, path string, n int) error {
 		for _, q := range p.Requests {
 			bp.Requests = append(bp.Requests, storage.BulkRefund(q))
 		}
-		return db.PrepareBulk(bp)
+		return l.Prepare(bp)
 	}, func(p storage.BulkPayment) error {
 		_, err := l.Add(p)
 		return err
@@ -368,6 +368,15 @@ func BenchmarkRefundsCSV(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			export := func() *countingWriter {
+				w := &countingWriter{header: http.Header{}}
+				e.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/refunds.csv?"+c.query, nil))
+				if w.status != http.StatusOK || w.lines < 2 {
+					b.Fatalf("export: %d, %d lines", w.status, w.lines)
+				}
+				return w
+			}
+			export() // warm the caches the way a running server has them
 			runtime.GC()
 			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 			metrics.Read(live)
@@ -393,12 +402,7 @@ func BenchmarkRefundsCSV(b *testing.B) {
 			rows := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				w := &countingWriter{header: http.Header{}}
-				e.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/refunds.csv?"+c.query, nil))
-				if w.status != http.StatusOK || w.lines < 2 {
-					b.Fatalf("export: %d, %d lines", w.status, w.lines)
-				}
-				rows += w.lines - 1 // the header
+				rows += export().lines - 1 // the header
 			}
 			close(stop)
 			<-sampled

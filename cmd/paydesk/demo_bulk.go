@@ -49,7 +49,7 @@ func seedDemoBulk(ctx context.Context, db *storage.DB, c Config, count int, make
 		for _, q := range p.Requests {
 			b.Requests = append(b.Requests, storage.BulkRefund(q))
 		}
-		return db.PrepareBulk(b)
+		return l.Prepare(b)
 	}
 	added := 0
 	err = demogen.Pipeline(opt, prep, func(b storage.BulkPayment) error {
