@@ -8,6 +8,9 @@
 #
 #   scripts/load.sh                      # a million payments, 16 connections, 10 s a page
 #   PAYMENTS=100000 DURATION=5s scripts/load.sh
+#   PAGES="list_default search_ids" scripts/load.sh   # some pages only (hello is always run)
+#   PROFILE=1 scripts/load.sh            # a CPU profile of the server during each page, kept
+#                                        # in $PROFILE_DIR (go tool pprof -top FILE)
 #
 # The first run builds the database (about a minute for a million payments) and keeps it
 # under $TMPDIR; later runs reuse it. Run it on a quiet machine: it uses every core.
@@ -23,6 +26,10 @@ HELLO_PORT=${HELLO_PORT:-18081}
 TMP=${TMPDIR:-/tmp}
 DB=${DB:-$TMP/paydesk-load-$PAYMENTS.db}
 BASE=http://127.0.0.1:$PORT
+PAGES=${PAGES:-list_default list_filtered search_ids search_email search_last4 payment_page refund_history}
+PROFILE=${PROFILE:-}
+PROFILE_DIR=${PROFILE_DIR:-$TMP/paydesk-profiles}
+METRICS_PORT=${METRICS_PORT:-18082}
 USER_NAME=${USER_NAME:-max} # a manager: every page below is open to them
 
 if ! command -v wrk >/dev/null; then
@@ -53,7 +60,9 @@ go build -o "$work/hello" ./scripts/hello
 start_demo() {
 	: >"$work/demo.out"
 	: >"$work/demo.log"
-	PAYDESK_LOG_FORMAT=json PAYDESK_LOG_LEVEL=info "$work/paydesk" demo --payments "$PAYMENTS" --db "$DB" \
+	local profiling=()
+	[ -z "$PROFILE" ] || profiling=(env PAYDESK_PPROF=1 PAYDESK_METRICS_ADDR="127.0.0.1:$METRICS_PORT")
+	"${profiling[@]}" env PAYDESK_LOG_FORMAT=json PAYDESK_LOG_LEVEL=info "$work/paydesk" demo --payments "$PAYMENTS" --db "$DB" \
 		--addr "127.0.0.1:$PORT" >"$work/demo.out" 2>"$work/demo.log" &
 	demo_pid=$!
 	pids+=("$demo_pid")
@@ -143,7 +152,7 @@ paths_file refund_history "/refunds" "/refunds?provider=bpc" "/refunds?status=re
 # run NAME URL: one wrk run; prints requests/s, client and server percentiles.
 max_rss=0
 hello_rps=""
-printf '%-16s %10s %10s %10s %10s %10s %8s %7s\n' page "req/s" "client p50" "client p99" "server p50" "server p99" "of hello" "rss MB"
+printf '%-16s %10s %10s %10s %10s %10s %8s %7s %8s\n' page "req/s" "client p50" "client p99" "server p50" "server p99" "of hello" "rss MB" "page KB"
 run() {
 	local name=$1 url=$2 script=()
 	[ -f "$work/$name.lua" ] && script=(-s "$work/$name.lua")
@@ -151,20 +160,29 @@ run() {
 	before=$(wc -l <"$work/demo.log")
 	local headers=()
 	[ "$name" = hello ] || headers=(-H "Cookie: $cookie")
+	local profiler=""
+	if [ -n "$PROFILE" ] && [ "$name" != hello ]; then
+		mkdir -p "$PROFILE_DIR"
+		# the middle of the run: a second in, for all but the last second
+		(sleep 1 && curl -s -o "$PROFILE_DIR/$name.pprof" "http://127.0.0.1:$METRICS_PORT/debug/pprof/profile?seconds=$(( ${DURATION%s} - 2 ))") &
+		profiler=$!
+	fi
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${headers[@]}" "${script[@]}" "$url" >"$work/$name.wrk"
+	[ -z "$profiler" ] || wait "$profiler"
 	local rps p50 p99 non2xx
 	rps=$(awk '/^Requests\/sec/ { printf "%d", $2 }' "$work/$name.wrk")
 	p50=$(awk '$1 == "50%" { print $2 }' "$work/$name.wrk")
 	p99=$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk")
 	non2xx=$(awk '/Non-2xx/ { print $NF }' "$work/$name.wrk")
-	local s50="-" s99="-" share="-" rss="-"
+	local s50="-" s99="-" share="-" rss="-" size="-"
 	if [ "$name" != hello ]; then
-		tail -n +"$((before + 1))" "$work/demo.log" | jq -r 'select(.msg == "request") | .duration_ms' 2>/dev/null | sort -n >"$work/$name.ms" || true
+		tail -n +"$((before + 1))" "$work/demo.log" | jq -r 'select(.msg == "request") | "\(.duration_ms) \(.bytes)"' 2>/dev/null | sort -n >"$work/$name.ms" || true
+		size=$(awk '{ sum += $2 } END { if (NR) printf "%.1f", sum / NR / 1024 }' "$work/$name.ms")
 		local n
 		n=$(wc -l <"$work/$name.ms")
 		if [ "$n" -gt 0 ]; then
-			s50="$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$work/$name.ms")ms"
-			s99="$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$work/$name.ms")ms"
+			s50="$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$work/$name.ms" | cut -d' ' -f1)ms"
+			s99="$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$work/$name.ms" | cut -d' ' -f1)ms"
 		fi
 		rss=$(awk '/VmRSS/ { print $2 }' "/proc/$demo_pid/status")
 		[ "$rss" -gt "$max_rss" ] && max_rss=$rss
@@ -173,12 +191,12 @@ run() {
 	else
 		hello_rps=$rps
 	fi
-	printf '%-16s %10s %10s %10s %10s %10s %8s %7s\n' "$name" "$rps" "$p50" "$p99" "$s50" "$s99" "$share" "$rss"
+	printf '%-16s %10s %10s %10s %10s %10s %8s %7s %8s\n' "$name" "$rps" "$p50" "$p99" "$s50" "$s99" "$share" "$rss" "$size"
 	[ -z "$non2xx" ] || echo "  warning: $non2xx answers were not 2xx" >&2
 }
 
 run hello "http://127.0.0.1:$HELLO_PORT/"
-for name in list_default list_filtered search_ids search_email search_last4 payment_page refund_history; do
+for name in $PAGES; do
 	run "$name" "$BASE"
 done
 
@@ -186,4 +204,5 @@ echo
 echo "start-up on the existing database (three starts):$startups ms to the first ready answer"
 echo "resident memory under load: $((max_rss / 1024)) MB (peak since start: $(($(awk '/VmHWM/ { print $2 }' "/proc/$demo_pid/status") / 1024)) MB)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
+[ -z "$PROFILE" ] || echo "CPU profiles: $PROFILE_DIR/<page>.pprof"
 echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per page; database $DB"

@@ -38,6 +38,9 @@ var (
 // DB is Paydesk's database handle.
 type DB struct {
 	db *sql.DB
+	// watch is a connection of its own that never writes, for DataVersion (version.go).
+	watch   *sql.DB
+	version *sql.Stmt
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -52,6 +55,11 @@ type DB struct {
 //   - cache_size gives each connection 4 MB of page cache;
 //   - _stmt_cache_size keeps prepared statements (go-sqlite3's cache, per connection).
 func DSN(path string) string {
+	return "file:" + path + "?" + dsnOptions().Encode()
+}
+
+// dsnOptions are DSN's options.
+func dsnOptions() url.Values {
 	v := url.Values{}
 	v.Set("_journal_mode", "WAL")
 	v.Set("_busy_timeout", "5000")
@@ -66,7 +74,7 @@ func DSN(path string) string {
 	// Each connection keeps its 32 last prepared statements: a search's SQL (six unions
 	// and a full-text match) took longer to prepare than to run.
 	v.Set("_stmt_cache_size", "32")
-	return "file:" + path + "?" + v.Encode()
+	return v
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
@@ -89,11 +97,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	if db.watch, db.version, err = openWatch(ctx, path); err != nil {
+		sdb.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error { return errors.Join(db.db.Close(), db.watch.Close()) }
 
 // Ping reports whether the database answers a query (readiness).
 func (db *DB) Ping(ctx context.Context) error {

@@ -30,6 +30,7 @@ type Metrics struct {
 	webhooks        *prometheus.CounterVec
 	reconciled      *prometheus.CounterVec
 	reconcileRuns   *prometheus.CounterVec
+	pageCacheHits   *prometheus.CounterVec
 }
 
 // NewMetrics registers every Paydesk metric, with the Go runtime and process collectors,
@@ -79,9 +80,13 @@ func NewMetrics() *Metrics {
 			Name: "paydesk_reconciler_runs_total",
 			Help: "Reconciler runs, by result (ok, error).",
 		}, []string{"result"}),
+		pageCacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paydesk_page_cache_lookups_total",
+			Help: "Payments list pages asked of the page cache, by result (hit: served without a query; miss: rendered).",
+		}, []string{"result"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.providerCalls, m.providerLatency, m.providerRetries, m.circuit,
-		m.actions, m.webhooks, m.reconciled, m.reconcileRuns,
+		m.actions, m.webhooks, m.reconciled, m.reconcileRuns, m.pageCacheHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, n := range providers.Names {
 		m.CircuitState(n, resilient.Closed)
@@ -96,6 +101,15 @@ func (m *Metrics) Handler() http.Handler {
 
 // Registry is where the metrics live (tests read it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// pageCache counts one lookup in the page cache.
+func (m *Metrics) pageCache(hit bool) {
+	if hit {
+		m.pageCacheHits.WithLabelValues("hit").Inc()
+	} else {
+		m.pageCacheHits.WithLabelValues("miss").Inc()
+	}
+}
 
 // request counts one answered request.
 func (m *Metrics) request(route string, status int, d time.Duration) {

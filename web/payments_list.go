@@ -15,8 +15,21 @@ import (
 
 // paymentsList is the payments list: search, filters, keyset pages; the whole state lives
 // in the URL so a link can be pasted into a ticket.
+//
+// A page that was rendered for the same query since the data last changed is served from
+// the page cache (page_cache.go): no query, no rendering but the layout.
 func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	key := q.Encode() // sorted: the same filters in another order are the same page
+	version, verr := s.db.DataVersion(r.Context())
+	cache := s.pages
+	if verr != nil {
+		cache = nil // cannot tell whether a kept page is current: render
+	}
+	if body, ok := cache.get(version, key); ok {
+		s.render(w, r, s.page(w, r, "Payments", "payments"), cachedBody(body))
+		return
+	}
 	v := views.PaymentsList{
 		Query:     strings.TrimSpace(q.Get("q")),
 		Provider:  q.Get("provider"),
@@ -52,8 +65,16 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		v.Error = filterMessage(err)
 		v.Count = "No results: fix the filter above."
 		w.WriteHeader(http.StatusBadRequest)
+		s.render(w, r, s.page(w, r, "Payments", "payments"), views.PaymentsListView(v))
+		return
 	}
-	s.render(w, r, s.page(w, r, "Payments", "payments"), views.PaymentsListView(v))
+	body, err := renderBytes(r.Context(), views.PaymentsListView(v))
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Payments unavailable", "The payments could not be shown. Try again in a moment.", err)
+		return
+	}
+	cache.put(version, key, body)
+	s.render(w, r, s.page(w, r, "Payments", "payments"), cachedBody(body))
 }
 
 // filterError is a filter people typed that cannot be understood.

@@ -48,6 +48,20 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 // pageBuffers hold pages while they render (see render).
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// getBuffer takes an empty buffer from pageBuffers; putBuffer gives it back.
+func getBuffer() *bytes.Buffer {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 { // an unusually large page is not kept
+		buf.Reset()
+		pageBuffers.Put(buf)
+	}
+}
+
 // render writes a full page. Headers (status) must be written before when not 200. The
 // page renders into a buffer and leaves in one write, with its length: streamed, templ's
 // 4 KB chunks cost a system call each (a tenth of the list page's time under load).
@@ -56,19 +70,23 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p views.Page, bo
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	buf := pageBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<20 { // an unusually large page is not kept
-			buf.Reset()
-			pageBuffers.Put(buf)
-		}
-	}()
-	buf.Reset()
+	buf := getBuffer()
+	defer putBuffer(buf)
 	if err := views.Layout(p, body).Render(r.Context(), buf); err != nil {
 		s.log.Error("render", append(logAttrs(r), "err", err)...)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Write(buf.Bytes())
+}
+
+// renderBytes renders c into a new byte slice of its own (a body the page cache keeps).
+func renderBytes(ctx context.Context, c templ.Component) ([]byte, error) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := c.Render(ctx, buf); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // renderError writes an error page that leaks nothing but a reference to quote.

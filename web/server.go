@@ -47,6 +47,10 @@ type Config struct {
 	ReconcileGrace time.Duration
 	// Metrics receives the server's metrics (a new set when nil).
 	Metrics *Metrics
+	// PageCacheBytes caps the cache of rendered list pages (page_cache.go): 0 means
+	// 8 MiB, a negative value turns the cache off.
+	PageCacheBytes int
+
 	// Hook, when set, is called by runAction at each step of a provider action
 	// ("before_call", "before_store"); only the crash test sets it.
 	Hook func(step string)
@@ -76,6 +80,7 @@ type Server struct {
 	routes    []Route
 
 	metrics   *Metrics
+	pages     *pageCache // rendered list pages; nil when off
 	started   time.Time  // when this server was built: older pending actions are abandoned
 	webhooks  sync.Map   // provider → *sync.Mutex: one webhook at a time per provider
 	reconcile sync.Mutex // one reconciler run at a time
@@ -120,6 +125,12 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 		return nil, err
 	}
 	s := &Server{cfg: cfg, db: db, providers: provs, auth: a, assets: assets, log: log, metrics: cfg.Metrics, started: cfg.Now()}
+	switch {
+	case cfg.PageCacheBytes == 0:
+		s.pages = newPageCache(defaultPageCacheBytes, s.metrics.pageCache)
+	case cfg.PageCacheBytes > 0:
+		s.pages = newPageCache(cfg.PageCacheBytes, s.metrics.pageCache)
+	}
 	s.routes = s.routeTable()
 	return s, nil
 }

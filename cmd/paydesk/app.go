@@ -70,6 +70,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 			TranzzoSecret: []byte(c.TranzzoAPISecret),
 		},
 		Parsers: parsers, Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+		PageCacheBytes: pageCacheBytes(c.PageCacheMB),
 	}, db, provs, a, log)
 }
 
@@ -109,6 +110,14 @@ func realProviders(c Config) (map[providers.Name]providers.Provider, error) {
 
 // serveHTTP serves h on ln until ctx is done, then shuts down gracefully: requests in
 // flight (a provider call among them) get up to 30 seconds to finish.
+// pageCacheBytes turns PAYDESK_PAGE_CACHE_MB into web.Config.PageCacheBytes (0 is off).
+func pageCacheBytes(mb int) int {
+	if mb == 0 {
+		return -1
+	}
+	return mb << 20
+}
+
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,

@@ -59,6 +59,7 @@ type Config struct {
 	TranzzoEndpointsKey string // PAYDESK_TRANZZO_ENDPOINTS_KEY (secret)
 
 	DemoPayments int // PAYDESK_DEMO_PAYMENTS
+	PageCacheMB  int // PAYDESK_PAGE_CACHE_MB: rendered list pages kept; 0 turns it off
 
 	BPCWebhookSecret    string        // PAYDESK_BPC_WEBHOOK_SECRET (secret)
 	BPCWebhookAlgorithm string        // PAYDESK_BPC_WEBHOOK_ALGORITHM: sha256, sha512, sha1
@@ -66,6 +67,7 @@ type Config struct {
 	PowensWebhookHeader string        // PAYDESK_POWENS_WEBHOOK_HEADER
 	ReconcileEvery      time.Duration // PAYDESK_RECONCILE_EVERY
 	MetricsAddr         string        // PAYDESK_METRICS_ADDR
+	Profiling           bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
 	TestCrashAt         string        // PAYDESK_TEST_CRASH_AT (crash tests only)
 
 	// metrics are built at start-up (not configured): the web server and the provider
@@ -171,6 +173,16 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	c.ReconcileEvery = dur("PAYDESK_RECONCILE_EVERY", time.Minute)
 	c.MetricsAddr = str("PAYDESK_METRICS_ADDR", "")
 	c.TestCrashAt = str("PAYDESK_TEST_CRASH_AT", "")
+	switch v := str("PAYDESK_PPROF", ""); v {
+	case "", "0":
+	case "1":
+		c.Profiling = true
+		if c.MetricsAddr == "" {
+			errs = append(errs, errors.New("PAYDESK_PPROF=1 needs PAYDESK_METRICS_ADDR: profiles are served on the metrics listener only"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("PAYDESK_PPROF=%q: use 1 or leave it unset", v))
+	}
 	if a := c.BPCWebhookAlgorithm; a != "sha256" && a != "sha512" && a != "sha1" {
 		errs = append(errs, fmt.Errorf("PAYDESK_BPC_WEBHOOK_ALGORITHM=%q: use sha256, sha512 or sha1", a))
 	}
@@ -183,6 +195,9 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		errs = append(errs, fmt.Errorf("PAYDESK_DEMO_PAYMENTS=%q: use a number from 0 to 5000000", getenv("PAYDESK_DEMO_PAYMENTS")))
 	}
 	c.DemoPayments = n
+	if c.PageCacheMB, err = strconv.Atoi(str("PAYDESK_PAGE_CACHE_MB", "8")); err != nil || c.PageCacheMB < 0 || c.PageCacheMB > 1024 {
+		errs = append(errs, fmt.Errorf("PAYDESK_PAGE_CACHE_MB=%q: use a number of megabytes from 0 (off) to 1024", getenv("PAYDESK_PAGE_CACHE_MB")))
+	}
 	if _, err := web.ParseThresholds(c.Thresholds); err != nil {
 		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_THRESHOLDS: %v", err))
 	}

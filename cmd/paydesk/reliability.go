@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -49,8 +50,7 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 			cancel()
 			return nil, fmt.Errorf("metrics: listen on %s: %w (PAYDESK_METRICS_ADDR)", c.MetricsAddr, err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", srv.MetricsHandler())
+		mux := metricsMux(srv.MetricsHandler(), c.Profiling)
 		running++
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -101,4 +101,19 @@ func crashHook(step string, log *slog.Logger) func(string) {
 		}
 		select {} // the signal is on its way
 	}
+}
+
+// metricsMux is the metrics listener's handler: GET /metrics and, when profiling is on
+// (PAYDESK_PPROF=1), Go's CPU, heap and goroutine profiles under /debug/pprof/ for
+// finding what limits a page under load (docs/benchmarks.md). Only this internal
+// listener ever serves them.
+func metricsMux(metrics http.Handler, profiling bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	if profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
 }

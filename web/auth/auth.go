@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
 )
@@ -345,7 +346,7 @@ type Auth struct {
 	cfg        Config
 	oauth      oauth2.Config
 	verifier   *oidc.IDTokenVerifier
-	store      *sessions.CookieStore
+	store      *cookieStore
 	endSession string // the provider's end_session_endpoint, "" if it has none
 	emailRoles map[string][]Role
 }
@@ -388,7 +389,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		a.emailRoles[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 
-	a.store = sessions.NewCookieStore(cfg.HashKey, cfg.BlockKey)
+	a.store = newCookieStore(cfg.CookieName, cfg.HashKey, cfg.BlockKey)
 	a.store.Options = &sessions.Options{
 		Path:     "/",
 		HttpOnly: true,
@@ -398,6 +399,11 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	// The cookie (and the signed timestamp inside it) lives no longer than the absolute
 	// expiry; the session's own timestamps, on the injectable clock, decide before that.
 	a.store.MaxAge(int(cfg.AbsoluteTimeout / time.Second))
+	for _, c := range a.store.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionSerializer{})
+		}
+	}
 	return a, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,6 +85,49 @@ func unix(s int64) time.Time {
 // string avoids registering types with encoding/gob.
 const sessionValue = "v"
 
+// sessionSerializer puts the session's one JSON value (sessionValue) into the cookie as
+// it is, before signing and encryption, where gorilla's default runs it through
+// encoding/gob: a gob decoder compiles the map's types again for every cookie, which was
+// 6 % of the list page's CPU under load (docs/benchmarks.md). A cookie written by the
+// gob serializer does not decode: its user signs in again.
+type sessionSerializer struct{}
+
+// sessionFormat starts every serialized session (a gob stream never starts with it).
+const sessionFormat = 'J'
+
+func (sessionSerializer) Serialize(src any) ([]byte, error) {
+	values, ok := src.(map[any]any)
+	if !ok {
+		return nil, fmt.Errorf("auth: session values are a %T", src)
+	}
+	raw, _ := values[sessionValue].(string)
+	n := len(values)
+	if _, ok := values[decodedKey{}]; ok {
+		n-- // this request's decoded copy: not written
+	}
+	if n > 1 || (n == 1 && raw == "") {
+		return nil, errors.New("auth: a session holds one JSON value and nothing else")
+	}
+	return append([]byte{sessionFormat}, raw...), nil
+}
+
+func (sessionSerializer) Deserialize(src []byte, dst any) error {
+	values, ok := dst.(*map[any]any)
+	if !ok {
+		return fmt.Errorf("auth: cannot read a session into a %T", dst)
+	}
+	if len(src) == 0 || src[0] != sessionFormat {
+		return errors.New("auth: not a session this version wrote")
+	}
+	if *values == nil {
+		*values = map[any]any{}
+	}
+	if len(src) > 1 {
+		(*values)[sessionValue] = string(src[1:])
+	}
+	return nil
+}
+
 // session returns this request's session (one per request, cached by gorilla's registry)
 // and what it holds. A missing, tampered or undecryptable cookie reads as empty.
 func (a *Auth) session(r *http.Request, name string) (*sessions.Session, []byte) {
@@ -92,13 +137,37 @@ func (a *Auth) session(r *http.Request, name string) (*sessions.Session, []byte)
 	return s, []byte(raw)
 }
 
+// decodedKey keeps, in the session's values for the rest of the request, what load
+// decoded from the JSON (a page reads the session two or three times); the serializer
+// leaves it out of the cookie.
+type decodedKey struct{}
+
 func (a *Auth) load(r *http.Request) (*sessions.Session, sessionData) {
 	s, raw := a.session(r, a.cfg.CookieName)
+	if d, ok := s.Values[decodedKey{}].(sessionData); ok {
+		return s, d.clone()
+	}
 	var d sessionData
 	if len(raw) > 0 && json.Unmarshal(raw, &d) != nil {
 		d = sessionData{}
 	}
+	s.Values[decodedKey{}] = d.clone()
 	return s, d
+}
+
+// clone copies d deeply enough that changing the copy's slices and form leaves d alone.
+func (d sessionData) clone() sessionData {
+	d.Roles = slices.Clone(d.Roles)
+	d.Flashes = slices.Clone(d.Flashes)
+	if d.Form != nil {
+		f := *d.Form
+		f.Values = url.Values{}
+		for k, v := range d.Form.Values {
+			f.Values[k] = slices.Clone(v)
+		}
+		d.Form = &f
+	}
+	return d
 }
 
 // save writes d into the session cookie. Headers must not have been sent yet.
@@ -107,7 +176,7 @@ func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *sessions.Session,
 	if err != nil {
 		return err
 	}
-	s.Values = map[any]any{sessionValue: string(raw)}
+	s.Values = map[any]any{sessionValue: string(raw), decodedKey{}: d.clone()}
 	s.Options = a.options(a.store.Options.MaxAge)
 	return s.Save(r, w)
 }

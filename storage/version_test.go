@@ -1,0 +1,57 @@
+package storage
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+// TestDataVersion: the version stays put while nothing is written, and moves with every
+// commit, whether this DB, another handle on the file (another process) or a failed
+// write's neighbour made it.
+func TestDataVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "paydesk.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	version := func() int64 {
+		t.Helper()
+		v, err := db.DataVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
+	if _, err := db.ListPayments(ctx, PaymentFilter{Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v0 {
+		t.Fatalf("a read moved the version: %d → %d", v0, v)
+	}
+	if err := db.SetSetting(ctx, "test.key", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	v1 := version()
+	if v1 == v0 {
+		t.Fatal("a commit through this DB did not move the version")
+	}
+	if version() != v1 {
+		t.Fatal("the version moved without a write")
+	}
+
+	other, err := Open(ctx, path) // another process, as far as SQLite can tell
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.SetSetting(ctx, "test.key", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == v1 {
+		t.Fatal("a commit through another handle did not move the version")
+	}
+}
