@@ -7,8 +7,7 @@ import (
 )
 
 // TestDataVersion: the version stays put while nothing is written, and moves with every
-// commit, whether this DB, another handle on the file (another process) or a failed
-// write's neighbour made it.
+// commit, whether this DB or another handle on the file (another process) made it.
 func TestDataVersion(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "paydesk.db")
