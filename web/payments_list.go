@@ -32,7 +32,7 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	}
 	v := views.PaymentsList{
 		Query:     strings.TrimSpace(q.Get("q")),
-		Provider:  q.Get("provider"),
+		Provider:  strings.ToLower(strings.TrimSpace(q.Get("provider"))),
 		Status:    q.Get("status"),
 		Currency:  strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
 		Min:       strings.TrimSpace(q.Get("min")),
@@ -100,7 +100,7 @@ func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
 	if len(f.Query) > 200 {
 		return f, &filterError{"The search is too long (200 characters at most)."}
 	}
-	if p := q.Get("provider"); p != "" {
+	if p := strings.ToLower(strings.TrimSpace(q.Get("provider"))); p != "" {
 		if !providers.Name(p).Valid() {
 			return f, &filterError{fmt.Sprintf("Unknown provider %q: choose Powens, BPC or Tranzzo.", p)}
 		}

@@ -120,6 +120,7 @@ func TestPaymentsListFilters(t *testing.T) {
 		{"", all},
 		{"provider=powens", inOrder("pw-done", "pw-cancelling")},
 		{"provider=bpc", inOrder("bpc-paid", "bpc-open", "bpc-unknown")},
+		{"provider=+BPC", inOrder("bpc-paid", "bpc-open", "bpc-unknown")}, // as typed into a URL
 		{"provider=tranzzo", inOrder("tz-paid", "tz-init", "tz-failed")},
 		{"status=paid", inOrder("pw-done", "bpc-paid", "tz-paid")},
 		{"status=awaiting_payment", inOrder("bpc-open", "tz-init")},
