@@ -39,8 +39,7 @@ var (
 type DB struct {
 	db *sql.DB
 	// watch is a connection of its own that never writes, for DataVersion (version.go).
-	watch   *sql.DB
-	version *sql.Stmt
+	watch *versionWatch
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -97,7 +96,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	if db.watch, db.version, err = openWatch(ctx, path); err != nil {
+	if db.watch, err = openWatch(ctx, path); err != nil {
 		sdb.Close()
 		return nil, err
 	}
@@ -105,7 +104,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return errors.Join(db.db.Close(), db.watch.Close()) }
+func (db *DB) Close() error { return errors.Join(db.db.Close(), db.watch.close()) }
 
 // Ping reports whether the database answers a query (readiness).
 func (db *DB) Ping(ctx context.Context) error {

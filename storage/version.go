@@ -4,27 +4,51 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 )
 
-// openWatch opens the connection DataVersion asks: one connection, read-only, with a
-// small page cache (it reads no table), and prepares the question.
-func openWatch(ctx context.Context, path string) (*sql.DB, *sql.Stmt, error) {
+// versionWatch is the connection DataVersion asks, held for good, with the question
+// prepared. Askers take turns on mu, not on database/sql's pool: the pool hands a freed
+// connection to the next waiter even while that goroutine waits to be scheduled, and on
+// two busy cores every request queued behind the one before (list page p50 under load:
+// 0.6 ms → 3.5 ms). A mutex lets whoever runs take it.
+type versionWatch struct {
+	mu   sync.Mutex
+	db   *sql.DB
+	conn *sql.Conn
+	stmt *sql.Stmt
+}
+
+// openWatch opens the connection DataVersion asks: read-only, with a small page cache (it
+// reads no table).
+func openWatch(ctx context.Context, path string) (*versionWatch, error) {
 	v := dsnOptions()
 	v.Set("mode", "ro")
 	v.Set("_cache_size", "-64")
-	w, err := sql.Open("sqlite3", "file:"+path+"?"+v.Encode())
-	if err != nil {
-		return nil, nil, fmt.Errorf("storage: open %s: %w", path, err)
+	w := &versionWatch{}
+	var err error
+	if w.db, err = sql.Open("sqlite3", "file:"+path+"?"+v.Encode()); err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	stmt, err := w.PrepareContext(ctx, "PRAGMA data_version")
-	if err != nil {
-		w.Close()
-		return nil, nil, fmt.Errorf("storage: open %s: %w", path, err)
+	w.db.SetMaxOpenConns(1)
+	if w.conn, err = w.db.Conn(ctx); err == nil {
+		w.stmt, err = w.conn.PrepareContext(ctx, "PRAGMA data_version")
 	}
-	return w, stmt, nil
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	return w, nil
+}
+
+func (w *versionWatch) close() error {
+	if w.stmt != nil {
+		w.stmt.Close()
+	}
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	return w.db.Close()
 }
 
 // DataVersion returns a number that changes whenever anything is committed to the
@@ -34,8 +58,12 @@ func openWatch(ctx context.Context, path string) (*sql.DB, *sql.Stmt, error) {
 // It is SQLite's PRAGMA data_version, which changes when another connection commits,
 // read on a connection of its own that never writes, so every commit counts. A few µs.
 func (db *DB) DataVersion(ctx context.Context) (int64, error) {
+	w := db.watch
 	var v int64
-	if err := db.version.QueryRowContext(ctx).Scan(&v); err != nil {
+	w.mu.Lock()
+	err := w.stmt.QueryRowContext(ctx).Scan(&v)
+	w.mu.Unlock()
+	if err != nil {
 		return 0, fmt.Errorf("storage: data version: %w", err)
 	}
 	return v, nil

@@ -21,10 +21,13 @@ import (
 func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	key := q.Encode() // sorted: the same filters in another order are the same page
-	version, verr := s.db.DataVersion(r.Context())
 	cache := s.pages
-	if verr != nil {
-		cache = nil // cannot tell whether a kept page is current: render
+	var version int64
+	if cache != nil {
+		var err error
+		if version, err = s.db.DataVersion(r.Context()); err != nil {
+			cache = nil // cannot tell whether a kept page is current: work it out
+		}
 	}
 	if body, ok := cache.get(version, key); ok {
 		s.render(w, r, s.page(w, r, "Payments", "payments"), cachedBody(body))
