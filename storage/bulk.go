@@ -23,9 +23,12 @@ import (
 // indexes row by row (random keys: e-mails, hashed ids) cost more than creating them once
 // the rows are in. So the loader drops the FTS insert trigger and the payments indexes on
 // random keys (see bulkKept), and puts them back at the end from their own stored SQL, in
-// one transaction with the FTS rebuild. A setting records that SQL while the load runs: if the
-// process dies in the middle, Open finishes the job (recoverBulkLoad), so the database
-// never stays without its indexes or with an incomplete search index.
+// one transaction with the FTS rebuild. The refund history's daily summary is handled the
+// same way: its triggers (refund_days_*) are dropped and the summary is rebuilt once, by
+// refundDaysRebuild, in that transaction. A setting records that SQL while the load runs:
+// if the process dies in the middle, Open finishes the job (recoverBulkLoad), so the
+// database never stays without its indexes, with an incomplete search index or a stale
+// summary.
 //
 // A bulk load assumes no other writer (the demo seeds before it serves): uniqueness is
 // checked when the unique indexes come back, and a duplicate fails that last step.
@@ -95,6 +98,25 @@ type BulkStats struct {
 // bulkSetting is the settings key holding the SQL a bulk load must run to finish.
 const bulkSetting = "storage.bulk_load.restore"
 
+// refundDaysRebuild fills the refund history's daily summary (migration 0005) from the
+// refunds, as its triggers would have row by row: a bulk load drops those triggers (on a
+// million payments they would run 200,000 times, about three upserts each) and runs this
+// once at the end, after the indexes are back.
+var refundDaysRebuild = []string{
+	`DELETE FROM refund_days_people`,
+	`INSERT INTO refund_days_people (requested_by, approved_by, day, provider, currency, status, reason, n, amount)
+	SELECT r.requested_by, coalesce(ap.decided_by, ''), r.requested_at / 86400000, r.provider, r.currency, r.status,
+		r.reason, count(*), sum(r.amount)
+	FROM refunds r LEFT JOIN refund_approvals ap ON ap.refund_id = r.id AND ap.decision = 'approved'
+	GROUP BY r.requested_by COLLATE NOCASE, 3, 5, coalesce(ap.decided_by, '') COLLATE NOCASE, 4, 6, 7`,
+	// refund_days adds up the people's groups (50,000 rows to sort on the million
+	// payments, not 200,000 refunds: 40 ms instead of 160).
+	`DELETE FROM refund_days`,
+	`INSERT INTO refund_days (day, provider, currency, status, reason, n, amount)
+	SELECT day, provider, currency, status, reason, sum(n), sum(amount)
+	FROM refund_days_people GROUP BY day, currency, provider, status, reason`,
+}
+
 // bulkKept are the payments indexes a bulk load keeps up to date row by row: ordered by
 // creation time, they are appended to (payments arrive in time order), which costs less
 // than reading the whole 2 GB table again to build them. The refunds' and approvals'
@@ -123,8 +145,9 @@ type BulkLoader struct {
 }
 
 // NewBulkLoader starts a bulk load: it takes a connection of its own, drops the FTS insert
-// trigger and the payments indexes on random keys (remembering how to put them back) and opens the first batch. Add payments, then Close; on any error call Abort
-// (Close and Abort are safe to call after either).
+// trigger, the refund summary's triggers and the indexes on random keys (remembering how
+// to put them back) and opens the first batch. Add payments, then Close; on any error call
+// Abort (Close and Abort are safe to call after either).
 func (db *DB) NewBulkLoader(ctx context.Context, opt BulkOptions) (*BulkLoader, error) {
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = 100_000
@@ -179,8 +202,9 @@ func (l *BulkLoader) start() error {
 	return l.begin()
 }
 
-// dropForLoad drops the FTS insert trigger, the payments indexes not in bulkKept and the
-// refunds' and approvals' indexes, recording their SQL in l.restore and in the settings (for recoverBulkLoad).
+// dropForLoad drops the FTS insert trigger, the refund summary's triggers, the payments
+// indexes not in bulkKept and the refunds' and approvals' indexes, recording their SQL (and
+// the summary's rebuild) in l.restore and in the settings (for recoverBulkLoad).
 func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 	ctx := l.ctx
 	var pending []byte
@@ -200,7 +224,7 @@ func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT type, name, sql FROM sqlite_master
 		WHERE (type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL AND name NOT IN (`+marks+`))
 		   OR (type = 'index' AND tbl_name IN ('refunds', 'refund_approvals') AND sql IS NOT NULL)
-		   OR (type = 'trigger' AND name = 'payments_fts_insert')
+		   OR (type = 'trigger' AND (name = 'payments_fts_insert' OR name LIKE 'refund\_days\_%' ESCAPE '\'))
 		ORDER BY type, name`, args...)
 	if err != nil {
 		return err
@@ -219,8 +243,13 @@ func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	summary := false
 	for _, o := range objects {
 		l.restore = append(l.restore, o.sql)
+		summary = summary || strings.HasPrefix(o.name, "refund_days_")
+	}
+	if summary {
+		l.restore = append(l.restore, refundDaysRebuild...)
 	}
 	if len(objects) > 0 {
 		l.restore = append(l.restore, "INSERT INTO payments_fts (payments_fts) VALUES ('rebuild')")
@@ -256,8 +285,9 @@ func (l *BulkLoader) begin() error {
 			description, created_at, updated_at, raw_json)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&l.refundStmt, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note, requested_by,
-			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at, provider)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`},
+			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at, provider,
+			payment_public_id, customer_name)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`},
 		{&l.approvalStmt, `INSERT INTO refund_approvals (refund_id, decided_by, decision, reason, decided_at,
 			amount, currency, payment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&l.eventStmt, `INSERT INTO events (payment_id, at, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`},
@@ -426,7 +456,7 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 			continue
 		}
 		if _, err := l.refundStmt.ExecContext(ctx, id, item.Amount, item.Currency, item.To, ProviderRefundReason, "", "provider",
-			ms(item.RequestedAt), nil, item.ProviderID, msg, ms(now), string(row.Provider)); err != nil {
+			ms(item.RequestedAt), nil, item.ProviderID, msg, ms(now), string(row.Provider), row.PublicID, row.CustomerName); err != nil {
 			return 0, err
 		}
 		l.stats.Refunds++
@@ -460,7 +490,8 @@ func (l *BulkLoader) insertRequest(paymentID int64, p Payment, r BulkRefund, sta
 		updated = r.DecidedAt
 	}
 	res, err := l.refundStmt.ExecContext(ctx, paymentID, r.Amount, p.Currency, status, r.Reason, strings.TrimSpace(r.Note),
-		r.RequestedBy, ms(r.RequestedAt), expires, r.ProviderRefundID, message, ms(updated), string(p.Provider))
+		r.RequestedBy, ms(r.RequestedAt), expires, r.ProviderRefundID, message, ms(updated), string(p.Provider),
+		p.PublicID, p.CustomerName)
 	if err != nil {
 		return err
 	}

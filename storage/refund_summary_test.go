@@ -56,7 +56,7 @@ func summaryFixture(t *testing.T) *DB {
 }
 
 // TestRefundSummary: RefundSummary gives what RefundTotals and RefundSeries(day) give,
-// for every kind of filter.
+// and what the refunds themselves add up to, for every kind of filter.
 func TestRefundSummary(t *testing.T) {
 	ctx := context.Background()
 	db := summaryFixture(t)
@@ -91,6 +91,15 @@ func TestRefundSummary(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got.Days, wantDays) {
 				t.Errorf("days:\n got %+v\nwant %+v", got.Days, wantDays)
+			}
+			// Whichever path answered (the daily summary, or the refunds for times within a
+			// day), the refunds themselves agree.
+			raw, err := db.refundSummaryRaw(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalSummaries(got, raw) {
+				t.Errorf("from the refunds themselves:\n got %+v\nwant %+v", raw, got)
 			}
 			if f == (RefundFilter{}) && len(wantTotals) != 3 {
 				t.Errorf("the fixture has %d currencies, want 3", len(wantTotals))

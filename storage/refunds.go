@@ -339,6 +339,55 @@ func scanRefund(s scannable, extra ...any) (Refund, error) {
 	return r, nil
 }
 
+// refundRowScanner reads refundColumns and refundRowColumns, row after row, into
+// destinations it keeps: scanRefund's fresh Refund and locals, whose addresses go to
+// Scan, cost heap objects on every row, and database/sql converts an integer into an
+// *int64 by reflection where it hands it over as it is into an *any. On an export of
+// 200,000 refunds that was a fifth of the reading goroutine's time.
+type refundRowScanner struct {
+	row RefundRow
+	// the integers and nullable columns, as the driver gives them (int64, string or nil)
+	id, paymentID, amount, requested, expires, key, updated, decided any
+	provider                                                         string
+	dest                                                             []any
+}
+
+// scan reads the current row.
+func (s *refundRowScanner) scan(rows *sql.Rows) (RefundRow, error) {
+	if s.dest == nil {
+		r := &s.row
+		s.dest = []any{&s.id, &s.paymentID, &s.amount, &r.Currency, &r.Status, &r.Reason, &r.Note, &r.RequestedBy,
+			&s.requested, &s.expires, &r.ProviderRefundID, &s.key, &r.Message, &s.updated,
+			&r.DecidedBy, &r.DecisionReason, &s.decided,
+			&r.PaymentPublicID, &s.provider, &r.CustomerName}
+	}
+	if err := rows.Scan(s.dest...); err != nil {
+		return RefundRow{}, err
+	}
+	row := s.row
+	var ok bool
+	if row.ID, ok = s.id.(int64); !ok {
+		return row, fmt.Errorf("refund id %v: not an integer", s.id)
+	}
+	row.PaymentID, _ = s.paymentID.(int64)
+	row.Amount, _ = s.amount.(int64)
+	row.RequestedAt = anyMS(s.requested)
+	row.ApprovalExpiresAt = anyMS(s.expires)
+	row.IdempotencyKey, _ = s.key.(string)
+	row.UpdatedAt = anyMS(s.updated)
+	row.DecidedAt = anyMS(s.decided)
+	row.Provider = providers.Name(s.provider)
+	return row, nil
+}
+
+// anyMS converts stored unix milliseconds scanned into an any (zero if NULL).
+func anyMS(v any) time.Time {
+	if n, ok := v.(int64); ok {
+		return fromMS(n)
+	}
+	return time.Time{}
+}
+
 // refundByID reads one refund with x, or ErrNotFound.
 func refundByID(ctx context.Context, x execer, id int64) (Refund, error) {
 	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+` WHERE r.id = ?`, id))
@@ -416,6 +465,10 @@ type RefundRow struct {
 // refundRowFrom joins the payment for RefundRow.
 const refundRowFrom = refundFrom + ` JOIN payments p ON p.id = r.payment_id`
 
+// refundRowColumns are what RefundRow shows of the payment, as each refund carries them
+// (migration 0005 keeps them in step): after refundColumns, from refundFrom, no join.
+const refundRowColumns = `, r.payment_public_id, r.provider, r.customer_name`
+
 // where turns the filter into a WHERE clause (with a leading space, or "") and its
 // arguments; paging (After) is applied only when page is true.
 func (f RefundFilter) where(page bool) (string, []any, error) {
@@ -441,7 +494,15 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 		if !providers.ValidCurrency(f.Currency) {
 			return "", nil, fmt.Errorf("invalid currency %q", f.Currency)
 		}
-		add("r.currency = ?", f.Currency)
+		if f.Status != "" {
+			// The status leads (its index, ordered by id, serves the page): most statuses
+			// are rare, and SQLite cannot tell that "awaiting approval" is 75 refunds of
+			// 200,000 where a currency is 70,000 (a page took 4 ms from the currency index).
+			// The unary + keeps the currency's index out.
+			add("+r.currency = ?", f.Currency)
+		} else {
+			add("r.currency = ?", f.Currency)
+		}
 	}
 	if f.Status != "" {
 		known := false
@@ -466,7 +527,7 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 		add("ap.decision = 'approved' AND ap.decided_by = ? COLLATE NOCASE", f.ApprovedBy)
 	}
 	if page && f.After > 0 {
-		add("r.id < ?", f.After)
+		add(f.pageID()+" < ?", f.After)
 	}
 	if len(conds) == 0 {
 		return "", nil, nil
@@ -484,6 +545,17 @@ func (f RefundFilter) aggregateFrom() string {
 		return ` FROM refund_approvals ap CROSS JOIN refunds r ON r.id = ap.refund_id`
 	}
 	return ` FROM refunds r`
+}
+
+// pageID is the refund id a page is ordered and continued by: the decision's refund_id
+// when the approver filter starts from the decisions, so that their index
+// (refund_approvals_decider: decider, decision, refund_id) gives the order and a page
+// stops after 51 decisions instead of sorting them all (4,500 for a manager: 6 ms).
+func (f RefundFilter) pageID() string {
+	if f.ApprovedBy != "" {
+		return "ap.refund_id"
+	}
+	return "r.id"
 }
 
 // ListRefunds returns a page of refunds matching f, newest first (keyset on id).
@@ -510,13 +582,12 @@ func (db *DB) EachRefund(ctx context.Context, f RefundFilter, fn func(RefundRow)
 	if err != nil {
 		return fmt.Errorf("storage: list refunds: %w", err)
 	}
-	query := `SELECT ` + refundColumns + `, p.public_id, p.provider, p.customer_name` + refundRowFrom + where + ` ORDER BY r.id DESC`
+	query := `SELECT ` + refundColumns + refundRowColumns + refundFrom + where + ` ORDER BY ` + f.pageID() + ` DESC`
 	if f.Limit > 0 {
-		// A page picks its ids from the refunds alone (a covering index serves most
-		// filters), then reads those rows with their payment: joining every matching
-		// refund to its payment before keeping a hundred cost 50 ms on 200,000 refunds.
-		query = `SELECT ` + refundColumns + `, p.public_id, p.provider, p.customer_name` + refundRowFrom +
-			` WHERE r.id IN (SELECT r.id` + f.aggregateFrom() + where + ` ORDER BY r.id DESC LIMIT ?) ORDER BY r.id DESC`
+		// A page picks its ids from the refunds alone (an index serves most filters), then
+		// reads those rows with their decision.
+		query = `SELECT ` + refundColumns + refundRowColumns + refundFrom +
+			` WHERE r.id IN (SELECT ` + f.pageID() + f.aggregateFrom() + where + ` ORDER BY ` + f.pageID() + ` DESC LIMIT ?) ORDER BY r.id DESC`
 		args = append(args, f.Limit)
 	}
 	rows, err := db.db.QueryContext(ctx, query, args...)
@@ -524,15 +595,12 @@ func (db *DB) EachRefund(ctx context.Context, f RefundFilter, fn func(RefundRow)
 		return fmt.Errorf("storage: list refunds: %w", err)
 	}
 	defer rows.Close()
+	var sc refundRowScanner
 	scan := func(rows *sql.Rows) (RefundRow, error) {
-		var row RefundRow
-		var provider string
-		var err error
-		row.Refund, err = scanRefund(rows, &row.PaymentPublicID, &provider, &row.CustomerName)
+		row, err := sc.scan(rows)
 		if err != nil {
 			return row, fmt.Errorf("storage: list refunds: %w", err)
 		}
-		row.Provider = providers.Name(provider)
 		return row, nil
 	}
 	if f.Limit == 0 { // an export: read on one core, write on the other (stream.go)
@@ -566,8 +634,21 @@ type CurrencyTotal struct {
 }
 
 // RefundTotals returns, per currency in alphabetical order, the totals of the refunds
-// matching f (Limit and After are ignored: totals cover every matching row).
+// matching f (Limit and After are ignored: totals cover every matching row). Filters on
+// whole days read the daily summary (see RefundSummary), others the refunds themselves.
 func (db *DB) RefundTotals(ctx context.Context, f RefundFilter) ([]CurrencyTotal, error) {
+	if f.summarized() {
+		s, err := db.refundSummaryFromDays(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("storage: refund totals: %w", err)
+		}
+		return s.Totals, nil
+	}
+	return db.refundTotalsRaw(ctx, f)
+}
+
+// refundTotalsRaw is RefundTotals read from the refunds themselves.
+func (db *DB) refundTotalsRaw(ctx context.Context, f RefundFilter) ([]CurrencyTotal, error) {
 	where, args, err := f.where(false)
 	if err != nil {
 		return nil, fmt.Errorf("storage: refund totals: %w", err)
@@ -612,11 +693,111 @@ var refundStatusesButSucceeded = func() string {
 	return strings.Join(quoted, ", ")
 }()
 
-// RefundSummary returns RefundTotals(f) and RefundSeries(f, "day") in two reads where
-// those are three: the succeeded refunds are summed per day once, and the totals add up
-// those days and the other refunds (on 200,000 refunds: 20 ms instead of 35).
+// msPerDay is a UTC day in the stored milliseconds: refund_days' day is requested_at / msPerDay.
+const msPerDay = 86_400_000
+
+// summarized reports whether the daily summary (migration 0005: refund_days, and
+// refund_days_people for the people filters) answers f exactly: every filter it has is
+// one of its columns, and From and To, when set, fall on the start of a UTC day (after
+// 1970, where the stored day, an integer division, is the floor).
+func (f RefundFilter) summarized() bool {
+	onDay := func(t time.Time) bool {
+		return t.IsZero() || (ms(t) > 0 && ms(t)%msPerDay == 0)
+	}
+	return onDay(f.From) && onDay(f.To)
+}
+
+// RefundSummary returns RefundTotals(f) and RefundSeries(f, "day") in one read. Filters on
+// whole days (all the history's) add up the daily summary kept by triggers: about 16,000
+// rows for every refund, a few thousand for a month or a person, instead of every
+// matching refund (200,000 index entries, 20 ms). Other filters read the refunds.
 func (db *DB) RefundSummary(ctx context.Context, f RefundFilter) (RefundSummary, error) {
-	days, err := db.RefundSeries(ctx, f, "day")
+	if f.summarized() {
+		s, err := db.refundSummaryFromDays(ctx, f)
+		if err != nil {
+			return s, fmt.Errorf("storage: refund totals: %w", err)
+		}
+		return s, nil
+	}
+	return db.refundSummaryRaw(ctx, f)
+}
+
+// refundSummaryFromDays is RefundSummary read from the daily summary; f must be summarized.
+func (db *DB) refundSummaryFromDays(ctx context.Context, f RefundFilter) (RefundSummary, error) {
+	if _, _, err := f.where(false); err != nil { // the same validation as the refunds' query
+		return RefundSummary{}, err
+	}
+	table := "refund_days"
+	if f.RequestedBy != "" || f.ApprovedBy != "" {
+		table = "refund_days_people"
+	}
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	if !f.From.IsZero() {
+		add("day >= ?", ms(f.From)/msPerDay)
+	}
+	if !f.To.IsZero() {
+		add("day < ?", ms(f.To)/msPerDay)
+	}
+	for _, c := range []struct{ column, value string }{
+		{"provider", string(f.Provider)}, {"currency", f.Currency}, {"status", f.Status}, {"reason", f.Reason},
+		{"requested_by", f.RequestedBy}, {"approved_by", f.ApprovedBy}, // COLLATE NOCASE columns
+	} {
+		if c.value != "" {
+			add(c.column+" = ?", c.value)
+		}
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	// Both tables are ordered by day and currency after the filter that leads: SQLite adds
+	// the groups up as it reads them (no sort), and the rows come out in the series' order.
+	rows, err := db.db.QueryContext(ctx, `SELECT day, currency, sum(n), sum(amount),
+			sum(iif(status = 'succeeded', n, 0)), sum(iif(status = 'succeeded', amount, 0)) FROM `+
+		table+where+` GROUP BY day, currency ORDER BY day, currency`, args...)
+	if err != nil {
+		return RefundSummary{}, err
+	}
+	defer rows.Close()
+	var out RefundSummary
+	var totals []CurrencyTotal
+	var cur sql.RawBytes
+	for rows.Next() {
+		var day, n, amount, okN, okAmount int64 // int64: database/sql converts to int through a string
+		if err := rows.Scan(&day, &cur, &n, &amount, &okN, &okAmount); err != nil {
+			return RefundSummary{}, err
+		}
+		i := slices.IndexFunc(totals, func(t CurrencyTotal) bool { return t.Currency == string(cur) })
+		if i < 0 { // a new currency, kept in alphabetical order
+			c := string(cur)
+			i, _ = slices.BinarySearchFunc(totals, c, func(t CurrencyTotal, c string) int { return strings.Compare(t.Currency, c) })
+			totals = slices.Insert(totals, i, CurrencyTotal{Currency: c})
+		}
+		t := &totals[i]
+		t.Count, t.Amount = t.Count+int(n), t.Amount+amount
+		t.SucceededCount, t.SucceededAmount = t.SucceededCount+int(okN), t.SucceededAmount+okAmount
+		if okN > 0 {
+			out.Days = append(out.Days, SeriesPoint{Bucket: time.UnixMilli(day * msPerDay).UTC(), Currency: t.Currency, Amount: okAmount, Count: int(okN)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return RefundSummary{}, err
+	}
+	// A currency whose groups all count zero (the triggers delete such groups) has no total.
+	out.Totals = slices.DeleteFunc(totals, func(t CurrencyTotal) bool { return t.Count == 0 })
+	return out, nil
+}
+
+// refundSummaryRaw is RefundSummary read from the refunds themselves, in two reads where
+// RefundTotals and RefundSeries are three: the succeeded refunds are summed per day once,
+// and the totals add up those days and the other refunds.
+func (db *DB) refundSummaryRaw(ctx context.Context, f RefundFilter) (RefundSummary, error) {
+	days, err := db.refundDaysRaw(ctx, f)
 	if err != nil {
 		return RefundSummary{}, err
 	}
@@ -688,13 +869,52 @@ var seriesBuckets = map[string]func(day time.Time) time.Time{
 
 // RefundSeries returns the succeeded refunds matching f summed per bucket (day, week or
 // month, by request time, UTC) and currency, oldest first: the refund history's chart.
-// SQLite sums per day (an integer division, not a date function per row: ten times
-// faster on 200,000 refunds); the days are gathered into weeks or months here.
+// The days come from the daily summary (or, for filters within days, from SQLite summing
+// per day with an integer division, not a date function per row: ten times faster on
+// 200,000 refunds); they are gathered into weeks or months here.
 func (db *DB) RefundSeries(ctx context.Context, f RefundFilter, bucket string) ([]SeriesPoint, error) {
 	first, ok := seriesBuckets[bucket]
 	if !ok {
 		return nil, fmt.Errorf("storage: refund series: unknown bucket %q (want day, week or month)", bucket)
 	}
+	var days []SeriesPoint
+	if f.summarized() {
+		s, err := db.refundSummaryFromDays(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("storage: refund series: %w", err)
+		}
+		days = s.Days
+	} else {
+		var err error
+		if days, err = db.refundDaysRaw(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	if bucket == "day" {
+		return days, nil
+	}
+	var out []SeriesPoint
+	at := map[[2]string]int{} // bucket and currency → index in out
+	for _, p := range days {
+		p.Bucket = first(p.Bucket)
+		key := [2]string{p.Bucket.Format(time.DateOnly), p.Currency}
+		if i, ok := at[key]; ok {
+			out[i].Amount += p.Amount
+			out[i].Count += p.Count
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, p)
+	}
+	slices.SortStableFunc(out, func(a, b SeriesPoint) int {
+		return cmp.Or(a.Bucket.Compare(b.Bucket), strings.Compare(a.Currency, b.Currency))
+	})
+	return out, nil
+}
+
+// refundDaysRaw sums the succeeded refunds matching f per day and currency, oldest first,
+// from the refunds themselves.
+func (db *DB) refundDaysRaw(ctx context.Context, f RefundFilter) ([]SeriesPoint, error) {
 	where, args, err := f.where(false)
 	if err != nil {
 		return nil, fmt.Errorf("storage: refund series: %w", err)
@@ -711,29 +931,18 @@ func (db *DB) RefundSeries(ctx context.Context, f RefundFilter, bucket string) (
 	}
 	defer rows.Close()
 	var out []SeriesPoint
-	at := map[[2]string]int{} // bucket and currency → index in out
 	for rows.Next() {
 		var day int64
 		var p SeriesPoint
 		if err := rows.Scan(&day, &p.Currency, &p.Amount, &p.Count); err != nil {
 			return nil, fmt.Errorf("storage: refund series: %w", err)
 		}
-		p.Bucket = first(time.UnixMilli(day * 86400000).UTC())
-		key := [2]string{p.Bucket.Format(time.DateOnly), p.Currency}
-		if i, ok := at[key]; ok {
-			out[i].Amount += p.Amount
-			out[i].Count += p.Count
-			continue
-		}
-		at[key] = len(out)
+		p.Bucket = time.UnixMilli(day * msPerDay).UTC()
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("storage: refund series: %w", err)
 	}
-	slices.SortStableFunc(out, func(a, b SeriesPoint) int {
-		return cmp.Or(a.Bucket.Compare(b.Bucket), strings.Compare(a.Currency, b.Currency))
-	})
 	return out, nil
 }
 

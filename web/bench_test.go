@@ -6,7 +6,8 @@ package web_test
 // named by size and data version, so later runs start at once. Requests go through
 // Handler() with a recorder; the signed-in user comes from a stub authenticator (the
 // session cookie's cost is in scripts/load.sh's figures, not here). Each benchmark
-// reports its p50 and p99 besides the mean; docs/benchmarks.md has the figures.
+// reports its p50 and p99 besides the mean; docs/benchmarks.md has the figures. The page
+// cache is off (every page is worked out from the database) but in BenchmarkListPage/cached.
 
 import (
 	"bytes"
@@ -53,7 +54,8 @@ const benchThresholds = "EUR:500.00,GBP:400.00,UAH:20000.00,JPY:80000"
 // benchEnv is the app on the benchmarks' database, and ids to ask it for.
 type benchEnv struct {
 	db      *storage.DB
-	handler http.Handler
+	handler http.Handler // the page cache off
+	cached  http.Handler // the page cache on (the default)
 	// payments are public ids to open, spread over the whole history.
 	payments []string
 	// search holds a value of each kind the search box takes.
@@ -122,13 +124,21 @@ func newBenchEnv(b *testing.B) (*benchEnv, error) {
 	}
 	user := auth.User{Subject: "bench", Email: "max@paydesk.example", Name: "Max Manager",
 		Roles: []auth.Role{auth.RoleSupport, auth.RoleFinance, auth.RoleManager}, AuthTime: time.Now(), SignedInAt: time.Now()}
-	app, err := web.New(web.Config{BaseURL: "http://paydesk.test", LinkSecret: bytes.Repeat([]byte("k"), 32),
-		Approval: web.ApprovalPolicy{Thresholds: thresholds}}, db, map[providers.Name]providers.Provider{}, benchAuth{user},
-		slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, err
+	// Two apps: the benchmarks measure pages worked out from the database (the page
+	// cache off: what every first ask and every ask after a change costs); the cached
+	// ones use the second, as a running server is by default.
+	for _, app := range []struct {
+		handler *http.Handler
+		cache   int
+	}{{&env.handler, -1}, {&env.cached, 0}} {
+		srv, err := web.New(web.Config{BaseURL: "http://paydesk.test", LinkSecret: bytes.Repeat([]byte("k"), 32),
+			Approval: web.ApprovalPolicy{Thresholds: thresholds}, PageCacheBytes: app.cache}, db, map[providers.Name]providers.Provider{},
+			benchAuth{user}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, err
+		}
+		*app.handler = srv.Handler()
 	}
-	env.handler = app.Handler()
 
 	// What to ask for: payments spread over the history, and one value of each kind
 	// of search.
@@ -253,9 +263,13 @@ func (benchAuth) Flashes(http.ResponseWriter, *http.Request) []auth.Flash     { 
 
 // get serves one GET and fails the benchmark unless it answers 200.
 func (e *benchEnv) get(b *testing.B, path string) *httptest.ResponseRecorder {
+	return e.getFrom(b, e.handler, path)
+}
+
+func (e *benchEnv) getFrom(b *testing.B, h http.Handler, path string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		b.Fatalf("GET %s: %d\n%.500s", path, rec.Code, rec.Body.String())
 	}
@@ -265,14 +279,20 @@ func (e *benchEnv) get(b *testing.B, path string) *httptest.ResponseRecorder {
 // timed runs one page request per iteration over paths (in turn) and reports p50, p99.
 func (e *benchEnv) timed(b *testing.B, paths ...string) {
 	b.Helper()
+	e.timedOn(b, e.handler, paths...)
+}
+
+// timedOn is timed on handler h.
+func (e *benchEnv) timedOn(b *testing.B, h http.Handler, paths ...string) {
+	b.Helper()
 	for _, p := range paths {
-		e.get(b, p) // warm the caches the way a running server has them
+		e.getFrom(b, h, p) // warm the caches the way a running server has them
 	}
 	var took []time.Duration
 	i := 0
 	for b.Loop() {
 		start := time.Now()
-		e.get(b, paths[i%len(paths)])
+		e.getFrom(b, h, paths[i%len(paths)])
 		took = append(took, time.Since(start))
 		i++
 	}
@@ -318,6 +338,14 @@ func BenchmarkListPage(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) { e.timed(b, c.path) })
 	}
+	// Asked again with nothing changed: from the page cache.
+	b.Run("cached", func(b *testing.B) {
+		var paths []string
+		for _, c := range cases {
+			paths = append(paths, c.path)
+		}
+		e.timedOn(b, e.cached, paths...)
+	})
 }
 
 func BenchmarkSearch(b *testing.B) {
