@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"net/http"
 	"sync"
 
 	"github.com/a-h/templ"
@@ -13,7 +14,7 @@ import (
 const defaultPageCacheBytes = 8 << 20
 
 // pageCache keeps rendered page bodies that depend on nothing but their URL's query and
-// the stored data — the payments list and its searches — so that asking again for a
+// the stored data — the payments list and its searches, the refund history — so that asking again for a
 // page nothing has changed skips the query and the rendering (a list page costs 0.6 ms
 // of CPU, its cached body a few µs; docs/benchmarks.md).
 //
@@ -89,6 +90,48 @@ func (c *pageCache) at(version int64) {
 		c.size = 0
 		c.version = version
 	}
+}
+
+// pageSlot is where a page's body goes in the page cache: its key, and the data version
+// it is being worked out from. The zero slot (cache off, version unknown) keeps nothing.
+type pageSlot struct {
+	cache   *pageCache
+	version int64
+	key     string
+}
+
+// cachedPage returns the body kept for key (a path and its sorted query) if the data has
+// not changed since it was rendered; otherwise the slot to keep the new one in.
+func (s *Server) cachedPage(r *http.Request, key string) ([]byte, pageSlot, bool) {
+	if s.pages == nil {
+		return nil, pageSlot{}, false
+	}
+	version, err := s.db.DataVersion(r.Context())
+	if err != nil {
+		return nil, pageSlot{}, false // cannot tell whether a kept page is current: work it out
+	}
+	slot := pageSlot{cache: s.pages, version: version, key: key}
+	body, ok := s.pages.get(version, key)
+	return body, slot, ok
+}
+
+// keep stores a body rendered for the slot.
+func (p pageSlot) keep(body []byte) {
+	if p.cache != nil {
+		p.cache.put(p.version, p.key, body)
+	}
+}
+
+// serveBody renders body (the page's main content, for the slot) into the layout and
+// keeps it in the page cache.
+func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, slot pageSlot, title, section string, body templ.Component) {
+	b, err := renderBytes(r.Context(), body)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, title+" unavailable", "This page could not be shown. Try again in a moment.", err)
+		return
+	}
+	slot.keep(b)
+	s.render(w, r, s.page(w, r, title, section), cachedBody(b))
 }
 
 // cachedBody is a body kept by the page cache, as a component for the layout.

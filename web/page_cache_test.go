@@ -84,3 +84,33 @@ func TestPaymentsListCacheFollowsTheData(t *testing.T) {
 		mustContain(t, r, "Unknown provider")
 	}
 }
+
+// TestRefundHistoryCacheFollowsTheData: the refund history asked again is served from
+// the page cache; a refund requested in between shows at once, in the list and in the
+// totals.
+func TestRefundHistoryCacheFollowsTheData(t *testing.T) {
+	h := newHarness(t)
+	p := h.add(providers.BPC, spec{variant: 2, amount: 200000})
+	sam, fran := h.signedIn("sam"), h.signedIn("fran")
+	mustContain(t, govRequestRefund(t, sam, p, "100.00", "duplicate", ""), "done")
+
+	r := fran.get("/refunds?currency=EUR")
+	if got := govTotals(r.body)["EUR"]; got.count != 1 || got.amount != 10000 {
+		t.Fatalf("totals before: %+v", got)
+	}
+	hits0, _ := pageCacheLookups(t, h)
+	r = fran.get("/refunds?currency=EUR")
+	if hits, _ := pageCacheLookups(t, h); hits != hits0+1 {
+		t.Fatalf("asking again was not served from the cache: %d hits, want %d", hits, hits0+1)
+	}
+	if got := govTotals(r.body)["EUR"]; got.count != 1 || got.amount != 10000 {
+		t.Fatalf("totals from the cache: %+v", got)
+	}
+
+	mustContain(t, govRequestRefund(t, sam, p, "25.00", "goodwill", ""), "done")
+	r = fran.get("/refunds?currency=EUR")
+	if got := govTotals(r.body)["EUR"]; got.count != 2 || got.amount != 12500 {
+		t.Fatalf("totals after a second refund: %+v, want 2 refunds, 125.00", got)
+	}
+	mustContain(t, r, "Goodwill")
+}

@@ -20,16 +20,9 @@ import (
 // the page cache (page_cache.go): no query, no rendering but the layout.
 func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	key := q.Encode() // sorted: the same filters in another order are the same page
-	cache := s.pages
-	var version int64
-	if cache != nil {
-		var err error
-		if version, err = s.db.DataVersion(r.Context()); err != nil {
-			cache = nil // cannot tell whether a kept page is current: work it out
-		}
-	}
-	if body, ok := cache.get(version, key); ok {
+	// Sorted: the same filters in another order are the same page.
+	body, slot, ok := s.cachedPage(r, "/payments?"+q.Encode())
+	if ok {
 		s.render(w, r, s.page(w, r, "Payments", "payments"), cachedBody(body))
 		return
 	}
@@ -71,13 +64,7 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, s.page(w, r, "Payments", "payments"), views.PaymentsListView(v))
 		return
 	}
-	body, err := renderBytes(r.Context(), views.PaymentsListView(v))
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "Payments unavailable", "The payments could not be shown. Try again in a moment.", err)
-		return
-	}
-	cache.put(version, key, body)
-	s.render(w, r, s.page(w, r, "Payments", "payments"), cachedBody(body))
+	s.serveBody(w, r, slot, "Payments", "payments", views.PaymentsListView(v))
 }
 
 // filterError is a filter people typed that cannot be understood.

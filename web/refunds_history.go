@@ -103,8 +103,16 @@ func withQuery(path string, q url.Values) string {
 
 // refundsHistory is the refund history for finance and managers: filters in the URL,
 // totals per currency, a chart per currency, the refunds newest first (keyset pages).
+//
+// A page asked again while nothing in the database changed comes from the page cache
+// (page_cache.go), as the payments list does.
 func (s *Server) refundsHistory(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	body, slot, ok := s.cachedPage(r, "/refunds?"+q.Encode())
+	if ok {
+		s.render(w, r, s.page(w, r, "Refund history", "refunds"), cachedBody(body))
+		return
+	}
 	base := filterQuery(q, refundFilterKeys)
 	v := views.RefundHistory{
 		From: q.Get("from"), To: q.Get("to"), Provider: q.Get("provider"),
@@ -184,7 +192,7 @@ func (s *Server) refundsHistory(w http.ResponseWriter, r *http.Request) {
 	for _, rf := range rows {
 		v.Rows = append(v.Rows, refundHistoryRow(rf))
 	}
-	s.render(w, r, s.page(w, r, "Refund history", "refunds"), views.RefundHistoryView(v))
+	s.serveBody(w, r, slot, "Refund history", "refunds", views.RefundHistoryView(v))
 }
 
 // refundHistoryRow formats one refund for the history.
