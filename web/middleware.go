@@ -149,6 +149,12 @@ func (s *Server) guard(rt Route) http.Handler {
 			s.renderError(w, r, http.StatusForbidden, "Not allowed", "Your role cannot do this. If you need to, ask a manager.")
 			return
 		}
+		if s.turns != nil && r.Method == http.MethodGet && !strings.HasSuffix(rt.Pattern, ".csv") {
+			if !s.turns.take(r.Context()) {
+				return // the client left while waiting
+			}
+			defer s.turns.give()
+		}
 		rt.Handler(w, r)
 	})
 }

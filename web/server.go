@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,10 @@ type Config struct {
 	ReconcileGrace time.Duration
 	// Metrics receives the server's metrics (a new set when nil).
 	Metrics *Metrics
+	// PageConcurrency is how many signed-in pages (GET, but exports) are worked out at
+	// once; the others wait their turn in arrival order (turns.go). 0 means one per core,
+	// a negative value no limit.
+	PageConcurrency int
 	// PageCacheBytes caps the cache of rendered list pages (page_cache.go): 0 means
 	// 8 MiB, a negative value turns the cache off.
 	PageCacheBytes int
@@ -81,6 +86,7 @@ type Server struct {
 
 	metrics   *Metrics
 	pages     *pageCache // rendered list pages; nil when off
+	turns     turns      // signed-in pages worked out at once (turns.go); nil: no limit
 	started   time.Time  // when this server was built: older pending actions are abandoned
 	webhooks  sync.Map   // provider → *sync.Mutex: one webhook at a time per provider
 	reconcile sync.Mutex // one reconciler run at a time
@@ -130,6 +136,12 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 		s.pages = newPageCache(defaultPageCacheBytes, s.metrics.pageCache)
 	case cfg.PageCacheBytes > 0:
 		s.pages = newPageCache(cfg.PageCacheBytes, s.metrics.pageCache)
+	}
+	switch n := cfg.PageConcurrency; {
+	case n == 0:
+		s.turns = make(turns, runtime.GOMAXPROCS(0))
+	case n > 0:
+		s.turns = make(turns, n)
 	}
 	s.routes = s.routeTable()
 	return s, nil

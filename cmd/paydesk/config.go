@@ -60,6 +60,7 @@ type Config struct {
 
 	DemoPayments int // PAYDESK_DEMO_PAYMENTS
 	PageCacheMB  int // PAYDESK_PAGE_CACHE_MB: rendered list pages kept; 0 turns it off
+	PageTurns    int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
 
 	BPCWebhookSecret    string        // PAYDESK_BPC_WEBHOOK_SECRET (secret)
 	BPCWebhookAlgorithm string        // PAYDESK_BPC_WEBHOOK_ALGORITHM: sha256, sha512, sha1
@@ -195,6 +196,15 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		errs = append(errs, fmt.Errorf("PAYDESK_DEMO_PAYMENTS=%q: use a number from 0 to 5000000", getenv("PAYDESK_DEMO_PAYMENTS")))
 	}
 	c.DemoPayments = n
+	switch v := str("PAYDESK_PAGE_CONCURRENCY", ""); v {
+	case "":
+	case "off":
+		c.PageTurns = -1
+	default:
+		if c.PageTurns, err = strconv.Atoi(v); err != nil || c.PageTurns < 1 || c.PageTurns > 1024 {
+			errs = append(errs, fmt.Errorf("PAYDESK_PAGE_CONCURRENCY=%q: use a number of pages from 1 to 1024, or off", v))
+		}
+	}
 	if c.PageCacheMB, err = strconv.Atoi(str("PAYDESK_PAGE_CACHE_MB", "8")); err != nil || c.PageCacheMB < 0 || c.PageCacheMB > 1024 {
 		errs = append(errs, fmt.Errorf("PAYDESK_PAGE_CACHE_MB=%q: use a number of megabytes from 0 (off) to 1024", getenv("PAYDESK_PAGE_CACHE_MB")))
 	}

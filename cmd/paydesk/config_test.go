@@ -53,25 +53,40 @@ func TestProfilingSetting(t *testing.T) {
 // off, anything else is refused by name.
 func TestPageCacheSetting(t *testing.T) {
 	for value, want := range map[string]int{"": 8 << 20, "8": 8 << 20, "1": 1 << 20, "0": -1} {
-		c, err := loadConfig(func(k string) string {
-			if k == "PAYDESK_PAGE_CACHE_MB" {
-				return value
-			}
-			return ""
-		}, true)
+		c, err := loadConfig(envWith("PAYDESK_PAGE_CACHE_MB", value), true)
 		if err != nil || pageCacheBytes(c.PageCacheMB) != want {
 			t.Errorf("PAYDESK_PAGE_CACHE_MB=%q: %d bytes (%v), want %d", value, pageCacheBytes(c.PageCacheMB), err, want)
 		}
 	}
 	for _, value := range []string{"-1", "lots", "4096"} {
-		_, err := loadConfig(func(k string) string {
-			if k == "PAYDESK_PAGE_CACHE_MB" {
-				return value
-			}
-			return ""
-		}, true)
+		_, err := loadConfig(envWith("PAYDESK_PAGE_CACHE_MB", value), true)
 		if err == nil || !strings.Contains(err.Error(), "PAYDESK_PAGE_CACHE_MB") {
 			t.Errorf("PAYDESK_PAGE_CACHE_MB=%q: error %v, want one naming the variable", value, err)
 		}
+	}
+}
+
+// TestPageConcurrencySetting: PAYDESK_PAGE_CONCURRENCY takes a number or off.
+func TestPageConcurrencySetting(t *testing.T) {
+	for value, want := range map[string]int{"": 0, "4": 4, "off": -1} {
+		c, err := loadConfig(envWith("PAYDESK_PAGE_CONCURRENCY", value), true)
+		if err != nil || c.PageTurns != want {
+			t.Errorf("PAYDESK_PAGE_CONCURRENCY=%q: %d (%v), want %d", value, c.PageTurns, err, want)
+		}
+	}
+	for _, value := range []string{"0", "-2", "many"} {
+		if _, err := loadConfig(envWith("PAYDESK_PAGE_CONCURRENCY", value), true); err == nil || !strings.Contains(err.Error(), "PAYDESK_PAGE_CONCURRENCY") {
+			t.Errorf("PAYDESK_PAGE_CONCURRENCY=%q: error %v, want one naming the variable", value, err)
+		}
+	}
+}
+
+// envWith is an environment holding one variable.
+func envWith(key, value string) func(string) string {
+	return func(k string) string {
+		if k == key {
+			return value
+		}
+		return ""
 	}
 }
