@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -390,5 +391,42 @@ func TestBulkLoadBatches(t *testing.T) {
 	page, err := db.ListPayments(context.Background(), PaymentFilter{Limit: 1})
 	if err != nil || len(page.Payments) != 1 || page.Payments[0].PaymentID != "10249" {
 		t.Errorf("newest payment: got %+v (%v), want 10249", page.Payments, err)
+	}
+}
+
+// TestBulkLoadRawJSON: the loader compacts each payment's raw JSON and refuses JSON that
+// is not, unless the caller vouches that it is compact already (RawCompact), when it is
+// kept as given.
+func TestBulkLoadRawJSON(t *testing.T) {
+	ctx := context.Background()
+	snap := func(id, raw string) BulkPayment {
+		return BulkPayment{Snapshot: providers.Snapshot{Provider: providers.Powens, PaymentID: id, Amount: 100, Currency: "EUR",
+			RawStatus: "done", Captured: 100, CreatedAt: testEpoch, Raw: json.RawMessage(raw)}}
+	}
+	for _, c := range []struct {
+		opt       BulkOptions
+		raw, want string
+	}{
+		{BulkOptions{}, `{ "provider" : "powens" }`, `{"provider":"powens"}`},
+		{BulkOptions{RawCompact: true}, `{"provider":"powens"}`, `{"provider":"powens"}`},
+	} {
+		db := newTestDB(t)
+		bulkLoad(t, db, c.opt, snap("81001", c.raw))
+		p, err := db.PaymentByProviderID(ctx, providers.Powens, "81001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(p.Raw) != c.want {
+			t.Errorf("RawCompact %v: stored %s, want %s", c.opt.RawCompact, p.Raw, c.want)
+		}
+	}
+	db := newTestDB(t)
+	l, err := db.NewBulkLoader(ctx, BulkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abort()
+	if _, err := l.Add(snap("81002", `{"provider":`)); !errors.Is(err, ErrInvalidSnapshot) {
+		t.Errorf("broken raw JSON: %v, want ErrInvalidSnapshot", err)
 	}
 }

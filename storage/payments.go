@@ -123,8 +123,9 @@ func snapshotKey(s providers.Snapshot) string {
 }
 
 // validateSnapshot checks what storage must be able to rely on, and returns the snapshot
-// as it will be stored (raw JSON compacted, refund currencies filled in).
-func validateSnapshot(s providers.Snapshot) (providers.Snapshot, error) {
+// as it will be stored (raw JSON compacted unless rawCompact vouches it is, refund
+// currencies filled in).
+func validateSnapshot(s providers.Snapshot, rawCompact bool) (providers.Snapshot, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("storage: payment %s %s: %w: %s", s.Provider, snapshotKey(s), ErrInvalidSnapshot, fmt.Sprintf(format, args...))
 	}
@@ -145,13 +146,16 @@ func validateSnapshot(s providers.Snapshot) (providers.Snapshot, error) {
 			return s, bad("%s %d is negative", a.name, a.v)
 		}
 	}
-	if len(bytes.TrimSpace(s.Raw)) > 0 {
+	switch {
+	case rawCompact && len(s.Raw) > 0:
+		// The bulk loader's caller vouches for it (BulkOptions.RawCompact).
+	case len(bytes.TrimSpace(s.Raw)) > 0:
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, s.Raw); err != nil {
 			return s, bad("raw JSON: %v", err)
 		}
 		s.Raw = buf.Bytes()
-	} else {
+	default:
 		s.Raw = nil
 	}
 	seen := make(map[string]bool, len(s.Refunds))
@@ -192,7 +196,7 @@ func validateSnapshot(s providers.Snapshot) (providers.Snapshot, error) {
 // not erased them. Invalid snapshots return an error wrapping ErrInvalidSnapshot; a
 // snapshot whose ids match two stored payments returns an error wrapping ErrConflict.
 func (db *DB) UpsertPayment(ctx context.Context, snap providers.Snapshot, opt UpsertOptions) (Payment, Change, error) {
-	snap, err := validateSnapshot(snap)
+	snap, err := validateSnapshot(snap, false)
 	if err != nil {
 		return Payment{}, Change{}, err
 	}

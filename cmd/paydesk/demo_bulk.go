@@ -37,7 +37,7 @@ func seedDemoBulk(ctx context.Context, db *storage.DB, c Config, count int, make
 	// gc.go, is lifted meanwhile).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
-	l, err := db.NewBulkLoader(ctx, storage.BulkOptions{})
+	l, err := db.NewBulkLoader(ctx, storage.BulkOptions{RawCompact: true}) // the makers write compact JSON (TestDemoRawIsCompact)
 	if err != nil {
 		return storage.BulkStats{}, err
 	}

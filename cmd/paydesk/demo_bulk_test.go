@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,9 +14,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"paydesk/providers"
 	"paydesk/providers/bpc"
+	demogen "paydesk/providers/demo"
 	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
@@ -208,4 +212,33 @@ func BenchmarkSeedDemoBulk(b *testing.B) {
 		db.Close()
 	}
 	b.ReportMetric(float64(count*b.N)/b.Elapsed().Seconds(), "payments/s")
+}
+
+// TestDemoRawIsCompact: the bulk demo tells the loader its raw JSON is compact already
+// (storage.BulkOptions.RawCompact): every provider's demo payment, in every variant,
+// must be, or the database would keep JSON no other path writes.
+func TestDemoRawIsCompact(t *testing.T) {
+	opt := demogen.Options{Count: 3000, Seed: demoSeed, Now: time.Now(), Makers: demoMakers("http://127.0.0.1:1/sim/powens"),
+		Staff: demoStaff(demoConfig(t)), Parse: func(name providers.Name, line []byte) (providers.Snapshot, error) { return parsers[name](line) }}
+	seen := map[providers.Name]int{}
+	err := demogen.Pipeline(opt, func(p demogen.Payment) (providers.Snapshot, error) { return p.Snapshot, nil },
+		func(s providers.Snapshot) error {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, s.Raw); err != nil {
+				return fmt.Errorf("%s payment %s: raw JSON: %w", s.Provider, s.PaymentID+s.SessionID+s.OrderID, err)
+			}
+			if !bytes.Equal(buf.Bytes(), s.Raw) {
+				return fmt.Errorf("%s payment: raw JSON is not compact: %.200s", s.Provider, s.Raw)
+			}
+			seen[s.Provider]++
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range providers.Names {
+		if seen[n] < 500 {
+			t.Errorf("%s: %d payments checked, want hundreds", n, seen[n])
+		}
+	}
 }

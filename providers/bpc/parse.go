@@ -158,18 +158,10 @@ func snapshotOf(sessRaw, payRaw json.RawMessage, refundsRaw []json.RawMessage) (
 			}
 			list = append(list, c)
 		}
-		b, err := json.Marshal(list)
-		if err != nil {
-			return providers.Snapshot{}, fmt.Errorf("bpc: refunds: %w", err)
-		}
-		env.Refunds = b
+		env.Refunds = providers.JSONList(list)
 	}
-
-	raw, err := json.Marshal(env)
-	if err != nil {
-		return providers.Snapshot{}, fmt.Errorf("bpc: envelope: %w", err)
-	}
-	snap.Raw = raw
+	// The parts were compacted above: Encode copies them as they are.
+	snap.Raw = env.Encode()
 	return snap, nil
 }
 

@@ -51,19 +51,20 @@ func transactionList(raw json.RawMessage) ([]json.RawMessage, error) {
 // envelopeOf builds the normalised import envelope for an order's transactions, each kept
 // exactly as the provider sent it (compacted).
 func envelopeOf(list []json.RawMessage) (json.RawMessage, error) {
-	compact := make([]json.RawMessage, len(list))
+	// Each transaction compacted once, into the list (json.Marshal would compact them
+	// again at each level: providers.Envelope.Encode).
+	var txs bytes.Buffer
+	txs.WriteByte('[')
 	for i, item := range list {
-		var b bytes.Buffer
-		if err := json.Compact(&b, item); err != nil {
+		if i > 0 {
+			txs.WriteByte(',')
+		}
+		if err := json.Compact(&txs, item); err != nil {
 			return nil, fmt.Errorf("tranzzo: transaction %d: %w", i, err)
 		}
-		compact[i] = b.Bytes()
 	}
-	txs, err := json.Marshal(compact)
-	if err != nil {
-		return nil, fmt.Errorf("tranzzo: envelope: %w", err)
-	}
-	return json.Marshal(providers.Envelope{Provider: providers.Tranzzo, Transactions: txs})
+	txs.WriteByte(']')
+	return providers.Envelope{Provider: providers.Tranzzo, Transactions: txs.Bytes()}.Encode(), nil
 }
 
 // decodedTx is a transaction with its times parsed.
