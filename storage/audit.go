@@ -198,12 +198,8 @@ type AuditFilter struct {
 
 // where turns the filter into a WHERE clause (with a leading space, or "") and its arguments.
 func (f AuditFilter) where() (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, arg any) {
-		conds = append(conds, cond)
-		args = append(args, arg)
-	}
+	var w sqlWhere
+	add := w.add
 	if !f.From.IsZero() {
 		add("at >= ?", ms(f.From))
 	}
@@ -222,10 +218,7 @@ func (f AuditFilter) where() (string, []any) {
 	if f.Before > 0 {
 		add("id < ?", f.Before)
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return w.clause(), w.args
 }
 
 // ListAudit returns a page of audit entries matching f, newest first (keyset on id).

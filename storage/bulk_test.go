@@ -326,12 +326,7 @@ func TestBulkLoadAbort(t *testing.T) {
 // dropped; the next Open puts them back and rebuilds the search index.
 func TestBulkLoadRecoversAfterACrash(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crash.db")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := schemaOf(t, db)
+	db, path, fresh := crashFixture(t)
 	l, err := db.NewBulkLoader(ctx, BulkOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -356,14 +351,8 @@ func TestBulkLoadRecoversAfterACrash(t *testing.T) {
 	}
 	db.Close()
 
-	db, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = reopenRecovered(t, path, fresh)
 	defer db.Close()
-	if got := schemaOf(t, db); !reflect.DeepEqual(got, fresh) {
-		t.Errorf("schema after recovery differs from a fresh database's:\n got %q\nwant %q", got, fresh)
-	}
 	if got := searchIDs(t, db, "kovalenko"); len(got) != 1 {
 		t.Errorf("search after recovery: got %v, want the loaded payment", got)
 	}
@@ -429,4 +418,30 @@ func TestBulkLoadRawJSON(t *testing.T) {
 	if _, err := l.Add(snap("81002", `{"provider":`)); !errors.Is(err, ErrInvalidSnapshot) {
 		t.Errorf("broken raw JSON: %v, want ErrInvalidSnapshot", err)
 	}
+}
+
+// reopenRecovered opens the database at path again, as the next process would after a
+// crash mid-load, and checks recovery left the schema of a fresh database (fresh).
+func reopenRecovered(t *testing.T, path string, fresh []string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := schemaOf(t, db); !reflect.DeepEqual(got, fresh) {
+		t.Errorf("schema after recovery differs from a fresh database's:\n got %q\nwant %q", got, fresh)
+	}
+	return db
+}
+
+// crashFixture opens a new database file for a crash test: the handle, its path (to open
+// again as the next process would) and its fresh schema (what recovery must restore).
+func crashFixture(t *testing.T) (*DB, string, []string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crash.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, path, schemaOf(t, db)
 }

@@ -594,12 +594,7 @@ func TestBulkLoadAbortLeavesRefundDaysRight(t *testing.T) {
 // dropped, the summary stale) is finished by the next Open, summary included.
 func TestBulkLoadCrashLeavesRefundDaysRight(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crash.db")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := schemaOf(t, db)
+	db, path, fresh := crashFixture(t)
 	bulkLoad(t, db, BulkOptions{}, summaryBulkPayments(2, 50)...) // a first, complete load
 	l, err := db.NewBulkLoader(ctx, BulkOptions{})
 	if err != nil {
@@ -627,14 +622,8 @@ func TestBulkLoadCrashLeavesRefundDaysRight(t *testing.T) {
 	}
 	db.Close()
 
-	db, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = reopenRecovered(t, path, fresh)
 	defer db.Close()
-	if got := schemaOf(t, db); !reflect.DeepEqual(got, fresh) {
-		t.Errorf("schema after recovery differs from a fresh database's:\n got %q\nwant %q", got, fresh)
-	}
 	checkSummaryTables(t, db, "after recovery")
 	compareSummaryPaths(t, db, RefundFilter{})
 	compareSummaryPaths(t, db, RefundFilter{ApprovedBy: "max@x.test"})

@@ -472,12 +472,8 @@ const refundRowColumns = `, r.payment_public_id, r.provider, r.customer_name`
 // where turns the filter into a WHERE clause (with a leading space, or "") and its
 // arguments; paging (After) is applied only when page is true.
 func (f RefundFilter) where(page bool) (string, []any, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, arg any) {
-		conds = append(conds, cond)
-		args = append(args, arg)
-	}
+	var w sqlWhere
+	add := w.add
 	if !f.From.IsZero() {
 		add("r.requested_at >= ?", ms(f.From))
 	}
@@ -529,10 +525,7 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 	if page && f.After > 0 {
 		add(f.pageID()+" < ?", f.After)
 	}
-	if len(conds) == 0 {
-		return "", nil, nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args, nil
+	return w.clause(), w.args, nil
 }
 
 // aggregateFrom is the FROM clause of totals, series and page ids: the refunds alone,
@@ -731,12 +724,8 @@ func (db *DB) refundSummaryFromDays(ctx context.Context, f RefundFilter) (Refund
 	if f.RequestedBy != "" || f.ApprovedBy != "" {
 		table = "refund_days_people"
 	}
-	var conds []string
-	var args []any
-	add := func(cond string, arg any) {
-		conds = append(conds, cond)
-		args = append(args, arg)
-	}
+	var w sqlWhere
+	add := w.add
 	if !f.From.IsZero() {
 		add("day >= ?", ms(f.From)/msPerDay)
 	}
@@ -751,10 +740,7 @@ func (db *DB) refundSummaryFromDays(ctx context.Context, f RefundFilter) (Refund
 			add(c.column+" = ?", c.value)
 		}
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
+	where, args := w.clause(), w.args
 	// Both tables are ordered by day and currency after the filter that leads: SQLite adds
 	// the groups up as it reads them (no sort), and the rows come out in the series' order.
 	rows, err := db.db.QueryContext(ctx, `SELECT day, currency, sum(n), sum(amount),
