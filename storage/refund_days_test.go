@@ -28,29 +28,7 @@ type summaryGroup struct{ n, amount int64 }
 // whichever came first).
 func summaryTables(t *testing.T, db *DB) (days, people map[string]summaryGroup) {
 	t.Helper()
-	read := func(q string) map[string]summaryGroup {
-		rows, err := db.db.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[string]summaryGroup{}
-		for rows.Next() {
-			var key string
-			var g summaryGroup
-			if err := rows.Scan(&key, &g.n, &g.amount); err != nil {
-				t.Fatal(err)
-			}
-			if _, dup := out[key]; dup {
-				t.Fatalf("two groups for %s", key)
-			}
-			out[key] = g
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	read := func(q string) map[string]summaryGroup { return readGroups(t, db, q) }
 	days = read(`SELECT concat_ws('|', day, provider, currency, status, reason), n, amount FROM refund_days`)
 	people = read(`SELECT concat_ws('|', lower(requested_by), lower(approved_by), day, provider, currency, status, reason), n, amount
 		FROM refund_days_people`)
@@ -118,6 +96,46 @@ func checkSummaryTables(t *testing.T, db *DB, when string) {
 	}
 	diff("refund_days", gotDays, wantDays)
 	diff("refund_days_people", gotPeople, wantPeople)
+	// refund_day_totals (0006) is refund_days summed over the reasons.
+	wantTotals := map[string]summaryGroup{}
+	for k, g := range wantDays {
+		key := k[:strings.LastIndexByte(k, '|')] // day|provider|currency|status
+		w := wantTotals[key]
+		wantTotals[key] = summaryGroup{w.n + g.n, w.amount + g.amount}
+	}
+	diff("refund_day_totals", dayTotals(t, db), wantTotals)
+}
+
+// dayTotals reads refund_day_totals, keyed day|provider|currency|status.
+func dayTotals(t *testing.T, db *DB) map[string]summaryGroup {
+	t.Helper()
+	return readGroups(t, db, `SELECT concat_ws('|', day, provider, currency, status), n, amount FROM refund_day_totals`)
+}
+
+// readGroups reads summary groups: q selects a key, a count and an amount.
+func readGroups(t *testing.T, db *DB, q string) map[string]summaryGroup {
+	t.Helper()
+	rows, err := db.db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]summaryGroup{}
+	for rows.Next() {
+		var key string
+		var g summaryGroup
+		if err := rows.Scan(&key, &g.n, &g.amount); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := out[key]; dup {
+			t.Fatalf("two groups for %s", key)
+		}
+		out[key] = g
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // compareSummaryPaths fails the test unless, for f, the summary path (the daily tables)

@@ -720,9 +720,14 @@ func (db *DB) refundSummaryFromDays(ctx context.Context, f RefundFilter) (Refund
 	if _, _, err := f.where(false); err != nil { // the same validation as the refunds' query
 		return RefundSummary{}, err
 	}
-	table := "refund_days"
-	if f.RequestedBy != "" || f.ApprovedBy != "" {
+	// The coarsest summary that can answer (0006): without a reason or a person, the
+	// totals per day, currency, provider and status.
+	table := "refund_day_totals"
+	switch {
+	case f.RequestedBy != "" || f.ApprovedBy != "":
 		table = "refund_days_people"
+	case f.Reason != "":
+		table = "refund_days"
 	}
 	var w sqlWhere
 	add := w.add
