@@ -4,11 +4,10 @@
 -- refund_days has 16,000), so such a page adds up a fifth of the groups (docs/benchmarks.md).
 --
 -- It is kept from refund_days itself, by triggers on that table: whatever changes
--- refund_days (its own triggers on refunds, the bulk loader's rebuild, a crash recovery)
--- changes the totals by the same amounts, so refund_day_totals is always refund_days
--- summed over the reasons. These triggers are not among those the bulk loader drops
--- (refund_days_*): its rebuild deletes and re-inserts refund_days' 16,000 groups, which
--- carries them.
+-- refund_days (its own triggers on refunds) changes the totals by the same amounts, so
+-- refund_day_totals is always refund_days summed over the reasons. The bulk loader drops
+-- these triggers with the other refund_days_* ones and rebuilds this table with them
+-- (storage/bulk.go: firing them for the 16,000 groups of its rebuild took 1.3 s).
 CREATE TABLE refund_day_totals (
     day      INTEGER NOT NULL,
     currency TEXT    NOT NULL,
@@ -23,7 +22,7 @@ INSERT INTO refund_day_totals (day, currency, provider, status, n, amount)
     SELECT day, currency, provider, status, sum(n), sum(amount) FROM refund_days
     GROUP BY day, currency, provider, status;
 
-CREATE TRIGGER refund_totals_insert AFTER INSERT ON refund_days BEGIN
+CREATE TRIGGER refund_days_totals_insert AFTER INSERT ON refund_days BEGIN
     INSERT INTO refund_day_totals (day, currency, provider, status, n, amount)
         VALUES (new.day, new.currency, new.provider, new.status, new.n, new.amount)
         ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount;
@@ -31,7 +30,7 @@ CREATE TRIGGER refund_totals_insert AFTER INSERT ON refund_days BEGIN
         AND provider = new.provider AND status = new.status AND n = 0;
 END;
 
-CREATE TRIGGER refund_totals_delete AFTER DELETE ON refund_days BEGIN
+CREATE TRIGGER refund_days_totals_delete AFTER DELETE ON refund_days BEGIN
     INSERT INTO refund_day_totals (day, currency, provider, status, n, amount)
         VALUES (old.day, old.currency, old.provider, old.status, -old.n, -old.amount)
         ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount;
@@ -39,7 +38,7 @@ CREATE TRIGGER refund_totals_delete AFTER DELETE ON refund_days BEGIN
         AND provider = old.provider AND status = old.status AND n = 0;
 END;
 
-CREATE TRIGGER refund_totals_update AFTER UPDATE ON refund_days BEGIN
+CREATE TRIGGER refund_days_totals_update AFTER UPDATE ON refund_days BEGIN
     INSERT INTO refund_day_totals (day, currency, provider, status, n, amount)
         VALUES (old.day, old.currency, old.provider, old.status, -old.n, -old.amount)
         ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount;
