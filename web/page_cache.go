@@ -14,9 +14,9 @@ import (
 const defaultPageCacheBytes = 8 << 20
 
 // pageCache keeps rendered page bodies that depend on nothing but their URL's query and
-// the stored data — the payments list and its searches, the refund history — so that asking again for a
-// page nothing has changed skips the query and the rendering (a list page costs 0.6 ms
-// of CPU, its cached body a few µs; docs/benchmarks.md).
+// the stored data — the payments list and its searches, the refund history — so that
+// asking again for a page nothing has changed skips the query and the rendering (a list
+// page costs 0.6 ms of CPU, its cached body a few µs; docs/benchmarks.md).
 //
 // An entry is only ever served for the data it was rendered from: every lookup passes
 // the database's data version (storage.DB.DataVersion), which moves with any commit by
@@ -26,7 +26,9 @@ const defaultPageCacheBytes = 8 << 20
 // allowed on the page.
 //
 // The cache holds at most max bytes; when full, entries are dropped in map order (an
-// arbitrary one each time) until the new one fits.
+// arbitrary one each time) until the new one fits. A request that read the version just
+// before a commit may move the cache back to the older version: that empties it too, so
+// an entry is only ever served to requests that read the version it was rendered at.
 type pageCache struct {
 	mu      sync.Mutex
 	version int64
