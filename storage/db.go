@@ -40,6 +40,8 @@ type DB struct {
 	db *sql.DB
 	// watch is a connection of its own that never writes, for DataVersion (version.go).
 	watch *versionWatch
+	// dayTotals keeps refund_day_totals in memory for the refund history (refunds.go).
+	dayTotals refundDayTotalsCache
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }

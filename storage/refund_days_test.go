@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
@@ -16,9 +18,10 @@ import (
 	"paydesk/providers"
 )
 
-// The refund history's daily summary (migration 0005): refund_days and refund_days_people,
-// kept by triggers, rebuilt by the bulk loader. These tests hold it against the refunds
-// themselves.
+// The refund history's daily summaries: refund_days and refund_days_people (migration
+// 0005), refund_day_totals (0006) and the copy of it kept in memory while its version
+// (0007) stays the same; kept by triggers, rebuilt by the bulk loader. These tests hold
+// them against the refunds themselves.
 
 // summaryGroup is one row of a summary table: a key and what it adds up.
 type summaryGroup struct{ n, amount int64 }
@@ -104,6 +107,42 @@ func checkSummaryTables(t *testing.T, db *DB, when string) {
 		wantTotals[key] = summaryGroup{w.n + g.n, w.amount + g.amount}
 	}
 	diff("refund_day_totals", dayTotals(t, db), wantTotals)
+	// What the history keeps of it in memory (0007) is the table as it is now: kept before
+	// a change, it was read again because the change moved the version on.
+	diff("refund_day_totals kept in memory", keptDayTotals(t, db), wantTotals)
+}
+
+// keptDayTotals returns the refund_day_totals groups the refund history adds up (kept in
+// memory, or read again if the version moved), keyed as dayTotals, after checking that
+// they are in the table's order.
+func keptDayTotals(t *testing.T, db *DB) map[string]summaryGroup {
+	t.Helper()
+	groups, err := db.refundDayTotals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]summaryGroup{}
+	for i, g := range groups {
+		if i > 0 {
+			p := groups[i-1]
+			if cmp.Or(cmp.Compare(p.day, g.day), strings.Compare(p.currency, g.currency), strings.Compare(p.provider, g.provider),
+				strings.Compare(p.status, g.status)) >= 0 {
+				t.Fatalf("kept groups out of the table's order: %+v before %+v", p, g)
+			}
+		}
+		out[fmt.Sprintf("%d|%s|%s|%s", g.day, g.provider, g.currency, g.status)] = summaryGroup{g.n, g.amount}
+	}
+	return out
+}
+
+// summaryVersion reads refund_summary_version (0007).
+func summaryVersion(t *testing.T, db *DB) int64 {
+	t.Helper()
+	var v int64
+	if err := db.db.QueryRow(`SELECT v FROM refund_summary_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // dayTotals reads refund_day_totals, keyed day|provider|currency|status.
@@ -409,10 +448,10 @@ func (c *refundChanger) step() {
 }
 
 // TestRefundDaysFollowChanges: whatever happens to refunds and decisions, the summary
-// tables hold exactly what the refunds add up to, and for every kind of filter the
-// history's totals and chart read from them equal those read from the refunds. Run with
-// SQLite firing refunds_fill_payment (which updates a refund right after its insert) before
-// and after the summary's triggers.
+// tables (and the copy of refund_day_totals kept in memory) hold exactly what the refunds
+// add up to, and for every kind of filter the history's totals and chart read from them
+// equal those read from the refunds. Run with SQLite firing refunds_fill_payment (which
+// updates a refund right after its insert) before and after the summary's triggers.
 func TestRefundDaysFollowChanges(t *testing.T) {
 	for _, order := range []string{"migration order", "refunds_fill_payment last"} {
 		for seed := range uint64(3) {
@@ -437,11 +476,25 @@ func TestRefundDaysFollowChanges(t *testing.T) {
 						c.payments = append(c.payments, insertTestPayment(t, db, p, cur, 1_000_000*int64(i+1)))
 					}
 				}
+				version, totals := summaryVersion(t, db), dayTotals(t, db)
 				for round := range 8 {
 					for range 80 {
 						c.step()
+						// Whatever changes refund_day_totals moves its version on (what the
+						// history keeps in memory is read again).
+						v, now := summaryVersion(t, db), dayTotals(t, db)
+						if v == version && !maps.Equal(now, totals) {
+							t.Fatalf("round %d, change %d: refund_day_totals changed, its version stayed %d", round, c.seq, v)
+						}
+						version, totals = v, now
 					}
 					checkSummaryTables(t, db, fmt.Sprintf("round %d", round))
+					// The views read from memory, after the changes since the last round.
+					for _, f := range summaryFilters(c.day0) {
+						if f.Reason == "" && f.RequestedBy == "" && f.ApprovedBy == "" {
+							compareSummaryPaths(t, db, f)
+						}
+					}
 					if t.Failed() {
 						return
 					}
@@ -567,6 +620,7 @@ func TestBulkLoadRebuildsRefundDays(t *testing.T) {
 		RequestedBy: "sam@x.test", IdempotencyKey: "before"}); err != nil {
 		t.Fatal(err)
 	}
+	checkSummaryTables(t, db, "before the load") // and refund_day_totals kept in memory
 	fresh := schemaOf(t, db)
 	stats := bulkLoad(t, db, BulkOptions{BatchRows: 70}, summaryBulkPayments(1, 300)...)
 	if stats.Refunds < 100 || stats.Approvals < 20 {
@@ -592,6 +646,7 @@ func TestBulkLoadRebuildsRefundDays(t *testing.T) {
 // rolls back the last one; the summary counts exactly what stayed.
 func TestBulkLoadAbortLeavesRefundDaysRight(t *testing.T) {
 	db := newTestDB(t)
+	checkSummaryTables(t, db, "before the load") // no group kept in memory
 	l, err := db.NewBulkLoader(context.Background(), BulkOptions{BatchRows: 40})
 	if err != nil {
 		t.Fatal(err)
@@ -614,6 +669,13 @@ func TestBulkLoadCrashLeavesRefundDaysRight(t *testing.T) {
 	ctx := context.Background()
 	db, path, fresh := crashFixture(t)
 	bulkLoad(t, db, BulkOptions{}, summaryBulkPayments(2, 50)...) // a first, complete load
+	// Another process (a server next to `paydesk import`) keeps refund_day_totals in memory.
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	checkSummaryTables(t, other, "another process, before the load")
 	l, err := db.NewBulkLoader(ctx, BulkOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -645,14 +707,24 @@ func TestBulkLoadCrashLeavesRefundDaysRight(t *testing.T) {
 	checkSummaryTables(t, db, "after recovery")
 	compareSummaryPaths(t, db, RefundFilter{})
 	compareSummaryPaths(t, db, RefundFilter{ApprovedBy: "max@x.test"})
+	// The recovery moved the version on: the other process reads the groups again.
+	checkSummaryTables(t, other, "another process, after recovery")
+	compareSummaryPaths(t, other, RefundFilter{Provider: providers.Tranzzo})
 }
 
-// TestMigrationFillsRefundDays: a database whose refunds were made before migration 0005
-// gets a summary equal to them, and its refunds their payment's id and customer.
+// TestMigrationFillsRefundDays: a database whose refunds were made before migration 0005,
+// 0006 or 0007 gets summaries equal to them (the one kept in memory included), and its
+// refunds their payment's id and customer.
 func TestMigrationFillsRefundDays(t *testing.T) {
+	for _, before := range []string{"0005", "0006", "0007"} {
+		t.Run("before "+before, func(t *testing.T) { testMigrationFillsRefundDays(t, before) })
+	}
+}
+
+func testMigrationFillsRefundDays(t *testing.T, before string) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	// The schema as it was before 0005: the earlier migrations only.
+	// The schema as it was before that migration: the earlier ones only.
 	old, err := sql.Open("sqlite3", DSN(path))
 	if err != nil {
 		t.Fatal(err)
@@ -666,7 +738,7 @@ func TestMigrationFillsRefundDays(t *testing.T) {
 	}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
-		if base >= "0005" {
+		if base >= before {
 			continue
 		}
 		body, err := migrations.ReadFile(name)
@@ -734,8 +806,8 @@ func TestMigrationFillsRefundDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if v, err := db.SchemaVersion(ctx); err != nil || v < 5 {
-		t.Fatalf("schema version %d (%v), want 5 or later", v, err)
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 7 {
+		t.Fatalf("schema version %d (%v), want 7 or later", v, err)
 	}
 	checkSummaryTables(t, db, "after the migration")
 	if days, _ := summaryTables(t, db); len(days) < 20 {
