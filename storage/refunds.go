@@ -880,6 +880,57 @@ func parseRefundDayTotals(text []byte, count int) ([]refundDayGroup, error) {
 	return groups, nil
 }
 
+// summaryBuilder adds daily groups up into a RefundSummary: totals per currency in
+// alphabetical order, and the succeeded refunds of each day and currency. Groups arrive in
+// day and currency order; consecutive ones of the same day and currency make one point.
+type summaryBuilder struct {
+	out     RefundSummary
+	totals  []CurrencyTotal
+	lastDay int64
+	names   map[string]string // each currency's text kept once
+}
+
+// name returns currency as a string, allocated once per currency.
+func (b *summaryBuilder) name(currency []byte) string {
+	c, ok := b.names[string(currency)]
+	if !ok {
+		if b.names == nil {
+			b.names = map[string]string{}
+		}
+		c = string(currency)
+		b.names[c] = c
+	}
+	return c
+}
+
+// add counts one group: n refunds of amount, okN of them (okAmount) succeeded.
+func (b *summaryBuilder) add(day int64, c string, n, amount, okN, okAmount int64) {
+	i, found := slices.BinarySearchFunc(b.totals, c, func(t CurrencyTotal, c string) int { return strings.Compare(t.Currency, c) })
+	if !found {
+		b.totals = slices.Insert(b.totals, i, CurrencyTotal{Currency: c})
+	}
+	t := &b.totals[i]
+	t.Count, t.Amount = t.Count+int(n), t.Amount+amount
+	t.SucceededCount, t.SucceededAmount = t.SucceededCount+int(okN), t.SucceededAmount+okAmount
+	if okN == 0 {
+		return
+	}
+	if k := len(b.out.Days) - 1; k >= 0 && b.lastDay == day && b.out.Days[k].Currency == c {
+		b.out.Days[k].Count += int(okN)
+		b.out.Days[k].Amount += okAmount
+		return
+	}
+	b.lastDay = day
+	b.out.Days = append(b.out.Days, SeriesPoint{Bucket: time.UnixMilli(day * msPerDay).UTC(), Currency: c, Amount: okAmount, Count: int(okN)})
+}
+
+// summary returns what was added up. A currency whose groups all count zero (the
+// triggers delete such groups) has no total.
+func (b *summaryBuilder) summary() RefundSummary {
+	b.out.Totals = slices.DeleteFunc(b.totals, func(t CurrencyTotal) bool { return t.Count == 0 })
+	return b.out
+}
+
 // sumRefundDayTotals is RefundSummary added up from refund_day_totals' groups (in the
 // table's order) matching f, which filters on nothing but whole days, the provider, the
 // currency and the status.
@@ -892,19 +943,7 @@ func sumRefundDayTotals(groups []refundDayGroup, f RefundFilter) RefundSummary {
 		to = ms(f.To) / msPerDay
 	}
 	first, _ := slices.BinarySearchFunc(groups, from, func(g refundDayGroup, day int64) int { return cmp.Compare(g.day, day) })
-	var out RefundSummary
-	var totals []CurrencyTotal // in alphabetical order
-	// The groups of one day and currency follow each other: their succeeded refunds make
-	// one point of the series, in the series' order.
-	var point SeriesPoint
-	var pointDay int64
-	var t *CurrencyTotal // the point's currency's
-	flush := func() {
-		if point.Count > 0 {
-			point.Bucket = time.UnixMilli(pointDay * msPerDay).UTC()
-			out.Days = append(out.Days, point)
-		}
-	}
+	var b summaryBuilder
 	for _, g := range groups[first:] {
 		if g.day >= to {
 			break
@@ -913,25 +952,13 @@ func sumRefundDayTotals(groups []refundDayGroup, f RefundFilter) RefundSummary {
 			(f.Status != "" && g.status != f.Status) {
 			continue
 		}
-		if t == nil || g.day != pointDay || g.currency != point.Currency {
-			flush()
-			point, pointDay = SeriesPoint{Currency: g.currency}, g.day
-			i, found := slices.BinarySearchFunc(totals, g.currency, func(t CurrencyTotal, c string) int { return strings.Compare(t.Currency, c) })
-			if !found {
-				totals = slices.Insert(totals, i, CurrencyTotal{Currency: g.currency})
-			}
-			t = &totals[i]
-		}
-		t.Count, t.Amount = t.Count+int(g.n), t.Amount+g.amount
+		var okN, okAmount int64
 		if g.status == "succeeded" {
-			t.SucceededCount, t.SucceededAmount = t.SucceededCount+int(g.n), t.SucceededAmount+g.amount
-			point.Count, point.Amount = point.Count+int(g.n), point.Amount+g.amount
+			okN, okAmount = g.n, g.amount
 		}
+		b.add(g.day, g.currency, g.n, g.amount, okN, okAmount)
 	}
-	flush()
-	// A currency whose groups all count zero (the triggers delete such groups) has no total.
-	out.Totals = slices.DeleteFunc(totals, func(t CurrencyTotal) bool { return t.Count == 0 })
-	return out
+	return b.summary()
 }
 
 // refundSummaryFromTable adds up the groups of one daily summary table matching f (every
@@ -963,33 +990,19 @@ func (db *DB) refundSummaryFromTable(ctx context.Context, table string, f Refund
 		return RefundSummary{}, err
 	}
 	defer rows.Close()
-	var out RefundSummary
-	var totals []CurrencyTotal
+	var b summaryBuilder
 	var cur sql.RawBytes
 	for rows.Next() {
 		var day, n, amount, okN, okAmount int64 // int64: database/sql converts to int through a string
 		if err := rows.Scan(&day, &cur, &n, &amount, &okN, &okAmount); err != nil {
 			return RefundSummary{}, err
 		}
-		i := slices.IndexFunc(totals, func(t CurrencyTotal) bool { return t.Currency == string(cur) })
-		if i < 0 { // a new currency, kept in alphabetical order
-			c := string(cur)
-			i, _ = slices.BinarySearchFunc(totals, c, func(t CurrencyTotal, c string) int { return strings.Compare(t.Currency, c) })
-			totals = slices.Insert(totals, i, CurrencyTotal{Currency: c})
-		}
-		t := &totals[i]
-		t.Count, t.Amount = t.Count+int(n), t.Amount+amount
-		t.SucceededCount, t.SucceededAmount = t.SucceededCount+int(okN), t.SucceededAmount+okAmount
-		if okN > 0 {
-			out.Days = append(out.Days, SeriesPoint{Bucket: time.UnixMilli(day * msPerDay).UTC(), Currency: t.Currency, Amount: okAmount, Count: int(okN)})
-		}
+		b.add(day, b.name(cur), n, amount, okN, okAmount)
 	}
 	if err := rows.Err(); err != nil {
 		return RefundSummary{}, err
 	}
-	// A currency whose groups all count zero (the triggers delete such groups) has no total.
-	out.Totals = slices.DeleteFunc(totals, func(t CurrencyTotal) bool { return t.Count == 0 })
-	return out, nil
+	return b.summary(), nil
 }
 
 // refundSummaryRaw is RefundSummary read from the refunds themselves, in two reads where
