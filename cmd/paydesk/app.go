@@ -70,7 +70,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 			TranzzoSecret: []byte(c.TranzzoAPISecret),
 		},
 		Parsers: parsers, Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
-		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageTurns,
+		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageConcurrency,
 	}, db, provs, a, log)
 }
 

@@ -58,9 +58,9 @@ type Config struct {
 	TranzzoAPISecret    string // PAYDESK_TRANZZO_API_SECRET (secret)
 	TranzzoEndpointsKey string // PAYDESK_TRANZZO_ENDPOINTS_KEY (secret)
 
-	DemoPayments int // PAYDESK_DEMO_PAYMENTS
-	PageCacheMB  int // PAYDESK_PAGE_CACHE_MB: rendered list pages kept; 0 turns it off
-	PageTurns    int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
+	DemoPayments    int // PAYDESK_DEMO_PAYMENTS
+	PageCacheMB     int // PAYDESK_PAGE_CACHE_MB: rendered list pages kept; 0 turns it off
+	PageConcurrency int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
 
 	BPCWebhookSecret    string        // PAYDESK_BPC_WEBHOOK_SECRET (secret)
 	BPCWebhookAlgorithm string        // PAYDESK_BPC_WEBHOOK_ALGORITHM: sha256, sha512, sha1
@@ -199,9 +199,9 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	switch v := str("PAYDESK_PAGE_CONCURRENCY", ""); v {
 	case "":
 	case "off":
-		c.PageTurns = -1
+		c.PageConcurrency = -1
 	default:
-		if c.PageTurns, err = strconv.Atoi(v); err != nil || c.PageTurns < 1 || c.PageTurns > 1024 {
+		if c.PageConcurrency, err = strconv.Atoi(v); err != nil || c.PageConcurrency < 1 || c.PageConcurrency > 1024 {
 			errs = append(errs, fmt.Errorf("PAYDESK_PAGE_CONCURRENCY=%q: use a number of pages from 1 to 1024, or off", v))
 		}
 	}

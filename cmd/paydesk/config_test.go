@@ -70,8 +70,8 @@ func TestPageCacheSetting(t *testing.T) {
 func TestPageConcurrencySetting(t *testing.T) {
 	for value, want := range map[string]int{"": 0, "4": 4, "off": -1} {
 		c, err := loadConfig(envWith("PAYDESK_PAGE_CONCURRENCY", value), true)
-		if err != nil || c.PageTurns != want {
-			t.Errorf("PAYDESK_PAGE_CONCURRENCY=%q: %d (%v), want %d", value, c.PageTurns, err, want)
+		if err != nil || c.PageConcurrency != want {
+			t.Errorf("PAYDESK_PAGE_CONCURRENCY=%q: %d (%v), want %d", value, c.PageConcurrency, err, want)
 		}
 	}
 	for _, value := range []string{"0", "-2", "many"} {
