@@ -344,7 +344,6 @@ func (l *BulkLoader) Prepare(p BulkPayment) (BulkPayment, error) {
 // prepareBulk is Prepare with the loader's options (Events: work out the imported
 // event; RawCompact: take the raw JSON as it is).
 func (db *DB) prepareBulk(p BulkPayment, opt BulkOptions) (BulkPayment, error) {
-	events := opt.Events
 	snap, err := validateSnapshot(p.Snapshot, opt.RawCompact)
 	if err != nil {
 		return p, err
@@ -391,7 +390,7 @@ func (db *DB) prepareBulk(p BulkPayment, opt BulkOptions) (BulkPayment, error) {
 		p.plan = append(p.plan, refundSync{ProviderID: r.ID, Amount: r.Amount, Currency: r.Currency,
 			To: providerRefundStatus(r), Raw: r.Status, RequestedAt: at})
 	}
-	if events {
+	if opt.Events {
 		data, err := json.Marshal(upsertEventData{Status: p.row.Status, Refunds: p.plan})
 		if err != nil {
 			return p, fmt.Errorf("storage: payment %s: event data: %w", p.row.PublicID, err)
