@@ -56,8 +56,8 @@ func TestNewConfig(t *testing.T) {
 			if c.webviewURL != tt.webview {
 				t.Errorf("webview: got %q, want %q", c.webviewURL, tt.webview)
 			}
-			if c.timeout != DefaultTimeout || c.hc == nil || c.baseURL != "https://acme.biapi.pro/2.0" {
-				t.Errorf("defaults: timeout %s, hc %v, base %q", c.timeout, c.hc, c.baseURL)
+			if c.http.Timeout != DefaultTimeout || c.http.HTTP == nil || c.baseURL != "https://acme.biapi.pro/2.0" {
+				t.Errorf("defaults: timeout %s, hc %v, base %q", c.http.Timeout, c.http.HTTP, c.baseURL)
 			}
 			if c.Name() != providers.Powens {
 				t.Errorf("Name: got %q", c.Name())
