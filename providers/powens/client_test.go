@@ -173,9 +173,12 @@ func TestFetchFaults(t *testing.T) {
 	}
 }
 
-// A read is repeated once after a connection error; a second one gives up.
+// A read is repeated once after a connection error; when the connection keeps failing it
+// gives up. The client sends each call once: the retry is the guard's transport, as
+// cmd/paydesk wires every client.
 func TestFetchRetriesOnConnectionError(t *testing.T) {
 	e := newEnv(t, nil)
+	e.guard()
 	e.load(t, testPayment("8", "pending", "", "first_open_day"))
 	e.sim.FailNextOn(RouteGetPayment, 1, FaultDropConnection)
 	if _, err := e.client.Fetch(t.Context(), providers.Ref{PaymentID: "8"}); err != nil {
