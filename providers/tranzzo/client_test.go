@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"paydesk/providers"
 )
@@ -787,5 +788,27 @@ func TestMountedUnderPrefix(t *testing.T) {
 	reqs := f.sim.Requests()
 	if got := reqs[len(reqs)-2].Path; got != "/refund" {
 		t.Errorf("path seen by the simulator: got %q, want /refund", got)
+	}
+}
+
+// The body excerpt in an error's detail never cuts a UTF-8 character in half (it used to,
+// with a multi-byte character at byte 300).
+func TestErrorDetailKeepsUTF8Whole(t *testing.T) {
+	for pad := 0; pad < 3; pad++ {
+		body := `{"message":"` + strings.Repeat("x", 287+pad) + strings.Repeat("€", 40) + `"}`
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte(body))
+		}))
+		_, err := newTestClient(t, srv.URL, nil).Fetch(context.Background(), providers.Ref{OrderID: "o-1"})
+		srv.Close()
+		var pe *providers.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("got %v, want a *providers.Error", err)
+		}
+		if !utf8.ValidString(pe.Detail) || !strings.HasSuffix(pe.Detail, "…") {
+			t.Errorf("pad %d: detail is cut badly: %q", pad, pe.Detail[max(0, len(pe.Detail)-12):])
+		}
 	}
 }
