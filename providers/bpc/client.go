@@ -2,8 +2,9 @@
 // a client with one method per remote call, the import envelope parser, a strict stateful
 // simulator of the API for tests and the demo, and the demo payment maker.
 //
-// Amounts are BPC's integer minor units everywhere [D]. The client never retries a call
-// that may move money; reads are retried once on a connection error.
+// Amounts are BPC's integer minor units everywhere [D]. The client sends every call once:
+// reads are retried by the resilient guard's transport, a call that may move money is
+// never retried.
 package bpc
 
 import (
@@ -12,15 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"paydesk/providers"
+	"paydesk/providers/apicall"
 )
 
 // DefaultVersion is the API version sent in X-Version when Config.Version is empty [D].
@@ -41,17 +41,16 @@ type Config struct {
 	APIKey string
 	// Version is sent as X-Version; empty means DefaultVersion.
 	Version string
-	// Timeout bounds each call (both attempts of a retried read); zero means DefaultTimeout.
+	// Timeout bounds each call, reading the answer included; zero means DefaultTimeout.
 	Timeout time.Duration
 }
 
 // Client calls the BPC API. It is safe for concurrent use.
 type Client struct {
 	base    string
-	apiKey  string
 	version string
-	timeout time.Duration
-	hc      *http.Client
+	// http sends the calls with the API key and version headers.
+	http *apicall.Caller
 }
 
 // The capabilities BPC has: read, cancel a payment, expire a session, refund.
@@ -105,7 +104,20 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		own = *hc
 	}
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{base: base, apiKey: cfg.APIKey, version: version, timeout: timeout, hc: &own}, nil
+	return &Client{base: base, version: version, http: &apicall.Caller{
+		Provider: providers.BPC,
+		HTTP:     &own,
+		Timeout:  timeout,
+		MaxBody:  maxBody,
+		Header:   http.Header{"X-Api-Key": {cfg.APIKey}, "X-Version": {version}},
+		Words: apicall.Words{
+			Build:       "Paydesk could not build the request to BPC.",
+			Timeout:     "BPC did not answer in time; whether it acted is unknown.",
+			Cancelled:   "The request to BPC was interrupted; whether it acted is unknown.",
+			Unreachable: "BPC could not be reached or dropped the connection; whether it acted is unknown.",
+			TooLarge:    "BPC gave an answer Paydesk could not read; whether it acted is unknown.",
+		},
+	}}, nil
 }
 
 // Name returns providers.BPC.
@@ -363,97 +375,45 @@ func (c *Client) listRefunds(ctx context.Context, paymentID string) ([]json.RawM
 }
 
 // call sends one request, bounded by the client's timeout, and decodes a 2xx JSON answer
-// into out (when not nil). Only GETs are retried, once, and only on a connection error:
-// a call that may move money is never repeated by the client. It returns the answer body
-// when there was one.
+// into out (when not nil). The call is sent once: reads are retried by the resilient
+// guard's transport, and a call that may move money is never repeated. It returns the
+// answer body when there was one.
 func (c *Client) call(ctx context.Context, method, path string, in, out any) (json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	what := method + " " + path
-
-	var payload []byte
-	if in != nil {
-		var err error
-		if payload, err = json.Marshal(in); err != nil {
-			return nil, &providers.Error{Provider: providers.BPC, Safe: "Paydesk could not build the request to BPC.", Detail: what, Err: err}
-		}
-	}
-
-	attempts := 1
-	if method == http.MethodGet {
-		attempts = 2
-	}
-	var resp *http.Response
-	for i := 0; i < attempts; i++ {
-		req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(payload))
-		if err != nil {
-			return nil, &providers.Error{Provider: providers.BPC, Safe: "Paydesk could not build the request to BPC.", Detail: what, Err: err}
-		}
-		if payload == nil {
-			req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
-		} else {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("X-Api-Key", c.apiKey)
-		req.Header.Set("X-Version", c.version)
-		resp, err = c.hc.Do(req)
-		if err == nil {
-			break
-		}
-		if i+1 < attempts && ctx.Err() == nil {
-			continue // a read, and the connection failed: try once more
-		}
-		return nil, transportError(ctx, what, err)
-	}
-	defer resp.Body.Close()
-
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	ans, err := c.http.Do(ctx, apicall.Request{Method: method, URL: c.base + path, Op: what, JSON: in})
 	if err != nil {
-		return nil, transportError(ctx, what, err)
+		return nil, err
 	}
-	if len(body) > maxBody {
-		return nil, unreadable(resp.StatusCode, what, body[:256], errors.New("answer larger than 1 MiB"))
-	}
-	html := isHTML(resp.Header.Get("Content-Type"), body)
+	body, html := ans.Body, ans.HTML()
 
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		if html || !json.Valid(body) {
-			return nil, unreadable(resp.StatusCode, what, body, nil)
-		}
-		if out != nil {
-			if err := json.Unmarshal(body, out); err != nil {
-				return body, unreadable(resp.StatusCode, what, body, err)
-			}
+	case ans.OK():
+		if err := apicall.DecodeJSON(ans, out); err != nil {
+			return apicall.RawJSON(body), unreadable(ans.Status, what, body, err)
 		}
 		return body, nil
-	case resp.StatusCode >= 500:
-		safe := fmt.Sprintf("BPC answered with a server error (HTTP %d); whether it acted is unknown.", resp.StatusCode)
+	case ans.Status >= 500:
+		safe := fmt.Sprintf("BPC answered with a server error (HTTP %d); whether it acted is unknown.", ans.Status)
 		if html {
-			safe = fmt.Sprintf("BPC answered with an error web page (HTTP %d); whether it acted is unknown.", resp.StatusCode)
+			safe = fmt.Sprintf("BPC answered with an error web page (HTTP %d); whether it acted is unknown.", ans.Status)
 		}
-		var raw json.RawMessage
-		if json.Valid(body) {
-			raw = body
-		}
-		return raw, &providers.Error{Provider: providers.BPC, Status: resp.StatusCode, Unknown: true,
-			Code: providerCode(body), Safe: safe, Detail: detail(what, resp.StatusCode, body)}
+		return apicall.RawJSON(body), &providers.Error{Provider: providers.BPC, Status: ans.Status, Unknown: true,
+			Code: providerCode(body), Safe: safe, Detail: detail(what, ans.Status, body)}
 	}
 
 	// 4xx: a refusal when the body is BPC's JSON (or empty); anything else is unknown.
-	if resp.StatusCode < 400 || html || (len(bytes.TrimSpace(body)) > 0 && !json.Valid(body)) {
-		e := unreadable(resp.StatusCode, what, body, nil)
+	if ans.Status < 400 || html || (len(bytes.TrimSpace(body)) > 0 && !json.Valid(body)) {
+		e := unreadable(ans.Status, what, body, nil)
 		if html {
-			e.Safe = fmt.Sprintf("BPC answered with an error web page (HTTP %d) instead of JSON; whether it acted is unknown.", resp.StatusCode)
+			e.Safe = fmt.Sprintf("BPC answered with an error web page (HTTP %d) instead of JSON; whether it acted is unknown.", ans.Status)
 		}
 		return nil, e
 	}
-	e := &providers.Error{Provider: providers.BPC, Status: resp.StatusCode, Code: providerCode(body),
-		Detail: detail(what, resp.StatusCode, body)}
+	e := &providers.Error{Provider: providers.BPC, Status: ans.Status, Code: providerCode(body),
+		Detail: detail(what, ans.Status, body)}
 	msg := providerMessage(body)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
+	case ans.Status == http.StatusNotFound:
 		e.Err = providers.ErrNotFound
 		e.Safe = "BPC does not know " + strings.TrimPrefix(path, "/") + "."
 		if msg != "" {
@@ -461,31 +421,17 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) (js
 		}
 	case msg != "":
 		e.Safe = "BPC refused: " + msg
-	case resp.StatusCode == http.StatusUnauthorized:
+	case ans.Status == http.StatusUnauthorized:
 		e.Safe = "BPC refused the API key (HTTP 401)."
-	case resp.StatusCode == http.StatusForbidden:
+	case ans.Status == http.StatusForbidden:
 		e.Safe = "BPC denied access (HTTP 403)."
 	default:
-		e.Safe = fmt.Sprintf("BPC refused the request (HTTP %d).", resp.StatusCode)
+		e.Safe = fmt.Sprintf("BPC refused the request (HTTP %d).", ans.Status)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = nil
 	}
 	return body, e
-}
-
-// transportError describes a call that got no answer: always Unknown.
-func transportError(ctx context.Context, what string, err error) *providers.Error {
-	e := &providers.Error{Provider: providers.BPC, Unknown: true, Detail: what, Err: err}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		e.Safe = "BPC did not answer in time; whether it acted is unknown."
-	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
-		e.Safe = "The request to BPC was interrupted; whether it acted is unknown."
-	default:
-		e.Safe = "BPC could not be reached or dropped the connection; whether it acted is unknown."
-	}
-	return e
 }
 
 // unreadable describes an answer that is not what BPC documents: always Unknown.
@@ -577,7 +523,7 @@ func safeText(s string) string {
 		}
 		return r
 	}, s)
-	return truncate(strings.TrimSpace(s), 300)
+	return apicall.Cut(strings.TrimSpace(s), 300)
 }
 
 // detail is the log line of an answer: what was called, the status and a body excerpt.
@@ -586,34 +532,10 @@ func detail(what string, status int, body []byte) string {
 	if status != 0 {
 		d += fmt.Sprintf(": HTTP %d", status)
 	}
-	if ex := excerpt(body); ex != "" {
-		d += ": " + ex
+	if len(bytes.TrimSpace(body)) > 0 {
+		d += ": " + apicall.Excerpt(body)
 	}
 	return d
-}
-
-func excerpt(body []byte) string {
-	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "?")), " ")
-	return truncate(s, 200)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
-}
-
-func isHTML(contentType string, body []byte) bool {
-	if strings.Contains(strings.ToLower(contentType), "html") {
-		return true
-	}
-	t := bytes.TrimSpace(body)
-	return len(t) > 0 && t[0] == '<'
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -53,8 +53,8 @@ func TestNewValidatesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.timeout != DefaultTimeout || c.version != DefaultVersion || c.base != "https://dev.bpcbt.com/api2" {
-		t.Errorf("defaults = %s %q %q, want %s %q https://dev.bpcbt.com/api2", c.timeout, c.version, c.base, DefaultTimeout, DefaultVersion)
+	if c.http.Timeout != DefaultTimeout || c.version != DefaultVersion || c.base != "https://dev.bpcbt.com/api2" {
+		t.Errorf("defaults = %s %q %q, want %s %q https://dev.bpcbt.com/api2", c.http.Timeout, c.version, c.base, DefaultTimeout, DefaultVersion)
 	}
 	if c.Name() != providers.BPC {
 		t.Errorf("Name = %q, want bpc", c.Name())
@@ -682,12 +682,21 @@ func TestFaultsOnReadsAndOtherActions(t *testing.T) {
 		})
 	}
 
+	// The client sends each call once; the guard's transport, as cmd/paydesk wires it,
+	// retries the read.
 	t.Run("fetch survives one hang-up", func(t *testing.T) {
 		f := newFixture(t, nil)
 		paid := f.load(t, variantSucceeded, 1, "EUR", 5000)
+		c, err := New(Config{BaseURL: f.srv.URL, APIKey: testKey, Timeout: 2 * time.Second}, guarded(f.srv.Client().Transport))
+		if err != nil {
+			t.Fatal(err)
+		}
 		f.sim.FailNext(1, FaultHangUp)
-		if _, err := f.c.Fetch(ctx, providers.RefOf(paid)); err != nil {
+		if _, err := c.Fetch(ctx, providers.RefOf(paid)); err != nil {
 			t.Errorf("Fetch = %v, want the read retried", err)
+		}
+		if n := f.count("GET /sessions/" + paid.SessionID); n != 2 {
+			t.Errorf("session read %d times, want 2 (one retry after the hang-up)", n)
 		}
 	})
 
@@ -743,6 +752,8 @@ func (ft *flakyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return ft.next.RoundTrip(r)
 }
 
+// TestConnectionErrors wires the client as cmd/paydesk does, behind the resilient guard's
+// transport: the one layer that retries, reads only. (The client sends each call once.)
 func TestConnectionErrors(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -755,11 +766,12 @@ func TestConnectionErrors(t *testing.T) {
 			_, err := c.Fetch(ctx, providers.Ref{PaymentID: paid.PaymentID})
 			return err == nil, false
 		}, 3}, // GET payment twice, GET refunds
-		{"a read fails after two connection errors", 2, func(c *Client, paid providers.Snapshot) (bool, bool) {
+		// The guard retries a read twice: the third connection error in a row ends it.
+		{"a read fails after three connection errors", 3, func(c *Client, paid providers.Snapshot) (bool, bool) {
 			_, err := c.Fetch(ctx, providers.Ref{PaymentID: paid.PaymentID})
 			var pe *providers.Error
 			return err == nil, errors.As(err, &pe) && pe.Unknown
-		}, 2},
+		}, 3},
 		{"a refund is never retried", 1, func(c *Client, paid providers.Snapshot) (bool, bool) {
 			out := c.Refund(ctx, providers.RefOf(paid), providers.RefundRequest{Amount: 100})
 			return out.Kind == providers.Done, out.Kind == providers.Unknown
@@ -774,7 +786,7 @@ func TestConnectionErrors(t *testing.T) {
 			f := newFixture(t, nil)
 			paid := f.load(t, variantSucceeded, 1, "EUR", 5000)
 			ft := &flakyTransport{fail: tt.fail, next: f.srv.Client().Transport}
-			c, err := New(Config{BaseURL: f.srv.URL, APIKey: testKey, Timeout: time.Second}, &http.Client{Transport: ft})
+			c, err := New(Config{BaseURL: f.srv.URL, APIKey: testKey, Timeout: time.Second}, guarded(ft))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package bpc
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/resilient"
 )
 
 const (
@@ -161,4 +163,12 @@ func demoSpec(seq, variant int, currency string, amount int64) providers.DemoSpe
 		Variant:   variant,
 		Reference: "ORD-" + strconv.Itoa(1000+seq),
 	}
+}
+
+// guarded is base behind the resilient guard's transport, the way cmd/paydesk wires every
+// client: the one layer that retries reads (the client itself sends each call once). Its
+// backoff waits are skipped; the retry rules are the defaults cmd/paydesk uses.
+func guarded(base http.RoundTripper) *http.Client {
+	g := resilient.New(providers.BPC, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	return &http.Client{Transport: g.Transport(base)}
 }

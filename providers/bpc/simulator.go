@@ -16,58 +16,8 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
-
-// Fault is a failure the simulator injects into its next answers (see FailNext).
-type Fault int
-
-// The faults. Those marked "acts" perform the request (the state changes, OnChange is
-// called) before the answer goes wrong; the others change nothing.
-const (
-	// FaultNone answers normally.
-	FaultNone Fault = iota
-	// FaultInternal answers 500 {"message":"Internal server error"}; nothing changes.
-	FaultInternal
-	// FaultUnavailable answers 503 {"message":"Service unavailable"} with Retry-After;
-	// nothing changes.
-	FaultUnavailable
-	// FaultSlow acts, then holds the answer for SimConfig.SlowDelay (or until the client
-	// hangs up): a provider that did the work but answered too late.
-	FaultSlow
-	// FaultMalformed acts, then sends the answer cut in the middle of its JSON.
-	FaultMalformed
-	// FaultHTML answers 502 with an HTML error page, as a proxy in front of the API
-	// would; nothing changes.
-	FaultHTML
-	// FaultDropAnswer acts, then answers 500 as if it had failed: the lost answer that
-	// crash and reconcile tests need.
-	FaultDropAnswer
-	// FaultHangUp closes the connection without answering; nothing changes.
-	FaultHangUp
-)
-
-// String names the fault.
-func (f Fault) String() string {
-	switch f {
-	case FaultNone:
-		return "none"
-	case FaultInternal:
-		return "internal error (500)"
-	case FaultUnavailable:
-		return "unavailable (503)"
-	case FaultSlow:
-		return "slow answer"
-	case FaultMalformed:
-		return "malformed JSON"
-	case FaultHTML:
-		return "HTML error page (502)"
-	case FaultDropAnswer:
-		return "act then answer 500"
-	case FaultHangUp:
-		return "hang up"
-	}
-	return "fault " + strconv.Itoa(int(f))
-}
 
 // ListShape is the envelope the simulator uses for GET /payments/{id}/refunds. BPC does
 // not document it [I]; the client accepts all three.
@@ -151,7 +101,7 @@ type Simulator struct {
 	refunds        map[string]*refund
 	paymentRefunds map[string][]string // payment id → refund ids, oldest first
 	paymentSession map[string]string   // payment id → session id
-	faults         []Fault
+	faults         simfault.Queue
 	nextRefund     string
 	listShape      ListShape
 	idSeq          uint64
@@ -194,23 +144,6 @@ func NewSimulator(cfg SimConfig) *Simulator {
 }
 
 // --- scenario controls -------------------------------------------------------------
-
-// FailNext makes the next n requests (any endpoint, before authentication) fail with f;
-// calls queue up, oldest first.
-func (s *Simulator) FailNext(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.faults = append(s.faults, f)
-	}
-}
-
-// ClearFaults drops every queued fault.
-func (s *Simulator) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
 
 // NextRefundStatus makes the next refund created get status (pending, failed, or any
 // string) instead of succeeded. A pending refund can be settled with SettleRefund.
@@ -407,53 +340,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-	fault := FaultNone
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
-	}
 	s.mu.Unlock()
-
-	switch fault {
-	case FaultNone:
-		s.serveAPI(w, r)
-		return
-	case FaultInternal:
-		writeError(w, http.StatusInternalServerError, "Internal server error")
-		return
-	case FaultUnavailable:
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "Service unavailable")
-		return
-	case FaultHTML:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr><p>nginx</p></body></html>\n")
-		return
-	case FaultHangUp:
-		panic(http.ErrAbortHandler) // the server closes the connection without an answer
-	}
-
-	// The remaining faults act first, then spoil the answer.
-	buf := &bufferedResponse{header: http.Header{}}
-	s.serveAPI(buf, r)
-	switch fault {
-	case FaultSlow:
-		t := time.NewTimer(s.cfg.SlowDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		}
-		buf.copyTo(w, buf.body.Bytes())
-	case FaultMalformed:
-		b := buf.body.Bytes()
-		buf.copyTo(w, b[:len(b)/2])
-	case FaultDropAnswer:
-		writeError(w, http.StatusInternalServerError, "Internal server error")
-	default:
-		writeError(w, http.StatusInternalServerError, "simulator: unknown fault "+fault.String())
-	}
+	simfault.Serve(w, r, s.faults.Take(""), s.faultAnswers(), http.HandlerFunc(s.serveAPI))
 }
 
 // serveAPI checks the credentials and the version, then routes.
@@ -809,35 +697,6 @@ func (s *Simulator) PaymentIDs() []string {
 }
 
 // --- small HTTP helpers --------------------------------------------------------------
-
-// bufferedResponse holds an answer so that a fault can delay, cut or replace it.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-func (b *bufferedResponse) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	b.WriteHeader(http.StatusOK)
-	return b.body.Write(p)
-}
-
-func (b *bufferedResponse) copyTo(w http.ResponseWriter, body []byte) {
-	for k, v := range b.header {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(max(b.status, http.StatusOK))
-	w.Write(body)
-}
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeBody(w, status, mustJSON(errorBody{Message: msg}))

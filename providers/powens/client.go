@@ -13,16 +13,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"paydesk/providers"
+	"paydesk/providers/apicall"
 )
 
 // Compile-time checks: what the client implements, and only that.
@@ -80,9 +79,9 @@ type Client struct {
 	webviewURL   string
 	clientID     string
 	clientSecret string
-	timeout      time.Duration
 	now          func() time.Time
-	hc           *http.Client
+	// http sends the calls, each bounded by the configured timeout.
+	http *apicall.Caller
 
 	// tokenMu is held while a service token is fetched, so that concurrent calls wait for
 	// one fetch instead of each asking Powens for a token.
@@ -120,24 +119,37 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		}
 		webview += "/" + cfg.Lang
 	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if hc == nil {
+		hc = &http.Client{}
+	}
 	c := &Client{
 		baseURL:      strings.TrimRight(cfg.BaseURL, "/"),
 		base:         base,
 		webviewURL:   webview,
 		clientID:     cfg.ClientID,
 		clientSecret: cfg.ClientSecret,
-		timeout:      cfg.Timeout,
 		now:          cfg.Now,
-		hc:           hc,
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
+		http: &apicall.Caller{
+			Provider: providers.Powens,
+			HTTP:     hc,
+			Timeout:  timeout,
+			MaxBody:  maxBody,
+			Header:   http.Header{"User-Agent": {"paydesk"}},
+			Words: apicall.Words{
+				Build:       "Paydesk could not build the request.",
+				Timeout:     fmt.Sprintf("Powens did not answer within %s.", timeout),
+				Cancelled:   "The request to Powens was cancelled before it answered.",
+				Unreachable: "Powens could not be reached.",
+				TooLarge:    "Powens gave an answer too large to read.",
+			},
+		},
 	}
 	if c.now == nil {
 		c.now = time.Now
-	}
-	if c.hc == nil {
-		c.hc = &http.Client{}
 	}
 	return c, nil
 }
@@ -193,7 +205,7 @@ func (c *Client) payment(ctx context.Context, id string) (providers.Snapshot, er
 	if err != nil {
 		return providers.Snapshot{}, err
 	}
-	s, err := decodePayment(rep.body)
+	s, err := decodePayment(rep.Body)
 	if err != nil {
 		return providers.Snapshot{}, unreadable(op, "a payment Paydesk could not read", rep, err)
 	}
@@ -257,7 +269,7 @@ func (c *Client) List(ctx context.Context, opts ListOptions) ([]providers.Snapsh
 		if err != nil {
 			return nil, err
 		}
-		items, href, err := decodeList(rep.body)
+		items, href, err := decodeList(rep.Body)
 		if err != nil {
 			return nil, unreadable(op, "a payment list Paydesk could not read", rep, err)
 		}
@@ -339,15 +351,15 @@ func (c *Client) Cancel(ctx context.Context, ref providers.Ref, req providers.Ca
 	if err != nil {
 		return failed("cancellation", rep, notSent, err)
 	}
-	raw := jsonOrNil(rep.body)
-	s, err := decodePayment(rep.body)
+	raw := apicall.RawJSON(rep.Body)
+	s, err := decodePayment(rep.Body)
 	if err == nil && s.PaymentID != id {
 		err = fmt.Errorf("powens: answer is about payment %s, not %s", s.PaymentID, id)
 	}
 	if err != nil {
 		return providers.Outcome{Kind: providers.Unknown, Raw: raw,
 			Message: "Powens answered the cancellation with something Paydesk could not read; the outcome is unknown until the payment is read again.",
-			Detail:  fmt.Sprintf("%s: HTTP %d: %v: %s", op, rep.status, err, excerpt(rep.body))}
+			Detail:  fmt.Sprintf("%s: HTTP %d: %v: %s", op, rep.Status, err, apicall.Excerpt(rep.Body))}
 	}
 	out := providers.Outcome{Snapshot: &s, Raw: raw}
 	switch {
@@ -370,7 +382,7 @@ func (c *Client) Cancel(ctx context.Context, ref providers.Ref, req providers.Ca
 	default:
 		out.Kind = providers.Unknown
 		out.Message = fmt.Sprintf("Powens answered the cancellation with state %s; Paydesk cannot tell whether it took effect.", describeState(s))
-		out.Detail = fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body))
+		out.Detail = fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body))
 	}
 	return out
 }
@@ -422,7 +434,7 @@ func (c *Client) scopedToken(ctx context.Context, id string) (string, time.Durat
 		return "", 0, err
 	}
 	var ans scopedTokenAnswer
-	if err := json.Unmarshal(rep.body, &ans); err != nil {
+	if err := apicall.DecodeJSON(rep, &ans); err != nil {
 		// The body holds a token: never put it in the detail.
 		return "", 0, unreadableSecret(op, rep, fmt.Errorf("powens: scoped token: %w", err))
 	}
@@ -465,49 +477,30 @@ func (c *Client) webviewLink(id, token string, req providers.CancelRequest) stri
 // url is the absolute URL of an API path.
 func (c *Client) url(path string) string { return c.baseURL + path }
 
-// reply is one HTTP answer, read whole.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
 // api makes one /payments* call with the service token: a 401 fetches a new token once
-// and repeats the call once (a 401 means nothing was done); a GET is repeated once after a
-// connection error. Only a 2xx JSON answer comes back without an error. notSent is true
-// when the call cannot have changed anything at Powens (no request went out, or Powens
-// refused it with a 401).
-func (c *Client) api(ctx context.Context, op, method, target string, in any) (rep reply, notSent bool, err error) {
-	var payload []byte
-	if in != nil {
-		if payload, err = json.Marshal(in); err != nil {
-			return reply{}, true, &providers.Error{Provider: providers.Powens, Safe: "Paydesk could not build the request.", Detail: op, Err: err}
-		}
-	}
+// and repeats the call once (a 401 means nothing was done). Nothing else is repeated
+// here: reads are retried by the resilient guard's transport, money-moving calls never.
+// Only a 2xx JSON answer comes back without an error. notSent is true when the call
+// cannot have changed anything at Powens (no request went out, or Powens refused it with
+// a 401).
+func (c *Client) api(ctx context.Context, op, method, target string, in any) (rep apicall.Answer, notSent bool, err error) {
 	token, err := c.serviceToken(ctx, "")
 	if err != nil {
-		return reply{}, true, err
+		return apicall.Answer{}, true, err
 	}
-	retried, renewed := false, false
-	for {
-		var retryable bool
-		rep, retryable, err = c.send(ctx, op, method, target, payload, token)
+	for renewed := false; ; renewed = true {
+		rep, err = c.send(ctx, op, method, target, in, token)
 		if err != nil {
-			if retryable && method == http.MethodGet && !retried {
-				retried = true
-				continue
-			}
-			return reply{}, false, err
+			return apicall.Answer{}, errors.Is(err, apicall.ErrNotSent), err
 		}
-		if rep.status == http.StatusUnauthorized && !renewed {
-			renewed = true
+		if rep.Status == http.StatusUnauthorized && !renewed {
 			if token, err = c.serviceToken(ctx, token); err != nil {
-				return reply{}, true, err
+				return apicall.Answer{}, true, err
 			}
 			continue
 		}
 		if err := c.check(op, rep, false); err != nil {
-			return rep, rep.status == http.StatusUnauthorized, err
+			return rep, rep.Status == http.StatusUnauthorized, err
 		}
 		return rep, false, nil
 	}
@@ -537,11 +530,8 @@ func (c *Client) serviceToken(ctx context.Context, stale string) (string, error)
 // requestToken is POST /auth/token with the client credentials.
 func (c *Client) requestToken(ctx context.Context) (string, error) {
 	const op = "POST /auth/token"
-	payload, err := json.Marshal(tokenRequest{GrantType: "client_credentials", ClientID: c.clientID, ClientSecret: c.clientSecret, Scope: adminScope})
-	if err != nil {
-		return "", &providers.Error{Provider: providers.Powens, Safe: "Paydesk could not build the request.", Detail: op, Err: err}
-	}
-	rep, _, err := c.send(ctx, op, http.MethodPost, c.url("/auth/token"), payload, "")
+	in := tokenRequest{GrantType: "client_credentials", ClientID: c.clientID, ClientSecret: c.clientSecret, Scope: adminScope}
+	rep, err := c.send(ctx, op, http.MethodPost, c.url("/auth/token"), in, "")
 	if err != nil {
 		return "", err
 	}
@@ -549,7 +539,7 @@ func (c *Client) requestToken(ctx context.Context) (string, error) {
 		return "", err
 	}
 	var ans tokenAnswer
-	if err := json.Unmarshal(rep.body, &ans); err != nil {
+	if err := apicall.DecodeJSON(rep, &ans); err != nil {
 		return "", unreadableSecret(op, rep, fmt.Errorf("powens: token: %w", err))
 	}
 	token := ans.Token
@@ -562,75 +552,35 @@ func (c *Client) requestToken(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// send makes one HTTP request bounded by the timeout and reads the whole answer.
-// retryable is true for a connection error (no answer, not a timeout).
-func (c *Client) send(ctx context.Context, op, method, target string, payload []byte, bearer string) (reply, bool, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(actx, method, target, body)
-	if err != nil {
-		return reply{}, false, &providers.Error{Provider: providers.Powens, Safe: "Paydesk could not build the request.", Detail: op, Err: err}
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "paydesk")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+// send makes one HTTP request, bounded by the timeout, with the bearer token when there
+// is one, and reads the whole answer.
+func (c *Client) send(ctx context.Context, op, method, target string, in any, bearer string) (apicall.Answer, error) {
+	r := apicall.Request{Method: method, URL: target, Op: op, JSON: in}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		r.Header = http.Header{"Authorization": {"Bearer " + bearer}}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return reply{}, actx.Err() == nil, c.transportError(ctx, actx, op, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return reply{}, false, c.transportError(ctx, actx, op, err)
-	}
-	if len(b) > maxBody {
-		return reply{}, false, &providers.Error{Provider: providers.Powens, Status: resp.StatusCode, Unknown: true,
-			Safe:   "Powens gave an answer too large to read.",
-			Detail: fmt.Sprintf("%s: HTTP %d: more than %d bytes", op, resp.StatusCode, maxBody)}
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}, false, nil
-}
-
-// transportError describes a call that got no (complete) answer: its outcome is unknown.
-func (c *Client) transportError(parent, attempt context.Context, op string, err error) error {
-	safe := "Powens could not be reached."
-	switch {
-	case parent.Err() != nil:
-		safe = "The request to Powens was cancelled before it answered."
-	case attempt.Err() != nil:
-		safe = fmt.Sprintf("Powens did not answer within %s.", c.timeout)
-	}
-	return &providers.Error{Provider: providers.Powens, Unknown: true, Safe: safe, Detail: op, Err: err}
+	return c.http.Do(ctx, r)
 }
 
 // check turns a non-2xx or non-JSON answer into an Error. secret marks an answer whose
 // 2xx body holds a token, so that none of it reaches the detail.
-func (c *Client) check(op string, rep reply, secret bool) error {
-	html := looksHTML(rep)
-	if rep.status >= 200 && rep.status < 300 {
+func (c *Client) check(op string, rep apicall.Answer, secret bool) error {
+	html := rep.HTML()
+	if rep.Status >= 200 && rep.Status < 300 {
 		if !html {
 			return nil
 		}
-		e := &providers.Error{Provider: providers.Powens, Status: rep.status, Unknown: true,
-			Safe: "Powens answered with a web page instead of JSON.", Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body))}
+		e := &providers.Error{Provider: providers.Powens, Status: rep.Status, Unknown: true,
+			Safe: "Powens answered with a web page instead of JSON.", Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body))}
 		if secret {
-			e.Detail = fmt.Sprintf("%s: HTTP %d: %d bytes of HTML", op, rep.status, len(rep.body))
+			e.Detail = fmt.Sprintf("%s: HTTP %d: %d bytes of HTML", op, rep.Status, len(rep.Body))
 		}
 		return e
 	}
-	e := &providers.Error{Provider: providers.Powens, Status: rep.status,
-		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body))}
+	e := &providers.Error{Provider: providers.Powens, Status: rep.Status,
+		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body))}
 	var eb errorBody
-	readable := !html && json.Unmarshal(rep.body, &eb) == nil && (eb.Code != "" || eb.Description != "" || eb.Message != "")
+	readable := !html && json.Unmarshal(rep.Body, &eb) == nil && (eb.Code != "" || eb.Description != "" || eb.Message != "")
 	if readable {
 		e.Code = eb.Code
 		e.Safe = eb.Description
@@ -642,71 +592,62 @@ func (c *Client) check(op string, rep reply, secret bool) error {
 		}
 	}
 	switch {
-	case rep.status >= 500:
+	case rep.Status >= 500:
 		e.Unknown = true
 		if e.Safe == "" {
-			e.Safe = fmt.Sprintf("Powens had an internal error (HTTP %d).", rep.status)
+			e.Safe = fmt.Sprintf("Powens had an internal error (HTTP %d).", rep.Status)
 		}
 		if html {
-			e.Safe = fmt.Sprintf("Powens answered with an error page (HTTP %d).", rep.status)
+			e.Safe = fmt.Sprintf("Powens answered with an error page (HTTP %d).", rep.Status)
 		}
 	case !readable:
 		// A 4xx without Powens' error body did not come from the API as documented (a
 		// proxy, a wrong base URL): nothing says what happened.
 		e.Unknown = true
-		e.Safe = fmt.Sprintf("Powens answered HTTP %d with something Paydesk could not read.", rep.status)
+		e.Safe = fmt.Sprintf("Powens answered HTTP %d with something Paydesk could not read.", rep.Status)
 		if html {
-			e.Safe = fmt.Sprintf("Powens answered with an error page (HTTP %d).", rep.status)
+			e.Safe = fmt.Sprintf("Powens answered with an error page (HTTP %d).", rep.Status)
 		}
-	case rep.status == http.StatusNotFound:
+	case rep.Status == http.StatusNotFound:
 		e.Err = providers.ErrNotFound
 		if e.Safe == "" {
 			e.Safe = "Powens does not know this payment."
 		}
-	case rep.status == http.StatusTooManyRequests:
+	case rep.Status == http.StatusTooManyRequests:
 		if e.Safe == "" {
 			e.Safe = "Powens is receiving too many requests; try again later."
 		}
-		if ra := rep.header.Get("Retry-After"); ra != "" {
+		if ra := rep.Header.Get("Retry-After"); ra != "" {
 			e.Detail += " (Retry-After " + ra + ")"
 		}
 	}
 	if e.Safe == "" {
-		e.Safe = fmt.Sprintf("Powens refused the request (HTTP %d).", rep.status)
+		e.Safe = fmt.Sprintf("Powens refused the request (HTTP %d).", rep.Status)
 	}
 	return e
 }
 
-// looksHTML reports whether an answer is a web page rather than JSON.
-func looksHTML(rep reply) bool {
-	ct := strings.ToLower(rep.header.Get("Content-Type"))
-	if strings.Contains(ct, "text/html") {
-		return true
-	}
-	return bytes.HasPrefix(bytes.TrimSpace(rep.body), []byte("<"))
-}
-
 // unreadable is the error for a 2xx answer that does not decode as expected.
-func unreadable(op, what string, rep reply, err error) error {
-	return &providers.Error{Provider: providers.Powens, Status: rep.status, Unknown: true,
+func unreadable(op, what string, rep apicall.Answer, err error) error {
+	return &providers.Error{Provider: providers.Powens, Status: rep.Status, Unknown: true,
 		Safe:   "Powens answered with " + what + ".",
-		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.status, excerpt(rep.body)), Err: err}
+		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body)), Err: err}
 }
 
 // unreadableSecret is unreadable for an answer that holds a token: no body excerpt.
-func unreadableSecret(op string, rep reply, err error) error {
-	return &providers.Error{Provider: providers.Powens, Status: rep.status, Unknown: true,
+func unreadableSecret(op string, rep apicall.Answer, err error) error {
+	return &providers.Error{Provider: providers.Powens, Status: rep.Status, Unknown: true,
 		Safe:   "Powens answered with a token Paydesk could not read.",
-		Detail: fmt.Sprintf("%s: HTTP %d: %d bytes (not logged: may hold a token)", op, rep.status, len(rep.body)), Err: err}
+		Detail: fmt.Sprintf("%s: HTTP %d: %d bytes (not logged: may hold a token)", op, rep.Status, len(rep.Body)), Err: err}
 }
 
 // failed is the outcome of an action whose call returned an error.
-func failed(action string, rep reply, notSent bool, err error) providers.Outcome {
+func failed(action string, rep apicall.Answer, notSent bool, err error) providers.Outcome {
 	var pe *providers.Error
 	if !errors.As(err, &pe) {
 		pe = &providers.Error{Provider: providers.Powens, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
 	}
-	out := providers.Outcome{Message: pe.Safe, Detail: err.Error(), Raw: jsonOrNil(rep.body)}
+	out := providers.Outcome{Message: pe.Safe, Detail: err.Error(), Raw: apicall.RawJSON(rep.Body)}
 	switch {
 	case notSent:
 		out.Kind = providers.Refused
@@ -732,34 +673,4 @@ func describeState(s providers.Snapshot) string {
 		st += " (" + s.ErrorCode + ")"
 	}
 	return st
-}
-
-// jsonOrNil returns b when it is JSON, for Outcome.Raw.
-func jsonOrNil(b []byte) json.RawMessage {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || !json.Valid(b) {
-		return nil
-	}
-	return json.RawMessage(b)
-}
-
-// excerpt is the start of a body for the log, on one line.
-func excerpt(b []byte) string {
-	const max = 300
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "(empty body)"
-	}
-	cut := len(s) > max
-	if cut {
-		s = s[:max]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-	}
-	s = strings.Join(strings.Fields(s), " ")
-	if cut {
-		s += "…"
-	}
-	return s
 }

@@ -56,8 +56,8 @@ func TestNewConfig(t *testing.T) {
 			if c.webviewURL != tt.webview {
 				t.Errorf("webview: got %q, want %q", c.webviewURL, tt.webview)
 			}
-			if c.timeout != DefaultTimeout || c.hc == nil || c.baseURL != "https://acme.biapi.pro/2.0" {
-				t.Errorf("defaults: timeout %s, hc %v, base %q", c.timeout, c.hc, c.baseURL)
+			if c.http.Timeout != DefaultTimeout || c.http.HTTP == nil || c.baseURL != "https://acme.biapi.pro/2.0" {
+				t.Errorf("defaults: timeout %s, hc %v, base %q", c.http.Timeout, c.http.HTTP, c.baseURL)
 			}
 			if c.Name() != providers.Powens {
 				t.Errorf("Name: got %q", c.Name())
@@ -173,9 +173,12 @@ func TestFetchFaults(t *testing.T) {
 	}
 }
 
-// A read is repeated once after a connection error; a second one gives up.
+// A read is repeated once after a connection error; when the connection keeps failing it
+// gives up. The client sends each call once: the retry is the guard's transport, as
+// cmd/paydesk wires every client.
 func TestFetchRetriesOnConnectionError(t *testing.T) {
 	e := newEnv(t, nil)
+	e.guard()
 	e.load(t, testPayment("8", "pending", "", "first_open_day"))
 	e.sim.FailNextOn(RouteGetPayment, 1, FaultDropConnection)
 	if _, err := e.client.Fetch(t.Context(), providers.Ref{PaymentID: "8"}); err != nil {

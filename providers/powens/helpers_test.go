@@ -1,6 +1,7 @@
 package powens
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/resilient"
 )
 
 const (
@@ -178,4 +180,13 @@ func providerError(t *testing.T, err error) *providers.Error {
 		t.Fatalf("error %v (%T) is not a *providers.Error", err, err)
 	}
 	return pe
+}
+
+// guard puts the env's client behind the resilient guard's transport, the way cmd/paydesk
+// wires every client: the one layer that retries reads (the client itself sends each
+// call once). Its backoff waits are skipped; the retry rules are the defaults cmd/paydesk
+// uses.
+func (e *env) guard() {
+	g := resilient.New(providers.Powens, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	e.client.http.HTTP = &http.Client{Transport: g.Transport(e.srv.Client().Transport)}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 // SimConfig configures a Simulator.
@@ -123,7 +124,7 @@ type Simulator struct {
 	payments  map[string]*payment
 	scenarios map[string]CancelScenario
 	fallback  CancelScenario
-	faults    []faultRule
+	faults    simfault.Queue
 	calls     map[Route]int
 	epoch     int // service tokens of an older epoch are refused (RevokeTokens)
 	requests  int

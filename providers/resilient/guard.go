@@ -10,8 +10,9 @@
 //     and fails fast with a message people understand, then lets one trial call through
 //     after a cool-down (Wrap).
 //
-// Calls that may move money (any POST) are never retried: their unknown outcomes are for
-// the reconciler. A call refused by the guard was not sent, so a money-moving one ends as
+// Transport is the one place reads are retried: the clients send each call once (through
+// providers/apicall), so a read is never retried by two layers. Calls that may move money
+// (any POST) are never retried: their unknown outcomes are for the reconciler. A call refused by the guard was not sent, so a money-moving one ends as
 // providers.Refused, never as providers.Unknown.
 package resilient
 

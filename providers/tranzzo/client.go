@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/apicall"
 )
 
 // DefaultTimeout bounds every call when Config.Timeout is zero.
@@ -76,10 +75,10 @@ func (cfg Config) Validate() error {
 
 // Client calls Tranzzo's API. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	base    string
-	hc      *http.Client
-	timeout time.Duration
+	cfg  Config
+	base string
+	// http sends the calls with Tranzzo's credential headers.
+	http *apicall.Caller
 }
 
 // The capabilities Paydesk uses: read, cancel (or void), refund.
@@ -102,7 +101,24 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	return &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), hc: hc, timeout: timeout}, nil
+	const unknown = ", so the outcome is unknown: read the order before doing anything else."
+	return &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), http: &apicall.Caller{
+		Provider: providers.Tranzzo,
+		HTTP:     hc,
+		Timeout:  timeout,
+		MaxBody:  maxBody,
+		Header: http.Header{
+			"X-Api-Auth": {"CPAY " + cfg.APIKey + ":" + cfg.APISecret},
+			"X-Api-Key":  {cfg.EndpointsKey},
+		},
+		Words: apicall.Words{
+			Build:       "Paydesk could not build the request; nothing was sent to Tranzzo.",
+			Timeout:     "Tranzzo did not answer in time" + unknown,
+			Cancelled:   "The request to Tranzzo was interrupted" + unknown,
+			Unreachable: "Tranzzo could not be reached or the connection broke" + unknown,
+			TooLarge:    "Tranzzo answered with something Paydesk could not read" + unknown,
+		},
+	}}, nil
 }
 
 // Name is providers.Tranzzo.
@@ -125,7 +141,7 @@ func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapsh
 	if errors.Is(err, errNoTransactions) {
 		return providers.Snapshot{}, &providers.Error{Provider: providers.Tranzzo, Status: http.StatusOK,
 			Safe:   fmt.Sprintf("Tranzzo has no transactions for order %s.", ref.OrderID),
-			Detail: "GET " + path + ": " + excerpt(body),
+			Detail: "GET " + path + ": " + apicall.Excerpt(body),
 			Err:    fmt.Errorf("%w: %w", errNoTransactions, providers.ErrNotFound)}
 	}
 	if err != nil {
@@ -177,7 +193,7 @@ func (c *Client) CancelUnpaid(ctx context.Context, ref providers.Ref) providers.
 	if err != nil {
 		return unreadableOutcome(http.MethodPost, path, body, err)
 	}
-	out := providers.Outcome{Raw: body, Detail: "POST " + path + ": " + excerpt(body)}
+	out := providers.Outcome{Raw: body, Detail: "POST " + path + ": " + apicall.Excerpt(body)}
 	if t.Status == statusFailure && t.StatusCode == codeCancelled {
 		out.Kind = providers.Done
 		out.Message = "Tranzzo cancelled the unpaid payment."
@@ -210,7 +226,7 @@ func (c *Client) Void(ctx context.Context, ref providers.Ref, comment string) pr
 	if err != nil {
 		return unreadableOutcome(http.MethodPost, "/void", body, err)
 	}
-	out := providers.Outcome{Raw: body, Detail: "POST /void: " + excerpt(body)}
+	out := providers.Outcome{Raw: body, Detail: "POST /void: " + apicall.Excerpt(body)}
 	switch t.Status {
 	case statusSuccess:
 		out.Kind = providers.Done
@@ -259,7 +275,7 @@ func (c *Client) Refund(ctx context.Context, ref providers.Ref, req providers.Re
 	if err != nil {
 		return unreadableOutcome(http.MethodPost, "/refund", answer, err)
 	}
-	out := providers.Outcome{Raw: answer, RefundID: string(t.PaymentID), Detail: "POST /refund: " + excerpt(answer)}
+	out := providers.Outcome{Raw: answer, RefundID: string(t.PaymentID), Detail: "POST /refund: " + apicall.Excerpt(answer)}
 	amount := "the amount"
 	if v, err := providers.ParseMajorJSON(t.Amount, ref.Currency); err == nil {
 		amount = providers.FormatMoney(v, ref.Currency)
@@ -294,85 +310,22 @@ func (c *Client) readBack(ctx context.Context, ref providers.Ref, out *providers
 }
 
 // call sends one request and returns the body of a 2xx answer, or a *providers.Error for
-// anything else. The whole call, a retry included, is bounded by the client's timeout.
-// Only reads (GET) are retried, once, and only after a connection error: a money-moving
-// call is never sent twice by the client.
+// anything else, the body included when there was one. The call, reading the answer
+// included, is bounded by the client's timeout and sent once: reads are retried by the
+// resilient guard's transport, a money-moving call is never sent twice.
 func (c *Client) call(ctx context.Context, method, path string, payload any) ([]byte, *providers.Error) {
-	var reqBody []byte
-	if payload != nil {
-		var err error
-		if reqBody, err = json.Marshal(payload); err != nil {
-			return nil, &providers.Error{Provider: providers.Tranzzo,
-				Safe: "Paydesk could not build the request; nothing was sent to Tranzzo.", Err: err}
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		status, body, err := c.roundTrip(ctx, method, path, reqBody)
-		if err != nil {
-			if method == http.MethodGet && attempt == 1 && ctx.Err() == nil && !isTimeout(err) {
-				continue
-			}
-			return nil, transportError(ctx, method, path, status, err)
-		}
-		if status >= 200 && status < 300 {
-			return body, nil
-		}
-		return body, statusError(method, path, status, body)
-	}
-}
-
-// roundTrip sends one request with Tranzzo's headers and reads the whole answer.
-func (c *Client) roundTrip(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	ans, err := c.http.Do(ctx, apicall.Request{Method: method, URL: c.base + path, Op: method + " " + path, JSON: payload})
 	if err != nil {
-		return 0, nil, err
+		var pe *providers.Error
+		if !errors.As(err, &pe) {
+			pe = &providers.Error{Provider: providers.Tranzzo, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
+		}
+		return nil, pe
 	}
-	req.Header.Set("X-API-Auth", "CPAY "+c.cfg.APIKey+":"+c.cfg.APISecret)
-	req.Header.Set("X-API-Key", c.cfg.EndpointsKey)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ans.OK() {
+		return ans.Body, nil
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	return resp.StatusCode, b, nil
-}
-
-// isTimeout reports whether err is a deadline rather than a refused or broken connection.
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// transportError describes a call that got no complete answer: its outcome is unknown.
-func transportError(ctx context.Context, method, path string, status int, err error) *providers.Error {
-	pe := &providers.Error{Provider: providers.Tranzzo, Status: status, Unknown: true, Err: err,
-		Detail: method + " " + path}
-	switch {
-	case isTimeout(err) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		pe.Safe = "Tranzzo did not answer in time, so the outcome is unknown: read the order before doing anything else."
-	case errors.Is(err, context.Canceled):
-		pe.Safe = "The request to Tranzzo was interrupted, so the outcome is unknown: read the order before doing anything else."
-	default:
-		pe.Safe = "Tranzzo could not be reached or the connection broke, so the outcome is unknown: read the order before doing anything else."
-	}
-	return pe
+	return ans.Body, statusError(method, path, ans.Status, ans.Body)
 }
 
 // statusError turns a non-2xx answer into an Error. Tranzzo's documented error body gives
@@ -380,7 +333,7 @@ func transportError(ctx context.Context, method, path string, status int, err er
 // broken JSON), leave the outcome unknown.
 func statusError(method, path string, status int, body []byte) *providers.Error {
 	pe := &providers.Error{Provider: providers.Tranzzo, Status: status,
-		Detail: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, status, excerpt(body))}
+		Detail: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, status, apicall.Excerpt(body))}
 	var eb errorBody
 	readable := json.Unmarshal(body, &eb) == nil && strings.TrimSpace(eb.Message) != ""
 	if readable {
@@ -411,7 +364,7 @@ func statusError(method, path string, status int, body []byte) *providers.Error 
 func unreadable(method, path string, body []byte, err error) *providers.Error {
 	return &providers.Error{Provider: providers.Tranzzo, Status: http.StatusOK, Unknown: true, Err: err,
 		Safe:   "Tranzzo answered with something Paydesk could not read, so the outcome is unknown: read the order before doing anything else.",
-		Detail: method + " " + path + ": " + excerpt(body)}
+		Detail: method + " " + path + ": " + apicall.Excerpt(body)}
 }
 
 // unreadableOutcome is the Unknown outcome of an action whose 2xx answer makes no sense.
@@ -477,19 +430,6 @@ func describe(t transaction, fallback string) string {
 		msg += " (code " + string(t.StatusCode) + ")"
 	}
 	return msg
-}
-
-// excerpt shortens a body for the log.
-func excerpt(b []byte) string {
-	const max = 300
-	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
 }
 
 func orNone(s string) string {

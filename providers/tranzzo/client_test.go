@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"paydesk/providers"
 )
@@ -44,11 +45,11 @@ func TestConfigValidate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("got error %v, want none", err)
 				}
-				if c.hc == nil {
+				if c.http.HTTP == nil {
 					t.Error("got nil http client, want a new one")
 				}
-				if cfg.Timeout == 0 && c.timeout != DefaultTimeout {
-					t.Errorf("timeout: got %s, want %s", c.timeout, DefaultTimeout)
+				if cfg.Timeout == 0 && c.http.Timeout != DefaultTimeout {
+					t.Errorf("timeout: got %s, want %s", c.http.Timeout, DefaultTimeout)
 				}
 				if strings.HasSuffix(c.base, "/") {
 					t.Errorf("base %q: want no trailing slash", c.base)
@@ -587,14 +588,17 @@ func dropFirst(n int32, next http.Handler) (http.Handler, *atomic.Int32) {
 	}), &seen
 }
 
+// The client sends each call once; wired as cmd/paydesk wires it, behind the resilient
+// guard's transport, a read is retried after a connection error (twice at most).
 func TestReadRetriedOnceOnConnectionError(t *testing.T) {
 	tests := []struct {
-		name    string
-		drops   int32
-		wantErr bool
+		name     string
+		drops    int32
+		attempts int32
+		wantErr  bool
 	}{
-		{"one broken connection", 1, false},
-		{"two broken connections", 2, true},
+		{"one broken connection", 1, 2, false},
+		{"three broken connections", 3, 3, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -603,10 +607,10 @@ func TestReadRetriedOnceOnConnectionError(t *testing.T) {
 			h, seen := dropFirst(tt.drops, f.sim)
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			c := newTestClient(t, srv.URL, nil)
+			c := newGuardedClient(t, srv.URL)
 			snap, err := c.Fetch(context.Background(), ref)
-			if got := seen.Load(); got != 2 {
-				t.Errorf("got %d attempts, want 2", got)
+			if got := seen.Load(); got != tt.attempts {
+				t.Errorf("got %d attempts, want %d", got, tt.attempts)
 			}
 			if tt.wantErr {
 				var pe *providers.Error
@@ -622,6 +626,8 @@ func TestReadRetriedOnceOnConnectionError(t *testing.T) {
 	}
 }
 
+// Neither the client nor the guard's transport it is wired behind sends a money-moving
+// call twice.
 func TestMoneyMovingCallNotRetried(t *testing.T) {
 	f := newFixture(t, nil)
 	paid := f.load(t, VariantPurchaseSuccess, "UAH", 10000)
@@ -637,7 +643,7 @@ func TestMoneyMovingCallNotRetried(t *testing.T) {
 	for name, call := range calls {
 		h, seen := dropFirst(1, f.sim)
 		srv := httptest.NewServer(h)
-		out := call(newTestClient(t, srv.URL, nil))
+		out := call(newGuardedClient(t, srv.URL))
 		srv.Close()
 		if out.Kind != providers.Unknown {
 			t.Errorf("%s: got %s %q, want unknown", name, out.Kind, out.Message)
@@ -782,5 +788,27 @@ func TestMountedUnderPrefix(t *testing.T) {
 	reqs := f.sim.Requests()
 	if got := reqs[len(reqs)-2].Path; got != "/refund" {
 		t.Errorf("path seen by the simulator: got %q, want /refund", got)
+	}
+}
+
+// The body excerpt in an error's detail never cuts a UTF-8 character in half (it used to,
+// with a multi-byte character at byte 300).
+func TestErrorDetailKeepsUTF8Whole(t *testing.T) {
+	for pad := 0; pad < 3; pad++ {
+		body := `{"message":"` + strings.Repeat("x", 287+pad) + strings.Repeat("€", 40) + `"}`
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte(body))
+		}))
+		_, err := newTestClient(t, srv.URL, nil).Fetch(context.Background(), providers.Ref{OrderID: "o-1"})
+		srv.Close()
+		var pe *providers.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("got %v, want a *providers.Error", err)
+		}
+		if !utf8.ValidString(pe.Detail) || !strings.HasSuffix(pe.Detail, "…") {
+			t.Errorf("pad %d: detail is cut badly: %q", pad, pe.Detail[max(0, len(pe.Detail)-12):])
+		}
 	}
 }

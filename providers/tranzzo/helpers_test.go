@@ -2,6 +2,7 @@ package tranzzo
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/resilient"
 )
 
 const (
@@ -188,4 +190,18 @@ var variantNames = map[int]string{
 	VariantPurchaseFailed:     "purchase failed",
 	VariantHostedCancelled:    "hosted cancelled",
 	VariantUnknownStatus:      "unknown status",
+}
+
+// newGuardedClient is a client behind the resilient guard's transport, the way
+// cmd/paydesk wires every client: the one layer that retries reads (the client itself
+// sends each call once). Its backoff waits are skipped; the retry rules are the defaults
+// cmd/paydesk uses.
+func newGuardedClient(t *testing.T, url string) *Client {
+	t.Helper()
+	g := resilient.New(providers.Tranzzo, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	c, err := New(testConfig(url), &http.Client{Transport: g.Transport(nil)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 // Error codes the simulator puts in args.code. Only S-404 is documented [D]; the others
@@ -73,7 +74,7 @@ type Simulator struct {
 	orderIDs   []string                 // first loaded first
 	usedIDs    map[string]bool          // every payment_id in use
 	counter    int                      // source of new payment ids
-	faults     []Fault
+	faults     simfault.Queue
 	nextRefund *transaction // status, code and description for the next refund
 	requests   []Request
 }
@@ -212,41 +213,19 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path})
-	fault := s.nextFault()
 	s.mu.Unlock()
+	simfault.Serve(w, r, s.faults.Take(""), s.faultAnswers(), http.HandlerFunc(s.serveAPI))
+}
 
-	switch fault {
-	case Fault500:
-		writeJSON(w, http.StatusInternalServerError, simError("Internal server error", simCodeServer))
-		return
-	case Fault503:
-		writeJSON(w, http.StatusServiceUnavailable, simError("Service temporarily unavailable", simCodeUnavailable))
-		return
-	case FaultHTML:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, htmlErrorPage)
-		return
-	case FaultSlow:
-		sleep(r, s.cfg.SlowDelay)
-	}
-
+// serveAPI answers one request from the state, telling OnChange when it changed.
+func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	status, out, change := s.handle(r)
 	if change != nil {
 		s.changed(change.tx, change.env)
 	}
-	switch fault {
-	case FaultMalformed:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write(out[:len(out)/2])
-	case FaultDrop:
-		writeJSON(w, http.StatusInternalServerError, simError("Internal server error", simCodeServer))
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write(out)
-	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(out)
 }
 
 // change is what OnChange is told: the transaction and the order's envelope.
