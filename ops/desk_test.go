@@ -52,10 +52,10 @@ type fixture struct {
 
 // The people of the tests: sam (support), fin (finance), mara and mia (managers).
 var (
-	sam = Person{Email: "sam@paydesk.test", Roles: []Role{RoleSupport}, FreshSignIn: true}
-	fin = Person{Email: "fin@paydesk.test", Roles: []Role{RoleFinance}, FreshSignIn: true}
+	sam  = Person{Email: "sam@paydesk.test", Roles: []Role{RoleSupport}, FreshSignIn: true}
+	fin  = Person{Email: "fin@paydesk.test", Roles: []Role{RoleFinance}, FreshSignIn: true}
 	mara = Person{Email: "mara@paydesk.test", Roles: []Role{RoleManager}, FreshSignIn: true}
-	mia = Person{Email: "mia@paydesk.test", Roles: []Role{RoleManager}, FreshSignIn: true}
+	mia  = Person{Email: "mia@paydesk.test", Roles: []Role{RoleManager}, FreshSignIn: true}
 )
 
 func newFixture(t *testing.T) *fixture {
