@@ -335,7 +335,7 @@ func TestApprovalExpiryReleasesTheReservation(t *testing.T) {
 	// 72 hours and a minute later the housekeeping round runs.
 	ttl := 72*time.Hour + time.Minute
 	h.clock.Advance(ttl)
-	if err := h.app.Maintain(context.Background()); err != nil {
+	if err := h.desk.Maintain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// Back to the present so the browsers' sessions (and the identity provider) still work;

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/storage"
 )
 
@@ -20,20 +21,25 @@ func TestAuditChainStatusBudget(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	s := &Server{db: db, log: slog.New(slog.DiscardHandler), cfg: Config{Now: func() time.Time { return now }}}
+	desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.test", LinkSecret: make([]byte, 32), Now: func() time.Time { return now }},
+		db, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{db: db, desk: desk, log: slog.New(slog.DiscardHandler)}
 	if _, err := db.Audit(ctx, storage.AuditEntry{Actor: "max@x", Kind: "sign_in", Message: "signed in"}); err != nil {
 		t.Fatal(err)
 	}
 
 	// No budget left at all: nothing completes, the page says so and points to the command.
-	if _, err := s.verifyAuditChain(ctx, time.Nanosecond); err == nil {
+	if _, err := desk.VerifyAuditChain(ctx, time.Nanosecond); err == nil {
 		t.Fatal("a verification with no time left finished")
 	}
 	if c := s.auditChainStatus(ctx); c.Known || c.Note == "" {
 		t.Errorf("status after a verification that did not finish = %+v, want unknown with a note", c)
 	}
 	// The maintenance round completes one without a budget.
-	if err := s.Maintain(ctx); err != nil {
+	if err := desk.Maintain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	c := s.auditChainStatus(ctx)
@@ -42,7 +48,7 @@ func TestAuditChainStatusBudget(t *testing.T) {
 	}
 	// Later, a page-load verification runs out of time: the last complete result stays.
 	now = now.Add(2 * time.Minute)
-	if _, err := s.verifyAuditChain(ctx, time.Nanosecond); err == nil {
+	if _, err := desk.VerifyAuditChain(ctx, time.Nanosecond); err == nil {
 		t.Fatal("a verification with no time left finished")
 	}
 	c = s.auditChainStatus(ctx)

@@ -2,14 +2,12 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"paydesk/storage"
 	"paydesk/views"
@@ -17,19 +15,6 @@ import (
 
 // auditPageSize is how many entries the audit page shows per page.
 const auditPageSize = 100
-
-// The audit page verifies the whole hash chain, which reads every entry (about 0.8 s per
-// 200,000 entries). It tries at most once a minute (the result is kept in the settings
-// table, shared by every page load and process) and gives up after auditVerifyBudget,
-// showing the last complete result instead, so a very long log never makes the page slow;
-// the maintenance round completes a verification, without a budget, when the last one is
-// older than auditVerifyBackground.
-const (
-	auditVerifyEvery      = time.Minute
-	auditVerifyBudget     = 3 * time.Second
-	auditVerifyBackground = 10 * time.Minute
-	auditVerifySetting    = "audit.last_verification"
-)
 
 // auditFilterKeys are the query parameters that select audit entries.
 var auditFilterKeys = []string{"from", "to", "actor", "kind", "payment"}
@@ -137,66 +122,11 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, s.page(w, r, "Audit log", "audit"), views.AuditLogView(v))
 }
 
-// auditVerification is the last verification of the chain, as kept in the settings.
-type auditVerification struct {
-	// At is when the last complete verification ran; zero when none has completed.
-	At          time.Time `json:"at"`
-	OK          bool      `json:"ok"`
-	Checked     int       `json:"checked"`
-	FirstBroken int64     `json:"first_broken"`
-	Problem     string    `json:"problem"`
-	// TriedAt is when a verification last started (it may not have finished in time).
-	TriedAt time.Time `json:"tried_at"`
-}
-
-// lastAuditVerification reads the kept verification (zero when there is none).
-func (s *Server) lastAuditVerification(ctx context.Context) auditVerification {
-	var v auditVerification
-	if raw, err := s.db.Setting(ctx, auditVerifySetting); err == nil {
-		if err := json.Unmarshal(raw, &v); err != nil {
-			s.log.Warn("audit verification: unreadable kept result", "err", err)
-			return auditVerification{}
-		}
-	}
-	return v
-}
-
-// verifyAuditChain verifies the whole chain within budget (none when 0) and keeps the
-// result; a verification that does not finish keeps only when it was tried.
-func (s *Server) verifyAuditChain(ctx context.Context, budget time.Duration) (auditVerification, error) {
-	v := s.lastAuditVerification(ctx)
-	now := s.cfg.Now()
-	v.TriedAt = now
-	vctx, cancel := ctx, context.CancelFunc(func() {})
-	if budget > 0 {
-		vctx, cancel = context.WithTimeout(ctx, budget)
-	}
-	res, err := s.db.VerifyAudit(vctx)
-	cancel()
-	if err == nil {
-		v = auditVerification{At: now, OK: res.OK, Checked: res.Checked, FirstBroken: res.FirstBroken, Problem: res.Problem, TriedAt: now}
-	}
-	if raw, merr := json.Marshal(v); merr == nil {
-		if serr := s.db.SetSetting(context.WithoutCancel(ctx), auditVerifySetting, raw); serr != nil {
-			s.log.Warn("audit verification: keep the result", "err", serr)
-		}
-	}
-	return v, err
-}
-
-// auditChainStatus says whether the chain is intact: the kept result when a verification
-// was tried less than auditVerifyEvery ago, otherwise a fresh one within auditVerifyBudget
-// (falling back to the last complete result).
+// auditChainStatus says whether the chain is intact, as the Desk last verified it (a
+// fresh check within a few seconds at most once a minute, else the kept result).
 func (s *Server) auditChainStatus(ctx context.Context) views.ChainStatus {
-	now := s.cfg.Now()
-	last := s.lastAuditVerification(ctx)
+	last := s.desk.AuditChain(ctx)
 	note := ""
-	if now.Sub(last.TriedAt) >= auditVerifyEvery || now.Before(last.TriedAt) {
-		var err error
-		if last, err = s.verifyAuditChain(ctx, auditVerifyBudget); err != nil {
-			s.log.Warn("audit verification did not finish", "err", err)
-		}
-	}
 	if last.TriedAt.After(last.At) {
 		note = "the log is too long to check while the page loads; Paydesk checks it in the background every few minutes, and paydesk audit verify checks it now."
 		if !last.At.IsZero() {
@@ -243,7 +173,7 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	filter := filterQuery(q, auditFilterKeys)
 	s.audit(r, "export", 0, "exported the audit log as CSV: "+csvFilterText(filter), map[string]any{"export": "audit", "filter": filter.Encode()})
-	out := startCSV(w, "audit-log", s.cfg.Now(), auditCSVHeader)
+	out := startCSV(w, "audit-log", s.desk.Now(), auditCSVHeader)
 	rows := 0
 	err = s.db.EachAuditRow(r.Context(), f, func(e storage.AuditRow) error {
 		rows++

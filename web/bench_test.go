@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	demogen "paydesk/providers/demo"
@@ -118,7 +119,7 @@ func newBenchEnv(b *testing.B) (*benchEnv, error) {
 		return nil, err
 	}
 	env := &benchEnv{db: db, search: map[string]string{}}
-	thresholds, err := web.ParseThresholds(benchThresholds)
+	thresholds, err := ops.ParseThresholds(benchThresholds)
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +132,12 @@ func newBenchEnv(b *testing.B) (*benchEnv, error) {
 		handler *http.Handler
 		cache   int
 	}{{&env.handler, -1}, {&env.cached, 0}} {
-		srv, err := web.New(web.Config{BaseURL: "http://paydesk.test", LinkSecret: bytes.Repeat([]byte("k"), 32),
-			Approval: web.ApprovalPolicy{Thresholds: thresholds}, PageCacheBytes: app.cache}, db, map[providers.Name]providers.Provider{},
-			benchAuth{user}, slog.New(slog.DiscardHandler))
+		desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.test", LinkSecret: bytes.Repeat([]byte("k"), 32),
+			Approval: ops.ApprovalPolicy{Thresholds: thresholds}}, db, map[providers.Name]providers.Provider{}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return nil, err
+		}
+		srv, err := web.New(web.Config{PageCacheBytes: app.cache}, desk, benchAuth{user}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return nil, err
 		}
@@ -189,11 +193,11 @@ func buildBenchDB(ctx context.Context, path string, n int) error {
 		return err
 	}
 	defer db.Close()
-	thresholds, err := web.ParseThresholds(benchThresholds)
+	thresholds, err := ops.ParseThresholds(benchThresholds)
 	if err != nil {
 		return err
 	}
-	policy := web.ApprovalPolicy{Thresholds: thresholds}
+	policy := ops.ApprovalPolicy{Thresholds: thresholds}
 	staff := &demogen.Staff{Threshold: policy.Threshold}
 	for _, u := range devidp.DemoUsers() {
 		if slices.Contains(u.Groups, devidp.GroupSupport) || slices.Contains(u.Groups, devidp.GroupManager) {

@@ -1,14 +1,12 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
 	"paydesk/providers"
 	"paydesk/storage"
 	"paydesk/views"
-	"paydesk/web/auth"
 )
 
 // dashboard is the home page: what needs someone now, each a link to the payment.
@@ -67,8 +65,3 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, s.page(w, r, "Dashboard", "dashboard"), views.DashboardView(v))
 }
-
-// authUserNamed is a pseudo-user for audit entries written for people without accounts.
-func authUserNamed(name string) auth.User { return auth.User{Email: name} }
-
-var _ = context.Background

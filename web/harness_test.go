@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
@@ -52,6 +53,7 @@ type harness struct {
 	t       *testing.T
 	clock   *clock
 	db      *storage.DB
+	desk    *ops.Desk
 	app     *web.Server
 	srv     *httptest.Server
 	idp     *devidp.Server
@@ -157,14 +159,18 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	thresholds, err := web.ParseThresholds(opt.thresholds)
+	thresholds, err := ops.ParseThresholds(opt.thresholds)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app, err = web.New(web.Config{
+	h.desk, err = ops.New(ops.Config{
 		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)),
-		Approval: web.ApprovalPolicy{Thresholds: thresholds}, Now: h.clock.Now,
-	}, db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, a, quiet)
+		Approval: ops.ApprovalPolicy{Thresholds: thresholds}, Now: h.clock.Now, Metrics: web.NewMetrics(),
+	}, db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, err = web.New(web.Config{}, h.desk, a, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

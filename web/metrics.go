@@ -150,8 +150,8 @@ func (m *Metrics) CircuitState(provider providers.Name, state resilient.State) {
 	}
 }
 
-// action counts one finished action.
-func (m *Metrics) action(kind string, outcome providers.OutcomeKind) {
+// Action counts one finished action (ops.Metrics).
+func (m *Metrics) Action(kind string, outcome providers.OutcomeKind) {
 	m.actions.WithLabelValues(kind, string(outcome)).Inc()
 }
 
@@ -160,8 +160,8 @@ func (m *Metrics) webhook(provider providers.Name, verdict string) {
 	m.webhooks.WithLabelValues(string(provider), verdict).Inc()
 }
 
-// reconcile counts one reconciler run and what it did.
-func (m *Metrics) reconcile(res ReconcileResult, err error) {
+// Reconciled counts one reconciler run and what it did (ops.Metrics).
+func (m *Metrics) Reconciled(res ReconcileResult, err error) {
 	if err != nil {
 		m.reconcileRuns.WithLabelValues("error").Inc()
 	} else {

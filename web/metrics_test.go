@@ -23,7 +23,7 @@ func TestMetricsExposed(t *testing.T) {
 	b.get("/payments/pd_doesnotexist")
 	h.bpc.FailNext(1, bpc.FaultDropAnswer)
 	refundThroughPage(t, b, p, "10.00")
-	if _, err := h.app.Reconcile(context.Background()); err != nil {
+	if _, err := h.desk.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{"type":"payment.succeeded","data":{"object":{"id":"p_nowhere"}}}`)

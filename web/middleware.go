@@ -115,7 +115,7 @@ func (s *Server) securityHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-	if r.TLS != nil || strings.HasPrefix(s.cfg.BaseURL, "https://") {
+	if r.TLS != nil || strings.HasPrefix(s.desk.BaseURL(), "https://") {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
 }

@@ -1,56 +1,33 @@
 package web
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"rsc.io/qr"
 
-	"paydesk/providers"
+	"paydesk/ops"
 	"paydesk/storage"
 )
 
-// payerLinkCreate makes a fresh payer link for a cancellation waiting for the payer; the
-// previous link is marked superseded.
+// payerLinkCreate asks the Desk for a fresh payer link for a cancellation waiting for the
+// payer; the previous link stops working.
 func (s *Server) payerLinkCreate(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.loadPayment(w, r)
 	if !ok {
 		return
 	}
 	back := "/payments/" + p.PublicID
-	linker, ok := s.provider(p.Provider).(providers.PayerLinker)
-	if !ok || p.Status != providers.StatusCancelling {
-		s.flash(w, r, "error", "This payment is not waiting for the payer, so no link is needed.")
-		http.Redirect(w, r, back, http.StatusSeeOther)
+	_, err := s.desk.NewPayerLink(r.Context(), s.person(r), p)
+	if errors.Is(err, ops.ErrUnavailable) {
+		s.fail(w, r, http.StatusInternalServerError, "Link not saved", ops.Message(err, ""), err)
 		return
 	}
-	u := userFrom(r.Context())
-	nonce := newID(16)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), providerCallTimeout)
-	defer cancel()
-	link, err := linker.PayerLink(ctx, providers.RefOf(p.Snapshot), providers.CancelRequest{ReturnURL: s.payerReturnURL(), State: s.linkState(nonce)})
 	if err != nil {
-		s.log.Warn("payer link", append(logAttrs(r), "payment", p.PublicID, "err", err)...)
-		s.flash(w, r, "error", "No new link was made: "+providers.SafeMessage(err))
-		http.Redirect(w, r, back, http.StatusSeeOther)
+		s.refused(w, r, err, back)
 		return
 	}
-	var actionID int64
-	if live, err := s.db.LivePayerLink(r.Context(), p.ID); err == nil {
-		actionID = live.ActionID
-	}
-	l, err := s.db.CreatePayerLink(r.Context(), storage.PayerLink{
-		PaymentID: p.ID, ActionID: actionID, State: "active", Kind: link.Kind, URL: link.URL, Nonce: nonce, CreatedBy: u.Email, ExpiresAt: link.ExpiresAt,
-	})
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "Link not saved", "The new link could not be saved. Try again.", err)
-		return
-	}
-	s.audit(r, "payer_link", p.ID, fmt.Sprintf("new payer link %d for %s (expires %s)", l.ID, p.PublicID, l.ExpiresAt.UTC().Format(time.RFC3339)), nil)
 	s.flash(w, r, "success", "A new payer link is ready; the previous one no longer works.")
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
@@ -81,20 +58,4 @@ func (s *Server) payerLinkQR(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Write(code.PNG())
-}
-
-// payerMessage is a ready text staff can send the payer.
-func payerMessage(p storage.Payment, link string, expires time.Time) string {
-	name := p.CustomerName
-	if name == "" {
-		name = "there"
-	}
-	return fmt.Sprintf(`Hello %s,
-
-As requested, we have started cancelling your payment of %s. Your bank asks you to confirm the cancellation: please open this link and follow the steps.
-
-%s
-
-The link works until %s. If you did not ask for this cancellation, ignore this message and contact us.`,
-		name, providers.FormatMoney(p.Amount, p.Currency), link, expires.UTC().Format("2 January 2006, 15:04 UTC"))
 }

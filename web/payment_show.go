@@ -1,15 +1,15 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/storage"
 	"paydesk/views"
-	"paydesk/web/auth"
 )
 
 // paymentShow is the payment page.
@@ -26,145 +26,35 @@ func (s *Server) paymentShow(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, s.page(w, r, "Payment "+p.PublicID, "payments"), views.PaymentView(v))
 }
 
-// loadPayment reads the payment named in the path, answering 404 itself when there is none.
-func (s *Server) loadPayment(w http.ResponseWriter, r *http.Request) (storage.Payment, bool) {
-	id := r.PathValue("id")
-	if !validPublicID(id) {
-		s.notFound(w, r)
-		return storage.Payment{}, false
-	}
-	p, err := s.db.PaymentByPublicID(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		s.notFound(w, r)
-		return p, false
-	}
-	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "Payment unavailable", "This payment could not be loaded. Try again in a moment.", err)
-		return p, false
-	}
-	return p, true
-}
-
-// validPublicID accepts Paydesk ids ("pd_" and lower-case base32), refusing anything else
-// before it reaches the database.
-func validPublicID(id string) bool {
-	if !strings.HasPrefix(id, "pd_") || len(id) > 40 || len(id) < 4 {
-		return false
-	}
-	for _, r := range id[3:] {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// paymentState gathers what the eligibility panel and the action handlers decide on.
-type paymentState struct {
-	payment  storage.Payment
-	elig     providers.Eligibility
-	balance  storage.RefundBalance
-	inFlight *storage.Action // a money-moving action pending or unknown
-}
-
-func (s *Server) paymentState(r *http.Request, p storage.Payment) (paymentState, error) {
-	st := paymentState{payment: p, elig: providers.Eligible(p.Snapshot)}
-	var err error
-	st.balance, err = s.db.Balance(r.Context(), p.ID)
-	if err != nil {
-		return st, err
-	}
-	actions, err := s.db.ActionsOfPayment(r.Context(), p.ID)
-	if err != nil {
-		return st, err
-	}
-	for i := range actions {
-		a := actions[i]
-		if (a.State == "pending" || a.State == "unknown") && a.Kind != "refresh" && a.Kind != "payer_link" {
-			st.inFlight = &a
-		}
-	}
-	return st, nil
-}
-
-// decisions applies Paydesk's own rules on top of the provider's: the user's role, an
-// action already in flight, money reserved by other refunds, approval thresholds.
-func (s *Server) decisions(u auth.User, st paymentState) []providers.Decision {
-	p := st.payment
-	out := st.elig.Decisions()
-	for i := range out {
-		d := &out[i]
-		if !d.Allowed {
-			continue
-		}
-		if !Act.Allows(u) {
-			d.Allowed = false
-			d.Reason = fmt.Sprintf("Your role cannot %s payments; support staff and managers can.", d.Action)
-			continue
-		}
-		if st.inFlight != nil {
-			d.Allowed = false
-			d.Reason = fmt.Sprintf("A %s on this payment is %s: Paydesk starts nothing else until its outcome is known.", st.inFlight.Kind, st.inFlight.State)
-			continue
-		}
-		if d.Action == providers.ActionRefund {
-			left := min(d.MaxRefund, st.balance.Refundable)
-			if left <= 0 {
-				d.Allowed = false
-				d.Reason = "Nothing is left to refund: the rest is already refunded, in flight or awaiting approval."
-				continue
-			}
-			d.MaxRefund = left
-			d.Reason = fmt.Sprintf("Up to %s can be refunded.", providers.FormatMoney(left, p.Currency))
-			if t, ok := s.cfg.Approval.Threshold(p.Currency); ok {
-				d.Reason += fmt.Sprintf(" Refunds from %s need a manager's approval.", providers.FormatMoney(t, p.Currency))
-			}
-		}
-	}
-	return out
-}
-
-var actionLabels = map[providers.Action]string{
-	providers.ActionCancel: "Cancel payment",
-	providers.ActionExpire: "Expire session",
-	providers.ActionRefund: "Refund",
-}
-
 // paymentView builds the payment page's view model.
 func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment, error) {
 	ctx := r.Context()
 	u := userFrom(ctx)
-	st, err := s.paymentState(r, p)
+	st, err := s.desk.Decide(ctx, s.person(r), p)
 	if err != nil {
 		return views.Payment{}, err
 	}
 	money := func(v int64) string { return providers.FormatMoney(v, p.Currency) }
-	// Still refundable is what the provider would refund (nothing for Powens, a failed or
-	// unknown payment), less what Paydesk already refunded, sent or reserved.
-	var refundable int64
-	if st.elig.Refund.Allowed {
-		refundable = max(0, min(st.elig.Refund.MaxRefund, st.balance.Refundable))
-	}
 	v := views.Payment{
 		ID: fmt.Sprint(p.ID), PublicID: p.PublicID, Provider: string(p.Provider), ProviderLabel: p.Provider.Label(),
 		Reference: p.MerchantReference, Customer: p.CustomerName, Email: p.CustomerEmail, CardLast4: p.CardLast4,
 		Description: p.Description,
 		Status:      string(p.Status), StatusLabel: p.Status.Label(), RawStatus: p.RawStatus,
 		StateDetail: p.StateDetail, ErrorCode: p.ErrorCode,
-		Amount: money(p.Amount), Captured: money(p.Captured), Refunded: money(st.balance.Succeeded),
-		Refundable: money(refundable),
+		Amount: money(p.Amount), Captured: money(p.Captured), Refunded: money(st.Balance.Succeeded),
+		Refundable: money(st.Refundable()),
 		CreatedAt:  p.CreatedAt, UpdatedAt: p.UpdatedAt,
 		CanRefresh: ViewPayments.Allows(u),
 		CanAct:     Act.Allows(u),
 	}
-	if reserved := st.balance.InFlight + st.balance.Reserved; reserved > 0 {
+	if reserved := st.Balance.InFlight + st.Balance.Reserved; reserved > 0 {
 		v.Reserved = money(reserved)
 	}
 	if p.Status == providers.StatusUnknown {
 		v.Attention = append(v.Attention, fmt.Sprintf("%s reported a status Paydesk does not know (%q): no action is offered until it is understood.", p.Provider.Label(), p.RawStatus))
 	}
-	if st.inFlight != nil && st.inFlight.State == "unknown" {
-		v.Attention = append(v.Attention, fmt.Sprintf("The outcome of the %s started %s by %s is unknown: the provider did not answer in time. Paydesk will settle it by reading the provider; do not repeat it elsewhere.", st.inFlight.Kind, st.inFlight.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), st.inFlight.Actor))
+	if st.InFlight != nil && st.InFlight.State == "unknown" {
+		v.Attention = append(v.Attention, fmt.Sprintf("The outcome of the %s started %s by %s is unknown: the provider did not answer in time. Paydesk will settle it by reading the provider; do not repeat it elsewhere.", st.InFlight.Kind, st.InFlight.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), st.InFlight.Actor))
 	}
 	for _, f := range []views.Fact{
 		{Label: "Payment id", Value: p.PaymentID, Copy: true},
@@ -187,15 +77,17 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	if p.Voided {
 		v.Facts = append(v.Facts, views.Fact{Label: "Authorisation", Value: "voided"})
 	}
-	if p.Provider == providers.Powens {
+	// Whether the payer's bank takes an instant instruction matters only where the payer
+	// may have to confirm a cancellation.
+	if s.desk.MakesPayerLinks(p.Provider) {
 		instant := "no"
 		if p.Instant {
 			instant = "yes"
 		}
 		v.Facts = append(v.Facts, views.Fact{Label: "Instant instruction", Value: instant})
 	}
-	for _, d := range s.decisions(u, st) {
-		c := views.ActionChoice{Action: string(d.Action), Label: actionLabels[d.Action], Allowed: d.Allowed, Why: d.Reason}
+	for _, d := range st.Decisions {
+		c := views.ActionChoice{Action: string(d.Action), Label: ops.ActionLabel(d.Action), Allowed: d.Allowed, Why: d.Reason}
 		if d.Allowed {
 			c.URL = "/payments/" + p.PublicID + "/" + string(d.Action)
 		}
@@ -208,7 +100,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	for _, rf := range refunds {
 		v.Refunds = append(v.Refunds, views.RefundRow{
 			Amount: providers.FormatMoney(rf.Amount, rf.Currency), Status: rf.Status, StatusLabel: strings.ReplaceAll(rf.Status, "_", " "),
-			Reason: reasonLabel(rf.Reason), RequestedBy: rf.RequestedBy, ProviderID: rf.ProviderRefundID, Message: rf.Message,
+			Reason: storage.RefundReasonLabel(rf.Reason), RequestedBy: rf.RequestedBy, ProviderID: rf.ProviderRefundID, Message: rf.Message,
 			DecidedBy: rf.DecidedBy, DecisionReason: rf.DecisionReason, RequestedAt: rf.RequestedAt,
 		})
 	}
@@ -229,11 +121,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		}
 		v.Links = append(v.Links, lv)
 	}
-	actions, err := s.db.ActionsOfPayment(ctx, p.ID)
-	if err != nil {
-		return v, err
-	}
-	for _, a := range actions {
+	for _, a := range st.Journal {
 		row := views.JournalRow{Kind: a.Kind, State: a.State, Actor: a.Actor, Message: a.Message, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt}
 		if a.Amount > 0 {
 			row.Amount = providers.FormatMoney(a.Amount, a.Currency)
@@ -249,4 +137,20 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		v.Timeline = append(v.Timeline, views.TimelineRow{At: e.At, Actor: e.Actor, Message: e.Message, Kind: e.Kind})
 	}
 	return v, nil
+}
+
+// payerMessage is a ready text staff can send the payer.
+func payerMessage(p storage.Payment, link string, expires time.Time) string {
+	name := p.CustomerName
+	if name == "" {
+		name = "there"
+	}
+	return fmt.Sprintf(`Hello %s,
+
+As requested, we have started cancelling your payment of %s. Your bank asks you to confirm the cancellation: please open this link and follow the steps.
+
+%s
+
+The link works until %s. If you did not ask for this cancellation, ignore this message and contact us.`,
+		name, providers.FormatMoney(p.Amount, p.Currency), link, expires.UTC().Format("2 January 2006, 15:04 UTC"))
 }

@@ -88,7 +88,7 @@ func TestReconcilerSettlesLostRefunds(t *testing.T) {
 					if a.State != "unknown" {
 						t.Fatalf("after a lost answer the action is %s, want unknown", a.State)
 					}
-					res, err := h.app.Reconcile(context.Background())
+					res, err := h.desk.Reconcile(context.Background())
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -123,7 +123,7 @@ func TestReconcilerSettlesLostRefunds(t *testing.T) {
 					page := b.get("/payments/" + p.PublicID)
 					mustContain(t, page, "Settled by reading "+c.provider.Label())
 					// A second run finds nothing to do.
-					if res, _ := h.app.Reconcile(ctx); res.Checked != 0 {
+					if res, _ := h.desk.Reconcile(ctx); res.Checked != 0 {
 						t.Errorf("second run checked %d actions", res.Checked)
 					}
 				})
@@ -154,7 +154,7 @@ func TestReconcilerSettlesLostCancellation(t *testing.T) {
 			if err != nil || a.State != "unknown" {
 				t.Fatalf("action %+v (%v), want unknown", a, err)
 			}
-			if _, err := h.app.Reconcile(ctx); err != nil {
+			if _, err := h.desk.Reconcile(ctx); err != nil {
 				t.Fatal(err)
 			}
 			a, _ = h.db.ActionByID(ctx, a.ID)
@@ -185,12 +185,12 @@ func TestReconcilerPendingActions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, _ := h.app.Reconcile(ctx)
+	res, _ := h.desk.Reconcile(ctx)
 	if res.Skipped != 2 || res.Checked != 0 {
 		t.Fatalf("within the grace period: %+v, want 2 skipped", res)
 	}
 	h.clock.Advance(3 * time.Minute)
-	res, _ = h.app.Reconcile(ctx)
+	res, _ = h.desk.Reconcile(ctx)
 	if res.Failed != 2 {
 		t.Fatalf("past the grace period: %+v, want 2 failed (BPC never got them)", res)
 	}
@@ -203,7 +203,7 @@ func TestReconcilerPendingActions(t *testing.T) {
 	}
 	h.clock.Advance(3 * time.Minute)
 	h.bpc.FailNext(20, bpc.FaultUnavailable)
-	res, _ = h.app.Reconcile(ctx)
+	res, _ = h.desk.Reconcile(ctx)
 	h.bpc.ClearFaults()
 	if res.MarkedUnknown != 1 {
 		t.Fatalf("BPC unreachable: %+v, want 1 marked unknown", res)
@@ -212,7 +212,7 @@ func TestReconcilerPendingActions(t *testing.T) {
 	if a.State != "unknown" {
 		t.Errorf("action %s, want unknown", a.State)
 	}
-	res, _ = h.app.Reconcile(ctx)
+	res, _ = h.desk.Reconcile(ctx)
 	if res.Failed != 1 {
 		t.Errorf("once BPC answers: %+v, want 1 failed", res)
 	}

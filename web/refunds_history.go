@@ -245,7 +245,7 @@ func (s *Server) refundsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	filter := filterQuery(q, refundFilterKeys)
 	s.audit(r, "export", 0, "exported refunds as CSV: "+csvFilterText(filter), map[string]any{"export": "refunds", "filter": filter.Encode()})
-	out := startCSV(w, "refunds", s.cfg.Now(), refundsCSVHeader)
+	out := startCSV(w, "refunds", s.desk.Now(), refundsCSVHeader)
 	rows := 0
 	err = s.db.EachRefund(r.Context(), f, func(rf storage.RefundRow) error {
 		rows++

@@ -3,16 +3,17 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/a-h/templ"
 
+	"paydesk/ops"
 	"paydesk/storage"
 	"paydesk/views"
-	"paydesk/web/auth"
 )
 
 // page builds the layout model for the current request: the user, their rights in the
@@ -116,28 +117,84 @@ func (s *Server) flash(w http.ResponseWriter, r *http.Request, kind, msg string)
 	s.auth.AddFlash(w, r, kind, msg)
 }
 
-// audit writes an audit entry for the request's user; failures are logged, never shown.
+// audit writes an audit entry for the request's user (through the Desk, which logs a
+// failure and never shows it).
 func (s *Server) audit(r *http.Request, kind string, paymentID int64, message string, data any) {
-	s.auditAs(r.Context(), r, userFrom(r.Context()), kind, paymentID, message, data)
+	s.desk.Audit(r.Context(), s.person(r), kind, paymentID, message, data)
 }
 
-func (s *Server) auditAs(ctx context.Context, r *http.Request, u auth.User, kind string, paymentID int64, message string, data any) {
-	actor := u.Email
-	if actor == "" {
-		actor = "anonymous"
+// loadPayment reads the payment named in the path, answering 404 itself when there is none.
+func (s *Server) loadPayment(w http.ResponseWriter, r *http.Request) (storage.Payment, bool) {
+	id := r.PathValue("id")
+	if !validPublicID(id) {
+		s.notFound(w, r)
+		return storage.Payment{}, false
 	}
-	e := storage.AuditEntry{Actor: actor, Kind: kind, PaymentID: paymentID, Message: message}
-	if r != nil {
-		e.Remote = clientIP(r)
+	p, err := s.db.PaymentByPublicID(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.notFound(w, r)
+		return p, false
 	}
-	if data != nil {
-		if b, err := json.Marshal(data); err == nil {
-			e.Data = b
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Payment unavailable", "This payment could not be loaded. Try again in a moment.", err)
+		return p, false
+	}
+	return p, true
+}
+
+// postedPayment reads a posted form and the payment named in the path, answering itself
+// when either fails.
+func (s *Server) postedPayment(w http.ResponseWriter, r *http.Request) (storage.Payment, bool) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "Form not understood", "The form could not be read. Go back and try again.", err)
+		return storage.Payment{}, false
+	}
+	return s.loadPayment(w, r)
+}
+
+// validPublicID accepts Paydesk ids ("pd_" and lower-case base32), refusing anything else
+// before it reaches the database.
+func validPublicID(id string) bool {
+	if !strings.HasPrefix(id, "pd_") || len(id) > 40 || len(id) < 4 {
+		return false
+	}
+	for _, r := range id[3:] {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
 		}
 	}
-	if _, err := s.db.Audit(ctx, e); err != nil {
-		s.log.Error("audit", "kind", kind, "err", err)
+	return true
+}
+
+// stepUp sends a user whose sign-in is too old to move money (the Desk refused with
+// ops.ErrStepUp) to sign in again, keeping what they typed for formPath.
+func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, formPath string) {
+	s.audit(r, "step_up", 0, "sign-in too old for "+r.URL.Path+": asked to sign in again", nil)
+	s.auth.StepUp(w, r, formPath, r.PostForm)
+}
+
+// refused answers an operation the Desk refused: its words in a flash (a duplicate as
+// information, anything else as an error) and back to back; a refund or payment that
+// does not exist is the 404 page, an error without words the error page.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, err error, back string) {
+	var rf *ops.Refusal
+	switch {
+	case errors.Is(err, ops.ErrNotFound):
+		s.notFound(w, r)
+		return
+	case !errors.As(err, &rf):
+		s.fail(w, r, http.StatusInternalServerError, "Not available", "What this needs could not be loaded, so nothing was done. Try again in a moment.", err)
+		return
 	}
+	kind := "error"
+	if errors.Is(err, ops.ErrDuplicate) {
+		kind = "info"
+	}
+	if rf.Cause != nil {
+		s.log.Warn("refused", append(logAttrs(r), "err", err)...)
+	}
+	s.flash(w, r, kind, rf.Message)
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // clientIP is where a request came from (the direct peer; Paydesk does not trust

@@ -10,7 +10,7 @@ import (
 // whatever the page shows or hides.
 type Access int
 
-// The access rules, from product.md's role table.
+// The access rules: who may do what (the README's table of pages).
 const (
 	// Public: no sign-in (health checks, sign-in itself, the payer's return page, webhooks).
 	Public Access = iota

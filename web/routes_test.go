@@ -10,7 +10,7 @@ import (
 	"paydesk/web"
 )
 
-// access is the permission matrix of product.md, written out again on purpose: a route
+// access is the permission matrix of the README's table of pages, written out again on purpose: a route
 // added to the table without a line here fails TestEveryRouteHasItsAccess.
 var access = map[string]web.Access{
 	"GET /healthz":                    web.Public,
@@ -68,7 +68,7 @@ func TestEveryRouteHasItsAccess(t *testing.T) {
 
 // TestRouteAccessByRole walks every route of the route table as each kind of user and
 // checks the server's answer: signed-out visitors are sent to sign in, users without a
-// role get "no access", and each role gets exactly what product.md allows.
+// role get "no access", and each role gets exactly what that table allows.
 func TestRouteAccessByRole(t *testing.T) {
 	h := newHarness(t)
 	p := h.add(providers.BPC, spec{variant: 2}) // a succeeded card payment

@@ -1,6 +1,7 @@
 // Package web is Paydesk's HTTP side: the route table, middleware, sign-in wiring and one
 // handler per thing a user does. It talks to storage and to the provider contract, never
-// to a concrete provider: cmd/paydesk builds the provider set and hands it in.
+// to a concrete provider: cmd/paydesk builds the provider set and hands it in. What a
+// handler does is a call to the ops Desk: parse the form, call, answer.
 package web
 
 import (
@@ -10,43 +11,30 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"strings"
 	"sync"
-	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/static"
 	"paydesk/storage"
 	"paydesk/web/auth"
 )
 
-// Config is what the web server needs beyond its collaborators.
+// Config is what the web server needs beyond its collaborators. What the product's
+// operations need (base URL, payer-link secret, approval policy…) is the Desk's.
 type Config struct {
-	// BaseURL is Paydesk's public URL (payer links and the OIDC redirect are built from it).
-	BaseURL string
 	// Demo marks the embedded demo (shown in the page header; relaxes nothing security-related).
 	Demo bool
-	// LinkSecret signs the opaque state carried by payer links (at least 32 bytes).
-	LinkSecret []byte
-	// Approval decides which refunds need a manager's approval.
-	Approval ApprovalPolicy
-	// ApprovalTTL is how long a refund may wait for approval (default 72h).
-	ApprovalTTL time.Duration
 	// MaxBody caps request bodies (default 64 KiB).
 	MaxBody int64
-	// Now is the clock (tests replace it).
-	Now func() time.Time
 
 	// Webhooks holds how each provider's webhooks are verified (webhooks.go).
 	Webhooks WebhookConfig
 	// Parsers decode a provider's import envelope into a snapshot (the providers' own
 	// ParseEnvelope, handed in by cmd/paydesk); webhooks that carry data need them.
 	Parsers map[providers.Name]func([]byte) (providers.Snapshot, error)
-	// ReconcileGrace is how long a pending action may wait for its provider call before
-	// the reconciler treats it as abandoned (default 2m, above any provider timeout).
-	// Actions left pending by an earlier process are reconciled at once.
-	ReconcileGrace time.Duration
-	// Metrics receives the server's metrics (a new set when nil).
+	// Metrics receives the server's metrics: when nil, the Desk's when they are a
+	// *Metrics, else a new set.
 	Metrics *Metrics
 	// PageConcurrency is how many signed-in pages (GET, but exports) are worked out at
 	// once; the others wait their turn in arrival order (turns.go). 0 means one per core,
@@ -55,10 +43,6 @@ type Config struct {
 	// PageCacheBytes caps the cache of rendered list pages (page_cache.go): 0 means
 	// 8 MiB, a negative value turns the cache off.
 	PageCacheBytes int
-
-	// Hook, when set, is called by runAction at each step of a provider action
-	// ("before_call", "before_store"); only the crash test sets it.
-	Hook func(step string)
 }
 
 // Authenticator is the sign-in side as the handlers use it (implemented by *auth.Auth).
@@ -76,43 +60,27 @@ type Authenticator interface {
 
 // Server holds the collaborators every handler uses.
 type Server struct {
-	cfg       Config
-	db        *storage.DB
-	providers map[providers.Name]providers.Provider
-	auth      Authenticator
-	assets    *static.Assets
-	log       *slog.Logger
-	routes    []Route
+	cfg    Config
+	desk   *ops.Desk   // what Paydesk does: every action goes through it
+	db     *storage.DB // the Desk's store, read directly by the list pages
+	auth   Authenticator
+	assets *static.Assets
+	log    *slog.Logger
+	routes []Route
 
-	metrics   *Metrics
-	pages     *pageCache // rendered list pages; nil when off
-	turns     turns      // signed-in pages worked out at once (turns.go); nil: no limit
-	started   time.Time  // when this server was built: older pending actions are abandoned
-	webhooks  sync.Map   // provider → *sync.Mutex: one webhook at a time per provider
-	reconcile sync.Mutex // one reconciler run at a time
+	metrics  *Metrics
+	pages    *pageCache // rendered list pages; nil when off
+	turns    turns      // signed-in pages worked out at once (turns.go); nil: no limit
+	webhooks sync.Map   // provider → *sync.Mutex: one webhook at a time per provider
 }
 
-// New checks the configuration and builds the server.
-func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider, a Authenticator, log *slog.Logger) (*Server, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.ApprovalTTL == 0 {
-		cfg.ApprovalTTL = 72 * time.Hour
-	}
+// New checks the configuration and builds the server around the Desk.
+func New(cfg Config, desk *ops.Desk, a Authenticator, log *slog.Logger) (*Server, error) {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 64 << 10
 	}
-	if len(cfg.LinkSecret) < 32 {
-		return nil, errors.New("web: the payer-link secret must be at least 32 bytes (PAYDESK_LINK_SECRET)")
-	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("web: the base URL %q must be an absolute http(s) URL (PAYDESK_BASE_URL)", cfg.BaseURL)
-	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	if db == nil || a == nil {
-		return nil, errors.New("web: a database and an authenticator are required")
+	if desk == nil || a == nil {
+		return nil, errors.New("web: a desk and an authenticator are required")
 	}
 	if log == nil {
 		log = slog.Default()
@@ -121,16 +89,17 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 	if err != nil {
 		return nil, fmt.Errorf("web: static assets: %w", err)
 	}
-	if cfg.ReconcileGrace == 0 {
-		cfg.ReconcileGrace = 2 * time.Minute
-	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics()
+		if m, ok := desk.Metrics().(*Metrics); ok {
+			cfg.Metrics = m
+		} else {
+			cfg.Metrics = NewMetrics()
+		}
 	}
 	if err := cfg.Webhooks.check(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, providers: provs, auth: a, assets: assets, log: log, metrics: cfg.Metrics, started: cfg.Now()}
+	s := &Server{cfg: cfg, desk: desk, db: desk.Store(), auth: a, assets: assets, log: log, metrics: cfg.Metrics}
 	switch {
 	case cfg.PageCacheBytes == 0:
 		s.pages = newPageCache(defaultPageCacheBytes, s.metrics.pageCache)
@@ -164,7 +133,10 @@ func (s *Server) MetricsHandler() http.Handler { return s.metrics.Handler() }
 // Routes returns the route table (tests walk it).
 func (s *Server) Routes() []Route { return s.routes }
 
+// Desk is the operations the server calls (cmd runs its reconciler and maintenance).
+func (s *Server) Desk() *ops.Desk { return s.desk }
+
 // provider returns the client for a payment's provider, or nil.
 func (s *Server) provider(n providers.Name) providers.Provider {
-	return s.providers[n]
+	return s.desk.Provider(n)
 }

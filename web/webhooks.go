@@ -237,8 +237,8 @@ func (s *Server) handleWebhook(r *http.Request, src webhookSource, body []byte, 
 		detail = "applied; nothing changed"
 		s.webhookTimeline(ctx, &after, label+" received: nothing changed")
 	}
-	s.settlePayerLinks(ctx, after.ID, snap, "webhook")
-	s.settleUnknownActions(ctx, after, snap)
+	s.desk.SettlePayerLinks(ctx, after.ID, snap, "webhook")
+	s.desk.SettleUnknownActions(ctx, after, snap)
 	return webhookAnswer{"applied", http.StatusOK, detail}, ev, after
 }
 

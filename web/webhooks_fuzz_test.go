@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
@@ -72,11 +73,15 @@ func FuzzWebhooks(f *testing.F) {
 	if err := pwSim.Load(envs[providers.Powens]); err != nil {
 		f.Fatal(err)
 	}
+	desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.example", LinkSecret: []byte(strings.Repeat("k", 32))},
+		db, map[providers.Name]providers.Provider{providers.Powens: pw}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		f.Fatal(err)
+	}
 	app, err := web.New(web.Config{
-		BaseURL: "http://paydesk.example", LinkSecret: []byte(strings.Repeat("k", 32)),
 		Webhooks: web.WebhookConfig{BPCSecret: []byte(bpcWebhookSecret), TranzzoSecret: []byte(tranzzoWebhookSecret), PowensSecret: []byte(powensWebhookSecret)},
 		Parsers:  parsers,
-	}, db, map[providers.Name]providers.Provider{providers.Powens: pw}, noAuth{}, slog.New(slog.DiscardHandler))
+	}, desk, noAuth{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
@@ -89,14 +90,19 @@ func newWebhookApp(t *testing.T, h *harness) *webhookApp {
 		t.Fatal(err)
 	}
 	m := web.NewMetrics()
+	desk, err := ops.New(ops.Config{BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m},
+		h.db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	app, err := web.New(web.Config{
-		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m,
+		Metrics: m,
 		Webhooks: web.WebhookConfig{
 			BPCSecret: []byte(bpcWebhookSecret), TranzzoSecret: []byte(tranzzoWebhookSecret),
 			PowensSecret: []byte(powensWebhookSecret), PowensHeader: "X-Powens-Signature",
 		},
 		Parsers: parsers,
-	}, h.db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, noAuth{}, slog.New(slog.DiscardHandler))
+	}, desk, noAuth{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

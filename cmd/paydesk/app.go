@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
@@ -60,18 +61,24 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 	if err != nil {
 		return nil, err
 	}
+	desk, err := ops.New(ops.Config{
+		BaseURL: c.BaseURL, LinkSecret: sec.linkSecret, Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
+		Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+	}, db, provs, log)
+	if err != nil {
+		return nil, err
+	}
 	return web.New(web.Config{
-		BaseURL: c.BaseURL, Demo: demoMode, LinkSecret: sec.linkSecret,
-		Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
+		Demo: demoMode,
 		Webhooks: web.WebhookConfig{
 			BPCSecret: []byte(c.BPCWebhookSecret), BPCAlgorithm: c.BPCWebhookAlgorithm,
 			PowensSecret: []byte(c.PowensWebhookSecret), PowensHeader: c.PowensWebhookHeader,
 			// Tranzzo signs its webhooks with the API secret (providers.md §3).
 			TranzzoSecret: []byte(c.TranzzoAPISecret),
 		},
-		Parsers: parsers, Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+		Parsers: parsers, Metrics: c.metrics,
 		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageConcurrency,
-	}, db, provs, a, log)
+	}, desk, a, log)
 }
 
 // realProviders builds the clients of the providers configured for production, each

@@ -63,13 +63,13 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 	running++
 	go func() {
 		defer func() { done <- struct{}{} }()
-		srv.RunReconciler(ctx, c.ReconcileEvery)
+		srv.Desk().RunReconciler(ctx, c.ReconcileEvery)
 	}()
 	// Expiry of unanswered approvals and payer links.
 	running++
 	go func() {
 		defer func() { done <- struct{}{} }()
-		srv.RunMaintenance(ctx, time.Minute)
+		srv.Desk().RunMaintenance(ctx, time.Minute)
 	}()
 	return func() {
 		cancel()
@@ -80,7 +80,7 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 }
 
 // crashHook is the crash test's way in, and nothing else's: with PAYDESK_TEST_CRASH_AT
-// set to a step of web's runAction (before_call, before_store), the process kills itself
+// set to a step of ops' runAction (before_call, before_store), the process kills itself
 // with SIGKILL when an action reaches that step — no deferred function runs, no answer is
 // stored, as with a power cut or the OOM killer. Never set it in production.
 func crashHook(step string, log *slog.Logger) func(string) {

@@ -1,4 +1,4 @@
-package web
+package ops
 
 import (
 	"fmt"
@@ -55,4 +55,16 @@ func (p ApprovalPolicy) Needs(currency string, amount int64) bool {
 		return amount >= t
 	}
 	return p.AlwaysByDefault
+}
+
+// Note says, for the refund form, when a refund in currency waits for a manager ("" when
+// none does).
+func (p ApprovalPolicy) Note(currency string) string {
+	if t, ok := p.Threshold(currency); ok {
+		return fmt.Sprintf("Refunds from %s need a manager's approval: they wait in the managers' queue and reserve their amount until decided.", providers.FormatMoney(t, currency))
+	}
+	if p.AlwaysByDefault {
+		return fmt.Sprintf("Every refund in %s needs a manager's approval.", currency)
+	}
+	return ""
 }

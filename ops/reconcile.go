@@ -1,4 +1,4 @@
-package web
+package ops
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"paydesk/providers"
 	"paydesk/storage"
-	"paydesk/web/auth"
 )
 
 // ReconcileResult says what one reconciler run did.
@@ -36,19 +35,19 @@ const reconcilerActor = "reconciler"
 
 // RunReconciler reconciles at once (what an earlier process left behind), then every
 // period until ctx ends. Runs never overlap.
-func (s *Server) RunReconciler(ctx context.Context, every time.Duration) {
+func (d *Desk) RunReconciler(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		res, err := s.Reconcile(ctx)
+		res, err := d.Reconcile(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			s.log.Error("reconciler", "err", err)
+			d.log.Error("reconciler", "err", err)
 		case res.Checked > 0:
-			s.log.Info("reconciler", "checked", res.Checked, "succeeded", res.Succeeded, "failed", res.Failed,
+			d.log.Info("reconciler", "checked", res.Checked, "succeeded", res.Succeeded, "failed", res.Failed,
 				"needs_payer", res.NeedsPayer, "still_unknown", res.StillUnknown, "marked_unknown", res.MarkedUnknown, "errors", res.Errors)
 		}
 		select {
@@ -66,37 +65,37 @@ func (s *Server) RunReconciler(ctx context.Context, every time.Duration) {
 // refund the provider has becomes succeeded with its provider id, one it does not have
 // becomes failed (only on a definitive answer: a provider that cannot be read settles
 // nothing); a cancellation or expiry is settled by the payment's status.
-func (s *Server) Reconcile(ctx context.Context) (ReconcileResult, error) {
-	s.reconcile.Lock()
-	defer s.reconcile.Unlock()
+func (d *Desk) Reconcile(ctx context.Context) (ReconcileResult, error) {
+	d.reconcile.Lock()
+	defer d.reconcile.Unlock()
 	var res ReconcileResult
-	open, err := s.db.OpenActions(ctx)
+	open, err := d.db.OpenActions(ctx)
 	if err != nil {
-		s.metrics.reconcile(res, err)
-		return res, fmt.Errorf("web: reconcile: %w", err)
+		d.metrics.Reconciled(res, err)
+		return res, fmt.Errorf("ops: reconcile: %w", err)
 	}
-	now := s.cfg.Now()
+	now := d.cfg.Now()
 	// Journal times are stored to the millisecond: an action of this process is never
 	// before its start, truncated the same way.
-	started := s.started.Truncate(time.Millisecond)
+	started := d.started.Truncate(time.Millisecond)
 	for _, a := range open {
 		if ctx.Err() != nil {
 			break
 		}
-		if a.State == "pending" && !a.StartedAt.Before(started) && now.Sub(a.StartedAt) < s.cfg.ReconcileGrace {
+		if a.State == "pending" && !a.StartedAt.Before(started) && now.Sub(a.StartedAt) < d.cfg.ReconcileGrace {
 			res.Skipped++
 			continue
 		}
 		res.Checked++
-		p, err := s.db.PaymentByID(ctx, a.PaymentID)
+		p, err := d.db.PaymentByID(ctx, a.PaymentID)
 		if err != nil {
-			s.log.Error("reconcile: payment", "action_id", a.ID, "err", err)
+			d.log.Error("reconcile: payment", "action_id", a.ID, "err", err)
 			res.Errors++
 			continue
 		}
-		prov := s.provider(p.Provider)
+		prov := d.Provider(p.Provider)
 		if prov == nil {
-			s.log.Error("reconcile: provider not configured", "action_id", a.ID, "provider", p.Provider)
+			d.log.Error("reconcile: provider not configured", "action_id", a.ID, "provider", p.Provider)
 			res.Errors++
 			continue
 		}
@@ -104,62 +103,62 @@ func (s *Server) Reconcile(ctx context.Context) (ReconcileResult, error) {
 		snap, err := prov.Fetch(fctx, providers.RefOf(p.Snapshot))
 		cancel()
 		if err != nil {
-			s.log.Warn("reconcile: read provider", "action_id", a.ID, "payment", p.PublicID, "err", err)
-			s.unsettled(ctx, a, p, &res, fmt.Sprintf("%s could not be read yet (%s); Paydesk will try again.", p.Provider.Label(), providers.SafeMessage(err)))
+			d.log.Warn("reconcile: read provider", "action_id", a.ID, "payment", p.PublicID, "err", err)
+			d.unsettled(ctx, a, p, &res, fmt.Sprintf("%s could not be read yet (%s); Paydesk will try again.", p.Provider.Label(), providers.SafeMessage(err)))
 			continue
 		}
-		after, _, err := s.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: reconcilerActor, Kind: "refreshed"})
+		after, _, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: reconcilerActor, Kind: "refreshed"})
 		if err != nil {
-			s.log.Error("reconcile: store payment", "action_id", a.ID, "payment", p.PublicID, "err", err)
+			d.log.Error("reconcile: store payment", "action_id", a.ID, "payment", p.PublicID, "err", err)
 			res.Errors++
 			continue
 		}
-		s.settlePayerLinks(ctx, p.ID, snap, "reconciler")
-		s.settleAction(ctx, a, after, snap, &res)
+		d.SettlePayerLinks(ctx, p.ID, snap, "reconciler")
+		d.settleAction(ctx, a, after, snap, &res)
 	}
-	s.metrics.reconcile(res, nil)
+	d.metrics.Reconciled(res, nil)
 	return res, nil
 }
 
-// settleUnknownActions settles a payment's unknown actions from a snapshot just stored
+// SettleUnknownActions settles a payment's unknown actions from a snapshot just stored
 // (a webhook): no need to wait for the next run. Pending actions are left alone: their
 // call may still be in flight and will finish them.
-func (s *Server) settleUnknownActions(ctx context.Context, p storage.Payment, snap providers.Snapshot) {
-	acts, err := s.db.ActionsOfPayment(ctx, p.ID)
+func (d *Desk) SettleUnknownActions(ctx context.Context, p storage.Payment, snap providers.Snapshot) {
+	acts, err := d.db.ActionsOfPayment(ctx, p.ID)
 	if err != nil {
-		s.log.Error("settle unknown actions", "payment", p.PublicID, "err", err)
+		d.log.Error("settle unknown actions", "payment", p.PublicID, "err", err)
 		return
 	}
 	var res ReconcileResult
 	for _, a := range acts {
 		if a.State == "unknown" {
 			res.Checked++
-			s.settleAction(ctx, a, p, snap, &res)
+			d.settleAction(ctx, a, p, snap, &res)
 		}
 	}
 	if res.Checked > 0 {
-		s.metrics.reconcile(res, nil)
+		d.metrics.Reconciled(res, nil)
 	}
 }
 
 // settleAction decides, from the provider's snapshot already stored, whether an open
 // action happened, and records it: journal, timeline, audit.
-func (s *Server) settleAction(ctx context.Context, a storage.Action, p storage.Payment, snap providers.Snapshot, res *ReconcileResult) {
-	state, outcome, msg, err := s.actionVerdict(ctx, a, p, snap)
+func (d *Desk) settleAction(ctx context.Context, a storage.Action, p storage.Payment, snap providers.Snapshot, res *ReconcileResult) {
+	state, outcome, msg, err := d.actionVerdict(ctx, a, p, snap)
 	if err != nil {
-		s.log.Error("reconcile: verdict", "action_id", a.ID, "payment", p.PublicID, "err", err)
+		d.log.Error("reconcile: verdict", "action_id", a.ID, "payment", p.PublicID, "err", err)
 		res.Errors++
 		return
 	}
 	if state == "" {
-		s.unsettled(ctx, a, p, res, msg)
+		d.unsettled(ctx, a, p, res, msg)
 		return
 	}
-	if _, err := s.db.FinishAction(ctx, a.ID, state, outcome, msg, ""); err != nil {
+	if _, err := d.db.FinishAction(ctx, a.ID, state, outcome, msg, ""); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return // finished meanwhile by its own call: the provider's answer stands
 		}
-		s.log.Error("reconcile: finish action", "action_id", a.ID, "err", err)
+		d.log.Error("reconcile: finish action", "action_id", a.ID, "err", err)
 		res.Errors++
 		return
 	}
@@ -171,34 +170,34 @@ func (s *Server) settleAction(ctx context.Context, a storage.Action, p storage.P
 	case "needs_payer":
 		res.NeedsPayer++
 	}
-	s.reconciled(ctx, a, p, "Settled by reading "+p.Provider.Label()+": "+msg, state)
+	d.reconciled(ctx, a, p, "Settled by reading "+p.Provider.Label()+": "+msg, state)
 }
 
 // unsettled records that an open action could not be settled yet. A pending one is
 // moved to unknown so staff see it; an unknown one stays as it is.
-func (s *Server) unsettled(ctx context.Context, a storage.Action, p storage.Payment, res *ReconcileResult, why string) {
+func (d *Desk) unsettled(ctx context.Context, a storage.Action, p storage.Payment, res *ReconcileResult, why string) {
 	if a.State != "pending" {
 		res.StillUnknown++
 		return
 	}
 	msg := "Paydesk stopped before this action's answer was stored. " + why
-	if _, err := s.db.FinishAction(ctx, a.ID, "unknown", string(providers.Unknown), msg, ""); err != nil {
+	if _, err := d.db.FinishAction(ctx, a.ID, "unknown", string(providers.Unknown), msg, ""); err != nil {
 		if !errors.Is(err, storage.ErrConflict) {
-			s.log.Error("reconcile: mark unknown", "action_id", a.ID, "err", err)
+			d.log.Error("reconcile: mark unknown", "action_id", a.ID, "err", err)
 			res.Errors++
 		}
 		return
 	}
 	res.MarkedUnknown++
-	s.reconciled(ctx, a, p, "Outcome unknown: "+msg, "unknown")
+	d.reconciled(ctx, a, p, "Outcome unknown: "+msg, "unknown")
 }
 
 // reconciled writes the reconciler's timeline line and audit entry.
-func (s *Server) reconciled(ctx context.Context, a storage.Action, p storage.Payment, msg, state string) {
-	if _, err := s.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: reconcilerActor, Kind: "reconciled", Message: msg}); err != nil {
-		s.log.Error("reconcile: timeline", "payment", p.PublicID, "err", err)
+func (d *Desk) reconciled(ctx context.Context, a storage.Action, p storage.Payment, msg, state string) {
+	if _, err := d.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: reconcilerActor, Kind: "reconciled", Message: msg}); err != nil {
+		d.log.Error("reconcile: timeline", "payment", p.PublicID, "err", err)
 	}
-	s.auditAs(ctx, nil, auth.User{Email: reconcilerActor}, "reconciled", p.ID,
+	d.Audit(ctx, Person{Email: reconcilerActor}, "reconciled", p.ID,
 		fmt.Sprintf("%s on %s (action %d): %s", a.Kind, p.PublicID, a.ID, msg),
 		map[string]any{"action_id": a.ID, "state": state, "provider": p.Provider})
 }
@@ -206,12 +205,12 @@ func (s *Server) reconciled(ctx context.Context, a storage.Action, p storage.Pay
 // actionVerdict says how an open action ended according to the provider's snapshot: the
 // journal state, the outcome kind and the words for staff; state "" when the provider
 // cannot tell yet.
-func (s *Server) actionVerdict(ctx context.Context, a storage.Action, p storage.Payment, snap providers.Snapshot) (state, outcome, msg string, err error) {
+func (d *Desk) actionVerdict(ctx context.Context, a storage.Action, p storage.Payment, snap providers.Snapshot) (state, outcome, msg string, err error) {
 	label := p.Provider.Label()
 	status := providers.Normalise(snap)
 	switch a.Kind {
 	case "refund":
-		r, err := s.db.RefundByID(ctx, a.RefundID)
+		r, err := d.db.RefundByID(ctx, a.RefundID)
 		if err != nil {
 			return "", "", "", err
 		}

@@ -1,4 +1,4 @@
-package web
+package ops
 
 import (
 	"context"
@@ -11,15 +11,15 @@ import (
 // (releasing their reservations) and payer links past their expiry. cmd starts it in a
 // goroutine next to the HTTP server. A failed round is logged and the next one runs as
 // usual.
-func (s *Server) RunMaintenance(ctx context.Context, every time.Duration) {
+func (d *Desk) RunMaintenance(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.Maintain(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("maintenance", "err", err)
+		if err := d.Maintain(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("maintenance", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -29,43 +29,50 @@ func (s *Server) RunMaintenance(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Maintain runs one round of housekeeping at the server's clock: unanswered approval
+// Maintain runs one round of housekeeping at the Desk's clock: unanswered approval
 // requests and payer links past their expiry are marked expired (each with its timeline
 // entry, and one audit entry per round that expired something), and the audit chain is
 // verified when its last complete verification is older than ten minutes.
-func (s *Server) Maintain(ctx context.Context) error {
-	now := s.cfg.Now()
-	system := authUserNamed("system")
-	approvals, err := s.db.ExpireApprovals(ctx, now)
+func (d *Desk) Maintain(ctx context.Context) error {
+	now := d.cfg.Now()
+	approvals, err := d.db.ExpireApprovals(ctx, now)
 	if err != nil {
-		return fmt.Errorf("web: maintenance: %w", err)
+		return fmt.Errorf("ops: maintenance: %w", err)
 	}
 	if approvals > 0 {
-		s.auditAs(ctx, nil, system, "expiry", 0,
+		d.Audit(ctx, system, "expiry", 0,
 			fmt.Sprintf("%d refund %s expired without a manager's decision; their reserved amounts are released", approvals, plural(approvals, "request", "requests")),
 			map[string]any{"approvals": approvals})
 	}
-	links, err := s.db.ExpirePayerLinks(ctx, now)
+	links, err := d.db.ExpirePayerLinks(ctx, now)
 	if err != nil {
-		return fmt.Errorf("web: maintenance: %w", err)
+		return fmt.Errorf("ops: maintenance: %w", err)
 	}
 	if links > 0 {
-		s.auditAs(ctx, nil, system, "expiry", 0, fmt.Sprintf("%d payer %s expired", links, plural(links, "link", "links")),
+		d.Audit(ctx, system, "expiry", 0, fmt.Sprintf("%d payer %s expired", links, plural(links, "link", "links")),
 			map[string]any{"payer_links": links})
 	}
 	if approvals > 0 || links > 0 {
-		s.log.Info("maintenance", "approvals_expired", approvals, "payer_links_expired", links)
+		d.log.Info("maintenance", "approvals_expired", approvals, "payer_links_expired", links)
 	}
 	// A long audit log may be too long to verify while the audit page loads: keep a recent
 	// complete verification for it.
-	if last := s.lastAuditVerification(ctx); now.Sub(last.At) >= auditVerifyBackground || now.Before(last.At) {
-		v, err := s.verifyAuditChain(ctx, 0)
+	if last := d.lastAuditVerification(ctx); now.Sub(last.At) >= auditVerifyBackground || now.Before(last.At) {
+		v, err := d.VerifyAuditChain(ctx, 0)
 		if err != nil {
-			return fmt.Errorf("web: maintenance: %w", err)
+			return fmt.Errorf("ops: maintenance: %w", err)
 		}
 		if !v.OK {
-			s.log.Error("audit chain broken", "first_broken", v.FirstBroken, "problem", v.Problem)
+			d.log.Error("audit chain broken", "first_broken", v.FirstBroken, "problem", v.Problem)
 		}
 	}
 	return nil
+}
+
+// plural picks the word for n things.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -1,0 +1,141 @@
+// Package ops is what Paydesk does, as plain Go methods on one value, the Desk: refund,
+// cancel, expire, refresh, approve or reject a refund, make a payer link, settle a payer's
+// return, reconcile the journal and keep house. Each operation takes a context, the acting
+// person and typed arguments, enforces every rule itself (eligibility, role, balance,
+// approval, a fresh sign-in), records its intent before a provider call and the outcome
+// after, and says in plain words what happened. It knows nothing of HTTP, pages or
+// cookies: package web parses a form, calls the Desk and answers (docs/architecture.md).
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"paydesk/providers"
+	"paydesk/storage"
+)
+
+// Config is what the Desk needs beyond its collaborators.
+type Config struct {
+	// BaseURL is Paydesk's public URL: the payer comes back to it from a payer link.
+	BaseURL string
+	// LinkSecret signs the opaque state carried by payer links (at least 32 bytes).
+	LinkSecret []byte
+	// Approval decides which refunds need a manager's approval.
+	Approval ApprovalPolicy
+	// ApprovalTTL is how long a refund may wait for approval (default 72h).
+	ApprovalTTL time.Duration
+	// ReconcileGrace is how long a pending action may wait for its provider call before
+	// the reconciler treats it as abandoned (default 2m, above any provider timeout).
+	// Actions left pending by an earlier process are reconciled at once.
+	ReconcileGrace time.Duration
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+	// Metrics receives the actions and reconciler runs (none counted when nil).
+	Metrics Metrics
+	// Hook, when set, is called at each step of a provider action ("before_call",
+	// "before_store"); only the crash test sets it.
+	Hook func(step string)
+}
+
+// Metrics is what the Desk counts; web's Prometheus metrics implement it.
+type Metrics interface {
+	// Action counts one finished provider action by kind (refund, cancel, void, expire)
+	// and outcome.
+	Action(kind string, outcome providers.OutcomeKind)
+	// Reconciled counts one reconciler run (or the settling a webhook triggered) and
+	// what it did.
+	Reconciled(res ReconcileResult, err error)
+}
+
+// noMetrics counts nothing.
+type noMetrics struct{}
+
+func (noMetrics) Action(string, providers.OutcomeKind) {}
+func (noMetrics) Reconciled(ReconcileResult, error)    {}
+
+// Desk holds what every operation uses. It is safe for concurrent use.
+type Desk struct {
+	cfg       Config
+	db        *storage.DB
+	providers map[providers.Name]providers.Provider
+	log       *slog.Logger
+	metrics   Metrics
+	started   time.Time  // when this desk was built: older pending actions are abandoned
+	reconcile sync.Mutex // one reconciler run at a time
+}
+
+// New checks the configuration and builds the Desk.
+func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider, log *slog.Logger) (*Desk, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ApprovalTTL == 0 {
+		cfg.ApprovalTTL = 72 * time.Hour
+	}
+	if cfg.ReconcileGrace == 0 {
+		cfg.ReconcileGrace = 2 * time.Minute
+	}
+	if len(cfg.LinkSecret) < 32 {
+		return nil, errors.New("ops: the payer-link secret must be at least 32 bytes (PAYDESK_LINK_SECRET)")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("ops: the base URL %q must be an absolute http(s) URL (PAYDESK_BASE_URL)", cfg.BaseURL)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if db == nil {
+		return nil, errors.New("ops: a database is required")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	m := cfg.Metrics
+	if m == nil {
+		m = noMetrics{}
+	}
+	if provs == nil {
+		provs = map[providers.Name]providers.Provider{}
+	}
+	return &Desk{cfg: cfg, db: db, providers: provs, log: log, metrics: m, started: cfg.Now()}, nil
+}
+
+// Store is the database the Desk works on (pages read lists from it directly).
+func (d *Desk) Store() *storage.DB { return d.db }
+
+// Provider returns the client of a provider, or nil when it is not configured.
+func (d *Desk) Provider(n providers.Name) providers.Provider { return d.providers[n] }
+
+// Now is the Desk's clock.
+func (d *Desk) Now() time.Time { return d.cfg.Now() }
+
+// BaseURL is Paydesk's public URL, without a trailing slash.
+func (d *Desk) BaseURL() string { return d.cfg.BaseURL }
+
+// Approval is the approval policy (the refund form says when a refund will wait).
+func (d *Desk) Approval() ApprovalPolicy { return d.cfg.Approval }
+
+// ApprovalTTL is how long a refund may wait for a manager.
+func (d *Desk) ApprovalTTL() time.Duration { return d.cfg.ApprovalTTL }
+
+// Metrics is what the Desk counts into.
+func (d *Desk) Metrics() Metrics { return d.metrics }
+
+// MakesPayerLinks reports whether a provider's payments may need the payer to confirm
+// through a link (its client can make one).
+func (d *Desk) MakesPayerLinks(n providers.Name) bool {
+	_, ok := d.providers[n].(providers.PayerLinker)
+	return ok
+}
+
+// hook tells Config.Hook (the crash test) that an action reached step.
+func (d *Desk) hook(step string) {
+	if d.cfg.Hook != nil {
+		d.cfg.Hook(step)
+	}
+}

@@ -1,0 +1,64 @@
+package ops
+
+import (
+	"slices"
+	"strings"
+)
+
+// Role is what a person may do in Paydesk; the same names as the sign-in's roles.
+type Role string
+
+// The roles an operation checks.
+const (
+	RoleSupport Role = "support"
+	RoleFinance Role = "finance"
+	RoleManager Role = "manager"
+)
+
+// Person is who asks for an operation, as the caller vouches for them.
+type Person struct {
+	// Email names them in the journal, the timeline and the audit log; "system",
+	// "reconciler" or "payer" for work nobody signed in for.
+	Email string
+	// Roles are what they may do.
+	Roles []Role
+	// FreshSignIn says they signed in recently enough to move money (the step-up rule):
+	// operations that move money refuse without it.
+	FreshSignIn bool
+	// Remote is where the request came from, for the audit log ("" when none).
+	Remote string
+	// RequestID ties the Desk's log lines to the request's ("" when none).
+	RequestID string
+}
+
+// Has reports whether the person holds any of the roles.
+func (p Person) Has(roles ...Role) bool {
+	for _, r := range roles {
+		if slices.Contains(p.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayAct: cancel, expire, request refunds, make payer links — support and managers.
+func (p Person) mayAct() bool { return p.Has(RoleSupport, RoleManager) }
+
+// mayApprove: decide on refunds awaiting approval — managers.
+func (p Person) mayApprove() bool { return p.Has(RoleManager) }
+
+// mayView: read payments and refresh them — support, finance, managers.
+func (p Person) mayView() bool { return p.Has(RoleSupport, RoleFinance, RoleManager) }
+
+// logAttrs are the person's log attributes.
+func (p Person) logAttrs(more ...any) []any {
+	return append([]any{"request_id", p.RequestID, "user", p.Email}, more...)
+}
+
+// sameActor reports whether two e-mails name the same person (as storage compares them).
+func sameActor(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// system is who housekeeping's audit entries name.
+var system = Person{Email: "system"}

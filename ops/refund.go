@@ -1,0 +1,140 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"paydesk/providers"
+	"paydesk/storage"
+)
+
+// RefundArgs is a refund request as staff fill it in.
+type RefundArgs struct {
+	// Amount in minor units of the payment's currency: always explicit, never "all".
+	Amount int64
+	// Reason is one of storage.RefundReasons' codes (not "provider"); Note is required
+	// when it is "other" (500 characters at most).
+	Reason, Note string
+	// Key is the form's idempotency key (32 lower-case hex characters).
+	Key string
+}
+
+// maxRefundNote bounds a refund's note, in characters.
+const maxRefundNote = 500
+
+// RefundInput is a refund request as staff type it: the amount in major units as text.
+type RefundInput struct{ Amount, Reason, Note, Key string }
+
+// ParseRefund checks a typed refund request against the most that may be refunded (max,
+// minor units). It returns the request, or what is wrong with it in words, keyed by
+// "amount", "reason", "note", and "form" for the submission as a whole.
+func ParseRefund(in RefundInput, currency string, max int64) (RefundArgs, map[string]string) {
+	amount, err := providers.ParseMajor(in.Amount, currency)
+	args := RefundArgs{Amount: amount, Reason: in.Reason, Note: in.Note, Key: in.Key}
+	errs := args.problems(currency, max)
+	switch {
+	case in.Amount == "" || len(in.Amount) > 32:
+		errs["amount"] = "Enter an amount."
+	case err != nil:
+		errs["amount"] = fmt.Sprintf("%q is not an amount in %s (for example %s).", in.Amount, currency, providers.FormatMajor(max, currency))
+	}
+	if len(errs) > 0 {
+		return args, errs
+	}
+	return args, nil
+}
+
+// problems says what is wrong with a refund request, keyed as ParseRefund's.
+func (a RefundArgs) problems(currency string, max int64) map[string]string {
+	errs := map[string]string{}
+	if a.Reason == "" {
+		errs["reason"] = "Choose a reason."
+	} else if !storage.ValidRefundReason(a.Reason) {
+		errs["reason"] = "Choose one of the listed reasons."
+	}
+	if n := utf8.RuneCountInString(a.Note); n > maxRefundNote {
+		errs["note"] = "The note is too long (500 characters at most)."
+	} else if strings.TrimSpace(a.Note) == "" && a.Reason == "other" {
+		errs["note"] = "Explain the reason in a note when you choose \"other\"."
+	}
+	if !ValidKey(a.Key) {
+		errs["form"] = "The form was incomplete; nothing was sent. Check the values and submit again."
+	}
+	switch {
+	case a.Amount <= 0:
+		errs["amount"] = "The amount must be more than zero."
+	case a.Amount > max:
+		errs["amount"] = fmt.Sprintf("At most %s can be refunded.", providers.FormatMoney(max, currency))
+	}
+	return errs
+}
+
+// Refund asks for a refund of p: below the approval threshold it runs at once through
+// the provider; at or above it waits for a manager, reserving its amount. It refuses a
+// repeated key (ErrDuplicate), an action that is not available (ErrNotAllowed), a wrong
+// amount, reason or note (ErrInvalid), a stale sign-in (ErrStepUp), and what storage
+// refuses in the same transaction (ErrInsufficientBalance, ErrConflict).
+func (d *Desk) Refund(ctx context.Context, who Person, p storage.Payment, args RefundArgs) (Result, error) {
+	if !ValidKey(args.Key) {
+		return Result{}, refuse(ErrInvalid, "The form was incomplete; nothing was sent. Check the values and submit again.")
+	}
+	dec, err := d.Check(ctx, who, p, providers.ActionRefund, args.Key)
+	if err != nil {
+		return Result{}, err
+	}
+	if errs := args.problems(p.Currency, dec.MaxRefund); len(errs) > 0 {
+		for _, field := range []string{"form", "amount", "reason", "note"} {
+			if msg, ok := errs[field]; ok {
+				return Result{}, refuse(ErrInvalid, msg)
+			}
+		}
+	}
+	if err := stale(who); err != nil {
+		return Result{}, err
+	}
+	needsApproval := d.cfg.Approval.Needs(p.Currency, args.Amount)
+	refund, action, err := d.db.RequestRefund(ctx, storage.RefundRequest{
+		PaymentID: p.ID, Amount: args.Amount, Reason: args.Reason, Note: args.Note, RequestedBy: who.Email,
+		IdempotencyKey: args.Key, NeedsApproval: needsApproval, ApprovalTTL: d.cfg.ApprovalTTL,
+	})
+	if err != nil {
+		return Result{}, d.startRefusal(who, err)
+	}
+	money := providers.FormatMoney(args.Amount, p.Currency)
+	if needsApproval {
+		d.Audit(ctx, who, "refund_requested", p.ID, fmt.Sprintf("refund of %s on %s awaits approval (%s)", money, p.PublicID, args.Reason), map[string]any{"refund_id": refund.ID})
+		return Result{Tone: "info", Message: fmt.Sprintf("The refund of %s is awaiting a manager's approval. Its amount is reserved until then.", money)}, nil
+	}
+	out := d.runRefund(ctx, who, p, *action, args.Amount)
+	return outcomeResult(p.Provider, "Refund of "+money, out), nil
+}
+
+// runRefund calls the provider for a refund whose journal row is pending (a request below
+// the threshold, or one a manager just approved).
+func (d *Desk) runRefund(ctx context.Context, who Person, p storage.Payment, a storage.Action, amount int64) providers.Outcome {
+	return d.runAction(ctx, who, p, a, "", func(ctx context.Context) providers.Outcome {
+		rf, ok := d.Provider(p.Provider).(providers.Refunder)
+		if !ok {
+			return providers.Outcome{Kind: providers.Refused, Message: p.Provider.Label() + " has no refunds."}
+		}
+		return rf.Refund(ctx, providers.RefOf(p.Snapshot), providers.RefundRequest{
+			// Always an explicit amount: "full" would mean whatever the provider has left.
+			Amount: amount, Comment: "Refund " + a.IdempotencyKey[:8] + " via Paydesk",
+		})
+	})
+}
+
+// ValidKey accepts the idempotency keys Paydesk's forms carry (32 hex characters).
+func ValidKey(k string) bool {
+	if len(k) != 32 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,33 @@
+package web
+
+import (
+	"net/http"
+
+	"paydesk/ops"
+)
+
+// The approval policy and the reconciler's result live in ops; these names keep
+// cmd/paydesk's and the tests' spelling.
+type (
+	// ApprovalPolicy is ops.ApprovalPolicy.
+	ApprovalPolicy = ops.ApprovalPolicy
+	// ReconcileResult is ops.ReconcileResult.
+	ReconcileResult = ops.ReconcileResult
+)
+
+// ParseThresholds is ops.ParseThresholds.
+var ParseThresholds = ops.ParseThresholds
+
+// person is the request's user as ops knows them: e-mail, roles, whether they signed in
+// recently enough to move money, and where the request came from.
+func (s *Server) person(r *http.Request) ops.Person {
+	u := userFrom(r.Context())
+	p := ops.Person{Email: u.Email, Remote: clientIP(r), RequestID: requestID(r.Context())}
+	for _, role := range u.Roles {
+		p.Roles = append(p.Roles, ops.Role(role))
+	}
+	if u.Email != "" || u.Subject != "" {
+		p.FreshSignIn = s.auth.Fresh(u)
+	}
+	return p
+}
