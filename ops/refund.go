@@ -2,9 +2,10 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
 
 	"paydesk/providers"
 	"paydesk/storage"
@@ -14,15 +15,17 @@ import (
 type RefundArgs struct {
 	// Amount in minor units of the payment's currency: always explicit, never "all".
 	Amount int64
-	// Reason is one of storage.RefundReasons' codes (not "provider"); Note is required
-	// when it is "other" (500 characters at most).
-	Reason, Note string
+	// Reason is one of storage.RefundReasons' codes (not "provider").
+	Reason string `validate:"required"`
+	// Note is required when the reason is "other" (500 characters at most).
+	Note string `validate:"max=500,required_if=Reason other"`
 	// Key is the form's idempotency key (32 lower-case hex characters).
-	Key string
+	Key string `validate:"required,len=32,hexadecimal"`
 }
 
-// maxRefundNote bounds a refund's note, in characters.
-const maxRefundNote = 500
+// validate checks the tagged fields of a request (the shape; the rules that need the
+// payment — reason list, balance — are checked next to it).
+var validate = validator.New(validator.WithRequiredStructEnabled())
 
 // RefundInput is a refund request as staff type it: the amount in major units as text.
 type RefundInput struct{ Amount, Reason, Note, Key string }
@@ -49,15 +52,23 @@ func ParseRefund(in RefundInput, currency string, max int64) (RefundArgs, map[st
 // problems says what is wrong with a refund request, keyed as ParseRefund's.
 func (a RefundArgs) problems(currency string, max int64) map[string]string {
 	errs := map[string]string{}
-	if a.Reason == "" {
-		errs["reason"] = "Choose a reason."
-	} else if !storage.ValidRefundReason(a.Reason) {
-		errs["reason"] = "Choose one of the listed reasons."
+	var fields validator.ValidationErrors
+	if err := validate.Struct(a); errors.As(err, &fields) {
+		for _, fe := range fields {
+			switch fe.Field() {
+			case "Reason":
+				errs["reason"] = "Choose a reason."
+			case "Note":
+				if fe.Tag() == "max" {
+					errs["note"] = "The note is too long (500 characters at most)."
+				} else {
+					errs["note"] = "Explain the reason in a note when you choose \"other\"."
+				}
+			}
+		}
 	}
-	if n := utf8.RuneCountInString(a.Note); n > maxRefundNote {
-		errs["note"] = "The note is too long (500 characters at most)."
-	} else if strings.TrimSpace(a.Note) == "" && a.Reason == "other" {
-		errs["note"] = "Explain the reason in a note when you choose \"other\"."
+	if _, ok := errs["reason"]; !ok && !storage.ValidRefundReason(a.Reason) {
+		errs["reason"] = "Choose one of the listed reasons."
 	}
 	if !ValidKey(a.Key) {
 		errs["form"] = "The form was incomplete; nothing was sent. Check the values and submit again."
