@@ -37,11 +37,10 @@ type Config struct {
 	// Now is the clock (tests replace it).
 	Now func() time.Time
 
-	// Webhooks holds how each provider's webhooks are verified (webhooks.go).
-	Webhooks WebhookConfig
-	// Parsers decode a provider's import envelope into a snapshot (the providers' own
-	// ParseEnvelope, handed in by cmd/paydesk); webhooks that carry data need them.
-	Parsers map[providers.Name]func([]byte) (providers.Snapshot, error)
+	// Webhooks are the registered providers' webhook receivers, built by cmd/paydesk
+	// from each provider's settings (webhooks.go). A provider without one has its
+	// webhooks refused with 503.
+	Webhooks map[providers.Name]providers.WebhookReceiver
 	// ReconcileGrace is how long a pending action may wait for its provider call before
 	// the reconciler treats it as abandoned (default 2m, above any provider timeout).
 	// Actions left pending by an earlier process are reconciled at once.
@@ -126,9 +125,6 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
-	}
-	if err := cfg.Webhooks.check(); err != nil {
-		return nil, err
 	}
 	s := &Server{cfg: cfg, db: db, providers: provs, auth: a, assets: assets, log: log, metrics: cfg.Metrics, started: cfg.Now()}
 	switch {
