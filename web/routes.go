@@ -104,7 +104,6 @@ func (s *Server) routeTable() []Route {
 
 		// The payer's return from the provider (public: the payer has no Paydesk account).
 		{"GET /payer/return", Public, s.payerReturn},
-
 	}
 	// Provider webhooks, one route per registered provider (public: each is verified by
 	// the provider's own receiver, see webhooks.go).

@@ -163,4 +163,3 @@ func signatureMatches(path, sig, valid string, body []byte) bool {
 	}
 	return false
 }
-

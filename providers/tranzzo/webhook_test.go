@@ -29,7 +29,6 @@ func TestSignatureVector(t *testing.T) {
 	}
 }
 
-
 // FuzzTranzzoSignature: the right signature is always accepted, and any accepted
 // signature decodes to the SHA-1 sandwich digest of the data.
 func FuzzTranzzoSignature(f *testing.F) {
@@ -53,4 +52,3 @@ func FuzzTranzzoSignature(f *testing.F) {
 		t.Fatalf("accepted %q for data %q", sig, data)
 	})
 }
-
