@@ -5,13 +5,11 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
 	"paydesk/providers/providertest"
+	"paydesk/providers/tranzzo"
 )
-
-func withInstant(s providers.Snapshot) providers.Snapshot {
-	s.Instant = true
-	return s
-}
 
 func withSession(s providers.Snapshot, status string) providers.Snapshot {
 	s.SessionID = "ps_1"
@@ -82,7 +80,7 @@ func TestEligibleAgreesWithNormalise(t *testing.T) {
 	modes := []string{"", "hosted", "direct"}
 	sessionStatuses := []string{"", "open", "expired", "completed"}
 	amounts := [][2]int64{{0, 0}, {5000, 0}, {5000, 2000}, {5000, 5000}, {5000, 7000}, {5000, -1}}
-	provs := []providers.Name{providers.Powens, providers.BPC, providers.Tranzzo, "stripe"}
+	provs := []providers.Name{powens.Name, bpc.Name, tranzzo.Name, "stripe"}
 
 	n := 0
 	for _, p := range provs {
@@ -141,10 +139,10 @@ func checkAgreement(t *testing.T, s providers.Snapshot) {
 			t.Fatalf("Eligible(%+v): cancel allowed with status %s", s, st)
 		}
 	}
-	if e.Expire.Allowed && (s.Provider != providers.BPC || s.SessionStatus != "open") {
+	if e.Expire.Allowed && (s.Provider != bpc.Name || s.SessionStatus != "open") {
 		t.Fatalf("Eligible(%+v): expire allowed outside an open BPC session", s)
 	}
-	card := s.Provider == providers.BPC || s.Provider == providers.Tranzzo
+	card := s.Provider == bpc.Name || s.Provider == tranzzo.Name
 	paid := st == providers.StatusPaid || st == providers.StatusPartiallyRefunded
 	wantRefund := card && paid && s.Refunded >= 0 && s.Captured > s.Refunded
 	if e.Refund.Allowed != wantRefund {

@@ -4,23 +4,22 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
 	"paydesk/providers/providertest"
+	"paydesk/providers/tranzzo"
 )
 
 func powensSnap(state, detail, code string) providers.Snapshot {
-	return providers.Snapshot{Provider: providers.Powens, PaymentID: "4242", RawStatus: state, StateDetail: detail, ErrorCode: code, Currency: "EUR", Amount: 5090}
+	return providers.Snapshot{Provider: powens.Name, PaymentID: "4242", RawStatus: state, StateDetail: detail, ErrorCode: code, Currency: "EUR", Amount: 5090}
 }
 
 func bpcPayment(status string) providers.Snapshot {
-	return providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", RawStatus: status, Currency: "EUR", Amount: 5090}
-}
-
-func bpcSessionOnly(status string) providers.Snapshot {
-	return providers.Snapshot{Provider: providers.BPC, SessionID: "ps_1", RawStatus: status, SessionStatus: status, Currency: "EUR", Amount: 5090}
+	return providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", RawStatus: status, Currency: "EUR", Amount: 5090}
 }
 
 func tranzzoSnap(method, mode, status, code string) providers.Snapshot {
-	return providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_1", OrderID: "order-1", Method: method, Mode: mode, RawStatus: status, ErrorCode: code, Currency: "XTS", Amount: 10000}
+	return providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_1", OrderID: "order-1", Method: method, Mode: mode, RawStatus: status, ErrorCode: code, Currency: "XTS", Amount: 10000}
 }
 
 // paidWith returns s with captured and refunded totals set.
