@@ -111,7 +111,7 @@ func TestStatusValidAndLabel(t *testing.T) {
 		}
 	}
 	if got, want := len(providers.Statuses), 12; got != want {
-		t.Errorf("len(Statuses) = %d; want %d (design.md's table)", got, want)
+		t.Errorf("len(Statuses) = %d; want %d (docs/states.md's table)", got, want)
 	}
 	for _, st := range []providers.Status{"", "paid ", "PAID", "canceled"} {
 		if st.Valid() {
