@@ -10,7 +10,8 @@ import (
 )
 
 // exponents are ISO 4217 minor-unit exponents for the currencies that are not 2.
-// Tranzzo's test currency XTS counts as 2 (providers.md).
+// XTS, the ISO code reserved for testing that providers' sandboxes use, counts as 2
+// (docs/providers.md).
 var exponents = map[string]int{
 	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
 	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,

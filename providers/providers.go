@@ -2,8 +2,10 @@
 // to: the normalised view of a payment, the outcome of an action, the error type that
 // keeps a safe message apart from the detail, and the pure eligibility rules.
 //
-// The concrete clients live in providers/powens, providers/bpc and providers/tranzzo.
-// Nothing here knows about HTML, sessions or SQL.
+// Each provider lives whole in its own package (providers/<name>): client, status table,
+// rules, webhooks, demo shapes, simulator and settings, handed over through one
+// Descriptor (registry.go). Nothing here names a provider, and nothing here knows about
+// HTML, sessions or SQL.
 package providers
 
 import (
@@ -14,36 +16,9 @@ import (
 	"time"
 )
 
-// Name identifies a payment provider.
+// Name identifies a payment provider. The providers Paydesk speaks to are the ones
+// registered (registry.go); Valid and Label answer from the registry.
 type Name string
-
-// The three providers Paydesk speaks to.
-const (
-	Powens  Name = "powens"
-	BPC     Name = "bpc"
-	Tranzzo Name = "tranzzo"
-)
-
-// Names lists every provider in display order.
-var Names = []Name{Powens, BPC, Tranzzo}
-
-// Valid reports whether n is one of the known providers.
-func (n Name) Valid() bool {
-	return n == Powens || n == BPC || n == Tranzzo
-}
-
-// Label is the provider's display name.
-func (n Name) Label() string {
-	switch n {
-	case Powens:
-		return "Powens"
-	case BPC:
-		return "BPC"
-	case Tranzzo:
-		return "Tranzzo"
-	}
-	return string(n)
-}
 
 // Snapshot is what a provider says one payment looks like right now, already translated
 // into Paydesk's terms: integer minor units, the raw status kept verbatim next to the
@@ -51,15 +26,15 @@ func (n Name) Label() string {
 // builds it from the provider's own JSON; storage keeps it as a payments row.
 type Snapshot struct {
 	Provider Name
-	// PaymentID is the provider's payment id: Powens' numeric id, BPC's p_…, Tranzzo's
-	// payment_id of the order's main transaction. Empty for a BPC session with no payment.
+	// PaymentID is the provider's payment id (for an order-keyed provider, the id of the
+	// order's main transaction). Empty for a hosted session with no payment yet.
 	PaymentID string
-	// SessionID is BPC's hosted-page session id (ps_…), if any.
+	// SessionID is the provider's hosted-page session id, if any.
 	SessionID string
-	// OrderID is Tranzzo's merchant order id (the key of every Tranzzo call).
+	// OrderID is the merchant order id, for providers that key every call on it.
 	OrderID string
-	// MerchantReference is the merchant's own reference (BPC merchantReferenceId, Powens
-	// client_state or label, Tranzzo order_id).
+	// MerchantReference is the merchant's own reference, wherever the provider keeps it
+	// (docs/providers.md).
 	MerchantReference string
 
 	Amount   int64 // what the payer was asked to pay, minor units
@@ -67,23 +42,26 @@ type Snapshot struct {
 	Refunded int64 // total of succeeded refunds known to the provider, minor units
 	Currency string
 
-	// RawStatus is the provider's own status, verbatim: Powens state, BPC payment status
-	// (or session status when there is no payment), Tranzzo status of the main transaction.
+	// RawStatus is the provider's own status, verbatim (of the payment, of the session when
+	// there is no payment, or of the order's main transaction).
 	RawStatus string
-	// StateDetail is Powens' state_detail (cancelling_webauth, cancelling, …).
+	// StateDetail refines RawStatus where the provider does (a cancellation waiting for
+	// the payer, …).
 	StateDetail string
-	// ErrorCode is Powens' error_code or Tranzzo's status_code.
+	// ErrorCode is the provider's error or status code.
 	ErrorCode string
-	// SessionStatus is BPC's session status (open, expired, completed) when a session exists.
+	// SessionStatus is the hosted session's status (open, expired, completed) when a
+	// session exists.
 	SessionStatus string
-	// Method and Mode are Tranzzo's method of the main transaction (purchase, auth,
-	// capture, …) and mode (hosted, direct). Voided is true when an auth was voided.
+	// Method and Mode are the main transaction's method (purchase, auth, capture, …) and
+	// mode (hosted, direct). Voided is true when an authorisation was voided.
 	Method string
 	Mode   string
 	Voided bool
-	// Instant is true when any Powens instruction has execution_date_type instant.
+	// Instant is true when a transfer instruction executes instantly (and so cannot be
+	// cancelled once pending).
 	Instant bool
-	// ValidateURI is Powens' validate_uri when the payer must confirm at their bank.
+	// ValidateURI is the bank's page when the payer must confirm there.
 	ValidateURI string
 
 	CustomerName  string
@@ -94,8 +72,8 @@ type Snapshot struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 
-	// Refunds are the refunds the provider knows for this payment (BPC refunds list,
-	// Tranzzo refund transactions). Nil when the provider has no refunds (Powens).
+	// Refunds are the refunds the provider knows for this payment. Nil when the provider
+	// has no refunds.
 	Refunds []RefundSnapshot
 
 	// Raw is the provider's own JSON for this payment in the import envelope shape (see
@@ -105,21 +83,22 @@ type Snapshot struct {
 
 // RefundSnapshot is one refund as the provider reports it.
 type RefundSnapshot struct {
-	ID        string // BPC re_…, Tranzzo payment_id of the refund transaction
+	ID        string // the provider's id of the refund (or of the refund transaction)
 	Amount    int64
 	Currency  string
-	Status    string // raw: succeeded / pending / failed (BPC), success / pending / failure (Tranzzo)
+	Status    string // raw, as the provider words it
 	Succeeded bool   // the provider says the money went back
 	Failed    bool   // the provider says it definitively did not
 	CreatedAt time.Time
 }
 
 // Envelope is one line of the import format and the shape of Snapshot.Raw: the provider's
-// own objects, exactly as its API returns them, tagged with the provider.
+// own objects, exactly as its API returns them, tagged with the provider. Which parts a
+// provider fills is its own (docs/import-format.md):
 //
-//	{"provider":"powens","payment":{…Powens payment…}}
-//	{"provider":"bpc","session":{…},"payment":{…},"refunds":[{…},…]}   (session and/or payment)
-//	{"provider":"tranzzo","transactions":[{…},…]}                       (GET /orders/{order} answer)
+//	{"provider":"<name>","payment":{…}}
+//	{"provider":"<name>","session":{…},"payment":{…},"refunds":[{…},…]}
+//	{"provider":"<name>","transactions":[{…},…]}
 type Envelope struct {
 	Provider     Name            `json:"provider"`
 	Payment      json.RawMessage `json:"payment,omitempty"`
@@ -186,11 +165,12 @@ func RefOf(s Snapshot) Ref {
 
 // CancelRequest carries what a cancellation may need beyond the payment's address.
 type CancelRequest struct {
-	// ReturnURL is Paydesk's public payer-return page (Powens client_redirect_uri).
+	// ReturnURL is Paydesk's public payer-return page, where the provider sends the payer
+	// back after they confirmed.
 	ReturnURL string
 	// State is the signed opaque state Paydesk will get back on the payer's return.
 	State string
-	// Comment is sent where the provider takes one (Tranzzo void).
+	// Comment is sent where the provider takes one.
 	Comment string
 }
 
@@ -205,7 +185,7 @@ type RefundRequest struct {
 // OutcomeKind says how an action ended.
 type OutcomeKind string
 
-// The five ways an action can end, as design.md's journal expects them.
+// The five ways an action can end, as the action journal expects them (docs/states.md).
 const (
 	// Done: the provider did it.
 	Done OutcomeKind = "done"
@@ -242,7 +222,8 @@ type Outcome struct {
 type PayerLink struct {
 	URL       string
 	ExpiresAt time.Time
-	// Kind is "webview" (scoped token + Powens webview) or "validate_uri" (the bank's page).
+	// Kind is "webview" (the provider's own confirmation page) or "validate_uri" (the
+	// bank's page).
 	Kind string
 }
 
@@ -254,23 +235,23 @@ type Provider interface {
 	Fetch(ctx context.Context, ref Ref) (Snapshot, error)
 }
 
-// Canceller cancels a payment (Powens cancel, BPC cancel, Tranzzo cancel or void).
+// Canceller cancels a payment (a cancellation, or the void of an authorisation).
 type Canceller interface {
 	Cancel(ctx context.Context, ref Ref, req CancelRequest) Outcome
 }
 
-// Expirer expires an open hosted session (BPC).
+// Expirer expires an open hosted session.
 type Expirer interface {
 	Expire(ctx context.Context, ref Ref) Outcome
 }
 
-// Refunder refunds a captured payment (BPC, Tranzzo).
+// Refunder refunds a captured payment.
 type Refunder interface {
 	Refund(ctx context.Context, ref Ref, req RefundRequest) Outcome
 }
 
 // PayerLinker makes a fresh payer link for a payment whose cancellation waits for the payer
-// (Powens: a new scoped token and webview URL, or the current validate_uri).
+// (a new confirmation page, or the bank's current one).
 type PayerLinker interface {
 	PayerLink(ctx context.Context, ref Ref, req CancelRequest) (PayerLink, error)
 }

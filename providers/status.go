@@ -1,6 +1,6 @@
 package providers
 
-// Status is Paydesk's normalised payment status (design.md), used by filters, the
+// Status is Paydesk's normalised payment status (docs/states.md), used by filters, the
 // dashboard and totals. The provider's raw status is always kept and shown next to it.
 type Status string
 
@@ -75,102 +75,20 @@ func (s Status) Rank() int {
 	return 0
 }
 
-// Normalise maps a provider's raw status to Paydesk's (design.md's table). Anything not in
-// the table is StatusUnknown, which makes no action eligible.
+// Normalise maps a provider's raw status to Paydesk's (docs/states.md), through the
+// provider's own table. Anything not in the table, or of a provider that is not
+// registered, is StatusUnknown, which makes no action eligible.
 func Normalise(s Snapshot) Status {
-	switch s.Provider {
-	case Powens:
-		return normalisePowens(s)
-	case BPC:
-		return withRefunds(normaliseBPC(s), s)
-	case Tranzzo:
-		return withRefunds(normaliseTranzzo(s), s)
-	}
-	return StatusUnknown
-}
-
-func normalisePowens(s Snapshot) Status {
-	switch s.RawStatus {
-	case "created", "validating":
-		return StatusAwaitingPayment
-	case "pending":
-		if s.StateDetail == "cancelling_webauth" || s.StateDetail == "cancelling" {
-			return StatusCancelling
-		}
-		return StatusProcessing
-	case "accepted":
-		return StatusInitiated
-	case "done":
-		return StatusPaid
-	case "rejected":
-		if s.ErrorCode == "cancelledByUser" {
-			return StatusCancelled
-		}
-		return StatusFailed
-	case "expired":
-		return StatusExpired
-	}
-	return StatusUnknown
-}
-
-func normaliseBPC(s Snapshot) Status {
-	if s.PaymentID == "" {
-		switch s.SessionStatus {
-		case "open":
-			return StatusAwaitingPayment
-		case "expired":
-			return StatusExpired
-		case "completed":
-			return StatusProcessing
-		}
+	d, ok := registry[s.Provider]
+	if !ok {
 		return StatusUnknown
 	}
-	switch s.RawStatus {
-	case "requiresPaymentMethod", "requiresConfirmation", "requiresAction":
-		return StatusAwaitingPayment
-	case "processing":
-		return StatusProcessing
-	case "requiresCapture":
-		return StatusAuthorized
-	case "succeeded":
-		return StatusPaid
-	case "canceled":
-		return StatusCancelled
-	case "failed":
-		return StatusFailed
-	}
-	return StatusUnknown
+	return d.Normalise(s)
 }
 
-func normaliseTranzzo(s Snapshot) Status {
-	if s.Voided {
-		return StatusCancelled
-	}
-	switch s.RawStatus {
-	case "init":
-		return StatusAwaitingPayment
-	case "pending":
-		return StatusProcessing
-	case "success":
-		switch s.Method {
-		case "auth":
-			return StatusAuthorized
-		case "purchase", "capture":
-			return StatusPaid
-		}
-		return StatusUnknown
-	case "failure":
-		if s.ErrorCode == "6007" {
-			return StatusCancelled
-		}
-		return StatusFailed
-	}
-	return StatusUnknown
-}
-
-// withRefunds derives partially_refunded / refunded from the refunded total of a paid
-// card payment.
-func withRefunds(st Status, s Snapshot) Status {
+// WithRefunds derives partially_refunded / refunded from the refunded total of a paid
+// card payment: providers that refund call it on their own status.
+func WithRefunds(st Status, s Snapshot) Status {
 	if st != StatusPaid || s.Refunded <= 0 {
 		return st
 	}

@@ -6,6 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 )
 
 // testEpoch is the fixed instant the test clock starts at.
@@ -27,6 +32,7 @@ func newTestDB(t *testing.T) *DB {
 // TestMain runs the package's tests and benchmarks, then removes the benchmarks'
 // database if one was built.
 func TestMain(m *testing.M) {
+	providers.Register(powens.Descriptor(), bpc.Descriptor(), tranzzo.Descriptor())
 	code := m.Run()
 	closeBenchDatabase()
 	os.Exit(code)

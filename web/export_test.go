@@ -3,9 +3,4 @@ package web
 // Internals exported for the external tests (package web_test) and fuzz targets.
 var (
 	ParsePaymentFilter = parsePaymentFilter
-	TranzzoSignature   = tranzzoSignature
-	TranzzoSignatureOK = tranzzoSignatureOK
-	VerifyHMAC         = verifyHMAC
-	PowensHintID       = powensHintID
-	DecodeTranzzoData  = decodeTranzzoData
 )

@@ -92,7 +92,7 @@ func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
 	}
 	if p := strings.ToLower(strings.TrimSpace(q.Get("provider"))); p != "" {
 		if !providers.Name(p).Valid() {
-			return f, &filterError{fmt.Sprintf("Unknown provider %q: choose Powens, BPC or Tranzzo.", p)}
+			return f, &filterError{fmt.Sprintf("Unknown provider %q: choose %s.", p, providers.JoinOr(providers.Labels()))}
 		}
 		f.Provider = providers.Name(p)
 	}

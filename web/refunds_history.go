@@ -27,7 +27,7 @@ func parseRefundFilter(q url.Values) (storage.RefundFilter, error) {
 	var f storage.RefundFilter
 	if p := q.Get("provider"); p != "" {
 		if !providers.Name(p).Valid() {
-			return f, &filterError{fmt.Sprintf("Unknown provider %q: choose Powens, BPC or Tranzzo.", p)}
+			return f, &filterError{fmt.Sprintf("Unknown provider %q: choose %s.", p, providers.JoinOr(providers.Labels()))}
 		}
 		f.Provider = providers.Name(p)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"paydesk/providers"
 	"paydesk/web/auth"
 )
 
@@ -60,7 +61,7 @@ type Route struct {
 
 // routeTable is the whole application on one page, grouped by page.
 func (s *Server) routeTable() []Route {
-	return []Route{
+	routes := []Route{
 		// Operations and assets.
 		{"GET /healthz", Public, s.healthz},
 		{"GET /readyz", Public, s.readyz},
@@ -103,10 +104,11 @@ func (s *Server) routeTable() []Route {
 
 		// The payer's return from the provider (public: the payer has no Paydesk account).
 		{"GET /payer/return", Public, s.payerReturn},
-
-		// Provider webhooks (public: each is verified as providers.md says, see webhooks.go).
-		{"POST /webhooks/powens", Public, s.webhookPowens},
-		{"POST /webhooks/bpc", Public, s.webhookBPC},
-		{"POST /webhooks/tranzzo", Public, s.webhookTranzzo},
 	}
+	// Provider webhooks, one route per registered provider (public: each is verified by
+	// the provider's own receiver, see webhooks.go).
+	for _, n := range providers.Names {
+		routes = append(routes, Route{"POST " + providers.WebhookPath(n), Public, s.webhookHandler(n)})
+	}
+	return routes
 }

@@ -28,11 +28,10 @@ type Config struct {
 	// MaxBody caps request bodies (default 64 KiB).
 	MaxBody int64
 
-	// Webhooks holds how each provider's webhooks are verified (webhooks.go).
-	Webhooks WebhookConfig
-	// Parsers decode a provider's import envelope into a snapshot (the providers' own
-	// ParseEnvelope, handed in by cmd/paydesk); webhooks that carry data need them.
-	Parsers map[providers.Name]func([]byte) (providers.Snapshot, error)
+	// Webhooks are the registered providers' webhook receivers, built by cmd/paydesk
+	// from each provider's settings (webhooks.go). A provider without one has its
+	// webhooks refused with 503.
+	Webhooks map[providers.Name]providers.WebhookReceiver
 	// Metrics receives the server's metrics: when nil, the Desk's when they are a
 	// *Metrics, else a new set.
 	Metrics *Metrics
@@ -95,9 +94,6 @@ func New(cfg Config, desk *ops.Desk, a Authenticator, log *slog.Logger) (*Server
 		} else {
 			cfg.Metrics = NewMetrics()
 		}
-	}
-	if err := cfg.Webhooks.check(); err != nil {
-		return nil, err
 	}
 	s := &Server{cfg: cfg, desk: desk, db: desk.Store(), auth: a, assets: assets, log: log, metrics: cfg.Metrics}
 	switch {

@@ -11,9 +11,6 @@ import (
 
 	"paydesk/ops"
 	"paydesk/providers"
-	"paydesk/providers/bpc"
-	"paydesk/providers/powens"
-	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 	"paydesk/web"
 	"paydesk/web/auth"
@@ -69,14 +66,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 		return nil, err
 	}
 	return web.New(web.Config{
-		Demo: demoMode,
-		Webhooks: web.WebhookConfig{
-			BPCSecret: []byte(c.BPCWebhookSecret), BPCAlgorithm: c.BPCWebhookAlgorithm,
-			PowensSecret: []byte(c.PowensWebhookSecret), PowensHeader: c.PowensWebhookHeader,
-			// Tranzzo signs its webhooks with the API secret (providers.md §3).
-			TranzzoSecret: []byte(c.TranzzoAPISecret),
-		},
-		Parsers: parsers, Metrics: c.metrics,
+		Demo: demoMode, Webhooks: c.webhookReceivers(provs), Metrics: c.metrics,
 		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageConcurrency,
 	}, desk, a, log)
 }
@@ -86,33 +76,31 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 func realProviders(c Config) (map[providers.Name]providers.Provider, error) {
 	hcTimeout := c.ProviderTimeout + 5*time.Second
 	out := map[providers.Name]providers.Provider{}
-	if c.PowensBaseURL != "" {
-		g := newGuarded(providers.Powens, c.metrics)
-		p, err := powens.New(powens.Config{BaseURL: c.PowensBaseURL, ClientID: c.PowensClientID, ClientSecret: c.PowensClientSecret,
-			WebviewURL: c.PowensWebviewURL, Lang: c.PowensLang, Timeout: c.ProviderTimeout}, g.client(hcTimeout))
+	for _, n := range providers.Names {
+		s := c.Providers[n]
+		if s == nil || !s.Enabled() {
+			continue
+		}
+		g := newGuarded(n, c.metrics)
+		p, err := s.Client(g.client(hcTimeout), c.ProviderTimeout)
 		if err != nil {
 			return nil, err
 		}
-		out[providers.Powens] = g.guard.Wrap(p)
-	}
-	if c.BPCBaseURL != "" {
-		g := newGuarded(providers.BPC, c.metrics)
-		p, err := bpc.New(bpc.Config{BaseURL: c.BPCBaseURL, APIKey: c.BPCAPIKey, Version: c.BPCVersion, Timeout: c.ProviderTimeout}, g.client(hcTimeout))
-		if err != nil {
-			return nil, err
-		}
-		out[providers.BPC] = g.guard.Wrap(p)
-	}
-	if c.TranzzoBaseURL != "" {
-		g := newGuarded(providers.Tranzzo, c.metrics)
-		p, err := tranzzo.New(tranzzo.Config{BaseURL: c.TranzzoBaseURL, POSID: c.TranzzoPOSID, APIKey: c.TranzzoAPIKey,
-			APISecret: c.TranzzoAPISecret, EndpointsKey: c.TranzzoEndpointsKey, Timeout: c.ProviderTimeout}, g.client(hcTimeout))
-		if err != nil {
-			return nil, err
-		}
-		out[providers.Tranzzo] = g.guard.Wrap(p)
+		out[n] = g.guard.Wrap(p)
 	}
 	return out, nil
+}
+
+// webhookReceivers builds every registered provider's webhook receiver from its settings;
+// a provider's receiver follows hints through its client (nil when not configured).
+func (c Config) webhookReceivers(provs map[providers.Name]providers.Provider) map[providers.Name]providers.WebhookReceiver {
+	out := map[providers.Name]providers.WebhookReceiver{}
+	for _, n := range providers.Names {
+		if s := c.Providers[n]; s != nil {
+			out[n] = s.Webhooks(provs[n])
+		}
+	}
+	return out
 }
 
 // serveHTTP serves h on ln until ctx is done, then shuts down gracefully: requests in

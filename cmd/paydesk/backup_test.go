@@ -27,7 +27,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 	defer db.Close()
 	var lines [][]byte
-	err = demogen.Generate(demogen.Options{Count: 300, Seed: 7, Now: time.Now(), Makers: demoMakers("http://127.0.0.1:1/sim/powens")},
+	err = demogen.Generate(demogen.Options{Count: 300, Seed: 7, Now: time.Now(), Makers: demoMakers("http://127.0.0.1:1")},
 		func(line []byte) error {
 			lines = append(lines, append([]byte(nil), line...))
 			return nil

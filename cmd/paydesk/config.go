@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"paydesk/providers"
 	"paydesk/web"
 	"paydesk/web/auth"
 )
@@ -42,34 +43,18 @@ type Config struct {
 
 	ProviderTimeout time.Duration // PAYDESK_PROVIDER_TIMEOUT
 
-	PowensBaseURL      string // PAYDESK_POWENS_BASE_URL
-	PowensClientID     string // PAYDESK_POWENS_CLIENT_ID
-	PowensClientSecret string // PAYDESK_POWENS_CLIENT_SECRET (secret)
-	PowensWebviewURL   string // PAYDESK_POWENS_WEBVIEW_URL
-	PowensLang         string // PAYDESK_POWENS_LANG
-
-	BPCBaseURL string // PAYDESK_BPC_BASE_URL
-	BPCAPIKey  string // PAYDESK_BPC_API_KEY (secret)
-	BPCVersion string // PAYDESK_BPC_VERSION
-
-	TranzzoBaseURL      string // PAYDESK_TRANZZO_BASE_URL
-	TranzzoPOSID        string // PAYDESK_TRANZZO_POS_ID
-	TranzzoAPIKey       string // PAYDESK_TRANZZO_API_KEY (secret)
-	TranzzoAPISecret    string // PAYDESK_TRANZZO_API_SECRET (secret)
-	TranzzoEndpointsKey string // PAYDESK_TRANZZO_ENDPOINTS_KEY (secret)
+	// Providers are the registered providers' settings, each read by the provider's
+	// package from its own PAYDESK_<NAME>_* variables.
+	Providers map[providers.Name]providers.Settings
 
 	DemoPayments    int // PAYDESK_DEMO_PAYMENTS
 	PageCacheMB     int // PAYDESK_PAGE_CACHE_MB: rendered list pages kept; 0 turns it off
 	PageConcurrency int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
 
-	BPCWebhookSecret    string        // PAYDESK_BPC_WEBHOOK_SECRET (secret)
-	BPCWebhookAlgorithm string        // PAYDESK_BPC_WEBHOOK_ALGORITHM: sha256, sha512, sha1
-	PowensWebhookSecret string        // PAYDESK_POWENS_WEBHOOK_SECRET (secret)
-	PowensWebhookHeader string        // PAYDESK_POWENS_WEBHOOK_HEADER
-	ReconcileEvery      time.Duration // PAYDESK_RECONCILE_EVERY
-	MetricsAddr         string        // PAYDESK_METRICS_ADDR
-	Profiling           bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
-	TestCrashAt         string        // PAYDESK_TEST_CRASH_AT (crash tests only)
+	ReconcileEvery time.Duration // PAYDESK_RECONCILE_EVERY
+	MetricsAddr    string        // PAYDESK_METRICS_ADDR
+	Profiling      bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
+	TestCrashAt    string        // PAYDESK_TEST_CRASH_AT (crash tests only)
 
 	// metrics are built at start-up (not configured): the web server and the provider
 	// guards report to the same set.
@@ -150,27 +135,7 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		ApprovalDefault: str("PAYDESK_APPROVAL_DEFAULT", "none"),
 		ApprovalTTL:     dur("PAYDESK_APPROVAL_TTL", 72*time.Hour),
 		ProviderTimeout: dur("PAYDESK_PROVIDER_TIMEOUT", 10*time.Second),
-
-		PowensBaseURL:      str("PAYDESK_POWENS_BASE_URL", ""),
-		PowensClientID:     str("PAYDESK_POWENS_CLIENT_ID", ""),
-		PowensClientSecret: str("PAYDESK_POWENS_CLIENT_SECRET", ""),
-		PowensWebviewURL:   str("PAYDESK_POWENS_WEBVIEW_URL", ""),
-		PowensLang:         str("PAYDESK_POWENS_LANG", ""),
-
-		BPCBaseURL: str("PAYDESK_BPC_BASE_URL", ""),
-		BPCAPIKey:  str("PAYDESK_BPC_API_KEY", ""),
-		BPCVersion: str("PAYDESK_BPC_VERSION", "2023-10-31"),
-
-		TranzzoBaseURL:      str("PAYDESK_TRANZZO_BASE_URL", ""),
-		TranzzoPOSID:        str("PAYDESK_TRANZZO_POS_ID", ""),
-		TranzzoAPIKey:       str("PAYDESK_TRANZZO_API_KEY", ""),
-		TranzzoAPISecret:    str("PAYDESK_TRANZZO_API_SECRET", ""),
-		TranzzoEndpointsKey: str("PAYDESK_TRANZZO_ENDPOINTS_KEY", ""),
 	}
-	c.BPCWebhookSecret = str("PAYDESK_BPC_WEBHOOK_SECRET", "")
-	c.BPCWebhookAlgorithm = strings.ToLower(str("PAYDESK_BPC_WEBHOOK_ALGORITHM", "sha256"))
-	c.PowensWebhookSecret = str("PAYDESK_POWENS_WEBHOOK_SECRET", "")
-	c.PowensWebhookHeader = str("PAYDESK_POWENS_WEBHOOK_HEADER", "X-Signature")
 	c.ReconcileEvery = dur("PAYDESK_RECONCILE_EVERY", time.Minute)
 	c.MetricsAddr = str("PAYDESK_METRICS_ADDR", "")
 	c.TestCrashAt = str("PAYDESK_TEST_CRASH_AT", "")
@@ -184,8 +149,11 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("PAYDESK_PPROF=%q: use 1 or leave it unset", v))
 	}
-	if a := c.BPCWebhookAlgorithm; a != "sha256" && a != "sha512" && a != "sha1" {
-		errs = append(errs, fmt.Errorf("PAYDESK_BPC_WEBHOOK_ALGORITHM=%q: use sha256, sha512 or sha1", a))
+	c.Providers = map[providers.Name]providers.Settings{}
+	for _, d := range providers.Descriptors() {
+		s, problems := d.LoadSettings(getenv)
+		c.Providers[d.Name] = s
+		errs = append(errs, problems...)
 	}
 	if s := c.TestCrashAt; s != "" && s != "before_call" && s != "before_store" {
 		errs = append(errs, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use before_call or before_store (crash tests only)", s))
@@ -246,23 +214,39 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		if c.RoleGroups == "" && c.RoleEmails == "" {
 			errs = append(errs, errors.New("PAYDESK_ROLE_GROUPS or PAYDESK_ROLE_EMAILS is required: nobody could do anything without a role mapping"))
 		}
-		if c.PowensBaseURL == "" && c.BPCBaseURL == "" && c.TranzzoBaseURL == "" {
-			errs = append(errs, errors.New("configure at least one provider (PAYDESK_POWENS_BASE_URL, PAYDESK_BPC_BASE_URL or PAYDESK_TRANZZO_BASE_URL)"))
-		}
-		if c.PowensBaseURL != "" && (c.PowensClientID == "" || c.PowensClientSecret == "") {
-			errs = append(errs, errors.New("PAYDESK_POWENS_CLIENT_ID and PAYDESK_POWENS_CLIENT_SECRET are required with PAYDESK_POWENS_BASE_URL"))
-		}
-		if c.BPCBaseURL != "" && c.BPCAPIKey == "" {
-			errs = append(errs, errors.New("PAYDESK_BPC_API_KEY is required with PAYDESK_BPC_BASE_URL"))
-		}
-		if c.TranzzoBaseURL != "" && (c.TranzzoPOSID == "" || c.TranzzoAPIKey == "" || c.TranzzoAPISecret == "" || c.TranzzoEndpointsKey == "") {
-			errs = append(errs, errors.New("PAYDESK_TRANZZO_POS_ID, PAYDESK_TRANZZO_API_KEY, PAYDESK_TRANZZO_API_SECRET and PAYDESK_TRANZZO_ENDPOINTS_KEY are required with PAYDESK_TRANZZO_BASE_URL"))
-		}
+		errs = append(errs, c.providerProblems()...)
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// providerProblems is what production lacks on the providers' side: at least one
+// provider, and everything each configured provider needs.
+func (c Config) providerProblems() []error {
+	var errs, missing []error
+	var vars []string
+	for _, d := range providers.Descriptors() {
+		vars = append(vars, d.BaseURLVariable)
+		if s := c.Providers[d.Name]; s != nil && s.Enabled() {
+			missing = append(missing, s.Check()...)
+		}
+	}
+	if !c.anyProvider() {
+		errs = append(errs, fmt.Errorf("configure at least one provider (%s)", providers.JoinOr(vars)))
+	}
+	return append(errs, missing...)
+}
+
+// anyProvider reports whether at least one provider is configured.
+func (c Config) anyProvider() bool {
+	for _, s := range c.Providers {
+		if s.Enabled() {
+			return true
+		}
+	}
+	return false
 }
 
 // approvalPolicy builds the web layer's policy (thresholds were checked by loadConfig).

@@ -13,57 +13,45 @@ import (
 	"time"
 
 	"paydesk/providers"
-	"paydesk/providers/bpc"
 	demogen "paydesk/providers/demo"
-	"paydesk/providers/powens"
-	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 	"paydesk/web/devidp"
 )
 
-// The demo's provider credentials: the simulators accept exactly these, so the clients
-// run their real authentication code. They guard nothing outside this process.
+// The demo's own OpenID client and the seed of its payments. The providers' demo
+// credentials are their packages' own (Settings.Simulate).
 const (
-	demoPowensClientID     = "paydesk-demo"
-	demoPowensClientSecret = "powens-demo-secret"
-	demoBPCAPIKey          = "bpc-demo-api-key"
-	demoTranzzoPOSID       = tranzzo.DemoPOSID
-	demoTranzzoAPIKey      = "tranzzo-demo-key"
-	demoTranzzoAPISecret   = "tranzzo-demo-secret"
-	demoTranzzoEndpoints   = "tranzzo-demo-endpoints"
-	demoOIDCClientID       = "paydesk"
-	demoOIDCClientSecret   = "paydesk-demo-oidc-secret"
-	demoSeed               = 20261122
+	demoOIDCClientID     = "paydesk"
+	demoOIDCClientSecret = "paydesk-demo-oidc-secret"
+	demoSeed             = 20261122
 )
 
-// simulators are the three provider simulators of the demo.
-type simulators struct {
-	powens  *powens.Simulator
-	bpc     *bpc.Simulator
-	tranzzo *tranzzo.Simulator
-}
+// simulators are the demo's provider simulators, by provider.
+type simulators map[providers.Name]providers.Simulator
 
 // load adds one stored payment (its raw import envelope) to its provider's simulator.
 func (s simulators) load(p storage.Payment) error {
-	switch p.Provider {
-	case providers.Powens:
-		return s.powens.Load(p.Raw)
-	case providers.BPC:
-		return s.bpc.Load(p.Raw)
-	case providers.Tranzzo:
-		return s.tranzzo.Load(p.Raw)
+	sim, ok := s[p.Provider]
+	if !ok {
+		return fmt.Errorf("unknown provider %q", p.Provider)
 	}
-	return fmt.Errorf("unknown provider %q", p.Provider)
+	return sim.Load(p.Raw)
 }
 
-// demoMakers shape demo payments per provider; powensSim is where the Powens simulator's
-// bank pages are served (its validate_uri links point there).
-func demoMakers(powensSim string) map[providers.Name]providers.DemoMaker {
-	return map[providers.Name]providers.DemoMaker{
-		providers.Powens:  powens.Demo{SimulatorURL: powensSim},
-		providers.BPC:     bpc.Demo{},
-		providers.Tranzzo: tranzzo.Demo{},
+// simURL is where the demo serves a provider's simulator, under base.
+func simURL(base string, n providers.Name) string { return base + simPrefix(n) }
+
+// simPrefix is the path prefix of a provider's simulator.
+func simPrefix(n providers.Name) string { return "/sim/" + string(n) }
+
+// demoMakers shape demo payments per provider; base is the demo's URL, under which the
+// simulators are served (links in the payments point there).
+func demoMakers(base string) map[providers.Name]providers.DemoMaker {
+	out := map[providers.Name]providers.DemoMaker{}
+	for _, d := range providers.Descriptors() {
+		out[d.Name] = d.Demo(simURL(base, d.Name))
 	}
+	return out
 }
 
 // demo runs the embedded default: a SQLite file filled once with demo payments, the
@@ -104,13 +92,13 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 
-	// The simulators send signed webhooks to Paydesk's own endpoints, as the providers do.
-	hooks := newDemoWebhooks(&c, log)
+	// The simulators send signed webhooks to Paydesk's own endpoints, as the providers do;
+	// each provider's settings now point at its simulator, with the demo's credentials.
+	hooks := newDemoWebhooks(c.BaseURL, log)
 	go hooks.run(ctx)
-	sims := simulators{
-		powens:  powens.NewSimulator(powens.SimConfig{ClientID: demoPowensClientID, ClientSecret: demoPowensClientSecret, PublicURL: c.BaseURL + "/sim/powens", OnChange: hooks.powens}),
-		bpc:     bpc.NewSimulator(bpc.SimConfig{APIKey: demoBPCAPIKey, PublicURL: c.BaseURL + "/sim/bpc", OnChange: hooks.bpc}),
-		tranzzo: tranzzo.NewSimulator(tranzzo.SimConfig{POSID: demoTranzzoPOSID, APIKey: demoTranzzoAPIKey, APISecret: demoTranzzoAPISecret, EndpointsKey: demoTranzzoEndpoints, PublicURL: c.BaseURL + "/sim/tranzzo", OnChange: hooks.tranzzo}),
+	sims := simulators{}
+	for _, n := range providers.Names {
+		c.Providers[n], sims[n] = c.Providers[n].Simulate(simURL(c.BaseURL, n), hooks.enqueue)
 	}
 	// Payments are never deleted: the last id is their number, read without counting a
 	// million rows at every start (storage.LastPaymentID).
@@ -121,9 +109,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if n == 0 && c.DemoPayments > 0 {
 		fmt.Fprintf(stdout, "Generating %d demo payments in %s…\n", c.DemoPayments, c.DBPath)
 		if c.DemoPayments >= bulkDemoFrom {
-			_, err = seedDemoBulk(ctx, db, c, c.DemoPayments, demoMakers(c.BaseURL+"/sim/powens"), stdout)
+			_, err = seedDemoBulk(ctx, db, c, c.DemoPayments, demoMakers(c.BaseURL), stdout)
 		} else {
-			err = seedDemo(ctx, db, c.DemoPayments, demoMakers(c.BaseURL+"/sim/powens"), stderr)
+			err = seedDemo(ctx, db, c.DemoPayments, demoMakers(c.BaseURL), stderr)
 		}
 		if err != nil {
 			return err
@@ -134,10 +122,6 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	// Stored payments reach the simulators when a request first names them (demo_sims.go).
 	lazy := &lazySimulators{db: db, sims: sims, log: log}
-
-	c.PowensBaseURL, c.PowensClientID, c.PowensClientSecret = c.BaseURL+"/sim/powens", demoPowensClientID, demoPowensClientSecret
-	c.BPCBaseURL, c.BPCAPIKey = c.BaseURL+"/sim/bpc", demoBPCAPIKey
-	c.TranzzoBaseURL, c.TranzzoPOSID, c.TranzzoAPIKey, c.TranzzoAPISecret, c.TranzzoEndpointsKey = c.BaseURL+"/sim/tranzzo", demoTranzzoPOSID, demoTranzzoAPIKey, demoTranzzoAPISecret, demoTranzzoEndpoints
 	provs, err := realProviders(c)
 	if err != nil {
 		return err
@@ -168,9 +152,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer stopBackground()
 	mux := http.NewServeMux()
-	mux.Handle("/sim/powens/", http.StripPrefix("/sim/powens", lazy.handler(providers.Powens, sims.powens)))
-	mux.Handle("/sim/bpc/", http.StripPrefix("/sim/bpc", lazy.handler(providers.BPC, sims.bpc)))
-	mux.Handle("/sim/tranzzo/", http.StripPrefix("/sim/tranzzo", lazy.handler(providers.Tranzzo, sims.tranzzo)))
+	for _, n := range providers.Names {
+		mux.Handle(simPrefix(n)+"/", http.StripPrefix(simPrefix(n), lazy.handler(n, sims[n])))
+	}
 	// Demo only (loopback, generated data): the metrics next to the app. Production serves
 	// them on PAYDESK_METRICS_ADDR, never on the public address.
 	mux.Handle("GET /metrics", srv.MetricsHandler())
@@ -238,7 +222,11 @@ func printBanner(w io.Writer, baseURL, issuer, dbPath string, payments int, took
 	fmt.Fprintf(&b, "\nPaydesk demo is running: %s\n", baseURL)
 	fmt.Fprintf(&b, "  database: %s (%d payments), ready in %s\n", dbPath, payments, took.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  OpenID provider (local, demo users only): %s\n", issuer)
-	fmt.Fprintf(&b, "  provider simulators: %s/sim/powens, %s/sim/bpc, %s/sim/tranzzo\n\n", baseURL, baseURL, baseURL)
+	var sims []string
+	for _, n := range providers.Names {
+		sims = append(sims, simURL(baseURL, n))
+	}
+	fmt.Fprintf(&b, "  provider simulators: %s\n\n", strings.Join(sims, ", "))
 	fmt.Fprintf(&b, "Sign in as:\n")
 	for _, u := range devidp.DemoUsers() {
 		groups := strings.Join(u.Groups, ", ")

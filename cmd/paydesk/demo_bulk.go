@@ -43,7 +43,7 @@ func seedDemoBulk(ctx context.Context, db *storage.DB, c Config, count int, make
 	}
 	defer l.Abort()
 	opt := demogen.Options{Count: count, Seed: demoSeed, Now: time.Now(), Makers: makers, Staff: demoStaff(c),
-		Parse: func(name providers.Name, line []byte) (providers.Snapshot, error) { return parsers[name](line) }}
+		Parse: parseEnvelope}
 	prep := func(p demogen.Payment) (storage.BulkPayment, error) {
 		b := storage.BulkPayment{Snapshot: p.Snapshot}
 		for _, q := range p.Requests {

@@ -39,7 +39,7 @@ func demoConfig(t testing.TB) Config {
 func TestDemoBulk(t *testing.T) {
 	ctx := context.Background()
 	const count = 3000
-	makers := demoMakers("http://127.0.0.1:1/sim/powens")
+	makers := demoMakers("http://127.0.0.1:1")
 	bulk := openDB(t, filepath.Join(t.TempDir(), "bulk.db"))
 	var report strings.Builder
 	stats, err := seedDemoBulk(ctx, bulk, demoConfig(t), count, makers, &report)
@@ -103,16 +103,17 @@ func TestDemoBulk(t *testing.T) {
 func TestLazySimulators(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "lazy.db"))
-	if err := seedDemo(ctx, db, 60, demoMakers("http://127.0.0.1:1/sim/powens"), io.Discard); err != nil {
+	if err := seedDemo(ctx, db, 60, demoMakers("http://127.0.0.1:1"), io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	bpcSim := bpc.NewSimulator(bpc.SimConfig{APIKey: bpc.DemoAPIKey})
 	sims := simulators{
-		powens:  powens.NewSimulator(powens.SimConfig{ClientID: demoPowensClientID, ClientSecret: demoPowensClientSecret}),
-		bpc:     bpc.NewSimulator(bpc.SimConfig{APIKey: demoBPCAPIKey}),
-		tranzzo: tranzzo.NewSimulator(tranzzo.SimConfig{POSID: demoTranzzoPOSID, APIKey: demoTranzzoAPIKey, APISecret: demoTranzzoAPISecret, EndpointsKey: demoTranzzoEndpoints}),
+		powens.Name:  powens.NewSimulator(powens.SimConfig{ClientID: powens.DemoClientID, ClientSecret: powens.DemoClientSecret}),
+		bpc.Name:     bpcSim,
+		tranzzo.Name: tranzzo.NewSimulator(tranzzo.SimConfig{POSID: tranzzo.DemoPOSID, APIKey: tranzzo.DemoAPIKey, APISecret: tranzzo.DemoAPISecret, EndpointsKey: tranzzo.DemoEndpointsKey}),
 	}
 	lazy := &lazySimulators{db: db, sims: sims, log: slog.New(slog.DiscardHandler)}
-	srv := httptest.NewServer(lazy.handler(providers.BPC, sims.bpc))
+	srv := httptest.NewServer(lazy.handler(providers.BPC, sims[bpc.Name]))
 	defer srv.Close()
 
 	var pay storage.Payment
@@ -127,7 +128,7 @@ func TestLazySimulators(t *testing.T) {
 	}
 	get := func(path string) int {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-		req.Header.Set("X-Api-Key", demoBPCAPIKey)
+		req.Header.Set("X-Api-Key", bpc.DemoAPIKey)
 		req.Header.Set("X-Version", bpc.DefaultVersion)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -136,7 +137,7 @@ func TestLazySimulators(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	if got := len(sims.bpc.Requests()); got != 0 {
+	if got := len(bpcSim.Requests()); got != 0 {
 		t.Fatalf("requests before the test: %d", got)
 	}
 	var wg sync.WaitGroup
@@ -200,7 +201,7 @@ func TestLazySimulators(t *testing.T) {
 // figure; docs/benchmarks.md has the million).
 func BenchmarkSeedDemoBulk(b *testing.B) {
 	const count = 100_000
-	makers := demoMakers("http://127.0.0.1:1/sim/powens")
+	makers := demoMakers("http://127.0.0.1:1")
 	for i := 0; b.Loop(); i++ {
 		db, err := storage.Open(context.Background(), filepath.Join(b.TempDir(), fmt.Sprintf("bulk%d.db", i)))
 		if err != nil {
@@ -218,8 +219,8 @@ func BenchmarkSeedDemoBulk(b *testing.B) {
 // (storage.BulkOptions.RawCompact): every provider's demo payment, in every variant,
 // must be, or the database would keep JSON no other path writes.
 func TestDemoRawIsCompact(t *testing.T) {
-	opt := demogen.Options{Count: 3000, Seed: demoSeed, Now: time.Now(), Makers: demoMakers("http://127.0.0.1:1/sim/powens"),
-		Staff: demoStaff(demoConfig(t)), Parse: func(name providers.Name, line []byte) (providers.Snapshot, error) { return parsers[name](line) }}
+	opt := demogen.Options{Count: 3000, Seed: demoSeed, Now: time.Now(), Makers: demoMakers("http://127.0.0.1:1"),
+		Staff: demoStaff(demoConfig(t)), Parse: parseEnvelope}
 	seen := map[providers.Name]int{}
 	err := demogen.Pipeline(opt, func(p demogen.Payment) (providers.Snapshot, error) { return p.Snapshot, nil },
 		func(s providers.Snapshot) error {

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 
 	"paydesk/providers"
@@ -66,63 +62,14 @@ func (l *lazySimulators) ensure(r *http.Request, provider providers.Name, id str
 	l.known.Store(key, true)
 }
 
-// simulatorIDs returns the provider ids a simulator request names: in its path, or in its
-// JSON body for the calls that carry the id there (BPC refunds, Tranzzo void and refund).
-// Requests naming no stored payment (Powens' token and webview, BPC's refund by id) need
-// none: what they use was made in this process.
+// simulatorIDs returns the provider ids a simulator request names (in its path, or in
+// its JSON body for the calls that carry the id there), as the provider's descriptor
+// reads them. Requests naming no stored payment need none: what they use was made in
+// this process.
 func simulatorIDs(provider providers.Name, r *http.Request) []string {
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	at := func(i int) string {
-		if i < len(segs) {
-			return segs[i]
-		}
-		return ""
+	d, ok := providers.Lookup(provider)
+	if !ok || d.SimulatorIDs == nil {
+		return nil
 	}
-	var ids []string
-	switch provider {
-	case providers.Powens:
-		switch {
-		case at(0) == "payments" && at(1) != "":
-			ids = append(ids, at(1))
-		case at(0) == "bank" && at(1) == "validate" && at(2) != "":
-			ids = append(ids, at(2))
-		}
-	case providers.BPC:
-		switch {
-		case (at(0) == "payments" || at(0) == "sessions") && at(1) != "":
-			ids = append(ids, at(1))
-		case at(0) == "refunds" && r.Method == http.MethodPost:
-			var body struct {
-				PaymentID string `json:"paymentId"`
-			}
-			peekJSON(r, &body)
-			ids = append(ids, body.PaymentID)
-		}
-	case providers.Tranzzo:
-		switch {
-		case at(0) == "pos" && (at(2) == "orders" || at(2) == "order") && at(3) != "":
-			ids = append(ids, at(3))
-		case (at(0) == "void" || at(0) == "refund") && r.Method == http.MethodPost:
-			var body struct {
-				OrderID string `json:"order_id"`
-			}
-			peekJSON(r, &body)
-			ids = append(ids, body.OrderID)
-		}
-	}
-	return slices.DeleteFunc(ids, func(id string) bool { return id == "" })
-}
-
-// peekJSON decodes the request's JSON body into v and puts the body back for the
-// simulator. A body that is not JSON decodes to nothing: the simulator refuses it itself.
-func peekJSON(r *http.Request, v any) {
-	if r.Body == nil {
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err == nil {
-		json.Unmarshal(body, v)
-	}
+	return slices.DeleteFunc(d.SimulatorIDs(r), func(id string) bool { return id == "" })
 }

@@ -26,7 +26,7 @@ import (
 func generate(t *testing.T, count int, seed uint64, now time.Time) [][]byte {
 	t.Helper()
 	var lines [][]byte
-	err := demogen.Generate(demogen.Options{Count: count, Seed: seed, Now: now, Makers: demoMakers("http://127.0.0.1:1/sim/powens")},
+	err := demogen.Generate(demogen.Options{Count: count, Seed: seed, Now: now, Makers: demoMakers("http://127.0.0.1:1")},
 		func(line []byte) error {
 			lines = append(lines, append([]byte(nil), line...))
 			return nil
@@ -230,7 +230,7 @@ func TestDemoDeterministic(t *testing.T) {
 	}
 	seed := func() []row {
 		db := openDB(t, filepath.Join(t.TempDir(), "demo.db"))
-		if err := seedDemo(context.Background(), db, 300, demoMakers("http://127.0.0.1:1/sim/powens"), io.Discard); err != nil {
+		if err := seedDemo(context.Background(), db, 300, demoMakers("http://127.0.0.1:1"), io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		var rows []row

@@ -13,18 +13,26 @@ import (
 	"strings"
 
 	"paydesk/providers"
-	"paydesk/providers/bpc"
-	"paydesk/providers/powens"
-	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
 
-// parsers turn one import envelope into a snapshot, per provider: the same decoding code
-// the clients use on the providers' answers.
-var parsers = map[providers.Name]func([]byte) (providers.Snapshot, error){
-	providers.Powens:  powens.ParseEnvelope,
-	providers.BPC:     bpc.ParseEnvelope,
-	providers.Tranzzo: tranzzo.ParseEnvelope,
+// parseEnvelope turns one import envelope into a snapshot with its provider's own
+// parser: the same decoding code the client uses on the provider's answers.
+func parseEnvelope(name providers.Name, line []byte) (providers.Snapshot, error) {
+	d, ok := providers.Lookup(name)
+	if !ok {
+		return providers.Snapshot{}, fmt.Errorf("unknown provider %q (want %s)", name, providerNames())
+	}
+	return d.ParseEnvelope(line)
+}
+
+// providerNames lists the registered providers' names for a sentence ("a, b or c").
+func providerNames() string {
+	names := make([]string, 0, len(providers.Names))
+	for _, n := range providers.Names {
+		names = append(names, string(n))
+	}
+	return providers.JoinOr(names)
 }
 
 // maxImportLine bounds one line of the import file.
@@ -135,13 +143,9 @@ func parseLine(line []byte) (providers.Snapshot, error) {
 	if err := json.Unmarshal(line, &tag); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return providers.Snapshot{}, errors.New(`the "provider" tag must be a string: powens, bpc or tranzzo`)
+			return providers.Snapshot{}, errors.New(`the "provider" tag must be a string: ` + providerNames())
 		}
 		return providers.Snapshot{}, fmt.Errorf("not a JSON object: %v", err)
 	}
-	parse, ok := parsers[tag.Provider]
-	if !ok {
-		return providers.Snapshot{}, fmt.Errorf("unknown provider %q (want powens, bpc or tranzzo)", tag.Provider)
-	}
-	return parse(line)
+	return parseEnvelope(tag.Provider, line)
 }

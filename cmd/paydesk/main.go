@@ -28,7 +28,8 @@ Configuration: see README.md (every PAYDESK_* variable, its default, which are s
 `
 
 func main() {
-	tuneGC(os.Getenv) // gc.go
+	tuneGC(os.Getenv)   // gc.go
+	registerProviders() // providers.go
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

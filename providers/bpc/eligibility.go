@@ -1,0 +1,48 @@
+package bpc
+
+import (
+	"fmt"
+
+	"paydesk/providers"
+)
+
+// Eligible is BPC's rules (docs/providers.md): it cancels payments before capture,
+// expires open hosted sessions and refunds captured payments up to what is left.
+// providers.Eligible calls it once the status is known.
+func Eligible(s providers.Snapshot) providers.Eligibility {
+	return providers.Eligibility{Cancel: cancelDecision(s), Expire: expireDecision(s), Refund: refundDecision(s)}
+}
+
+func cancelDecision(s providers.Snapshot) providers.Decision {
+	if s.PaymentID == "" {
+		return providers.Refuse(providers.ActionCancel, fmt.Sprintf("BPC cancels payments, and this session (%s) has none; expire the session instead.", s.SessionStatus))
+	}
+	switch s.RawStatus {
+	case "requiresPaymentMethod", "requiresAction":
+		return providers.Decision{Action: providers.ActionCancel, Allowed: true, Op: providers.OpCancel, Reason: "BPC will cancel the payment before any capture."}
+	case "requiresCapture":
+		return providers.Decision{Action: providers.ActionCancel, Allowed: true, Op: providers.OpCancel, Reason: "BPC will cancel the payment and release the held amount to the customer."}
+	}
+	return providers.Refuse(providers.ActionCancel, fmt.Sprintf("BPC cancels only before capture (requiresPaymentMethod, requiresAction, requiresCapture); this payment is %s.", s.RawStatus))
+}
+
+func expireDecision(s providers.Snapshot) providers.Decision {
+	if s.SessionID == "" {
+		return providers.Refuse(providers.ActionExpire, "BPC expires hosted-page sessions, and this payment has none.")
+	}
+	if s.SessionStatus == "open" {
+		return providers.Decision{Action: providers.ActionExpire, Allowed: true, Op: providers.OpExpire, Reason: "BPC will expire the session; no further payment is possible on it."}
+	}
+	return providers.Refuse(providers.ActionExpire, fmt.Sprintf("BPC expires only open sessions; this one is %s.", s.SessionStatus))
+}
+
+func refundDecision(s providers.Snapshot) providers.Decision {
+	if s.PaymentID == "" || s.RawStatus != "succeeded" {
+		st := s.RawStatus
+		if s.PaymentID == "" {
+			st = "a session with no payment"
+		}
+		return providers.Refuse(providers.ActionRefund, fmt.Sprintf("BPC refunds only captured payments (succeeded); this one is %s.", st))
+	}
+	return providers.RefundLeft(s, "BPC")
+}

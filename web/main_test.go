@@ -1,0 +1,18 @@
+package web_test
+
+import (
+	"os"
+	"testing"
+
+	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
+)
+
+// TestMain registers the providers, as cmd/paydesk does at start-up, before any test
+// runs: routes, labels, statuses and rules all come from the registry.
+func TestMain(m *testing.M) {
+	providers.Register(powens.Descriptor(), bpc.Descriptor(), tranzzo.Descriptor())
+	os.Exit(m.Run())
+}
