@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"paydesk/providers"
+	"paydesk/providers/bpc"
 	"paydesk/storage"
 )
 
@@ -34,7 +34,7 @@ func (f *fixture) approve(who Person, rf storage.Refund, p storage.Payment, k st
 // provider; the approval sent again is a duplicate that names the payment.
 func TestApproveRunsTheRefund(t *testing.T) {
 	f := newFixture(t)
-	p := f.add(providers.BPC, 2, 100000)
+	p := f.add(bpc.Name, 2, 100000)
 	rf := f.request(mara, p, 60000)
 
 	_, err := f.approve(mara, rf, p, key())
@@ -74,7 +74,7 @@ func TestApproveRunsTheRefund(t *testing.T) {
 func TestReject(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 2, 100000)
+	p := f.add(bpc.Name, 2, 100000)
 	rf := f.request(sam, p, 70000)
 
 	_, err := f.desk.Reject(ctx, mia, rf.ID, "  ")
@@ -101,7 +101,7 @@ func TestReject(t *testing.T) {
 func TestMaintainExpiresApprovals(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 2, 100000)
+	p := f.add(bpc.Name, 2, 100000)
 	rf := f.request(sam, p, 60000)
 	if err := f.desk.Maintain(ctx); err != nil {
 		t.Fatal(err)

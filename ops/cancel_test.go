@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
 	"paydesk/storage"
 )
@@ -16,7 +17,7 @@ import (
 func TestCancelNeedsPayerThenPayerReturn(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.Powens, 2, 10000) // pending
+	p := f.add(powens.Name, 2, 10000) // pending
 	f.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
 
 	res, err := f.desk.Cancel(ctx, sam, p, key())
@@ -76,7 +77,7 @@ func TestCancelNeedsPayerThenPayerReturn(t *testing.T) {
 func TestExpireAndRefresh(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 0, 10000) // open session
+	p := f.add(bpc.Name, 0, 10000) // open session
 	res, err := f.desk.Expire(ctx, sam, p, key())
 	if err != nil {
 		t.Fatal(err)

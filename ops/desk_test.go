@@ -91,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 	f.desk, err = New(Config{
 		BaseURL: "http://paydesk.test/", LinkSecret: []byte(strings.Repeat("k", 32)),
 		Approval: ApprovalPolicy{Thresholds: thresholds}, Now: f.clock.Now,
-	}, db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc}, slog.New(slog.DiscardHandler))
+	}, db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +110,13 @@ func (f *fixture) add(n providers.Name, variant int, amount int64) storage.Payme
 		err  error
 	)
 	switch n {
-	case providers.Powens:
+	case powens.Name:
 		if raw, err = (powens.Demo{}).Envelope(ds); err == nil {
 			if snap, err = powens.ParseEnvelope(raw); err == nil {
 				err = f.powens.Load(raw)
 			}
 		}
-	case providers.BPC:
+	case bpc.Name:
 		if raw, err = (bpc.Demo{}).Envelope(ds); err == nil {
 			if snap, err = bpc.ParseEnvelope(raw); err == nil {
 				err = f.bpc.Load(raw)

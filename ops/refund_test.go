@@ -14,7 +14,7 @@ import (
 func TestRefundBelowThresholdRunsAtOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 2, 10000)
+	p := f.add(bpc.Name, 2, 10000)
 	res, err := f.desk.Refund(ctx, sam, p, RefundArgs{Amount: 1000, Reason: "requested_by_customer", Key: key()})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestRefundBelowThresholdRunsAtOnce(t *testing.T) {
 func TestRefundAboveThresholdWaits(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 2, 100000)
+	p := f.add(bpc.Name, 2, 100000)
 	res, err := f.desk.Refund(ctx, sam, p, RefundArgs{Amount: 60000, Reason: "requested_by_customer", Key: key()})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestRefundAboveThresholdWaits(t *testing.T) {
 func TestRefundRefusals(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 2, 10000)
+	p := f.add(bpc.Name, 2, 10000)
 	k := key()
 	if _, err := f.desk.Refund(ctx, sam, p, RefundArgs{Amount: 500, Reason: "requested_by_customer", Key: k}); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestParseRefund(t *testing.T) {
 func TestReconcileSettlesUnknownRefund(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p := f.add(providers.BPC, 2, 10000)
+	p := f.add(bpc.Name, 2, 10000)
 	f.bpc.FailNext(1, bpc.FaultDropAnswer)
 	res, err := f.desk.Refund(ctx, sam, p, RefundArgs{Amount: 1200, Reason: "requested_by_customer", Key: key()})
 	if err != nil {

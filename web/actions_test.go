@@ -89,7 +89,7 @@ func payerDecides(t *testing.T, h *harness, link, decision string) response {
 
 func TestPowensCancelPayerConfirmsThroughWebviewLink(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.Powens, spec{variant: 2, name: "Jean Dupont"}) // pending, first_open_day
+	p := h.add(powens.Name, spec{variant: 2, name: "Jean Dupont"}) // pending, first_open_day
 	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
 	staff := h.signedIn("sam")
 
@@ -140,7 +140,7 @@ func TestPowensCancelPayerConfirmsThroughWebviewLink(t *testing.T) {
 
 func TestPowensCancelPayerAbandonsThenNewLink(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.Powens, spec{variant: 0}) // created
+	p := h.add(powens.Name, spec{variant: 0}) // created
 	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
 	staff := h.signedIn("sam")
 	page := confirm(t, staff, p, "cancel", nil)
@@ -181,7 +181,7 @@ func TestPowensCancelPayerAbandonsThenNewLink(t *testing.T) {
 
 func TestPowensCancelThroughBankValidateURI(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.Powens, spec{variant: 2})
+	p := h.add(powens.Name, spec{variant: 2})
 	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerValidateURI)
 	staff := h.signedIn("sam")
 	page := confirm(t, staff, p, "cancel", nil)
@@ -208,7 +208,7 @@ func TestPowensCancelOutcomes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			p := h.add(providers.Powens, spec{variant: 2})
+			p := h.add(powens.Name, spec{variant: 2})
 			h.powens.SetCancelScenario(p.PaymentID, tc.scenario)
 			r := confirm(t, h.signedIn("sam"), p, "cancel", nil)
 			mustContain(t, r, tc.wantFlash)
@@ -224,7 +224,7 @@ func TestPowensCancelOutcomes(t *testing.T) {
 
 func TestPayerReturnTrustsOnlyItsSignedState(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.Powens, spec{variant: 2})
+	p := h.add(powens.Name, spec{variant: 2})
 	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
 	staff := h.signedIn("sam")
 	page := confirm(t, staff, p, "cancel", nil)
@@ -251,8 +251,8 @@ func TestPayerReturnTrustsOnlyItsSignedState(t *testing.T) {
 
 func TestBPCExpireAndCancel(t *testing.T) {
 	h := newHarness(t)
-	session := h.add(providers.BPC, spec{variant: 0}) // open session
-	held := h.add(providers.BPC, spec{variant: 8})    // requiresCapture
+	session := h.add(bpc.Name, spec{variant: 0}) // open session
+	held := h.add(bpc.Name, spec{variant: 8})    // requiresCapture
 	staff := h.signedIn("sam")
 
 	form := staff.get("/payments/" + session.PublicID + "/expire")
@@ -274,11 +274,11 @@ func TestBPCExpireAndCancel(t *testing.T) {
 }
 
 func TestCardRefundPartThenRestThenRefused(t *testing.T) {
-	for _, provider := range []providers.Name{providers.BPC, providers.Tranzzo} {
+	for _, provider := range []providers.Name{bpc.Name, tranzzo.Name} {
 		t.Run(string(provider), func(t *testing.T) {
 			h := newHarness(t)
 			variant := 2 // BPC succeeded
-			if provider == providers.Tranzzo {
+			if provider == tranzzo.Name {
 				variant = tranzzo.VariantPurchaseSuccess
 			}
 			p := h.add(provider, spec{variant: variant, amount: 12000, currency: "EUR"})
@@ -319,7 +319,7 @@ func TestCardRefundPartThenRestThenRefused(t *testing.T) {
 
 func TestRefundFormValidation(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 5000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 5000})
 	staff := h.signedIn("sam")
 	for _, tc := range []struct {
 		name string
@@ -356,7 +356,7 @@ func TestRefundFormValidation(t *testing.T) {
 
 func TestDoubleSubmitRunsOnce(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 10000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
 	staff := h.signedIn("sam")
 	form := staff.get("/payments/" + p.PublicID + "/refund")
 	v := url.Values{"idempotency_key": {formKey(t, form)}, "amount": {"10.00"}, "reason": {"duplicate"}}
@@ -380,7 +380,7 @@ func TestDoubleSubmitRunsOnce(t *testing.T) {
 
 func TestProviderTimeoutLeavesOutcomeUnknownAndNothingRetried(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 10000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
 	staff := h.signedIn("sam")
 	h.bpc.FailNext(1, bpc.FaultSlow)
 	r := confirm(t, staff, p, "refund", url.Values{"amount": {"30.00"}, "reason": {"duplicate"}})
@@ -411,7 +411,7 @@ func TestProviderTimeoutLeavesOutcomeUnknownAndNothingRetried(t *testing.T) {
 
 func TestOverRefundRefusedByProviderIsShown(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 10000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
 	// Someone refunds 60.00 directly at BPC: Paydesk does not know yet.
 	direct, err := bpc.New(bpc.Config{BaseURL: bpcURL(t, h), APIKey: "bpc-key"}, nil)
 	if err != nil {
@@ -442,9 +442,9 @@ func TestOverRefundRefusedByProviderIsShown(t *testing.T) {
 
 func TestTranzzoCancelAndVoid(t *testing.T) {
 	h := newHarness(t)
-	unpaid := h.add(providers.Tranzzo, spec{variant: tranzzo.VariantHostedPurchaseInit, currency: "UAH"})
-	held := h.add(providers.Tranzzo, spec{variant: tranzzo.VariantAuthHeld, currency: "UAH"})
-	direct := h.add(providers.Tranzzo, spec{variant: tranzzo.VariantDirectPurchaseInit, currency: "UAH"})
+	unpaid := h.add(tranzzo.Name, spec{variant: tranzzo.VariantHostedPurchaseInit, currency: "UAH"})
+	held := h.add(tranzzo.Name, spec{variant: tranzzo.VariantAuthHeld, currency: "UAH"})
+	direct := h.add(tranzzo.Name, spec{variant: tranzzo.VariantDirectPurchaseInit, currency: "UAH"})
 	staff := h.signedIn("sam")
 
 	mustContain(t, confirm(t, staff, unpaid, "cancel", nil), "Cancellation: done")
@@ -465,7 +465,7 @@ func TestTranzzoCancelAndVoid(t *testing.T) {
 
 func TestRoleCannotActButServerRefusesAnyway(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 0})
+	p := h.add(bpc.Name, spec{variant: 0})
 	fran := h.signedIn("fran")
 	show := fran.get("/payments/" + p.PublicID)
 	mustContain(t, show, "Your role cannot expire payments")
@@ -487,7 +487,7 @@ func TestRoleCannotActButServerRefusesAnyway(t *testing.T) {
 
 func TestStepUpBeforeMoneyMovesComesBackToTheForm(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 9000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 9000})
 	staff := h.signedIn("sam")
 	form := staff.get("/payments/" + p.PublicID + "/refund")
 	key := formKey(t, form)
@@ -518,7 +518,7 @@ func TestStepUpBeforeMoneyMovesComesBackToTheForm(t *testing.T) {
 
 func TestRefreshRecordsWhatChanged(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 8}) // requiresCapture
+	p := h.add(bpc.Name, spec{variant: 8}) // requiresCapture
 	if err := h.bpc.SetPaymentStatus(p.PaymentID, "canceled"); err != nil {
 		t.Fatal(err)
 	}

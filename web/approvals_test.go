@@ -112,7 +112,7 @@ func TestApprovalThresholdAtTheEdge(t *testing.T) {
 	manager := h.signedIn("mia")
 	for _, tt := range tests {
 		t.Run(tt.currency, func(t *testing.T) {
-			p := h.add(providers.BPC, spec{variant: 2, currency: tt.currency, amount: tt.captured})
+			p := h.add(bpc.Name, spec{variant: 2, currency: tt.currency, amount: tt.captured})
 			calls := govRefundCalls(h)
 
 			r := govRequestRefund(t, staff, p, tt.below, "duplicate", "")
@@ -150,7 +150,7 @@ func TestApprovalThresholdAtTheEdge(t *testing.T) {
 // the page hides the forms and the server refuses a forged post; mia may.
 func TestManagerCannotApproveOwnRequest(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	max := h.signedIn("max")
 	mustContain(t, govRequestRefund(t, max, p, "600.00", "goodwill", ""), "awaiting a manager's approval")
 	rf := govLastRefund(t, h, p)
@@ -200,7 +200,7 @@ func TestManagerCannotApproveOwnRequest(t *testing.T) {
 func TestTwoManagersApprovingAtOnceRunOneRefund(t *testing.T) {
 	h := newHarness(t)
 	for round := 0; round < 3; round++ {
-		p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+		p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 		before := govRefundCalls(h)
 		mustContain(t, govRequestRefund(t, h.signedIn("sam"), p, "900.00", "fraudulent", ""), "awaiting")
 		rf := govLastRefund(t, h, p)
@@ -246,7 +246,7 @@ func TestTwoManagersApprovingAtOnceRunOneRefund(t *testing.T) {
 // refunded at BPC directly; approving would over-refund, so it is refused in plain words.
 func TestApprovalRefusedWhenBalanceShrank(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	staff := h.signedIn("sam")
 	mustContain(t, govRequestRefund(t, staff, p, "600.00", "goodwill", ""), "awaiting")
 	rf := govLastRefund(t, h, p)
@@ -286,7 +286,7 @@ func TestApprovalRefusedWhenBalanceShrank(t *testing.T) {
 // TestRejectNeedsAReasonAndTheRequesterSeesIt follows a request from the requester's side.
 func TestRejectNeedsAReasonAndTheRequesterSeesIt(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	sam := h.signedIn("sam")
 	mustContain(t, govRequestRefund(t, sam, p, "700.00", "other", "Customer says the parcel never came"), "awaiting")
 	rf := govLastRefund(t, h, p)
@@ -323,7 +323,7 @@ func TestRejectNeedsAReasonAndTheRequesterSeesIt(t *testing.T) {
 // expires, its amount goes back to the balance and the requester is told.
 func TestApprovalExpiryReleasesTheReservation(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	sam := h.signedIn("sam")
 	mustContain(t, govRequestRefund(t, sam, p, "600.00", "goodwill", ""), "awaiting")
 	rf := govLastRefund(t, h, p)
@@ -369,7 +369,7 @@ func TestApprovalExpiryReleasesTheReservation(t *testing.T) {
 // older than the step-up age signs in again and comes back to the queue to confirm.
 func TestApproveNeedsAFreshSignIn(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	mustContain(t, govRequestRefund(t, h.signedIn("sam"), p, "550.00", "goodwill", ""), "awaiting")
 	rf := govLastRefund(t, h, p)
 	mia := h.signedIn("mia")
@@ -404,7 +404,7 @@ func TestApproveNeedsAFreshSignIn(t *testing.T) {
 // differs from the request approves nothing.
 func TestApprovalBoundToWhatTheManagerSaw(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	mustContain(t, govRequestRefund(t, h.signedIn("sam"), p, "600.00", "goodwill", ""), "awaiting")
 	rf := govLastRefund(t, h, p)
 	mia := h.signedIn("mia")

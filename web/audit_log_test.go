@@ -2,12 +2,11 @@ package web_test
 
 import (
 	"net/http"
+	"paydesk/providers/bpc"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"paydesk/providers"
 )
 
 var govAuditRowRe = regexp.MustCompile(`(?s)<tr data-testid="audit-row" data-id="(\d+)">(.*?)</tr>`)
@@ -23,7 +22,7 @@ func govAuditRows(body string) (ids []string, texts []string) {
 
 func TestAuditLogFiltersAndChain(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000})
 	mustContain(t, govRequestRefund(t, h.signedIn("sam"), p, "20.00", "duplicate", ""), "done")
 	fran := h.signedIn("fran")
 

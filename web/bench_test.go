@@ -211,11 +211,11 @@ func buildBenchDB(ctx context.Context, path string, n int) error {
 		staff.Reasons = append(staff.Reasons, r.Code)
 	}
 	parsers := map[providers.Name]func([]byte) (providers.Snapshot, error){
-		providers.Powens: powens.ParseEnvelope, providers.BPC: bpc.ParseEnvelope, providers.Tranzzo: tranzzo.ParseEnvelope,
+		powens.Name: powens.ParseEnvelope, bpc.Name: bpc.ParseEnvelope, tranzzo.Name: tranzzo.ParseEnvelope,
 	}
 	opt := demogen.Options{Count: n, Seed: 20261122, Now: time.Now(), Staff: staff,
 		Makers: map[providers.Name]providers.DemoMaker{
-			providers.Powens: powens.Demo{SimulatorURL: "http://127.0.0.1:1/sim/powens"}, providers.BPC: bpc.Demo{}, providers.Tranzzo: tranzzo.Demo{},
+			powens.Name: powens.Demo{SimulatorURL: "http://127.0.0.1:1/sim/powens"}, bpc.Name: bpc.Demo{}, tranzzo.Name: tranzzo.Demo{},
 		},
 		Parse: func(name providers.Name, line []byte) (providers.Snapshot, error) { return parsers[name](line) },
 	}

@@ -4,11 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"paydesk/providers/bpc"
 	"strings"
 	"sync"
 	"testing"
-
-	"paydesk/providers"
 )
 
 // TestConcurrentRefundsNeverExceedTheBalance: many members of staff refund one payment
@@ -17,7 +16,7 @@ import (
 // form is sent twice, and the refunds never exceed what was captured.
 func TestConcurrentRefundsNeverExceedTheBalance(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000}) // 1,000.00 EUR captured
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000}) // 1,000.00 EUR captured
 	const clients = 8
 	browsers := make([]*browser, clients)
 	for i := range browsers {

@@ -166,7 +166,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	h.desk, err = ops.New(ops.Config{
 		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)),
 		Approval: ops.ApprovalPolicy{Thresholds: thresholds}, Now: h.clock.Now, Metrics: web.NewMetrics(),
-	}, db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, quiet)
+	}, db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func (h *harness) add(provider providers.Name, s spec) storage.Payment {
 		snap providers.Snapshot
 	)
 	switch provider {
-	case providers.Powens:
+	case powens.Name:
 		raw, err = powens.Demo{}.Envelope(ds)
 		if err == nil {
 			snap, err = powens.ParseEnvelope(raw)
@@ -227,7 +227,7 @@ func (h *harness) add(provider providers.Name, s spec) storage.Payment {
 		if err == nil {
 			err = h.powens.Load(raw)
 		}
-	case providers.BPC:
+	case bpc.Name:
 		raw, err = bpc.Demo{}.Envelope(ds)
 		if err == nil {
 			snap, err = bpc.ParseEnvelope(raw)
@@ -235,7 +235,7 @@ func (h *harness) add(provider providers.Name, s spec) storage.Payment {
 		if err == nil {
 			err = h.bpc.Load(raw)
 		}
-	case providers.Tranzzo:
+	case tranzzo.Name:
 		raw, err = tranzzo.Demo{}.Envelope(ds)
 		if err == nil {
 			snap, err = tranzzo.ParseEnvelope(raw)

@@ -2,13 +2,13 @@ package web_test
 
 import (
 	"context"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"paydesk/providers"
 )
 
 // refundInBrowser asks for a refund through the payment page and returns the flash.
@@ -31,8 +31,8 @@ func refundInBrowser(t *testing.T, ctx context.Context, base, publicID, amount, 
 // requester sees it; the manager cannot approve their own request.
 func TestJourneyLargeRefundApprovedByAnotherManager(t *testing.T) {
 	h := newHarness(t)
-	big := h.add(providers.BPC, spec{variant: 2, amount: 120000, name: "Lucas Martin"})
-	own := h.add(providers.BPC, spec{variant: 2, amount: 90000, name: "Emma Bernard"})
+	big := h.add(bpc.Name, spec{variant: 2, amount: 120000, name: "Lucas Martin"})
+	own := h.add(bpc.Name, spec{variant: 2, amount: 90000, name: "Emma Bernard"})
 	c := newChrome(t)
 	sam, max := c.person(), c.person()
 	signInBrowser(t, sam, h.srv.URL, "sam")
@@ -88,9 +88,9 @@ func TestJourneyLargeRefundApprovedByAnotherManager(t *testing.T) {
 // downloads the CSV.
 func TestJourneyFinanceRefundHistory(t *testing.T) {
 	h := newHarness(t)
-	eur := h.add(providers.BPC, spec{variant: 2, amount: 30000})
-	tz := h.add(providers.Tranzzo, spec{variant: 4, amount: 20000, currency: "EUR"})
-	jpy := h.add(providers.BPC, spec{variant: 2, amount: 50000, currency: "JPY"})
+	eur := h.add(bpc.Name, spec{variant: 2, amount: 30000})
+	tz := h.add(tranzzo.Name, spec{variant: 4, amount: 20000, currency: "EUR"})
+	jpy := h.add(bpc.Name, spec{variant: 2, amount: 50000, currency: "JPY"})
 	c := newChrome(t)
 	sam := c.person()
 	signInBrowser(t, sam, h.srv.URL, "sam")

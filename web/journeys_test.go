@@ -8,7 +8,7 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
-	"paydesk/providers"
+	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
 )
 
@@ -17,9 +17,9 @@ import (
 func TestJourneySupportCancelsWithPayerLink(t *testing.T) {
 	h := newHarness(t)
 	for i := 0; i < 5; i++ {
-		h.add(providers.BPC, spec{variant: i})
+		h.add(bpc.Name, spec{variant: i})
 	}
-	p := h.add(providers.Powens, spec{variant: 2, email: "germaine.michu@example.fr", name: "Germaine Michu"})
+	p := h.add(powens.Name, spec{variant: 2, email: "germaine.michu@example.fr", name: "Germaine Michu"})
 	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
 	c := newChrome(t)
 	sam := c.person()
@@ -107,7 +107,7 @@ func TestJourneySupportCancelsWithPayerLink(t *testing.T) {
 // Journey: support refunds part of a card payment, then the rest; a further refund is refused.
 func TestJourneySupportRefundsPartThenRest(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 25000, currency: "GBP", name: "Harry Jones"})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 25000, currency: "GBP", name: "Harry Jones"})
 	c := newChrome(t)
 	sam := c.person()
 	signInBrowser(t, sam, h.srv.URL, "sam")
@@ -147,7 +147,7 @@ func TestJourneySupportRefundsPartThenRest(t *testing.T) {
 // Journey: a user with no role sees "no access"; a signed-out visitor is sent to sign in.
 func TestJourneyNoRoleAndSignedOut(t *testing.T) {
 	h := newHarness(t)
-	h.add(providers.BPC, spec{variant: 2, name: "Secret Customer"})
+	h.add(bpc.Name, spec{variant: 2, name: "Secret Customer"})
 	c := newChrome(t)
 	anon := c.person()
 	do(t, anon, chromedp.Navigate(h.srv.URL+"/payments"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))

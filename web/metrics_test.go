@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"paydesk/providers"
 	"paydesk/providers/bpc"
 )
 
@@ -17,7 +16,7 @@ import (
 func TestMetricsExposed(t *testing.T) {
 	h := newHarness(t)
 	wa := newWebhookApp(t, h)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 10000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
 	b := h.signedIn("sam")
 	b.get("/payments/" + p.PublicID)
 	b.get("/payments/pd_doesnotexist")

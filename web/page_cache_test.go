@@ -5,11 +5,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"paydesk/providers/bpc"
 	"strconv"
 	"strings"
 	"testing"
-
-	"paydesk/providers"
 )
 
 // pageCacheLookups reads the page cache's hit and miss counters from the metrics.
@@ -38,7 +37,7 @@ func pageCacheLookups(t *testing.T, h *harness) (hits, misses int) {
 // Paydesk's back — and the layout around a kept page is each user's own.
 func TestPaymentsListCacheFollowsTheData(t *testing.T) {
 	h := newHarness(t)
-	first := h.add(providers.BPC, spec{name: "Ada Lovelace"})
+	first := h.add(bpc.Name, spec{name: "Ada Lovelace"})
 	// Signing in is audited, a write: sign everyone in before asking.
 	sam, tess, nora := h.signedIn("sam"), h.signedIn("tess"), h.signedIn("nora")
 
@@ -64,7 +63,7 @@ func TestPaymentsListCacheFollowsTheData(t *testing.T) {
 	}
 
 	// A new payment shows at once.
-	second := h.add(providers.BPC, spec{name: "Grace Hopper"})
+	second := h.add(bpc.Name, spec{name: "Grace Hopper"})
 	mustContain(t, sam.get("/payments?provider=bpc&currency=EUR"), first.PublicID, second.PublicID, "Grace Hopper")
 
 	// So does a change made outside Paydesk's own code (another process would do the same).
@@ -90,7 +89,7 @@ func TestPaymentsListCacheFollowsTheData(t *testing.T) {
 // totals.
 func TestRefundHistoryCacheFollowsTheData(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 200000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 200000})
 	sam, fran := h.signedIn("sam"), h.signedIn("fran")
 	mustContain(t, govRequestRefund(t, sam, p, "100.00", "duplicate", ""), "done")
 

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
 
@@ -26,7 +29,7 @@ func testidText(body, id string) string {
 func TestPaymentPageSummary(t *testing.T) {
 	h := newHarness(t)
 	created := time.Date(2025, 5, 4, 10, 30, 0, 0, time.UTC)
-	p := h.add(providers.BPC, spec{variant: 2, currency: "EUR", amount: 123456, name: "Grace Hopper", email: "grace@example.com", created: created})
+	p := h.add(bpc.Name, spec{variant: 2, currency: "EUR", amount: 123456, name: "Grace Hopper", email: "grace@example.com", created: created})
 	b := h.signedIn("sam")
 	r := b.get("/payments/" + p.PublicID)
 	if r.status != http.StatusOK {
@@ -61,28 +64,28 @@ func TestPaymentPageSummary(t *testing.T) {
 
 	// Powens: state_detail and error codes are shown as the provider wrote them, with
 	// whether an instruction is instant.
-	pw := h.add(providers.Powens, spec{variant: 4})
+	pw := h.add(powens.Name, spec{variant: 4})
 	r = b.get("/payments/" + pw.PublicID)
 	if got := testidText(r.body, "state-detail"); got != "cancelling_webauth" {
 		t.Errorf("state detail %q", got)
 	}
 	mustContain(t, r, "Status cancelling Powens status pending", "Instant instruction no")
-	pw = h.add(providers.Powens, spec{variant: 9})
+	pw = h.add(powens.Name, spec{variant: 9})
 	r = b.get("/payments/" + pw.PublicID)
 	if got := testidText(r.body, "error-code"); got != "insufficientFunds" {
 		t.Errorf("error code %q", got)
 	}
 	mustContain(t, r, "Status failed Powens status rejected")
-	pw = h.add(providers.Powens, spec{variant: 3})
+	pw = h.add(powens.Name, spec{variant: 3})
 	mustContain(t, b.get("/payments/"+pw.PublicID), "Instant instruction yes")
 
 	// Tranzzo: method, mode, order id.
-	tz := h.add(providers.Tranzzo, spec{variant: 8})
+	tz := h.add(tranzzo.Name, spec{variant: 8})
 	r = b.get("/payments/" + tz.PublicID)
 	mustContain(t, r, "Order id "+tz.OrderID, "Method auth", "Mode hosted", "Authorisation voided", "Status cancelled Tranzzo status success")
 
 	// An unknown status is shown verbatim, with a sentence saying why nothing is offered.
-	u := h.add(providers.BPC, spec{variant: 13})
+	u := h.add(bpc.Name, spec{variant: 13})
 	r = b.get("/payments/" + u.PublicID)
 	if got := testidText(r.body, "raw-status"); got != "underReview" {
 		t.Errorf("raw status of an unknown one %q", got)
@@ -116,24 +119,24 @@ func TestPaymentPageAmounts(t *testing.T) {
 		status                               string
 		paid, captured, refunded, refundable string
 	}{
-		{"BPC partly refunded", providers.BPC, spec{variant: 3, currency: "EUR", amount: 100000}, "partially refunded",
+		{"BPC partly refunded", bpc.Name, spec{variant: 3, currency: "EUR", amount: 100000}, "partially refunded",
 			"1,000.00 EUR", "1,000.00 EUR", "350.00 EUR", "650.00 EUR"},
-		{"BPC fully refunded", providers.BPC, spec{variant: 4, currency: "EUR", amount: 100001}, "refunded",
+		{"BPC fully refunded", bpc.Name, spec{variant: 4, currency: "EUR", amount: 100001}, "refunded",
 			"1,000.01 EUR", "1,000.01 EUR", "1,000.01 EUR", "0.00 EUR"},
-		{"BPC paid, yen", providers.BPC, spec{variant: 2, currency: "JPY", amount: 15000}, "paid",
+		{"BPC paid, yen", bpc.Name, spec{variant: 2, currency: "JPY", amount: 15000}, "paid",
 			"15,000 JPY", "15,000 JPY", "0 JPY", "15,000 JPY"},
-		{"BPC authorised, not captured", providers.BPC, spec{variant: 8, currency: "GBP", amount: 4200}, "authorized",
+		{"BPC authorised, not captured", bpc.Name, spec{variant: 8, currency: "GBP", amount: 4200}, "authorized",
 			"42.00 GBP", "0.00 GBP", "0.00 GBP", "0.00 GBP"},
-		{"Tranzzo partly refunded, dinar", providers.Tranzzo, spec{variant: 5, currency: "BHD", amount: 90000}, "partially refunded",
+		{"Tranzzo partly refunded, dinar", tranzzo.Name, spec{variant: 5, currency: "BHD", amount: 90000}, "partially refunded",
 			"90.000 BHD", "90.000 BHD", "30.000 BHD", "60.000 BHD"},
-		{"Tranzzo auth captured", providers.Tranzzo, spec{variant: 9, currency: "UAH", amount: 250000}, "paid",
+		{"Tranzzo auth captured", tranzzo.Name, spec{variant: 9, currency: "UAH", amount: 250000}, "paid",
 			"2,500.00 UAH", "2,500.00 UAH", "0.00 UAH", "2,500.00 UAH"},
-		{"Tranzzo failed", providers.Tranzzo, spec{variant: 10, currency: "XTS", amount: 5000}, "failed",
+		{"Tranzzo failed", tranzzo.Name, spec{variant: 10, currency: "XTS", amount: 5000}, "failed",
 			"50.00 XTS", "0.00 XTS", "0.00 XTS", "0.00 XTS"},
 		// Powens takes the money but has no refunds: nothing is refundable.
-		{"Powens done", providers.Powens, spec{variant: 7, currency: "EUR", amount: 5090}, "paid",
+		{"Powens done", powens.Name, spec{variant: 7, currency: "EUR", amount: 5090}, "paid",
 			"50.90 EUR", "50.90 EUR", "0.00 EUR", "0.00 EUR"},
-		{"Powens pending", providers.Powens, spec{variant: 2, currency: "GBP", amount: 5090}, "processing",
+		{"Powens pending", powens.Name, spec{variant: 2, currency: "GBP", amount: 5090}, "processing",
 			"50.90 GBP", "0.00 GBP", "0.00 GBP", "0.00 GBP"},
 	}
 	for _, tt := range tests {
@@ -156,7 +159,7 @@ func TestPaymentPageAmounts(t *testing.T) {
 // again, and says so.
 func TestPaymentPageAmountsReserved(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, currency: "EUR", amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 2, currency: "EUR", amount: 100000})
 	_, _, err := h.db.RequestRefund(context.Background(), storage.RefundRequest{
 		PaymentID: p.ID, Amount: 60000, Reason: "requested_by_customer", RequestedBy: "sam@example.com",
 		IdempotencyKey: strings.Repeat("a", 32), NeedsApproval: true, ApprovalTTL: time.Hour,
@@ -181,94 +184,94 @@ type eligibilityCase struct {
 }
 
 var eligibilityCases = []eligibilityCase{
-	{"Powens created", providers.Powens, 0,
+	{"Powens created", powens.Name, 0,
 		"+Powens will cancel the payment, or ask the payer to confirm through a link.",
 		"Powens has no expire action: Powens sets the expired state itself.",
 		"Powens has no refunds: an open-banking transfer cannot be reversed through its API."},
-	{"Powens pending", providers.Powens, 2,
+	{"Powens pending", powens.Name, 2,
 		"+Powens will cancel the payment if the payer's bank allows it, possibly after the payer confirms through a link.",
 		"Powens has no expire action: Powens sets the expired state itself.",
 		"Powens has no refunds: an open-banking transfer cannot be reversed through its API."},
-	{"Powens pending instant", providers.Powens, 3,
+	{"Powens pending instant", powens.Name, 3,
 		"Powens cannot cancel a pending payment with an instant instruction.",
 		"Powens has no expire action: Powens sets the expired state itself.",
 		"Powens has no refunds: an open-banking transfer cannot be reversed through its API."},
-	{"Powens cancelling", providers.Powens, 4,
+	{"Powens cancelling", powens.Name, 4,
 		"A cancellation is already waiting for the payer to confirm; send them the payer link (or make a new one).",
 		"Powens has no expire action: Powens sets the expired state itself.",
 		"Powens has no refunds: an open-banking transfer cannot be reversed through its API."},
-	{"Powens accepted", providers.Powens, 6,
+	{"Powens accepted", powens.Name, 6,
 		"Powens cancels only created or pending payments; this one is accepted.", "", ""},
-	{"Powens done", providers.Powens, 7,
+	{"Powens done", powens.Name, 7,
 		"Powens cancels only created or pending payments; this one is done.", "", ""},
-	{"Powens expired", providers.Powens, 10,
+	{"Powens expired", powens.Name, 10,
 		"Powens cancels only created or pending payments; this one is expired.", "", ""},
-	{"Powens unknown", providers.Powens, 12,
+	{"Powens unknown", powens.Name, 12,
 		`Powens status "processing_v2" is unknown to Paydesk, so no action is offered.`,
 		`Powens status "processing_v2" is unknown to Paydesk, so no action is offered.`,
 		`Powens status "processing_v2" is unknown to Paydesk, so no action is offered.`},
-	{"BPC open session", providers.BPC, 0,
+	{"BPC open session", bpc.Name, 0,
 		"BPC cancels payments, and this session (open) has none; expire the session instead.",
 		"+BPC will expire the session; no further payment is possible on it.",
 		"BPC refunds only captured payments (succeeded); this one is a session with no payment."},
-	{"BPC expired session", providers.BPC, 1,
+	{"BPC expired session", bpc.Name, 1,
 		"BPC cancels payments, and this session (expired) has none; expire the session instead.",
 		"BPC expires only open sessions; this one is expired.",
 		"BPC refunds only captured payments (succeeded); this one is a session with no payment."},
-	{"BPC completed and paid", providers.BPC, 2,
+	{"BPC completed and paid", bpc.Name, 2,
 		"BPC cancels only before capture (requiresPaymentMethod, requiresAction, requiresCapture); this payment is succeeded.",
 		"BPC expires only open sessions; this one is completed.",
 		"+Up to 1,000.00 EUR can be refunded. Refunds from 500.00 EUR need a manager's approval."},
-	{"BPC fully refunded", providers.BPC, 4, "", "",
+	{"BPC fully refunded", bpc.Name, 4, "", "",
 		"Everything captured (1,000.00 EUR) has been refunded already."},
-	{"BPC requires payment method", providers.BPC, 5,
+	{"BPC requires payment method", bpc.Name, 5,
 		"+BPC will cancel the payment before any capture.",
 		"BPC expires hosted-page sessions, and this payment has none.",
 		"BPC refunds only captured payments (succeeded); this one is requiresPaymentMethod."},
-	{"BPC requires action", providers.BPC, 6, "+BPC will cancel the payment before any capture.", "", ""},
-	{"BPC requires confirmation", providers.BPC, 7,
+	{"BPC requires action", bpc.Name, 6, "+BPC will cancel the payment before any capture.", "", ""},
+	{"BPC requires confirmation", bpc.Name, 7,
 		"BPC cancels only before capture (requiresPaymentMethod, requiresAction, requiresCapture); this payment is requiresConfirmation.", "", ""},
-	{"BPC requires capture", providers.BPC, 8,
+	{"BPC requires capture", bpc.Name, 8,
 		"+BPC will cancel the payment and release the held amount to the customer.",
 		"BPC expires only open sessions; this one is completed.",
 		"BPC refunds only captured payments (succeeded); this one is requiresCapture."},
-	{"BPC processing", providers.BPC, 9,
+	{"BPC processing", bpc.Name, 9,
 		"BPC cancels only before capture (requiresPaymentMethod, requiresAction, requiresCapture); this payment is processing.", "", ""},
-	{"BPC canceled", providers.BPC, 10, "", "", "BPC refunds only captured payments (succeeded); this one is canceled."},
-	{"BPC failed", providers.BPC, 11, "", "", "BPC refunds only captured payments (succeeded); this one is failed."},
-	{"BPC direct succeeded", providers.BPC, 12, "",
+	{"BPC canceled", bpc.Name, 10, "", "", "BPC refunds only captured payments (succeeded); this one is canceled."},
+	{"BPC failed", bpc.Name, 11, "", "", "BPC refunds only captured payments (succeeded); this one is failed."},
+	{"BPC direct succeeded", bpc.Name, 12, "",
 		"BPC expires hosted-page sessions, and this payment has none.",
 		"+Up to 1,000.00 EUR can be refunded. Refunds from 500.00 EUR need a manager's approval."},
-	{"BPC unknown", providers.BPC, 13,
+	{"BPC unknown", bpc.Name, 13,
 		`BPC status "underReview" is unknown to Paydesk, so no action is offered.`,
 		`BPC status "underReview" is unknown to Paydesk, so no action is offered.`,
 		`BPC status "underReview" is unknown to Paydesk, so no action is offered.`},
-	{"Tranzzo hosted purchase init", providers.Tranzzo, 0,
+	{"Tranzzo hosted purchase init", tranzzo.Name, 0,
 		"+Tranzzo will cancel the unpaid hosted payment.",
 		"Tranzzo has no expire action; an unpaid hosted payment is cancelled instead.",
 		"Tranzzo refunds only successful purchases or captures; this one is purchase init."},
-	{"Tranzzo hosted auth init", providers.Tranzzo, 1, "+Tranzzo will cancel the unpaid hosted payment.", "",
+	{"Tranzzo hosted auth init", tranzzo.Name, 1, "+Tranzzo will cancel the unpaid hosted payment.", "",
 		"Tranzzo refunds only successful purchases or captures; this one is auth init."},
-	{"Tranzzo direct init", providers.Tranzzo, 2, "Tranzzo cancels only unpaid hosted payments; this one is direct.", "", ""},
-	{"Tranzzo pending", providers.Tranzzo, 3,
+	{"Tranzzo direct init", tranzzo.Name, 2, "Tranzzo cancels only unpaid hosted payments; this one is direct.", "", ""},
+	{"Tranzzo pending", tranzzo.Name, 3,
 		"Tranzzo cancels only unpaid hosted payments (init) or voids held authorisations (auth, success); this one is purchase pending.", "",
 		"Tranzzo refunds only successful purchases or captures; this one is purchase pending."},
-	{"Tranzzo purchase success", providers.Tranzzo, 4,
+	{"Tranzzo purchase success", tranzzo.Name, 4,
 		"Tranzzo cancels only unpaid hosted payments (init) or voids held authorisations (auth, success); this one is purchase success.",
 		"Tranzzo has no expire action; an unpaid hosted payment is cancelled instead.",
 		"+Up to 1,000.00 EUR can be refunded. Refunds from 500.00 EUR need a manager's approval."},
-	{"Tranzzo fully refunded", providers.Tranzzo, 6, "", "", "Everything captured (1,000.00 EUR) has been refunded already."},
-	{"Tranzzo auth held", providers.Tranzzo, 7,
+	{"Tranzzo fully refunded", tranzzo.Name, 6, "", "", "Everything captured (1,000.00 EUR) has been refunded already."},
+	{"Tranzzo auth held", tranzzo.Name, 7,
 		"+Tranzzo will void the authorisation; the full held amount goes back to the customer.", "",
 		"Tranzzo refunds only successful purchases or captures; this one is auth success."},
-	{"Tranzzo auth voided", providers.Tranzzo, 8,
+	{"Tranzzo auth voided", tranzzo.Name, 8,
 		"This authorisation is already voided.", "",
 		"Tranzzo refunds only successful purchases or captures; this one is voided."},
-	{"Tranzzo failed", providers.Tranzzo, 10, "", "",
+	{"Tranzzo failed", tranzzo.Name, 10, "", "",
 		"Tranzzo refunds only successful purchases or captures; this one is purchase failure."},
-	{"Tranzzo hosted cancelled", providers.Tranzzo, 11,
+	{"Tranzzo hosted cancelled", tranzzo.Name, 11,
 		"Tranzzo cancels only unpaid hosted payments (init) or voids held authorisations (auth, success); this one is purchase failure.", "", ""},
-	{"Tranzzo unknown", providers.Tranzzo, 12,
+	{"Tranzzo unknown", tranzzo.Name, 12,
 		`Tranzzo status "processing" is unknown to Paydesk, so no action is offered.`,
 		`Tranzzo status "processing" is unknown to Paydesk, so no action is offered.`,
 		`Tranzzo status "processing" is unknown to Paydesk, so no action is offered.`},
@@ -321,10 +324,10 @@ func TestPaymentPageEligibility(t *testing.T) {
 // (an action in flight, money reserved) come on top of the provider's.
 func TestPaymentPageEligibilityByRole(t *testing.T) {
 	h := newHarness(t)
-	paid := h.add(providers.BPC, spec{variant: 2})
-	open := h.add(providers.BPC, spec{variant: 0})
-	held := h.add(providers.Tranzzo, spec{variant: 7})
-	done := h.add(providers.Powens, spec{variant: 7})
+	paid := h.add(bpc.Name, spec{variant: 2})
+	open := h.add(bpc.Name, spec{variant: 0})
+	held := h.add(tranzzo.Name, spec{variant: 7})
+	done := h.add(powens.Name, spec{variant: 7})
 
 	fran := h.signedIn("fran")
 	tests := []struct {
@@ -368,7 +371,7 @@ func TestPaymentPageEligibilityByRole(t *testing.T) {
 // each with when, who and what.
 func TestPaymentPageTimeline(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 3, currency: "EUR", amount: 100000})
+	p := h.add(bpc.Name, spec{variant: 3, currency: "EUR", amount: 100000})
 	ctx := context.Background()
 	later := h.clock.Now().Add(time.Hour)
 	if _, err := h.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, At: later, Actor: "webhook", Kind: "webhook", Message: "Webhook payment.succeeded received: verified"}); err != nil {

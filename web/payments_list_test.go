@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
 
@@ -38,14 +41,14 @@ func newListFixture(t *testing.T) *listFixture {
 		provider providers.Name
 		spec     spec
 	}{
-		{"pw-done", providers.Powens, spec{variant: 7, currency: "EUR", amount: 5090, name: "Jean Dupont", email: "jean.dupont@example.com", created: day(8)}},
-		{"pw-cancelling", providers.Powens, spec{variant: 4, currency: "GBP", amount: 12000, name: "Amelia Smith", email: "amelia@example.org", created: day(7)}},
-		{"bpc-paid", providers.BPC, spec{variant: 2, currency: "EUR", amount: 25000, name: "Olena Shevchenko", email: "Olena.Shevchenko@Example.com", created: day(6)}},
-		{"bpc-open", providers.BPC, spec{variant: 0, currency: "JPY", amount: 5000, name: "Haruto Sato", email: "haruto@example.net", created: day(5)}},
-		{"bpc-unknown", providers.BPC, spec{variant: 13, currency: "EUR", amount: 1000, name: "Ada Lovelace", email: "ada@example.com", created: day(4)}},
-		{"tz-paid", providers.Tranzzo, spec{variant: 4, currency: "UAH", amount: 400000, name: "Taras Melnyk", email: "taras@example.com", created: day(3)}},
-		{"tz-init", providers.Tranzzo, spec{variant: 0, currency: "XTS", amount: 9999, name: "Iryna Koval", email: "iryna@example.com", created: day(2)}},
-		{"tz-failed", providers.Tranzzo, spec{variant: 10, currency: "EUR", amount: 70000, name: "Jean Martin", email: "jean.martin@example.com", created: day(1)}},
+		{"pw-done", powens.Name, spec{variant: 7, currency: "EUR", amount: 5090, name: "Jean Dupont", email: "jean.dupont@example.com", created: day(8)}},
+		{"pw-cancelling", powens.Name, spec{variant: 4, currency: "GBP", amount: 12000, name: "Amelia Smith", email: "amelia@example.org", created: day(7)}},
+		{"bpc-paid", bpc.Name, spec{variant: 2, currency: "EUR", amount: 25000, name: "Olena Shevchenko", email: "Olena.Shevchenko@Example.com", created: day(6)}},
+		{"bpc-open", bpc.Name, spec{variant: 0, currency: "JPY", amount: 5000, name: "Haruto Sato", email: "haruto@example.net", created: day(5)}},
+		{"bpc-unknown", bpc.Name, spec{variant: 13, currency: "EUR", amount: 1000, name: "Ada Lovelace", email: "ada@example.com", created: day(4)}},
+		{"tz-paid", tranzzo.Name, spec{variant: 4, currency: "UAH", amount: 400000, name: "Taras Melnyk", email: "taras@example.com", created: day(3)}},
+		{"tz-init", tranzzo.Name, spec{variant: 0, currency: "XTS", amount: 9999, name: "Iryna Koval", email: "iryna@example.com", created: day(2)}},
+		{"tz-failed", tranzzo.Name, spec{variant: 10, currency: "EUR", amount: 70000, name: "Jean Martin", email: "jean.martin@example.com", created: day(1)}},
 	} {
 		fx.by[p.name] = h.add(p.provider, p.spec)
 	}
@@ -320,7 +323,7 @@ func TestPaymentsListStates(t *testing.T) {
 		t.Errorf("an empty list has page links")
 	}
 
-	p := h.add(providers.BPC, spec{variant: 2, currency: "EUR", amount: 123456, name: "Grace Hopper"})
+	p := h.add(bpc.Name, spec{variant: 2, currency: "EUR", amount: 123456, name: "Grace Hopper"})
 	r = b.get("/payments")
 	if got, want := countText(r), "1 payment"; got != want {
 		t.Errorf("count: got %q, want %q", got, want)
@@ -368,7 +371,7 @@ func TestPaymentsListMoney(t *testing.T) {
 		{"XTS", 9999, "99.99 XTS"},
 	}
 	for _, tt := range tests {
-		p := h.add(providers.Tranzzo, spec{variant: 4, currency: tt.currency, amount: tt.amount})
+		p := h.add(tranzzo.Name, spec{variant: 4, currency: tt.currency, amount: tt.amount})
 		r := b.get("/payments?q=" + p.PublicID)
 		rows := rowTexts(r)
 		if len(rows) != 1 {
@@ -396,9 +399,9 @@ func TestPaymentsListUnknownStatus(t *testing.T) {
 		variant  int
 		raw      string
 	}{
-		{providers.Powens, 12, "processing_v2"},
-		{providers.BPC, 13, "underReview"},
-		{providers.Tranzzo, 12, "processing"},
+		{powens.Name, 12, "processing_v2"},
+		{bpc.Name, 13, "underReview"},
+		{tranzzo.Name, 12, "processing"},
 	} {
 		p := h.add(c.provider, spec{variant: c.variant})
 		if p.Status != providers.StatusUnknown {
@@ -434,9 +437,9 @@ func TestPaymentsListUnknownStatus(t *testing.T) {
 func TestPaymentsListStateInURL(t *testing.T) {
 	h := newHarness(t)
 	for i := 0; i < 53; i++ {
-		h.add(providers.BPC, spec{variant: 2, currency: "EUR", amount: 10000 + int64(i), name: "Camille Martin"})
+		h.add(bpc.Name, spec{variant: 2, currency: "EUR", amount: 10000 + int64(i), name: "Camille Martin"})
 	}
-	h.add(providers.BPC, spec{variant: 2, currency: "GBP", amount: 10000, name: "Camille Martin"})
+	h.add(bpc.Name, spec{variant: 2, currency: "GBP", amount: 10000, name: "Camille Martin"})
 	b := h.signedIn("sam")
 	q := "q=camille&provider=bpc&status=paid&currency=EUR&min=100&max=200&from=2020-01-01&to=2099-12-31"
 	r := b.get("/payments?" + q)
@@ -515,7 +518,7 @@ func TestPaymentsListPages(t *testing.T) {
 		if i >= 30 && i < 90 {
 			at = base.Add(-30 * time.Minute)
 		}
-		h.add(providers.Tranzzo, spec{variant: i % 13, created: at, currency: "UAH", amount: int64(1000 + i)})
+		h.add(tranzzo.Name, spec{variant: i % 13, created: at, currency: "UAH", amount: int64(1000 + i)})
 	}
 	b := h.signedIn("sam")
 	ctx := context.Background()
@@ -589,7 +592,7 @@ func TestPaymentsListPages(t *testing.T) {
 	// A payment arrives between the loads of page 1 and page 2.
 	r = b.get("/payments")
 	next := attr(r.body, "next", "href")
-	fresh := h.add(providers.BPC, spec{variant: 2, created: h.clock.Now()})
+	fresh := h.add(bpc.Name, spec{variant: 2, created: h.clock.Now()})
 	r = b.get(next)
 	if got := listed(r); !slices.Equal(got, pages[1]) {
 		t.Errorf("page 2 after an arrival: got %v…, want the page 2 seen before %v…", head(got), head(pages[1]))
@@ -624,7 +627,7 @@ func TestPaymentsListEqualTimestampsOnly(t *testing.T) {
 	h := newHarness(t)
 	at := h.clock.Now().Add(-time.Hour)
 	for i := 0; i < 101; i++ {
-		h.add(providers.Powens, spec{variant: 7, created: at})
+		h.add(powens.Name, spec{variant: 7, created: at})
 	}
 	b := h.signedIn("sam")
 	var all []string

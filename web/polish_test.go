@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"paydesk/providers"
 	"paydesk/providers/bpc"
 )
 
@@ -17,7 +16,7 @@ import (
 // click sends nothing.
 func TestBrowserActionShowsProgressAndBlocksDoubleSubmit(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 8000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 8000})
 	c := newChrome(t)
 	sam := c.person()
 	signInBrowser(t, sam, h.srv.URL, "sam")
@@ -50,7 +49,7 @@ func TestBrowserActionShowsProgressAndBlocksDoubleSubmit(t *testing.T) {
 // Light and dark themes follow the system; the layout holds at tablet width.
 func TestBrowserDarkThemeAndTabletWidth(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 3, name: "Olena Shevchenko"})
+	p := h.add(bpc.Name, spec{variant: 3, name: "Olena Shevchenko"})
 	c := newChrome(t)
 	sam := c.person()
 	signInBrowser(t, sam, h.srv.URL, "sam")
@@ -92,7 +91,7 @@ func bodyBackground(t *testing.T, ctx context.Context, u string) string {
 // With JavaScript off, every page and action still works: forms post, the server redirects.
 func TestBrowserWorksWithJavaScriptOff(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 6000, email: "nojs@example.com"})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 6000, email: "nojs@example.com"})
 	c := newChrome(t)
 	sam := c.person()
 	signInBrowser(t, sam, h.srv.URL, "sam")

@@ -35,9 +35,9 @@ func (h *harness) providerRefunds(p storage.Payment) map[string]int64 {
 	var snap providers.Snapshot
 	var err error
 	switch p.Provider {
-	case providers.BPC:
+	case bpc.Name:
 		snap, err = h.bpc.Snapshot(providers.Ref{PaymentID: p.PaymentID})
-	case providers.Tranzzo:
+	case tranzzo.Name:
 		snap, err = h.tranzzo.Snapshot(p.OrderID)
 	}
 	if err != nil {
@@ -63,11 +63,11 @@ func TestReconcilerSettlesLostRefunds(t *testing.T) {
 		variant  int
 		faults   faults
 	}{
-		{providers.BPC, 2, faults{
+		{bpc.Name, 2, faults{
 			acted:    func(h *harness) { h.bpc.FailNext(1, bpc.FaultDropAnswer) },
 			notActed: func(h *harness) { h.bpc.FailNext(1, bpc.FaultInternal) },
 		}},
-		{providers.Tranzzo, tranzzo.VariantPurchaseSuccess, faults{
+		{tranzzo.Name, tranzzo.VariantPurchaseSuccess, faults{
 			acted:    func(h *harness) { h.tranzzo.FailNext(1, tranzzo.FaultDrop) },
 			notActed: func(h *harness) { h.tranzzo.FailNext(1, tranzzo.Fault500) },
 		}},
@@ -138,7 +138,7 @@ func TestReconcilerSettlesLostCancellation(t *testing.T) {
 	for _, way := range []string{"provider did it", "provider did not"} {
 		t.Run(way, func(t *testing.T) {
 			h := newHarness(t)
-			p := h.add(providers.Powens, spec{variant: 0}) // created
+			p := h.add(powens.Name, spec{variant: 0}) // created
 			h.powens.SetCancelScenario(p.PaymentID, powens.CancelDone)
 			if way == "provider did it" {
 				h.powens.FailNextOn(powens.RouteCancelPayment, 1, powens.FaultDropAnswer)
@@ -176,8 +176,8 @@ func TestReconcilerSettlesLostCancellation(t *testing.T) {
 func TestReconcilerPendingActions(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	p := h.add(providers.BPC, spec{variant: 2})
-	q := h.add(providers.BPC, spec{variant: 2})
+	p := h.add(bpc.Name, spec{variant: 2})
+	q := h.add(bpc.Name, spec{variant: 2})
 	// Two refunds recorded as pending, as a process killed before calling BPC leaves them.
 	for i, pay := range []storage.Payment{p, q} {
 		if _, _, err := h.db.RequestRefund(ctx, storage.RefundRequest{PaymentID: pay.ID, Amount: 1000, Reason: "goodwill",
@@ -196,7 +196,7 @@ func TestReconcilerPendingActions(t *testing.T) {
 	}
 
 	// A pending refund when BPC cannot be read becomes unknown, not failed.
-	r := h.add(providers.BPC, spec{variant: 2})
+	r := h.add(bpc.Name, spec{variant: 2})
 	if _, _, err := h.db.RequestRefund(ctx, storage.RefundRequest{PaymentID: r.ID, Amount: 1000, Reason: "goodwill",
 		RequestedBy: "sam@example.com", IdempotencyKey: strings.Repeat("c", 32)}); err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestReconcilerPendingActions(t *testing.T) {
 func TestWebhookSettlesUnknownRefund(t *testing.T) {
 	h := newHarness(t)
 	wa := newWebhookApp(t, h)
-	p := h.add(providers.BPC, spec{variant: 2, amount: 10000})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
 	b := h.signedIn("sam")
 	h.bpc.FailNext(1, bpc.FaultDropAnswer)
 	a := refundThroughPage(t, b, p, "12.00")

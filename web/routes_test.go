@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"paydesk/providers"
+	"paydesk/providers/bpc"
 	"paydesk/web"
 )
 
@@ -71,7 +71,7 @@ func TestEveryRouteHasItsAccess(t *testing.T) {
 // role get "no access", and each role gets exactly what that table allows.
 func TestRouteAccessByRole(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2}) // a succeeded card payment
+	p := h.add(bpc.Name, spec{variant: 2}) // a succeeded card payment
 	users := []struct {
 		name  string // "" = signed out
 		roles map[web.Access]bool
@@ -151,7 +151,7 @@ func idFor(path, paymentID string) string {
 
 func TestNoRoleSeesNoAccessPageAndNoData(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2, name: "Grace Hopper"})
+	p := h.add(bpc.Name, spec{variant: 2, name: "Grace Hopper"})
 	b := h.signedIn("nora")
 	for _, path := range []string{"/", "/payments", "/payments/" + p.PublicID} {
 		r := b.get(path)
@@ -165,7 +165,7 @@ func TestNoRoleSeesNoAccessPageAndNoData(t *testing.T) {
 
 func TestSecurityHeadersOnEveryHTMLPage(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2})
+	p := h.add(bpc.Name, spec{variant: 2})
 	b := h.signedIn("sam")
 	for _, path := range []string{"/", "/payments", "/payments/" + p.PublicID, "/payments/pd_nope", "/nowhere", "/payer/return?state=x"} {
 		r := b.get(path)
@@ -192,7 +192,7 @@ func TestSecurityHeadersOnEveryHTMLPage(t *testing.T) {
 
 func TestCrossOriginPostRefused(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 0}) // an open session: expire applies
+	p := h.add(bpc.Name, spec{variant: 0}) // an open session: expire applies
 	b := h.signedIn("sam").noFollow()
 	key := formKey(t, b.get("/payments/"+p.PublicID+"/expire"))
 	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/payments/"+p.PublicID+"/expire", strings.NewReader(url.Values{"idempotency_key": {key}}.Encode()))
@@ -257,7 +257,7 @@ func TestStaticAssetsAreFingerprintedAndCached(t *testing.T) {
 
 func TestServerErrorPageLeaksNothing(t *testing.T) {
 	h := newHarness(t)
-	p := h.add(providers.BPC, spec{variant: 2})
+	p := h.add(bpc.Name, spec{variant: 2})
 	b := h.signedIn("sam")
 	h.db.Close() // every query now fails inside the handlers
 	for _, path := range []string{"/payments", "/payments/" + p.PublicID, "/"} {

@@ -52,9 +52,9 @@ func FuzzWebhooks(f *testing.F) {
 		variant int
 		make    func(providers.DemoSpec) (json.RawMessage, error)
 	}{
-		{providers.Powens, 2, powens.Demo{}.Envelope},
-		{providers.BPC, 8, bpc.Demo{}.Envelope},
-		{providers.Tranzzo, tranzzo.VariantPurchasePending, tranzzo.Demo{}.Envelope},
+		{powens.Name, 2, powens.Demo{}.Envelope},
+		{bpc.Name, 8, bpc.Demo{}.Envelope},
+		{tranzzo.Name, tranzzo.VariantPurchasePending, tranzzo.Demo{}.Envelope},
 	} {
 		raw, err := c.make(spec(c.variant))
 		if err != nil {
@@ -69,11 +69,11 @@ func FuzzWebhooks(f *testing.F) {
 		}
 		envs[c.n] = raw
 	}
-	if err := pwSim.Load(envs[providers.Powens]); err != nil {
+	if err := pwSim.Load(envs[powens.Name]); err != nil {
 		f.Fatal(err)
 	}
 	desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.example", LinkSecret: []byte(strings.Repeat("k", 32))},
-		db, map[providers.Name]providers.Provider{providers.Powens: pw}, slog.New(slog.DiscardHandler))
+		db, map[providers.Name]providers.Provider{powens.Name: pw}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -91,16 +91,16 @@ func FuzzWebhooks(f *testing.F) {
 
 	// Seeds: real webhooks about the stored payments, signed and not.
 	var env providers.Envelope
-	json.Unmarshal(envs[providers.BPC], &env)
+	json.Unmarshal(envs[bpc.Name], &env)
 	f.Add(uint8(1), bpcBody("payment.succeeded", env.Payment), "", true)
 	f.Add(uint8(1), bpcBody("payment.updated", env.Payment), "deadbeef", false)
 	f.Add(uint8(1), bpcBody("refund.updated", json.RawMessage(`{"id":"re_1","amount":100,"currency":"EUR","paymentId":"p_1","status":"succeeded"}`)), "", true)
-	json.Unmarshal(envs[providers.Tranzzo], &env)
+	json.Unmarshal(envs[tranzzo.Name], &env)
 	var txs []json.RawMessage
 	json.Unmarshal(env.Transactions, &txs)
 	f.Add(uint8(2), []byte(txs[0]), "", true)
 	f.Add(uint8(2), []byte(`{"name":"Joe","age":20}`), "Bcj3hb-h00HrEMIoJ5nPW5ZHlVQ=", false)
-	json.Unmarshal(envs[providers.Powens], &env)
+	json.Unmarshal(envs[powens.Name], &env)
 	f.Add(uint8(0), []byte(`{"type":"PAYMENT_UPDATED","payment":`+string(env.Payment)+`}`), "", true)
 	f.Add(uint8(0), []byte(`{"id":4242}`), "", false)
 

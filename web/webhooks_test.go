@@ -55,9 +55,9 @@ func (noAuth) Flashes(http.ResponseWriter, *http.Request) []auth.Flash     { ret
 
 // parsers are the providers' own envelope parsers, as cmd/paydesk hands them in.
 var parsers = map[providers.Name]func([]byte) (providers.Snapshot, error){
-	providers.Powens:  powens.ParseEnvelope,
-	providers.BPC:     bpc.ParseEnvelope,
-	providers.Tranzzo: tranzzo.ParseEnvelope,
+	powens.Name:  powens.ParseEnvelope,
+	bpc.Name:     bpc.ParseEnvelope,
+	tranzzo.Name: tranzzo.ParseEnvelope,
 }
 
 // webhookApp is a second Paydesk over the harness's database and simulators, with
@@ -91,7 +91,7 @@ func newWebhookApp(t *testing.T, h *harness) *webhookApp {
 	}
 	m := web.NewMetrics()
 	desk, err := ops.New(ops.Config{BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m},
-		h.db, map[providers.Name]providers.Provider{providers.Powens: pw, providers.BPC: bc, providers.Tranzzo: tz}, slog.New(slog.DiscardHandler))
+		h.db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func runWebhookSteps(t *testing.T, h *harness, p storage.Payment, steps []webhoo
 func TestBPCWebhookVerdicts(t *testing.T) {
 	h := newHarness(t)
 	wa := newWebhookApp(t, h)
-	p := h.add(providers.BPC, spec{variant: 8}) // hosted, manual capture, authorised
+	p := h.add(bpc.Name, spec{variant: 8}) // hosted, manual capture, authorised
 	object := func() json.RawMessage {
 		raw, err := h.bpc.Envelope(providers.Ref{PaymentID: p.PaymentID})
 		if err != nil {
@@ -291,7 +291,7 @@ func mustHex(s string) []byte {
 func TestTranzzoWebhookVerdicts(t *testing.T) {
 	h := newHarness(t)
 	wa := newWebhookApp(t, h)
-	p := h.add(providers.Tranzzo, spec{variant: tranzzo.VariantPurchasePending})
+	p := h.add(tranzzo.Name, spec{variant: tranzzo.VariantPurchasePending})
 	mainTx := func() []byte {
 		raw, err := h.tranzzo.Envelope(p.OrderID)
 		if err != nil {
@@ -343,7 +343,7 @@ func TestTranzzoWebhookVerdicts(t *testing.T) {
 	if status, _ := post(tranzzoBody(tranzzoWebhookSecret, txs[0]))(); status != 200 {
 		t.Fatalf("new order: %d", status)
 	}
-	created, err := h.db.PaymentByProviderID(context.Background(), providers.Tranzzo, mustSnap(t, raw).OrderID)
+	created, err := h.db.PaymentByProviderID(context.Background(), tranzzo.Name, mustSnap(t, raw).OrderID)
 	if err != nil || created.Status != providers.StatusPaid || created.Amount != 4200 {
 		t.Errorf("the new order by webhook: %+v, %v", created.Status, err)
 	} else if tl := h.timeline(created); !strings.Contains(tl, "Received by webhook from Tranzzo") {
@@ -363,7 +363,7 @@ func mustSnap(t *testing.T, raw []byte) providers.Snapshot {
 func TestPowensWebhookVerdicts(t *testing.T) {
 	h := newHarness(t)
 	wa := newWebhookApp(t, h)
-	p := h.add(providers.Powens, spec{variant: 2}) // pending
+	p := h.add(powens.Name, spec{variant: 2}) // pending
 	hint := func(state string) []byte {
 		return []byte(`{"type":"PAYMENT_UPDATED","payment":{"id":` + p.PaymentID + `,"state":"` + state + `"}}`)
 	}
@@ -400,7 +400,7 @@ func TestPowensWebhookVerdicts(t *testing.T) {
 	if status, _ := signed([]byte(`{"id":` + newID + `}`))(); status != 200 {
 		t.Fatalf("hint for a new payment: %d", status)
 	}
-	if created, err := h.db.PaymentByProviderID(context.Background(), providers.Powens, newID); err != nil || created.Status != providers.StatusPaid {
+	if created, err := h.db.PaymentByProviderID(context.Background(), powens.Name, newID); err != nil || created.Status != providers.StatusPaid {
 		t.Errorf("the new payment by hint: %v, %v", created.Status, err)
 	}
 

@@ -69,12 +69,12 @@ func TestCrashDuringRefundLeavesNoRefundDoubledOrMissing(t *testing.T) {
 		// refunded is whether the provider made the refund before the crash.
 		refunded bool
 	}{
-		{"bpc/before the call", providers.BPC, "before_call", false},
-		{"bpc/after the provider accepted", providers.BPC, "", true},
-		{"bpc/before the answer was stored", providers.BPC, "before_store", true},
-		{"tranzzo/before the call", providers.Tranzzo, "before_call", false},
-		{"tranzzo/after the provider accepted", providers.Tranzzo, "", true},
-		{"tranzzo/before the answer was stored", providers.Tranzzo, "before_store", true},
+		{"bpc/before the call", bpc.Name, "before_call", false},
+		{"bpc/after the provider accepted", bpc.Name, "", true},
+		{"bpc/before the answer was stored", bpc.Name, "before_store", true},
+		{"tranzzo/before the call", tranzzo.Name, "before_call", false},
+		{"tranzzo/after the provider accepted", tranzzo.Name, "", true},
+		{"tranzzo/before the answer was stored", tranzzo.Name, "before_store", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -195,14 +195,14 @@ func (e *crashEnv) add(n providers.Name) storage.Payment {
 	var err error
 	var parse func([]byte) (providers.Snapshot, error)
 	switch n {
-	case providers.BPC:
+	case bpc.Name:
 		ds.Variant = 12 // direct payment, succeeded
 		raw, err = bpc.Demo{}.Envelope(ds)
 		if err == nil {
 			err = e.bpc.Load(raw)
 		}
 		parse = bpc.ParseEnvelope
-	case providers.Tranzzo:
+	case tranzzo.Name:
 		ds.Variant = tranzzo.VariantPurchaseSuccess
 		raw, err = tranzzo.Demo{}.Envelope(ds)
 		if err == nil {
@@ -281,7 +281,7 @@ func (e *crashEnv) providerRefunds(t *testing.T, p storage.Payment) map[string]i
 	t.Helper()
 	var snap providers.Snapshot
 	var err error
-	if p.Provider == providers.BPC {
+	if p.Provider == bpc.Name {
 		snap, err = e.bpc.Snapshot(providers.Ref{PaymentID: p.PaymentID})
 	} else {
 		snap, err = e.tranzzo.Snapshot(p.OrderID)

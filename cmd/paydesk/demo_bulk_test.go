@@ -113,12 +113,12 @@ func TestLazySimulators(t *testing.T) {
 		tranzzo.Name: tranzzo.NewSimulator(tranzzo.SimConfig{POSID: tranzzo.DemoPOSID, APIKey: tranzzo.DemoAPIKey, APISecret: tranzzo.DemoAPISecret, EndpointsKey: tranzzo.DemoEndpointsKey}),
 	}
 	lazy := &lazySimulators{db: db, sims: sims, log: slog.New(slog.DiscardHandler)}
-	srv := httptest.NewServer(lazy.handler(providers.BPC, sims[bpc.Name]))
+	srv := httptest.NewServer(lazy.handler(bpc.Name, sims[bpc.Name]))
 	defer srv.Close()
 
 	var pay storage.Payment
 	db.EachPayment(ctx, func(p storage.Payment) error {
-		if p.Provider == providers.BPC && p.PaymentID != "" && p.SessionID != "" && pay.ID == 0 {
+		if p.Provider == bpc.Name && p.PaymentID != "" && p.SessionID != "" && pay.ID == 0 {
 			pay = p
 		}
 		return nil
@@ -176,15 +176,15 @@ func TestLazySimulators(t *testing.T) {
 		body     string
 		want     []string
 	}{
-		{providers.BPC, http.MethodPost, "/refunds", `{"amount": 100, "paymentId": "p_42"}`, []string{"p_42"}},
-		{providers.BPC, http.MethodGet, "/refunds/re_1", ``, nil},
-		{providers.Tranzzo, http.MethodPost, "/refund", `{"pos_id": "x", "order_id": "ord-000007"}`, []string{"ord-000007"}},
-		{providers.Tranzzo, http.MethodPost, "/void", `not json`, nil},
-		{providers.Tranzzo, http.MethodGet, "/pos/x/orders/ord-000009", ``, []string{"ord-000009"}},
-		{providers.Tranzzo, http.MethodPost, "/pos/x/order/ord-000010/cancel", ``, []string{"ord-000010"}},
-		{providers.Powens, http.MethodPost, "/payments/480007/scopedtoken", ``, []string{"480007"}},
-		{providers.Powens, http.MethodGet, "/bank/validate/480008", ``, []string{"480008"}},
-		{providers.Powens, http.MethodPost, "/auth/token", `{}`, nil},
+		{bpc.Name, http.MethodPost, "/refunds", `{"amount": 100, "paymentId": "p_42"}`, []string{"p_42"}},
+		{bpc.Name, http.MethodGet, "/refunds/re_1", ``, nil},
+		{tranzzo.Name, http.MethodPost, "/refund", `{"pos_id": "x", "order_id": "ord-000007"}`, []string{"ord-000007"}},
+		{tranzzo.Name, http.MethodPost, "/void", `not json`, nil},
+		{tranzzo.Name, http.MethodGet, "/pos/x/orders/ord-000009", ``, []string{"ord-000009"}},
+		{tranzzo.Name, http.MethodPost, "/pos/x/order/ord-000010/cancel", ``, []string{"ord-000010"}},
+		{powens.Name, http.MethodPost, "/payments/480007/scopedtoken", ``, []string{"480007"}},
+		{powens.Name, http.MethodGet, "/bank/validate/480008", ``, []string{"480008"}},
+		{powens.Name, http.MethodPost, "/auth/token", `{}`, nil},
 	} {
 		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
 		got := simulatorIDs(tt.provider, req)

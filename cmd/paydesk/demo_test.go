@@ -18,7 +18,10 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
 	demogen "paydesk/providers/demo"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
 
@@ -46,7 +49,7 @@ func facts(s providers.Snapshot) []string {
 		out = append(out, fmt.Sprintf(string(s.Provider)+" "+format, args...))
 	}
 	switch s.Provider {
-	case providers.Powens:
+	case powens.Name:
 		add("state=%s", s.RawStatus)
 		if s.StateDetail != "" {
 			add("state=%s detail=%s", s.RawStatus, s.StateDetail)
@@ -57,7 +60,7 @@ func facts(s providers.Snapshot) []string {
 		if s.Instant {
 			add("state=%s instant", s.RawStatus)
 		}
-	case providers.BPC:
+	case bpc.Name:
 		if s.SessionID != "" {
 			add("session=%s", s.SessionStatus)
 		}
@@ -73,7 +76,7 @@ func facts(s providers.Snapshot) []string {
 		if s.Refunded > 0 && s.Refunded == s.Captured {
 			add("fully refunded")
 		}
-	case providers.Tranzzo:
+	case tranzzo.Name:
 		add("status=%s", s.RawStatus)
 		add("mode=%s", s.Mode)
 		add("method=%s", s.Method)

@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
 
@@ -113,14 +116,14 @@ func TestImport(t *testing.T) {
 		amount, refunded     int64
 		currency, ref, email string
 	}{
-		{providers.Powens, "4242", providers.StatusProcessing, "pending", 5090, 0, "EUR", "Test", ""},
-		{providers.Powens, "9001", providers.StatusPaid, "done", 120007, 0, "GBP", "ORDER-77", "ap@widgets.example"},
-		{providers.Powens, "77", providers.StatusCancelling, "pending", 1999, 0, "EUR", "Invoice 12", "ana@example.com"},
-		{providers.BPC, "ps_2GRSigkh7nHdxwjV4Yf7PpdEevc1dAwEvssZuP8TJ6mjuNmPMoV9mB", providers.StatusExpired, "expired", 20000, 0, "EUR", "4002", ""},
-		{providers.BPC, "p_HbtjsyScZawhNKxmLPTFP3PDHmFq1B5BAZZ5mx8SP3wSMzVzwWob", providers.StatusCancelled, "canceled", 10000, 0, "EUR", "123", "test@example.com"},
-		{providers.BPC, "p_HbtjsyTuig5SWYufjsFeTNAX3WisQFUSvbroA1C48Y5XN8Pstcdw", providers.StatusPartiallyRefunded, "succeeded", 100000, 70000, "EUR", "4711", "maria@example.com"},
-		{providers.Tranzzo, "123", providers.StatusCancelled, "failure", 100, 0, "UAH", "123", "[email protected]"},
-		{providers.Tranzzo, "ORD-2024-0042", providers.StatusPartiallyRefunded, "success", 25050, 5000, "UAH", "SHOP-42", "olena@example.com"},
+		{powens.Name, "4242", providers.StatusProcessing, "pending", 5090, 0, "EUR", "Test", ""},
+		{powens.Name, "9001", providers.StatusPaid, "done", 120007, 0, "GBP", "ORDER-77", "ap@widgets.example"},
+		{powens.Name, "77", providers.StatusCancelling, "pending", 1999, 0, "EUR", "Invoice 12", "ana@example.com"},
+		{bpc.Name, "ps_2GRSigkh7nHdxwjV4Yf7PpdEevc1dAwEvssZuP8TJ6mjuNmPMoV9mB", providers.StatusExpired, "expired", 20000, 0, "EUR", "4002", ""},
+		{bpc.Name, "p_HbtjsyScZawhNKxmLPTFP3PDHmFq1B5BAZZ5mx8SP3wSMzVzwWob", providers.StatusCancelled, "canceled", 10000, 0, "EUR", "123", "test@example.com"},
+		{bpc.Name, "p_HbtjsyTuig5SWYufjsFeTNAX3WisQFUSvbroA1C48Y5XN8Pstcdw", providers.StatusPartiallyRefunded, "succeeded", 100000, 70000, "EUR", "4711", "maria@example.com"},
+		{tranzzo.Name, "123", providers.StatusCancelled, "failure", 100, 0, "UAH", "123", "[email protected]"},
+		{tranzzo.Name, "ORD-2024-0042", providers.StatusPartiallyRefunded, "success", 25050, 5000, "UAH", "SHOP-42", "olena@example.com"},
 	}
 	for _, tt := range tests {
 		p, err := db.PaymentByProviderID(ctx, tt.provider, tt.id)
@@ -141,7 +144,7 @@ func TestImport(t *testing.T) {
 			t.Errorf("%s %s: timeline %+v (%v), want one imported event", tt.provider, tt.id, evs, err)
 		}
 	}
-	if p, err := db.PaymentByProviderID(ctx, providers.Powens, "9001"); err == nil && !p.Instant {
+	if p, err := db.PaymentByProviderID(ctx, powens.Name, "9001"); err == nil && !p.Instant {
 		t.Errorf("Powens 9001 has an instant instruction; stored instant=false")
 	}
 	payments, events, refunds := tableCounts(t, db)
@@ -172,7 +175,7 @@ func TestImport(t *testing.T) {
 	if got, want := strings.TrimSpace(third.stdout), "import: 1 lines: 0 new, 1 updated, 0 unchanged, 0 bad"; got != want {
 		t.Errorf("update summary:\n got %q\nwant %q", got, want)
 	}
-	p, err := db.PaymentByProviderID(ctx, providers.Powens, "4242")
+	p, err := db.PaymentByProviderID(ctx, powens.Name, "4242")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,13 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/apicall"
+	"paydesk/providers/bpc"
 )
 
 var words = apicall.Words{Build: "build", Timeout: "timeout", Cancelled: "cancelled", Unreachable: "unreachable", TooLarge: "too large"}
 
 func caller(hc *http.Client) *apicall.Caller {
-	return &apicall.Caller{Provider: providers.BPC, HTTP: hc, Timeout: time.Second, MaxBody: 64,
+	return &apicall.Caller{Provider: bpc.Name, HTTP: hc, Timeout: time.Second, MaxBody: 64,
 		Header: http.Header{"X-Api-Key": {"secret-key"}}, Words: words}
 }
 
@@ -125,7 +126,7 @@ func TestDoNoAnswer(t *testing.T) {
 				t.Errorf("took %s", time.Since(start))
 			}
 			pe := providerError(t, err)
-			if !pe.Unknown || pe.Safe != tt.safe || pe.Status != 0 || pe.Detail != "GET /p" || pe.Provider != providers.BPC {
+			if !pe.Unknown || pe.Safe != tt.safe || pe.Status != 0 || pe.Detail != "GET /p" || pe.Provider != bpc.Name {
 				t.Errorf("got %+v, want unknown %q", pe, tt.safe)
 			}
 			if strings.Contains(err.Error(), "secret-key") {

@@ -105,7 +105,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	}
 	own.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{base: base, version: version, http: &apicall.Caller{
-		Provider: providers.BPC,
+		Provider: Name,
 		HTTP:     &own,
 		Timeout:  timeout,
 		MaxBody:  maxBody,
@@ -120,15 +120,15 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	}}, nil
 }
 
-// Name returns providers.BPC.
-func (c *Client) Name() providers.Name { return providers.BPC }
+// Name returns Name.
+func (c *Client) Name() providers.Name { return Name }
 
 // Fetch reads a payment back: the session when ref.SessionID is set, the payment
 // (ref.PaymentID, else the session's paymentId) and the payment's refunds. The Snapshot's
 // Raw is the import envelope built from the objects just read. Errors are *providers.Error.
 func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapshot, error) {
 	if ref.SessionID == "" && ref.PaymentID == "" {
-		return providers.Snapshot{}, &providers.Error{Provider: providers.BPC,
+		return providers.Snapshot{}, &providers.Error{Provider: Name,
 			Safe: "BPC needs a session or payment id to read a payment."}
 	}
 	var sessRaw, payRaw json.RawMessage
@@ -289,7 +289,7 @@ func (c *Client) Refund(ctx context.Context, ref providers.Ref, req providers.Re
 // a refund whose answer was lost did happen.
 func (c *Client) Refunds(ctx context.Context, paymentID string) ([]providers.RefundSnapshot, error) {
 	if paymentID == "" {
-		return nil, &providers.Error{Provider: providers.BPC, Safe: "BPC needs a payment id to list refunds."}
+		return nil, &providers.Error{Provider: Name, Safe: "BPC needs a payment id to list refunds."}
 	}
 	list, err := c.listRefunds(ctx, paymentID)
 	if err != nil {
@@ -309,7 +309,7 @@ func (c *Client) Refunds(ctx context.Context, paymentID string) ([]providers.Ref
 // RefundByID reads one refund (GET /refunds/{id}).
 func (c *Client) RefundByID(ctx context.Context, id string) (providers.RefundSnapshot, error) {
 	if id == "" {
-		return providers.RefundSnapshot{}, &providers.Error{Provider: providers.BPC, Safe: "BPC needs a refund id to read a refund."}
+		return providers.RefundSnapshot{}, &providers.Error{Provider: Name, Safe: "BPC needs a refund id to read a refund."}
 	}
 	_, body, err := c.getRefund(ctx, id)
 	if err != nil {
@@ -397,7 +397,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) (js
 		if html {
 			safe = fmt.Sprintf("BPC answered with an error web page (HTTP %d); whether it acted is unknown.", ans.Status)
 		}
-		return apicall.RawJSON(body), &providers.Error{Provider: providers.BPC, Status: ans.Status, Unknown: true,
+		return apicall.RawJSON(body), &providers.Error{Provider: Name, Status: ans.Status, Unknown: true,
 			Code: providerCode(body), Safe: safe, Detail: detail(what, ans.Status, body)}
 	}
 
@@ -409,7 +409,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) (js
 		}
 		return nil, e
 	}
-	e := &providers.Error{Provider: providers.BPC, Status: ans.Status, Code: providerCode(body),
+	e := &providers.Error{Provider: Name, Status: ans.Status, Code: providerCode(body),
 		Detail: detail(what, ans.Status, body)}
 	msg := providerMessage(body)
 	switch {
@@ -436,7 +436,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) (js
 
 // unreadable describes an answer that is not what BPC documents: always Unknown.
 func unreadable(status int, what string, body []byte, err error) *providers.Error {
-	return &providers.Error{Provider: providers.BPC, Status: status, Unknown: true,
+	return &providers.Error{Provider: Name, Status: status, Unknown: true,
 		Safe:   "BPC gave an answer Paydesk could not read; whether it acted is unknown.",
 		Detail: detail(what, status, body), Err: err}
 }

@@ -56,7 +56,7 @@ func TestNewValidatesConfig(t *testing.T) {
 	if c.http.Timeout != DefaultTimeout || c.version != DefaultVersion || c.base != "https://dev.bpcbt.com/api2" {
 		t.Errorf("defaults = %s %q %q, want %s %q https://dev.bpcbt.com/api2", c.http.Timeout, c.version, c.base, DefaultTimeout, DefaultVersion)
 	}
-	if c.Name() != providers.BPC {
+	if c.Name() != Name {
 		t.Errorf("Name = %q, want bpc", c.Name())
 	}
 }
@@ -924,7 +924,7 @@ func TestProviderAnswers(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("Fetch = %v, want *providers.Error", err)
 			}
-			if pe.Unknown != (tt.wantKind == providers.Unknown) || pe.Code != tt.wantCode || pe.Provider != providers.BPC {
+			if pe.Unknown != (tt.wantKind == providers.Unknown) || pe.Code != tt.wantCode || pe.Provider != Name {
 				t.Errorf("Fetch error unknown/code/provider = %v/%q/%q, want %v/%q/bpc", pe.Unknown, pe.Code, pe.Provider, tt.wantKind == providers.Unknown, tt.wantCode)
 			}
 		})

@@ -38,7 +38,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if snap.Provider != providers.BPC {
+		if snap.Provider != Name {
 			t.Fatalf("provider %q, want bpc", snap.Provider)
 		}
 		if !providers.ValidCurrency(snap.Currency) {

@@ -169,6 +169,6 @@ func demoSpec(seq, variant int, currency string, amount int64) providers.DemoSpe
 // client: the one layer that retries reads (the client itself sends each call once). Its
 // backoff waits are skipped; the retry rules are the defaults cmd/paydesk uses.
 func guarded(base http.RoundTripper) *http.Client {
-	g := resilient.New(providers.BPC, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	g := resilient.New(Name, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
 	return &http.Client{Transport: g.Transport(base)}
 }

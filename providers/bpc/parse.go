@@ -27,7 +27,7 @@ import (
 // objects that do not belong together (different currencies, a refund of another payment).
 // Unknown status strings are not errors: they are kept verbatim.
 func ParseEnvelope(raw []byte) (providers.Snapshot, error) {
-	env, err := providers.DecodeEnvelope(raw, providers.BPC)
+	env, err := providers.DecodeEnvelope(raw, Name)
 	if err != nil {
 		return providers.Snapshot{}, err
 	}
@@ -54,8 +54,8 @@ func snapshotOf(sessRaw, payRaw json.RawMessage, refundsRaw []json.RawMessage) (
 		return providers.Snapshot{}, errors.New("bpc: envelope has refunds but no payment")
 	}
 
-	snap := providers.Snapshot{Provider: providers.BPC}
-	env := providers.Envelope{Provider: providers.BPC}
+	snap := providers.Snapshot{Provider: Name}
+	env := providers.Envelope{Provider: Name}
 
 	if sessRaw != nil {
 		var s session

@@ -79,7 +79,7 @@ func TestParseEnvelopeSeedSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := providers.Snapshot{
-		Provider:          providers.BPC,
+		Provider:          Name,
 		SessionID:         "ps_2GRSigkh7nHdxwjV4Yf7PpdEevc1dAwEvssZuP8TJ6mjuNmPMoV9mB",
 		SessionStatus:     "expired",
 		RawStatus:         "expired",
@@ -104,7 +104,7 @@ func TestParseEnvelopeSeedPayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := providers.Snapshot{
-		Provider:  providers.BPC,
+		Provider:  Name,
 		PaymentID: "p_HbtjsyScZawhNKxmLPTFP3PDHmFq1B5BAZZ5mx8SP3wSMzVzwWob",
 		RawStatus: "canceled",
 		Amount:    10000,
@@ -219,7 +219,7 @@ func TestParseEnvelopeRoundTrip(t *testing.T) {
 			if err := json.Unmarshal(first.Raw, &env); err != nil {
 				t.Fatal(err)
 			}
-			if env.Provider != providers.BPC {
+			if env.Provider != Name {
 				t.Errorf("provider = %q, want bpc", env.Provider)
 			}
 			if first.PaymentID != "" && !bytes.HasPrefix(env.Refunds, []byte("[")) {
@@ -333,7 +333,7 @@ func TestParseEnvelopeSessionAndPayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := providers.Snapshot{
-		Provider: providers.BPC, SessionID: "ps_1", PaymentID: "p_1", SessionStatus: "completed",
+		Provider: Name, SessionID: "ps_1", PaymentID: "p_1", SessionStatus: "completed",
 		RawStatus: "succeeded", Amount: 1500, Captured: 1500, Currency: "JPY",
 		MerchantReference: "ORDER-1", CustomerName: "Card Holder", CustomerEmail: "s@example.com",
 		CreatedAt: mustTime(t, "2024-05-01T09:00:00Z"),

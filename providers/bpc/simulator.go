@@ -639,7 +639,7 @@ func (s *Simulator) envelopeLocked(sessionID, paymentID string) []byte {
 	if sess == nil && pay == nil {
 		return nil
 	}
-	env := providers.Envelope{Provider: providers.BPC}
+	env := providers.Envelope{Provider: Name}
 	if sess != nil {
 		env.Session = s.sessionJSON(sess)
 	}

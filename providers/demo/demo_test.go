@@ -18,10 +18,10 @@ import (
 var (
 	now     = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	parsers = map[providers.Name]func([]byte) (providers.Snapshot, error){
-		providers.Powens: powens.ParseEnvelope, providers.BPC: bpc.ParseEnvelope, providers.Tranzzo: tranzzo.ParseEnvelope,
+		powens.Name: powens.ParseEnvelope, bpc.Name: bpc.ParseEnvelope, tranzzo.Name: tranzzo.ParseEnvelope,
 	}
 	makers = map[providers.Name]providers.DemoMaker{
-		providers.Powens: powens.Demo{SimulatorURL: "http://127.0.0.1:1/sim/powens"}, providers.BPC: bpc.Demo{}, providers.Tranzzo: tranzzo.Demo{},
+		powens.Name: powens.Demo{SimulatorURL: "http://127.0.0.1:1/sim/powens"}, bpc.Name: bpc.Demo{}, tranzzo.Name: tranzzo.Demo{},
 	}
 )
 
@@ -56,8 +56,8 @@ func payments(t *testing.T, opt demo.Options) []demo.Payment {
 func TestPaymentsAreGeneratesLinesParsed(t *testing.T) {
 	opt := demo.Options{Count: 1500, Seed: 7, Now: now, Makers: makers, Parse: parse}
 	// One maker through Parse, the others through DemoSnapshot.
-	opt.Makers = map[providers.Name]providers.DemoMaker{providers.Powens: envelopeOnly{makers[providers.Powens]},
-		providers.BPC: makers[providers.BPC], providers.Tranzzo: makers[providers.Tranzzo]}
+	opt.Makers = map[providers.Name]providers.DemoMaker{powens.Name: envelopeOnly{makers[powens.Name]},
+		bpc.Name: makers[bpc.Name], tranzzo.Name: makers[tranzzo.Name]}
 	var lines [][]byte
 	if err := demo.Generate(opt, func(line []byte) error {
 		lines = append(lines, append([]byte(nil), line...))
@@ -196,7 +196,7 @@ func TestPaymentsStops(t *testing.T) {
 	if !errors.Is(err, stop) || n != 300 {
 		t.Errorf("got %v after %d payments, want %v after 300", err, n, stop)
 	}
-	err = demo.Payments(demo.Options{Count: 10, Makers: map[providers.Name]providers.DemoMaker{providers.Powens: envelopeOnly{powens.Demo{}}}},
+	err = demo.Payments(demo.Options{Count: 10, Makers: map[providers.Name]providers.DemoMaker{powens.Name: envelopeOnly{powens.Demo{}}}},
 		func(demo.Payment) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "Parse") {
 		t.Errorf("a maker without snapshots and no Parse: got %v", err)

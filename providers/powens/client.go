@@ -134,7 +134,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 		clientSecret: cfg.ClientSecret,
 		now:          cfg.Now,
 		http: &apicall.Caller{
-			Provider: providers.Powens,
+			Provider: Name,
 			HTTP:     hc,
 			Timeout:  timeout,
 			MaxBody:  maxBody,
@@ -185,14 +185,14 @@ func validLang(s string) bool {
 	return true
 }
 
-// Name is providers.Powens.
-func (c *Client) Name() providers.Name { return providers.Powens }
+// Name is Name.
+func (c *Client) Name() providers.Name { return Name }
 
 // Fetch reads the payment with GET /payments/{id}. The Snapshot's Raw is the import
 // envelope of the payment just read.
 func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapshot, error) {
 	if ref.PaymentID == "" {
-		return providers.Snapshot{}, &providers.Error{Provider: providers.Powens,
+		return providers.Snapshot{}, &providers.Error{Provider: Name,
 			Safe: "Paydesk has no Powens payment id for this payment.", Detail: "fetch: empty payment id"}
 	}
 	return c.payment(ctx, ref.PaymentID)
@@ -415,11 +415,11 @@ func (c *Client) payerLink(ctx context.Context, s providers.Snapshot, req provid
 	case s.RawStatus == "pending" && s.StateDetail == "cancelling" && s.ValidateURI != "":
 		return providers.PayerLink{URL: s.ValidateURI, ExpiresAt: c.now().Add(ValidateURILifetime), Kind: "validate_uri"}, nil
 	case s.RawStatus == "pending" && s.StateDetail == "cancelling":
-		return providers.PayerLink{}, &providers.Error{Provider: providers.Powens,
+		return providers.PayerLink{}, &providers.Error{Provider: Name,
 			Safe:   "Powens says the payer must confirm at their bank but gave no link (validate_uri) for it.",
 			Detail: "payment " + s.PaymentID + ": cancelling without validate_uri"}
 	}
-	return providers.PayerLink{}, &providers.Error{Provider: providers.Powens,
+	return providers.PayerLink{}, &providers.Error{Provider: Name,
 		Safe:   fmt.Sprintf("The payment no longer waits for the payer to confirm a cancellation (Powens state %s).", describeState(s)),
 		Detail: "payment " + s.PaymentID,
 		Err:    ErrNotWaitingForPayer}
@@ -570,14 +570,14 @@ func (c *Client) check(op string, rep apicall.Answer, secret bool) error {
 		if !html {
 			return nil
 		}
-		e := &providers.Error{Provider: providers.Powens, Status: rep.Status, Unknown: true,
+		e := &providers.Error{Provider: Name, Status: rep.Status, Unknown: true,
 			Safe: "Powens answered with a web page instead of JSON.", Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body))}
 		if secret {
 			e.Detail = fmt.Sprintf("%s: HTTP %d: %d bytes of HTML", op, rep.Status, len(rep.Body))
 		}
 		return e
 	}
-	e := &providers.Error{Provider: providers.Powens, Status: rep.Status,
+	e := &providers.Error{Provider: Name, Status: rep.Status,
 		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body))}
 	var eb errorBody
 	readable := !html && json.Unmarshal(rep.Body, &eb) == nil && (eb.Code != "" || eb.Description != "" || eb.Message != "")
@@ -629,14 +629,14 @@ func (c *Client) check(op string, rep apicall.Answer, secret bool) error {
 
 // unreadable is the error for a 2xx answer that does not decode as expected.
 func unreadable(op, what string, rep apicall.Answer, err error) error {
-	return &providers.Error{Provider: providers.Powens, Status: rep.Status, Unknown: true,
+	return &providers.Error{Provider: Name, Status: rep.Status, Unknown: true,
 		Safe:   "Powens answered with " + what + ".",
 		Detail: fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body)), Err: err}
 }
 
 // unreadableSecret is unreadable for an answer that holds a token: no body excerpt.
 func unreadableSecret(op string, rep apicall.Answer, err error) error {
-	return &providers.Error{Provider: providers.Powens, Status: rep.Status, Unknown: true,
+	return &providers.Error{Provider: Name, Status: rep.Status, Unknown: true,
 		Safe:   "Powens answered with a token Paydesk could not read.",
 		Detail: fmt.Sprintf("%s: HTTP %d: %d bytes (not logged: may hold a token)", op, rep.Status, len(rep.Body)), Err: err}
 }
@@ -645,7 +645,7 @@ func unreadableSecret(op string, rep apicall.Answer, err error) error {
 func failed(action string, rep apicall.Answer, notSent bool, err error) providers.Outcome {
 	var pe *providers.Error
 	if !errors.As(err, &pe) {
-		pe = &providers.Error{Provider: providers.Powens, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
+		pe = &providers.Error{Provider: Name, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
 	}
 	out := providers.Outcome{Message: pe.Safe, Detail: err.Error(), Raw: apicall.RawJSON(rep.Body)}
 	switch {

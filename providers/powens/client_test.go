@@ -59,7 +59,7 @@ func TestNewConfig(t *testing.T) {
 			if c.http.Timeout != DefaultTimeout || c.http.HTTP == nil || c.baseURL != "https://acme.biapi.pro/2.0" {
 				t.Errorf("defaults: timeout %s, hc %v, base %q", c.http.Timeout, c.http.HTTP, c.baseURL)
 			}
-			if c.Name() != providers.Powens {
+			if c.Name() != Name {
 				t.Errorf("Name: got %q", c.Name())
 			}
 		})

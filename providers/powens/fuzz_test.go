@@ -41,7 +41,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if snap.Provider != providers.Powens {
+		if snap.Provider != Name {
 			t.Fatalf("provider %q, want powens", snap.Provider)
 		}
 		if !providers.ValidCurrency(snap.Currency) {

@@ -187,6 +187,6 @@ func providerError(t *testing.T, err error) *providers.Error {
 // call once). Its backoff waits are skipped; the retry rules are the defaults cmd/paydesk
 // uses.
 func (e *env) guard() {
-	g := resilient.New(providers.Powens, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	g := resilient.New(Name, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
 	e.client.http.HTTP = &http.Client{Transport: g.Transport(e.srv.Client().Transport)}
 }

@@ -17,7 +17,7 @@ import (
 // converted to minor units exactly. Snapshot.Raw is the envelope normalised: the provider
 // tag and the payment, compacted, nothing else.
 func ParseEnvelope(raw []byte) (providers.Snapshot, error) {
-	env, err := providers.DecodeEnvelope(raw, providers.Powens)
+	env, err := providers.DecodeEnvelope(raw, Name)
 	if err != nil {
 		return providers.Snapshot{}, err
 	}
@@ -52,7 +52,7 @@ func decodePayment(raw []byte) (providers.Snapshot, error) {
 
 // envelopeOf wraps a payment's JSON in the import envelope.
 func envelopeOf(paymentJSON []byte) (json.RawMessage, error) {
-	b, err := json.Marshal(providers.Envelope{Provider: providers.Powens, Payment: paymentJSON})
+	b, err := json.Marshal(providers.Envelope{Provider: Name, Payment: paymentJSON})
 	if err != nil {
 		return nil, fmt.Errorf("powens: envelope: %w", err)
 	}
@@ -113,7 +113,7 @@ func snapshotOf(p payment, env json.RawMessage) (providers.Snapshot, error) {
 	}
 
 	s := providers.Snapshot{
-		Provider:    providers.Powens,
+		Provider:    Name,
 		PaymentID:   id,
 		Amount:      total,
 		Currency:    currency,

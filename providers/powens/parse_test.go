@@ -209,7 +209,7 @@ func TestParseEnvelope(t *testing.T) {
 				t.Fatalf("ParseEnvelope: %v", err)
 			}
 			want := tt.want
-			want.Provider = providers.Powens
+			want.Provider = Name
 			raw := got.Raw
 			got.Raw = nil
 			if !equalSnapshots(got, want) {

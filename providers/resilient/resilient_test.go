@@ -87,7 +87,7 @@ func newBPC(t *testing.T, opt resilient.Options) *bpcFixture {
 		t.Fatal(err)
 	}
 	snap, _ := bpc.ParseEnvelope(raw)
-	g := resilient.New(providers.BPC, opt)
+	g := resilient.New(bpc.Name, opt)
 	c, err := bpc.New(bpc.Config{BaseURL: srv.URL, APIKey: "k", Timeout: 5 * time.Second}, &http.Client{Transport: g.Transport(nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"id": "p_1", "amount": 100, "amountCapturable": 0, "amountReceived": 100, "currency": "EUR", "status": "succeeded", "created": "2026-01-01T00:00:00Z"})
 	}))
 	defer srv.Close()
-	g := resilient.New(providers.BPC, rec.options(c))
+	g := resilient.New(bpc.Name, rec.options(c))
 	cl, err := bpc.New(bpc.Config{BaseURL: srv.URL, APIKey: "k", Timeout: 5 * time.Second}, &http.Client{Transport: g.Transport(nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestCircuitBreakerOpensAndCloses(t *testing.T) {
 }
 
 func TestWrapKeepsCapabilities(t *testing.T) {
-	g := resilient.New(providers.Powens, resilient.Options{})
+	g := resilient.New(powens.Name, resilient.Options{})
 	pw, _ := powens.New(powens.Config{BaseURL: "http://127.0.0.1:1", ClientID: "a", ClientSecret: "b"}, nil)
 	bc, _ := bpc.New(bpc.Config{BaseURL: "http://127.0.0.1:1", APIKey: "k"}, nil)
 	tz, _ := tranzzo.New(tranzzo.Config{BaseURL: "http://127.0.0.1:1", POSID: tranzzo.DemoPOSID, APIKey: "a", APISecret: "b", EndpointsKey: "c"}, nil)

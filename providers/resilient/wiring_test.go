@@ -101,10 +101,10 @@ func wireAll(t *testing.T) []wired {
 		t.Fatal(err)
 	}
 	snap, _ := bpc.ParseEnvelope(raw)
-	p, gets, posts := wire(t, providers.BPC, bsim, func(url string, hc *http.Client) (providers.Provider, error) {
+	p, gets, posts := wire(t, bpc.Name, bsim, func(url string, hc *http.Client) (providers.Provider, error) {
 		return bpc.New(bpc.Config{BaseURL: url, APIKey: "k", Timeout: 5 * time.Second}, hc)
 	})
-	w := wired{name: providers.BPC, prov: p, ref: providers.RefOf(snap), gets: gets, posts: posts}
+	w := wired{name: bpc.Name, prov: p, ref: providers.RefOf(snap), gets: gets, posts: posts}
 	w.act = func(ctx context.Context) providers.Outcome {
 		return w.prov.(providers.Refunder).Refund(ctx, w.ref, providers.RefundRequest{Amount: 100})
 	}
@@ -120,10 +120,10 @@ func wireAll(t *testing.T) []wired {
 		t.Fatal(err)
 	}
 	snap, _ = powens.ParseEnvelope(raw)
-	p, gets, posts = wire(t, providers.Powens, psim, func(url string, hc *http.Client) (providers.Provider, error) {
+	p, gets, posts = wire(t, powens.Name, psim, func(url string, hc *http.Client) (providers.Provider, error) {
 		return powens.New(powens.Config{BaseURL: url, ClientID: "id", ClientSecret: "secret", Timeout: 5 * time.Second}, hc)
 	})
-	pw := wired{name: providers.Powens, prov: p, ref: providers.RefOf(snap), gets: gets, posts: posts}
+	pw := wired{name: powens.Name, prov: p, ref: providers.RefOf(snap), gets: gets, posts: posts}
 	pw.act = func(ctx context.Context) providers.Outcome {
 		return pw.prov.(providers.Canceller).Cancel(ctx, pw.ref, providers.CancelRequest{ReturnURL: "https://paydesk.example/back", State: "s"})
 	}
@@ -139,10 +139,10 @@ func wireAll(t *testing.T) []wired {
 		t.Fatal(err)
 	}
 	snap, _ = tranzzo.ParseEnvelope(raw)
-	p, gets, posts = wire(t, providers.Tranzzo, tsim, func(url string, hc *http.Client) (providers.Provider, error) {
+	p, gets, posts = wire(t, tranzzo.Name, tsim, func(url string, hc *http.Client) (providers.Provider, error) {
 		return tranzzo.New(tranzzo.Config{BaseURL: url, POSID: tranzzo.DemoPOSID, APIKey: "a", APISecret: "b", EndpointsKey: "c", Timeout: 5 * time.Second}, hc)
 	})
-	tw := wired{name: providers.Tranzzo, prov: p, ref: providers.RefOf(snap), gets: gets, posts: posts}
+	tw := wired{name: tranzzo.Name, prov: p, ref: providers.RefOf(snap), gets: gets, posts: posts}
 	tw.act = func(ctx context.Context) providers.Outcome {
 		return tw.prov.(providers.Refunder).Refund(ctx, tw.ref, providers.RefundRequest{Amount: 100})
 	}

@@ -103,7 +103,7 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	}
 	const unknown = ", so the outcome is unknown: read the order before doing anything else."
 	return &Client{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), http: &apicall.Caller{
-		Provider: providers.Tranzzo,
+		Provider: Name,
 		HTTP:     hc,
 		Timeout:  timeout,
 		MaxBody:  maxBody,
@@ -121,15 +121,15 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	}}, nil
 }
 
-// Name is providers.Tranzzo.
-func (c *Client) Name() providers.Name { return providers.Tranzzo }
+// Name is Name.
+func (c *Client) Name() providers.Name { return Name }
 
 // Fetch reads the order's transactions (GET /pos/{pos}/orders/{order}) and returns the
 // payment they describe, with Raw set to the import envelope of what was read. An order
 // Tranzzo does not know gives an error wrapping providers.ErrNotFound.
 func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapshot, error) {
 	if ref.OrderID == "" {
-		return providers.Snapshot{}, &providers.Error{Provider: providers.Tranzzo,
+		return providers.Snapshot{}, &providers.Error{Provider: Name,
 			Safe: "This payment has no Tranzzo order id, so it cannot be read from Tranzzo."}
 	}
 	path := "/pos/" + url.PathEscape(c.cfg.POSID) + "/orders/" + url.PathEscape(ref.OrderID)
@@ -139,7 +139,7 @@ func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapsh
 	}
 	list, err := transactionList(body)
 	if errors.Is(err, errNoTransactions) {
-		return providers.Snapshot{}, &providers.Error{Provider: providers.Tranzzo, Status: http.StatusOK,
+		return providers.Snapshot{}, &providers.Error{Provider: Name, Status: http.StatusOK,
 			Safe:   fmt.Sprintf("Tranzzo has no transactions for order %s.", ref.OrderID),
 			Detail: "GET " + path + ": " + apicall.Excerpt(body),
 			Err:    fmt.Errorf("%w: %w", errNoTransactions, providers.ErrNotFound)}
@@ -318,7 +318,7 @@ func (c *Client) call(ctx context.Context, method, path string, payload any) ([]
 	if err != nil {
 		var pe *providers.Error
 		if !errors.As(err, &pe) {
-			pe = &providers.Error{Provider: providers.Tranzzo, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
+			pe = &providers.Error{Provider: Name, Unknown: true, Safe: providers.SafeMessage(err), Err: err}
 		}
 		return nil, pe
 	}
@@ -332,7 +332,7 @@ func (c *Client) call(ctx context.Context, method, path string, payload any) ([]
 // the safe message and the code; 5xx, and any answer that is not that body (an HTML page,
 // broken JSON), leave the outcome unknown.
 func statusError(method, path string, status int, body []byte) *providers.Error {
-	pe := &providers.Error{Provider: providers.Tranzzo, Status: status,
+	pe := &providers.Error{Provider: Name, Status: status,
 		Detail: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, status, apicall.Excerpt(body))}
 	var eb errorBody
 	readable := json.Unmarshal(body, &eb) == nil && strings.TrimSpace(eb.Message) != ""
@@ -362,7 +362,7 @@ func statusError(method, path string, status int, body []byte) *providers.Error 
 
 // unreadable is the error for a 2xx answer that does not make sense.
 func unreadable(method, path string, body []byte, err error) *providers.Error {
-	return &providers.Error{Provider: providers.Tranzzo, Status: http.StatusOK, Unknown: true, Err: err,
+	return &providers.Error{Provider: Name, Status: http.StatusOK, Unknown: true, Err: err,
 		Safe:   "Tranzzo answered with something Paydesk could not read, so the outcome is unknown: read the order before doing anything else.",
 		Detail: method + " " + path + ": " + apicall.Excerpt(body)}
 }

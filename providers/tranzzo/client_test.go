@@ -69,8 +69,8 @@ func TestConfigValidate(t *testing.T) {
 
 func TestName(t *testing.T) {
 	c := newTestClient(t, "https://cpay.tranzzo.com", nil)
-	if c.Name() != providers.Tranzzo {
-		t.Errorf("got %q, want %q", c.Name(), providers.Tranzzo)
+	if c.Name() != Name {
+		t.Errorf("got %q, want %q", c.Name(), Name)
 	}
 }
 
@@ -707,7 +707,7 @@ func TestAnswerShapes(t *testing.T) {
 			if errors.Is(err, providers.ErrNotFound) != tt.notFound {
 				t.Errorf("errors.Is(ErrNotFound): got %v, want %v", !tt.notFound, tt.notFound)
 			}
-			if pe.Provider != providers.Tranzzo {
+			if pe.Provider != Name {
 				t.Errorf("provider: got %q, want tranzzo", pe.Provider)
 			}
 			if tt.body != "" && !strings.Contains(pe.Detail, strings.TrimSpace(tt.body)[:min(20, len(tt.body))]) {

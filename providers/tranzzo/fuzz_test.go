@@ -36,7 +36,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if snap.Provider != providers.Tranzzo {
+		if snap.Provider != Name {
 			t.Fatalf("provider %q, want tranzzo", snap.Provider)
 		}
 		if !providers.ValidCurrency(snap.Currency) {

@@ -198,7 +198,7 @@ var variantNames = map[int]string{
 // cmd/paydesk uses.
 func newGuardedClient(t *testing.T, url string) *Client {
 	t.Helper()
-	g := resilient.New(providers.Tranzzo, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	g := resilient.New(Name, resilient.Options{Sleep: func(context.Context, time.Duration) error { return nil }})
 	c, err := New(testConfig(url), &http.Client{Transport: g.Transport(nil)})
 	if err != nil {
 		t.Fatalf("New: %v", err)

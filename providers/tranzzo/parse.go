@@ -18,7 +18,7 @@ var errNoTransactions = errors.New("tranzzo: the order has no transactions")
 // GET /pos/{pos}/orders/{order} answer, tagged) into a Snapshot. Amounts are converted
 // exactly to minor units; Snapshot.Raw is the envelope re-encoded compactly.
 func ParseEnvelope(raw []byte) (providers.Snapshot, error) {
-	env, err := providers.DecodeEnvelope(raw, providers.Tranzzo)
+	env, err := providers.DecodeEnvelope(raw, Name)
 	if err != nil {
 		return providers.Snapshot{}, err
 	}
@@ -64,7 +64,7 @@ func envelopeOf(list []json.RawMessage) (json.RawMessage, error) {
 		}
 	}
 	txs.WriteByte(']')
-	return providers.Envelope{Provider: providers.Tranzzo, Transactions: txs.Bytes()}.Encode(), nil
+	return providers.Envelope{Provider: Name, Transactions: txs.Bytes()}.Encode(), nil
 }
 
 // decodedTx is a transaction with its times parsed.
@@ -168,7 +168,7 @@ func snapshotOf(list []json.RawMessage) (providers.Snapshot, error) {
 	}
 
 	snap := providers.Snapshot{
-		Provider:          providers.Tranzzo,
+		Provider:          Name,
 		PaymentID:         string(m.PaymentID),
 		OrderID:           string(m.OrderID),
 		MerchantReference: string(m.OrderID),

@@ -83,7 +83,7 @@ func TestSeedCancelResponse(t *testing.T) {
 
 	fixed := readFixture(t, "seed_cancel_response_fixed.json")
 	want := providers.Snapshot{
-		Provider:          providers.Tranzzo,
+		Provider:          Name,
 		PaymentID:         "9b1392a5-d030-4e85-b02d-9b7191ea2a5e",
 		OrderID:           "123",
 		MerchantReference: "123",
@@ -313,7 +313,7 @@ func TestParseEnvelope(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseEnvelope: %v", err)
 			}
-			tt.want.Provider = providers.Tranzzo
+			tt.want.Provider = Name
 			for _, d := range diffSnapshot(got, tt.want) {
 				t.Error(d)
 			}
