@@ -12,9 +12,10 @@ import (
 	"paydesk/providers"
 )
 
-// The wire structs below are BPC's own objects as its API returns them (providers.md §2
-// and the seed). The client decodes answers into them, the simulator keeps its state in
-// them and the demo builds its payments with them, so the three share one wire format.
+// The wire structs below are BPC's own objects as its API returns them
+// (docs/providers.md#bpc). The client decodes answers into them, the simulator keeps its
+// state in them and the demo builds its payments with them, so the three share one wire
+// format.
 // Field order follows the API's answers (id first, then alphabetical).
 
 // session is a hosted payment page session (ps_…).

@@ -1,5 +1,5 @@
 // Package powens speaks to Powens Pay, the open-banking payment initiation API
-// (providers.md §1): a client (one method per remote call), the wire structs, the import
+// (docs/providers.md#powens): a client (one method per remote call), the wire structs, the import
 // format, a strict simulator of the API and of the payer's confirmation pages, and the
 // demo payments.
 //

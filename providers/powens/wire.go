@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The wire structs below are Powens' own JSON (providers.md §1). The client decodes its
+// The wire structs below are Powens' own JSON (docs/providers.md#powens-payment). The client decodes its
 // answers with them, the simulator serves them, and the demo builds its payments with
 // them, so all three speak one format.
 

@@ -94,7 +94,7 @@ func (d decodedTx) after(o decodedTx) bool {
 }
 
 // snapshotOf is the one place that turns an order's transactions into a Snapshot; both
-// ParseEnvelope and Client.Fetch use it. See providers.md §3 for the rules.
+// ParseEnvelope and Client.Fetch use it. See docs/providers.md#tranzzo-order for the rules.
 func snapshotOf(list []json.RawMessage) (providers.Snapshot, error) {
 	if len(list) == 0 {
 		return providers.Snapshot{}, errNoTransactions

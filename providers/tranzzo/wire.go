@@ -10,7 +10,7 @@ import (
 	"fmt"
 )
 
-// Tranzzo's wire vocabulary (providers.md §3).
+// Tranzzo's wire vocabulary (docs/providers.md#tranzzo-statuses).
 const (
 	methodPurchase = "purchase"
 	methodAuth     = "auth"
@@ -36,7 +36,7 @@ const (
 )
 
 // transaction is one element of the GET /pos/{pos}/orders/{order} array and the answer of
-// /refund and /void, with every field of the seed's table in the seed's order. Amount is
+// /refund and /void, with every documented field in the documented order (docs/providers.md#tranzzo-order). Amount is
 // kept as the JSON number token so it is converted exactly (never through float64).
 type transaction struct {
 	PaymentID          text            `json:"payment_id"`
@@ -134,7 +134,7 @@ func (e errorBody) code() string {
 }
 
 // text is a nullable, loosely typed JSON scalar: it reads a string, a number (Tranzzo sends
-// status_code as "6007" in the seed; integrations also see 6007) or null, and writes null
+// status_code as "6007" in Tranzzo's documentation; integrations also see 6007) or null, and writes null
 // when empty so an encoded transaction looks like the API's.
 type text string
 
