@@ -90,19 +90,17 @@ func newWebhookApp(t *testing.T, h *harness) *webhookApp {
 		t.Fatal(err)
 	}
 	m := web.NewMetrics()
-	desk, err := ops.New(ops.Config{BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m},
-		h.db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := web.New(web.Config{
-		Metrics: m,
+	desk, err := ops.New(ops.Config{BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m,
 		Webhooks: map[providers.Name]providers.WebhookReceiver{
 			bpc.Name:     bpc.Webhooks{Secret: []byte(bpcWebhookSecret)},
 			tranzzo.Name: tranzzo.Webhooks{Secret: []byte(tranzzoWebhookSecret)},
 			powens.Name:  powens.Webhooks{Secret: []byte(powensWebhookSecret), Header: "X-Powens-Signature", Client: pw},
-		},
-	}, desk, noAuth{}, slog.New(slog.DiscardHandler))
+		}},
+		h.db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := web.New(web.Config{Metrics: m}, desk, noAuth{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
