@@ -13,7 +13,6 @@ import (
 	"runtime"
 
 	"paydesk/ops"
-	"paydesk/providers"
 	"paydesk/static"
 	"paydesk/storage"
 	"paydesk/web/auth"
@@ -125,8 +124,3 @@ func (s *Server) Routes() []Route { return s.routes }
 
 // Desk is the operations the server calls (cmd runs its reconciler and maintenance).
 func (s *Server) Desk() *ops.Desk { return s.desk }
-
-// provider returns the client for a payment's provider, or nil.
-func (s *Server) provider(n providers.Name) providers.Provider {
-	return s.desk.Provider(n)
-}

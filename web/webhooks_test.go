@@ -27,7 +27,7 @@ import (
 	"paydesk/web/auth"
 )
 
-// The webhook secrets of webhookApp. Tranzzo's is providers.md's test-vector secret.
+// The webhook secrets of webhookApp. Tranzzo's is the test-vector secret of docs/providers.md.
 const (
 	bpcWebhookSecret     = "bpc-webhook-secret"
 	tranzzoWebhookSecret = "changeme"
@@ -315,7 +315,7 @@ func TestTranzzoWebhookVerdicts(t *testing.T) {
 			return send(t, wa.url, "/webhooks/tranzzo", "application/x-www-form-urlencoded", body, nil)
 		}
 	}
-	// providers.md's test vector: a correct signature over data that is not a transaction.
+	// docs/providers.md's test vector: a correct signature over data that is not a transaction.
 	vector := []byte(url.Values{"data": {"eyJuYW1lIjoiSm9lIiwiYWdlIjoyMH0="}, "signature": {"Bcj3hb-h00HrEMIoJ5nPW5ZHlVQ="}}.Encode())
 
 	runWebhookSteps(t, h, p, []webhookStep{
