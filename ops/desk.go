@@ -36,7 +36,11 @@ type Config struct {
 	ReconcileGrace time.Duration
 	// Now is the clock (tests replace it).
 	Now func() time.Time
-	// Metrics receives the actions and reconciler runs (none counted when nil).
+	// Webhooks are the registered providers' webhook receivers, built by cmd/paydesk from
+	// each provider's settings. A provider without one has its webhooks refused as not
+	// configured, so it sends them again once Paydesk can verify them (webhooks.go).
+	Webhooks map[providers.Name]providers.WebhookReceiver
+	// Metrics receives the actions, webhooks and reconciler runs (none counted when nil).
 	Metrics Metrics
 	// Hook, when set, is called at each step of a provider action ("before_call",
 	// "before_store"); only the crash test sets it.
@@ -51,6 +55,9 @@ type Metrics interface {
 	// Reconciled counts one reconciler run (or the settling a webhook triggered) and
 	// what it did.
 	Reconciled(res ReconcileResult, err error)
+	// Webhook counts one received webhook by provider and verdict (the Verdict
+	// constants, or "too_large" for one web refused unread).
+	Webhook(provider providers.Name, verdict string)
 }
 
 // noMetrics counts nothing.
@@ -58,6 +65,7 @@ type noMetrics struct{}
 
 func (noMetrics) Action(string, providers.OutcomeKind) {}
 func (noMetrics) Reconciled(ReconcileResult, error)    {}
+func (noMetrics) Webhook(providers.Name, string)       {}
 
 // Desk holds what every operation uses. It is safe for concurrent use.
 type Desk struct {
@@ -66,8 +74,9 @@ type Desk struct {
 	providers map[providers.Name]providers.Provider
 	log       *slog.Logger
 	metrics   Metrics
-	started   time.Time  // when this desk was built: older pending actions are abandoned
-	reconcile sync.Mutex // one reconciler run at a time
+	started   time.Time    // when this desk was built: older pending actions are abandoned
+	reconcile sync.Mutex   // one reconciler run at a time
+	hooks     webhookLocks // one webhook at a time per provider
 }
 
 // New checks the configuration and builds the Desk.

@@ -17,6 +17,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
 
@@ -38,16 +39,56 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// counts is the fixture's Metrics: what the Desk counted, by name.
+type counts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counts) add(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[name]++
+}
+
+// get is how many times name was counted.
+func (c *counts) get(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
+}
+
+func (c *counts) Action(kind string, outcome providers.OutcomeKind) {
+	c.add("action " + kind + " " + string(outcome))
+}
+func (c *counts) Reconciled(ReconcileResult, error) { c.add("reconciled") }
+func (c *counts) Webhook(n providers.Name, verdict string) {
+	c.add("webhook " + string(n) + " " + verdict)
+}
+
+// The webhook secrets of the fixture's receivers. Tranzzo's is the test-vector secret of
+// docs/providers.md.
+const (
+	bpcWebhookSecret     = "bpc-webhook-secret"
+	powensWebhookSecret  = "powens-webhook-secret"
+	tranzzoWebhookSecret = "changeme"
+)
+
 // fixture is a Desk over a fresh database and the Powens and BPC simulators, reached
 // over HTTP by the real clients: every operation runs as in production, without pages.
+// Webhooks are configured as in production (BPC and Powens signed, Tranzzo too).
 type fixture struct {
-	t      *testing.T
-	clock  *clock
-	db     *storage.DB
-	desk   *Desk
-	powens *powens.Simulator
-	bpc    *bpc.Simulator
-	seq    int
+	t       *testing.T
+	clock   *clock
+	db      *storage.DB
+	desk    *Desk
+	powens  *powens.Simulator
+	bpc     *bpc.Simulator
+	metrics *counts
+	seq     int
 }
 
 // The people of the tests: sam (support), fin (finance), mara and mia (managers).
@@ -61,7 +102,7 @@ var (
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	f := &fixture{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, metrics: &counts{}}
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +131,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.desk, err = New(Config{
 		BaseURL: "http://paydesk.test/", LinkSecret: []byte(strings.Repeat("k", 32)),
-		Approval: ApprovalPolicy{Thresholds: thresholds}, Now: f.clock.Now,
+		Approval: ApprovalPolicy{Thresholds: thresholds}, Now: f.clock.Now, Metrics: f.metrics,
+		Webhooks: map[providers.Name]providers.WebhookReceiver{
+			bpc.Name:     bpc.Webhooks{Secret: []byte(bpcWebhookSecret)},
+			powens.Name:  powens.Webhooks{Secret: []byte(powensWebhookSecret), Client: pw},
+			tranzzo.Name: tranzzo.Webhooks{Secret: []byte(tranzzoWebhookSecret)},
+		},
 	}, db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ type ReconcileResult struct {
 	Checked int
 	// Succeeded and Failed were settled as done and as not done by reading the provider.
 	Succeeded, Failed int
-	// NeedsPayer were found waiting for the payer (a Powens cancellation).
+	// NeedsPayer were found waiting for the payer (a cancellation the payer must confirm).
 	NeedsPayer int
 	// StillUnknown could not be settled yet: the provider could not be read, or it still
 	// reports the refund pending.

@@ -155,8 +155,8 @@ func (m *Metrics) Action(kind string, outcome providers.OutcomeKind) {
 	m.actions.WithLabelValues(kind, string(outcome)).Inc()
 }
 
-// webhook counts one received webhook.
-func (m *Metrics) webhook(provider providers.Name, verdict string) {
+// Webhook counts one received webhook by provider and verdict (ops.Metrics).
+func (m *Metrics) Webhook(provider providers.Name, verdict string) {
 	m.webhooks.WithLabelValues(string(provider), verdict).Inc()
 }
 

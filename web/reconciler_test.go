@@ -2,15 +2,11 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
-	"strings"
 	"testing"
-	"time"
 
 	"paydesk/providers"
 	"paydesk/providers/bpc"
-	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
@@ -129,118 +125,5 @@ func TestReconcilerSettlesLostRefunds(t *testing.T) {
 				})
 			}
 		})
-	}
-}
-
-// TestReconcilerSettlesLostCancellation covers Powens, which has no refunds: a
-// cancellation whose answer was lost is settled by the payment's state.
-func TestReconcilerSettlesLostCancellation(t *testing.T) {
-	for _, way := range []string{"provider did it", "provider did not"} {
-		t.Run(way, func(t *testing.T) {
-			h := newHarness(t)
-			p := h.add(powens.Name, spec{variant: 0}) // created
-			h.powens.SetCancelScenario(p.PaymentID, powens.CancelDone)
-			if way == "provider did it" {
-				h.powens.FailNextOn(powens.RouteCancelPayment, 1, powens.FaultDropAnswer)
-			} else {
-				h.powens.FailNextOn(powens.RouteCancelPayment, 1, powens.Fault500)
-			}
-			b := h.signedIn("sam")
-			form := b.get("/payments/" + p.PublicID + "/cancel")
-			key := formKey(t, form)
-			b.post("/payments/"+p.PublicID+"/cancel", url.Values{"idempotency_key": {key}})
-			ctx := context.Background()
-			a, err := h.db.ActionByKey(ctx, key)
-			if err != nil || a.State != "unknown" {
-				t.Fatalf("action %+v (%v), want unknown", a, err)
-			}
-			if _, err := h.desk.Reconcile(ctx); err != nil {
-				t.Fatal(err)
-			}
-			a, _ = h.db.ActionByID(ctx, a.ID)
-			got := h.payment(p)
-			if way == "provider did it" {
-				if a.State != "succeeded" || got.Status != providers.StatusCancelled {
-					t.Errorf("action %s, payment %s; want succeeded, cancelled", a.State, got.Status)
-				}
-			} else if a.State != "failed" || got.Status != providers.StatusAwaitingPayment {
-				t.Errorf("action %s, payment %s; want failed, awaiting payment", a.State, got.Status)
-			}
-		})
-	}
-}
-
-// TestReconcilerPendingActions: a pending action is left alone while its call may be in
-// flight; once past the grace period (the process that started it stopped) it is settled,
-// or shown as unknown when the provider cannot be read.
-func TestReconcilerPendingActions(t *testing.T) {
-	h := newHarness(t)
-	ctx := context.Background()
-	p := h.add(bpc.Name, spec{variant: 2})
-	q := h.add(bpc.Name, spec{variant: 2})
-	// Two refunds recorded as pending, as a process killed before calling BPC leaves them.
-	for i, pay := range []storage.Payment{p, q} {
-		if _, _, err := h.db.RequestRefund(ctx, storage.RefundRequest{PaymentID: pay.ID, Amount: 1000, Reason: "goodwill",
-			RequestedBy: "sam@example.com", IdempotencyKey: strings.Repeat(string(rune('a'+i)), 32)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, _ := h.desk.Reconcile(ctx)
-	if res.Skipped != 2 || res.Checked != 0 {
-		t.Fatalf("within the grace period: %+v, want 2 skipped", res)
-	}
-	h.clock.Advance(3 * time.Minute)
-	res, _ = h.desk.Reconcile(ctx)
-	if res.Failed != 2 {
-		t.Fatalf("past the grace period: %+v, want 2 failed (BPC never got them)", res)
-	}
-
-	// A pending refund when BPC cannot be read becomes unknown, not failed.
-	r := h.add(bpc.Name, spec{variant: 2})
-	if _, _, err := h.db.RequestRefund(ctx, storage.RefundRequest{PaymentID: r.ID, Amount: 1000, Reason: "goodwill",
-		RequestedBy: "sam@example.com", IdempotencyKey: strings.Repeat("c", 32)}); err != nil {
-		t.Fatal(err)
-	}
-	h.clock.Advance(3 * time.Minute)
-	h.bpc.FailNext(20, bpc.FaultUnavailable)
-	res, _ = h.desk.Reconcile(ctx)
-	h.bpc.ClearFaults()
-	if res.MarkedUnknown != 1 {
-		t.Fatalf("BPC unreachable: %+v, want 1 marked unknown", res)
-	}
-	a, _ := h.db.ActionByKey(ctx, strings.Repeat("c", 32))
-	if a.State != "unknown" {
-		t.Errorf("action %s, want unknown", a.State)
-	}
-	res, _ = h.desk.Reconcile(ctx)
-	if res.Failed != 1 {
-		t.Errorf("once BPC answers: %+v, want 1 failed", res)
-	}
-}
-
-// TestWebhookSettlesUnknownRefund: a webhook that shows the refund settles the unknown
-// action at once, before any reconciler run.
-func TestWebhookSettlesUnknownRefund(t *testing.T) {
-	h := newHarness(t)
-	wa := newWebhookApp(t, h)
-	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
-	b := h.signedIn("sam")
-	h.bpc.FailNext(1, bpc.FaultDropAnswer)
-	a := refundThroughPage(t, b, p, "12.00")
-	if a.State != "unknown" {
-		t.Fatalf("action %s, want unknown", a.State)
-	}
-	env, _ := h.bpc.Envelope(providers.Ref{PaymentID: p.PaymentID})
-	var e providers.Envelope
-	json.Unmarshal(env, &e)
-	var refunds []json.RawMessage
-	json.Unmarshal(e.Refunds, &refunds)
-	body := bpcBody("refund.updated", refunds[len(refunds)-1])
-	if status, _ := send(t, wa.url, "/webhooks/bpc", "application/json", body, map[string]string{"X-Signature": hmacHex(bpcWebhookSecret, body)}); status != 200 {
-		t.Fatalf("webhook: %d", status)
-	}
-	a, _ = h.db.ActionByID(context.Background(), a.ID)
-	if a.State != "succeeded" {
-		t.Errorf("after the webhook the action is %s, want succeeded", a.State)
 	}
 }

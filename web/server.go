@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"sync"
 
 	"paydesk/ops"
-	"paydesk/providers"
 	"paydesk/static"
 	"paydesk/storage"
 	"paydesk/web/auth"
@@ -28,10 +26,6 @@ type Config struct {
 	// MaxBody caps request bodies (default 64 KiB).
 	MaxBody int64
 
-	// Webhooks are the registered providers' webhook receivers, built by cmd/paydesk
-	// from each provider's settings (webhooks.go). A provider without one has its
-	// webhooks refused with 503.
-	Webhooks map[providers.Name]providers.WebhookReceiver
 	// Metrics receives the server's metrics: when nil, the Desk's when they are a
 	// *Metrics, else a new set.
 	Metrics *Metrics
@@ -67,10 +61,9 @@ type Server struct {
 	log    *slog.Logger
 	routes []Route
 
-	metrics  *Metrics
-	pages    *pageCache // rendered list pages; nil when off
-	turns    turns      // signed-in pages worked out at once (turns.go); nil: no limit
-	webhooks sync.Map   // provider → *sync.Mutex: one webhook at a time per provider
+	metrics *Metrics
+	pages   *pageCache // rendered list pages; nil when off
+	turns   turns      // signed-in pages worked out at once (turns.go); nil: no limit
 }
 
 // New checks the configuration and builds the server around the Desk.
@@ -131,8 +124,3 @@ func (s *Server) Routes() []Route { return s.routes }
 
 // Desk is the operations the server calls (cmd runs its reconciler and maintenance).
 func (s *Server) Desk() *ops.Desk { return s.desk }
-
-// provider returns the client for a payment's provider, or nil.
-func (s *Server) provider(n providers.Name) providers.Provider {
-	return s.desk.Provider(n)
-}

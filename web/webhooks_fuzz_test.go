@@ -72,18 +72,17 @@ func FuzzWebhooks(f *testing.F) {
 	if err := pwSim.Load(envs[powens.Name]); err != nil {
 		f.Fatal(err)
 	}
-	desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.example", LinkSecret: []byte(strings.Repeat("k", 32))},
-		db, map[providers.Name]providers.Provider{powens.Name: pw}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		f.Fatal(err)
-	}
-	app, err := web.New(web.Config{
+	desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.example", LinkSecret: []byte(strings.Repeat("k", 32)),
 		Webhooks: map[providers.Name]providers.WebhookReceiver{
 			bpc.Name:     bpc.Webhooks{Secret: []byte(bpcWebhookSecret)},
 			tranzzo.Name: tranzzo.Webhooks{Secret: []byte(tranzzoWebhookSecret)},
 			powens.Name:  powens.Webhooks{Secret: []byte(powensWebhookSecret), Client: pw},
-		},
-	}, desk, noAuth{}, slog.New(slog.DiscardHandler))
+		}},
+		db, map[providers.Name]providers.Provider{powens.Name: pw}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		f.Fatal(err)
+	}
+	app, err := web.New(web.Config{}, desk, noAuth{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

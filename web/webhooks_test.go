@@ -27,7 +27,7 @@ import (
 	"paydesk/web/auth"
 )
 
-// The webhook secrets of webhookApp. Tranzzo's is providers.md's test-vector secret.
+// The webhook secrets of webhookApp. Tranzzo's is the test-vector secret of docs/providers.md.
 const (
 	bpcWebhookSecret     = "bpc-webhook-secret"
 	tranzzoWebhookSecret = "changeme"
@@ -90,19 +90,17 @@ func newWebhookApp(t *testing.T, h *harness) *webhookApp {
 		t.Fatal(err)
 	}
 	m := web.NewMetrics()
-	desk, err := ops.New(ops.Config{BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m},
-		h.db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := web.New(web.Config{
-		Metrics: m,
+	desk, err := ops.New(ops.Config{BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)), Now: h.clock.Now, Metrics: m,
 		Webhooks: map[providers.Name]providers.WebhookReceiver{
 			bpc.Name:     bpc.Webhooks{Secret: []byte(bpcWebhookSecret)},
 			tranzzo.Name: tranzzo.Webhooks{Secret: []byte(tranzzoWebhookSecret)},
 			powens.Name:  powens.Webhooks{Secret: []byte(powensWebhookSecret), Header: "X-Powens-Signature", Client: pw},
-		},
-	}, desk, noAuth{}, slog.New(slog.DiscardHandler))
+		}},
+		h.db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := web.New(web.Config{Metrics: m}, desk, noAuth{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +315,7 @@ func TestTranzzoWebhookVerdicts(t *testing.T) {
 			return send(t, wa.url, "/webhooks/tranzzo", "application/x-www-form-urlencoded", body, nil)
 		}
 	}
-	// providers.md's test vector: a correct signature over data that is not a transaction.
+	// docs/providers.md's test vector: a correct signature over data that is not a transaction.
 	vector := []byte(url.Values{"data": {"eyJuYW1lIjoiSm9lIiwiYWdlIjoyMH0="}, "signature": {"Bcj3hb-h00HrEMIoJ5nPW5ZHlVQ="}}.Encode())
 
 	runWebhookSteps(t, h, p, []webhookStep{

@@ -60,13 +60,13 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 	}
 	desk, err := ops.New(ops.Config{
 		BaseURL: c.BaseURL, LinkSecret: sec.linkSecret, Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
-		Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+		Webhooks: c.webhookReceivers(provs), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
 	}, db, provs, log)
 	if err != nil {
 		return nil, err
 	}
 	return web.New(web.Config{
-		Demo: demoMode, Webhooks: c.webhookReceivers(provs), Metrics: c.metrics,
+		Demo: demoMode, Metrics: c.metrics,
 		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageConcurrency,
 	}, desk, a, log)
 }

@@ -1,0 +1,269 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"unicode/utf8"
+
+	"paydesk/providers"
+	"paydesk/storage"
+)
+
+// The verdicts a webhook is recorded, counted and answered with (docs/providers.md).
+const (
+	// VerdictApplied: what the provider says is stored (perhaps nothing changed).
+	VerdictApplied = "applied"
+	// VerdictDuplicate: the same webhook was applied before.
+	VerdictDuplicate = "duplicate"
+	// VerdictStale: older than the state Paydesk holds (it arrived out of order).
+	VerdictStale = "stale"
+	// VerdictUnknownPayment: about something Paydesk does not hold and cannot create.
+	VerdictUnknownPayment = "unknown_payment"
+	// VerdictBadSignature: not verified (a wrong or missing signature, or no way to
+	// verify it).
+	VerdictBadSignature = "bad_signature"
+	// VerdictMalformed: verified, but not what the provider sends.
+	VerdictMalformed = "malformed"
+	// VerdictRetryLater: nothing decided and nothing recorded; the provider sends it again.
+	VerdictRetryLater = "retry_later"
+)
+
+// WebhookKind sorts a webhook's verdict by what the sender must be told; web maps each
+// kind to an HTTP status.
+type WebhookKind int
+
+const (
+	// WebhookTaken: decided and recorded (applied, duplicate, stale, unknown payment).
+	WebhookTaken WebhookKind = iota
+	// WebhookBadSignature: refused, not verified; recorded.
+	WebhookBadSignature
+	// WebhookNotConfigured: refused because Paydesk cannot verify this provider's
+	// webhooks yet; recorded. The provider should send it again once it can.
+	WebhookNotConfigured
+	// WebhookMalformed: verified but unreadable; recorded.
+	WebhookMalformed
+	// WebhookRetry: nothing decided (the provider or the database could not be read);
+	// nothing recorded. The provider should send it again.
+	WebhookRetry
+	// WebhookNotRecorded: decided, but the webhook could not be recorded. The provider
+	// should send it again.
+	WebhookNotRecorded
+)
+
+// WebhookResult says what became of one webhook.
+type WebhookResult struct {
+	// Verdict is what the webhook was recorded and counted with (VerdictRetryLater when
+	// nothing was decided).
+	Verdict string
+	// Detail says why, in plain words (recorded with the webhook).
+	Detail string
+	// Kind is what the sender must be told.
+	Kind WebhookKind
+	// Type and Ref are the event's type and the provider's id it is about ("" when it
+	// was not decoded), for the log.
+	Type, Ref string
+	// Payment is the public id of the payment it concerned ("" when none).
+	Payment string
+}
+
+// webhookLocks holds one mutex per provider: one webhook at a time per provider.
+type webhookLocks struct{ m sync.Map }
+
+// lock takes the provider's mutex and returns its unlock.
+func (l *webhookLocks) lock(n providers.Name) func() {
+	mu, _ := l.m.LoadOrStore(n, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
+
+// notConfigured is the receiver of a provider whose webhooks Paydesk cannot verify.
+type notConfigured struct{ provider providers.Name }
+
+func (notConfigured) Headers() []string { return nil }
+
+func (n notConfigured) Verify(http.Header, []byte) error {
+	return fmt.Errorf("%w: %s webhooks are not configured in this Paydesk", providers.ErrWebhookNotConfigured, n.provider.Label())
+}
+
+func (notConfigured) Decode(http.Header, []byte) (providers.WebhookEvent, error) {
+	return providers.WebhookEvent{}, providers.ErrWebhookNotConfigured
+}
+
+// receiver is a provider's webhook receiver; without one every webhook is refused as not
+// configured.
+func (d *Desk) receiver(n providers.Name) providers.WebhookReceiver {
+	if r := d.cfg.Webhooks[n]; r != nil {
+		return r
+	}
+	return notConfigured{n}
+}
+
+// WebhookHeaders are the request headers a provider's receiver reads and wants kept with
+// the raw webhook (none of them secret).
+func (d *Desk) WebhookHeaders(n providers.Name) []string { return d.receiver(n).Headers() }
+
+// ReceiveWebhook applies one webhook of a provider, header holding the request headers
+// kept with it: verify and decode (the provider's receiver), then — one webhook at a
+// time per provider — find the stored payment, recognise duplicates, build what the
+// provider says and store it, refusing an older state than the one stored, and settle
+// what the news settles (payer links, unknown actions). Every decided webhook is recorded
+// raw with its verdict; one about a known payment also leaves a line on its timeline.
+func (d *Desk) ReceiveWebhook(ctx context.Context, n providers.Name, header http.Header, body []byte) WebhookResult {
+	rec := storage.WebhookEvent{Provider: string(n), Body: body, Headers: headersJSON(header)}
+	res := d.applyWebhook(ctx, n, header, body, &rec)
+	if res.Verdict != "" {
+		rec.Verdict, rec.Detail = res.Verdict, res.Detail
+		if _, err := d.db.RecordWebhook(ctx, rec); err != nil {
+			d.log.Error("record webhook", "provider", n, "err", err)
+			res.Kind, res.Detail = WebhookNotRecorded, "the webhook could not be recorded: "+err.Error()
+			return res
+		}
+	} else {
+		res.Verdict = VerdictRetryLater
+	}
+	d.metrics.Webhook(n, res.Verdict)
+	return res
+}
+
+// applyWebhook decides a webhook's verdict and applies it, filling rec's event and
+// payment. A verdict of "" means nothing was decided and nothing is recorded.
+func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, header http.Header, body []byte, rec *storage.WebhookEvent) WebhookResult {
+	recv := d.receiver(n)
+	if err := recv.Verify(header, body); err != nil {
+		kind := WebhookBadSignature
+		if errors.Is(err, providers.ErrWebhookNotConfigured) {
+			kind = WebhookNotConfigured
+		}
+		return WebhookResult{Verdict: VerdictBadSignature, Detail: err.Error(), Kind: kind}
+	}
+	ev, err := recv.Decode(header, body)
+	if err != nil {
+		return WebhookResult{Verdict: VerdictMalformed, Detail: err.Error(), Kind: WebhookMalformed, Type: ev.Type, Ref: ev.Ref}
+	}
+	rec.EventKey, rec.EventType = ev.Key, ev.Type
+	answer := func(verdict string, kind WebhookKind, detail string, p *storage.Payment) WebhookResult {
+		r := WebhookResult{Verdict: verdict, Detail: detail, Kind: kind, Type: ev.Type, Ref: ev.Ref}
+		if p != nil {
+			r.Payment = p.PublicID
+		}
+		return r
+	}
+
+	// One at a time per provider: a duplicate arriving while its twin is applied is still
+	// a duplicate, and two events about one payment merge one after the other.
+	defer d.hooks.lock(n)()
+
+	var stored *storage.Payment
+	p, err := d.webhookPayment(ctx, n, ev)
+	switch {
+	case err == nil:
+		stored = &p
+		rec.PaymentID = p.ID
+	case !errors.Is(err, storage.ErrNotFound):
+		d.log.Error("webhook: find payment", "provider", n, "ref", ev.Ref, "err", err)
+		return answer("", WebhookRetry, "payment lookup failed", nil)
+	}
+	label := n.Label() + " webhook " + ev.Type
+	seen, err := d.db.WebhookSeen(ctx, string(n), ev.Key)
+	if err != nil {
+		d.log.Error("webhook: seen", "provider", n, "err", err)
+		return answer("", WebhookRetry, "dedupe lookup failed", nil)
+	}
+	if seen {
+		d.webhookTimeline(ctx, stored, label+" received again: a duplicate of one already applied; nothing changed")
+		return answer(VerdictDuplicate, WebhookTaken, "the same webhook was applied before", stored)
+	}
+	var storedSnap *providers.Snapshot
+	if stored != nil {
+		storedSnap = &stored.Snapshot
+	}
+	snap, err := ev.Snapshot(ctx, storedSnap)
+	switch {
+	case errors.Is(err, providers.ErrUnknownPayment):
+		d.webhookTimeline(ctx, stored, label+" received about something Paydesk does not hold; nothing changed")
+		return answer(VerdictUnknownPayment, WebhookTaken, err.Error(), stored)
+	case errors.Is(err, providers.ErrWebhookNotConfigured):
+		return answer("", WebhookRetry, err.Error(), stored)
+	case errors.Is(err, providers.ErrProviderUnavailable):
+		d.webhookTimeline(ctx, stored, label+" received, but "+n.Label()+" could not be read to follow it; it will be sent again")
+		return answer("", WebhookRetry, err.Error(), stored)
+	case err != nil:
+		return answer(VerdictMalformed, WebhookMalformed, err.Error(), stored)
+	}
+	after, change, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: "webhook", Kind: "webhook", RejectStale: true})
+	switch {
+	case errors.Is(err, storage.ErrInvalidSnapshot):
+		return answer(VerdictMalformed, WebhookMalformed, err.Error(), stored)
+	case err != nil:
+		d.log.Error("webhook: store", "provider", n, "ref", ev.Ref, "err", err)
+		return answer("", WebhookRetry, "the payment could not be stored", stored)
+	}
+	rec.PaymentID = after.ID
+	if change.Stale {
+		d.webhookTimeline(ctx, &after, fmt.Sprintf("%s received out of order: it says %s, Paydesk already has %s; nothing changed",
+			label, providers.Normalise(snap).Label(), after.Status.Label()))
+		return answer(VerdictStale, WebhookTaken, fmt.Sprintf("older than the stored state (%s < %s)", providers.Normalise(snap), after.Status), &after)
+	}
+	detail := "applied"
+	if !change.Changed {
+		detail = "applied; nothing changed"
+		d.webhookTimeline(ctx, &after, label+" received: nothing changed")
+	}
+	d.SettlePayerLinks(ctx, after.ID, snap, "webhook")
+	d.SettleUnknownActions(ctx, after, snap)
+	return answer(VerdictApplied, WebhookTaken, detail, &after)
+}
+
+// webhookPayment returns the stored payment an event is about: the first of its ids
+// Paydesk holds, or an error wrapping storage.ErrNotFound.
+func (d *Desk) webhookPayment(ctx context.Context, n providers.Name, ev providers.WebhookEvent) (storage.Payment, error) {
+	for _, id := range ev.IDs {
+		if id == "" {
+			continue
+		}
+		p, err := d.db.PaymentByProviderID(ctx, n, id)
+		if err == nil || !errors.Is(err, storage.ErrNotFound) {
+			return p, err
+		}
+	}
+	return storage.Payment{}, fmt.Errorf("%s %s: %w", n, ev.Ref, storage.ErrNotFound)
+}
+
+// webhookTimeline writes a timeline line for a webhook about a known payment.
+func (d *Desk) webhookTimeline(ctx context.Context, p *storage.Payment, msg string) {
+	if p == nil || p.ID == 0 {
+		return
+	}
+	if _, err := d.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: "webhook", Kind: "webhook", Message: msg}); err != nil {
+		d.log.Error("webhook timeline", "payment", p.PublicID, "err", err)
+	}
+}
+
+// headersJSON is the JSON object of the headers kept with a webhook, each value cut to
+// 500 bytes.
+func headersJSON(h http.Header) json.RawMessage {
+	kept := map[string]string{}
+	for name := range h {
+		if v := h.Get(name); v != "" {
+			kept[http.CanonicalHeaderKey(name)] = truncateRunes(v, 500)
+		}
+	}
+	b, _ := json.Marshal(kept)
+	return b
+}
+
+// truncateRunes shortens s to at most n bytes without splitting a character.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
