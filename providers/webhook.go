@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-// The ways a webhook can fail before it is applied. Receivers wrap them; the web layer
+// The ways a webhook can fail before it is applied. Receivers wrap them; the ops Desk
 // maps each to a verdict and an HTTP status (docs/providers.md).
 var (
 	// ErrWebhookNotConfigured: Paydesk cannot verify or apply this provider's webhooks.
@@ -55,7 +55,7 @@ type WebhookEvent struct {
 }
 
 // WebhookReceiver is one provider's side of webhooks: how they are verified and decoded.
-// The web layer does the rest, the same for every provider: reading, recording,
+// The ops Desk does the rest, the same for every provider: reading, recording,
 // duplicates, storing, the timeline and the answer.
 type WebhookReceiver interface {
 	// Headers are the request headers kept with the raw body (none of them secret).
