@@ -19,7 +19,7 @@ import (
 )
 
 // The ways a webhook can fail before it is applied. Receivers wrap them; the ops Desk
-// maps each to a verdict and an HTTP status (docs/providers.md).
+// maps each to a verdict, which web answers with an HTTP status (docs/providers.md).
 var (
 	// ErrWebhookNotConfigured: Paydesk cannot verify or apply this provider's webhooks.
 	ErrWebhookNotConfigured = errors.New("webhooks not configured")
