@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"paydesk/web/auth"
 	"paydesk/ops/opstest"
+	"paydesk/web/auth"
 	"paydesk/web/devidp"
 	"paydesk/web/devidp/idptest"
 )
@@ -244,7 +244,9 @@ func (b *browser) me() me {
 }
 
 // sessionCookie returns the browser's session cookie for the app, or nil.
-func (b *browser) sessionCookie() *http.Cookie { return b.b.Cookie(b.a.srv.URL, auth.DefaultCookieName) }
+func (b *browser) sessionCookie() *http.Cookie {
+	return b.b.Cookie(b.a.srv.URL, auth.DefaultCookieName)
+}
 
 func demoUser(t *testing.T, name string) devidp.User {
 	t.Helper()

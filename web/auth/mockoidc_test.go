@@ -6,7 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-		"net/http/httptest"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -25,8 +25,8 @@ import (
 // page (it signs in whoever is queued), no auth_time and no end_session, reads the client
 // secret from the form, and lets the test tamper with what it signs.
 type mockApp struct {
-	t      *testing.T
-	m      *mockoidc.MockOIDC
+	t       *testing.T
+	m       *mockoidc.MockOIDC
 	clock   *opstest.Clock
 	auth    *auth.Auth
 	srv     *httptest.Server
