@@ -54,9 +54,5 @@ func FuzzParseMajor(f *testing.F) {
 // seeded with snapshots of providers Paydesk does not know. Each provider's package fuzzes
 // from its own table.
 func FuzzEligible(f *testing.F) {
-	var seeds []providers.Snapshot
-	for _, tt := range unknownTests {
-		seeds = append(seeds, tt.Snap)
-	}
-	providertest.FuzzEligible(f, seeds)
+	providertest.FuzzEligibleFrom(f, nil, unknownTests)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops/opstest"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/storage"
@@ -62,9 +63,7 @@ func FuzzParsePaymentFilter(f *testing.F) {
 		}
 		flt, err := web.ParsePaymentFilter(q)
 		if err != nil {
-			if err.Error() == "" {
-				t.Fatalf("%q refused without a message", raw)
-			}
+			opstest.CheckRefusal(t, raw, err)
 			return
 		}
 		switch {

@@ -5,20 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"paydesk/ops"
+	"paydesk/ops/opstest"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
@@ -27,36 +25,19 @@ import (
 	"paydesk/web"
 	"paydesk/web/auth"
 	"paydesk/web/devidp"
+	"paydesk/web/devidp/idptest"
 )
-
-// clock is the injected clock shared by the app, the provider and the database.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // harness is Paydesk wired as in production: the real route table, real sign-in against
 // the development OpenID provider, real provider clients talking HTTP to the simulators.
 type harness struct {
 	t       *testing.T
-	clock   *clock
+	clock   *opstest.Clock
 	db      *storage.DB
 	desk    *ops.Desk
 	app     *web.Server
 	srv     *httptest.Server
-	idp     *devidp.Server
+	idp     *idptest.Provider
 	powens  *powens.Simulator
 	bpc     *bpc.Simulator
 	tranzzo *tranzzo.Simulator
@@ -65,8 +46,6 @@ type harness struct {
 }
 
 const (
-	clientID     = "paydesk"
-	clientSecret = "paydesk-test-secret"
 	// clientTimeout is short so that "the provider never answered" tests stay fast.
 	clientTimeout = 700 * time.Millisecond
 	slowDelay     = 1500 * time.Millisecond
@@ -89,7 +68,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	// The clock starts at the real time: the provider library signs tokens with its own clock.
-	h := &harness{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	h := &harness{t: t, clock: opstest.NewWallClock()}
 	quiet := slog.New(slog.DiscardHandler)
 
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
@@ -130,26 +109,15 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		t.Fatal(err)
 	}
 
-	idp, err := devidp.Start(ctx, devidp.Config{
-		Clients: []devidp.Client{{ID: clientID, Secret: clientSecret,
-			RedirectURIs: []string{h.srv.URL + "/auth/callback"}, PostLogoutRedirectURIs: []string{h.srv.URL + "/"}}},
-		Users:  devidp.DemoUsers(),
-		Now:    h.clock.Now,
-		Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	h.idp = idp
+	h.idp = idptest.Start(t, idptest.Options{AppURL: h.srv.URL, Users: devidp.DemoUsers(), Now: h.clock.Now})
 	groups, err := auth.ParseRoleMap(devidp.DemoRoleMap())
 	if err != nil {
 		t.Fatal(err)
 	}
 	hashKey, blockKey := auth.NewSessionKeys()
 	a, err := auth.New(ctx, auth.Config{
-		IssuerURL: idp.Issuer(), ClientID: clientID, ClientSecret: clientSecret,
-		RedirectURL: h.srv.URL + "/auth/callback", GroupRoles: groups,
+		IssuerURL: h.idp.Issuer(), ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret,
+		RedirectURL: h.idp.CallbackURL(), GroupRoles: groups,
 		HashKey: hashKey, BlockKey: blockKey, Now: h.clock.Now, Logger: quiet,
 		PostLogoutRedirectURL: h.srv.URL + "/", LoginPath: "/auth/login",
 		Audit: func(ctx context.Context, r *http.Request, actor, kind, message string) {
@@ -267,15 +235,14 @@ func (h *harness) payment(p storage.Payment) storage.Payment {
 // browser is one person's browser: a cookie jar, following redirects like a browser.
 type browser struct {
 	h      *harness
+	b      *idptest.Browser
 	client *http.Client
 	last   *url.URL // where the last response came from, after redirects
 }
 
 func (h *harness) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	b := &browser{h: h}
-	b.client = &http.Client{Jar: jar, Timeout: 20 * time.Second}
-	return b
+	b := idptest.NewBrowser(h.t, idptest.FollowAll)
+	return &browser{h: h, b: b, client: b.Client}
 }
 
 // response is what a page answered.
@@ -288,14 +255,9 @@ type response struct {
 
 func (b *browser) do(req *http.Request) response {
 	b.h.t.Helper()
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.h.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	b.last = res.Request.URL
-	return response{status: res.StatusCode, body: string(body), url: res.Request.URL, header: res.Header}
+	p := b.b.Do(req)
+	b.last = p.URL
+	return response{status: p.Status, body: p.Body, url: p.URL, header: p.Header}
 }
 
 func (b *browser) abs(path string) string {
@@ -320,12 +282,9 @@ func (b *browser) post(path string, form url.Values) response {
 
 // noFollow returns a copy of the browser that stops at redirects (same cookies).
 func (b *browser) noFollow() *browser {
-	c := *b.client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{h: b.h, client: &c}
+	nb := b.b.WithFollow(idptest.FollowNone)
+	return &browser{h: b.h, b: nb, client: nb.Client}
 }
-
-var loginIDRe = regexp.MustCompile(`name="id" value="([^"]+)"`)
 
 // signIn signs the browser in through the development provider's real login page.
 func (b *browser) signIn(user string) {
@@ -333,16 +292,17 @@ func (b *browser) signIn(user string) {
 	b.submitLogin(b.get("/auth/login?next=/payments"), user)
 }
 
-// submitLogin fills the provider's login page that r shows.
+// submitLogin fills the provider's login page that r shows, as user with the user's own
+// password, and checks that the browser lands back on the app without an error.
 func (b *browser) submitLogin(r response, user string) response {
 	b.h.t.Helper()
-	m := loginIDRe.FindStringSubmatch(r.body)
-	if m == nil {
+	if _, ok := idptest.LoginFormID(r.body); !ok {
 		b.h.t.Fatalf("no login form at %s (status %d): %.300s", r.url, r.status, r.body)
 	}
-	login := *r.url
-	login.Path, login.RawQuery = "/login", ""
-	out := b.post(login.String(), url.Values{"id": {m[1]}, "username": {user}, "password": {user + "-demo"}})
+	u := b.h.idp.User(b.h.t, user)
+	p := b.h.idp.SubmitLogin(b.b, &idptest.Page{URL: r.url, Status: r.status, Header: r.header, Body: r.body}, u.Username, u.Password)
+	b.last = p.URL
+	out := response{status: p.Status, body: p.Body, url: p.URL, header: p.Header}
 	if strings.Contains(out.body, `data-testid="signin-error"`) || out.status >= 500 || out.url.Host != mustURL(b.h.srv.URL).Host {
 		b.h.t.Fatalf("sign-in as %s ended with %d at %s: %.300s", user, out.status, out.url, out.body)
 	}

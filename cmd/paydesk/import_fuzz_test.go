@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"paydesk/ops/opstest"
 	demogen "paydesk/providers/demo"
 	"paydesk/storage"
 )
@@ -26,11 +26,7 @@ func FuzzImportLine(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join("testdata", "import.jsonl")); err == nil {
-		for _, l := range bytes.Split(b, []byte("\n")) {
-			f.Add(l)
-		}
-	}
+	opstest.SeedLines(f, "import.jsonl")
 	f.Add([]byte(`{"provider":"stripe"}`))
 	f.Add([]byte(`{"provider":1}`))
 	f.Add([]byte(`[]`))

@@ -99,12 +99,5 @@ func TestEligibleUnknownOffersNothing(t *testing.T) { providertest.RunUnknown(t,
 
 // FuzzEligible fuzzes the generic properties of Eligible from this provider's table.
 func FuzzEligible(f *testing.F) {
-	var seeds []providers.Snapshot
-	for _, tt := range eligibilityTests {
-		seeds = append(seeds, tt.Snap)
-	}
-	for _, tt := range unknownTests {
-		seeds = append(seeds, tt.Snap)
-	}
-	providertest.FuzzEligible(f, seeds)
+	providertest.FuzzEligibleFrom(f, eligibilityTests, unknownTests)
 }

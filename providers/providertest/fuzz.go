@@ -52,3 +52,16 @@ func FuzzEligible(f *testing.F, seeds []providers.Snapshot) {
 		}
 	})
 }
+
+// FuzzEligibleFrom runs FuzzEligible seeded with the snapshots of a provider's own tables:
+// its eligibility cases and its unknown-status cases.
+func FuzzEligibleFrom(f *testing.F, eligibility []EligibilityCase, unknown []UnknownCase) {
+	var seeds []providers.Snapshot
+	for _, tt := range eligibility {
+		seeds = append(seeds, tt.Snap)
+	}
+	for _, tt := range unknown {
+		seeds = append(seeds, tt.Snap)
+	}
+	FuzzEligible(f, seeds)
+}

@@ -12,21 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops/opstest"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
 	"paydesk/providers/resilient"
 	"paydesk/providers/tranzzo"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // recorder collects what a guard reports, and the waits it asked for.
 type recorder struct {
@@ -37,7 +29,7 @@ type recorder struct {
 	calls   []resilient.Call
 }
 
-func (r *recorder) options(c *clock) resilient.Options {
+func (r *recorder) options(c *opstest.Clock) resilient.Options {
 	return resilient.Options{
 		Now:    c.Now,
 		Jitter: func() float64 { return 0.5 },
@@ -106,7 +98,7 @@ func count(reqs []string, prefix string) int {
 }
 
 func TestReadsRetriedWithBackoff(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := opstest.NewClock(time.Unix(1_800_000_000, 0))
 	rec := &recorder{}
 	f := newBPC(t, rec.options(c))
 	f.sim.FailNext(1, bpc.FaultInternal)
@@ -136,7 +128,7 @@ func TestReadsRetriedWithBackoff(t *testing.T) {
 }
 
 func TestMoneyMovingCallsNeverRetried(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := opstest.NewClock(time.Unix(1_800_000_000, 0))
 	rec := &recorder{}
 	f := newBPC(t, rec.options(c))
 	for _, fault := range []bpc.Fault{bpc.FaultInternal, bpc.FaultUnavailable, bpc.FaultHangUp, bpc.FaultDropAnswer} {
@@ -154,7 +146,7 @@ func TestMoneyMovingCallsNeverRetried(t *testing.T) {
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := opstest.NewClock(time.Unix(1_800_000_000, 0))
 	rec := &recorder{}
 	var gets, posts atomic.Int32
 	var answer atomic.Value
@@ -226,7 +218,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 }
 
 func TestCircuitBreakerOpensAndCloses(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := opstest.NewClock(time.Unix(1_800_000_000, 0))
 	rec := &recorder{}
 	opt := rec.options(c)
 	opt.Threshold, opt.Cooldown, opt.Retries = 3, 30*time.Second, -1

@@ -401,7 +401,7 @@ func TestLogout(t *testing.T) {
 		t.Errorf("after end_session: got %d at %s; want the app's root", end.Status, end.URL)
 	}
 	// So the next sign-in asks for the password again.
-	if page := b.startLogin("/"); !hiddenID.MatchString(page.Body) {
+	if page := b.startLogin("/"); !hasLoginForm(page) {
 		t.Errorf("sign-in after logout: got status %d without a login form; want the provider to ask again", page.Status)
 	}
 }

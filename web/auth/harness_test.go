@@ -6,37 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"paydesk/ops/opstest"
 	"paydesk/web/auth"
 	"paydesk/web/devidp"
+	"paydesk/web/devidp/idptest"
 )
-
-// clock is the injected clock, shared by the app and the development provider.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // auditEntry is one call of Config.Audit.
 type auditEntry struct {
@@ -69,16 +48,16 @@ func (l *auditLog) last(kind string) (auditEntry, bool) {
 // app is Paydesk's sign-in mounted on a test server, against a development provider.
 type app struct {
 	t      *testing.T
-	clock  *clock
-	idp    *devidp.Server
+	clock  *opstest.Clock
+	idp    *idptest.Provider
 	auth   *auth.Auth
 	srv    *httptest.Server
 	audits *auditLog
 }
 
 const (
-	testClientID     = "paydesk"
-	testClientSecret = "paydesk-test-secret"
+	testClientID     = idptest.ClientID
+	testClientSecret = idptest.ClientSecret
 	formPath         = "/refund/form"
 )
 
@@ -87,26 +66,12 @@ func newApp(t *testing.T, edit func(*auth.Config)) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	a := &app{t: t, clock: &clock{t: time.Now().Truncate(time.Second)}, audits: &auditLog{}}
+	a := &app{t: t, clock: opstest.NewWallClock(), audits: &auditLog{}}
 
 	var handler http.Handler = http.NotFoundHandler()
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(a.srv.Close)
-
-	idp, err := devidp.Start(ctx, devidp.Config{
-		Clients: []devidp.Client{{
-			ID: testClientID, Secret: testClientSecret,
-			RedirectURIs:           []string{a.srv.URL + "/auth/callback"},
-			PostLogoutRedirectURIs: []string{a.srv.URL + "/"},
-		}},
-		Now:    a.clock.Now,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatalf("devidp.Start: %v", err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	a.idp = idp
+	a.idp = idptest.Start(t, idptest.Options{AppURL: a.srv.URL, Now: a.clock.Now})
 
 	groupRoles, err := auth.ParseRoleMap(devidp.DemoRoleMap())
 	if err != nil {
@@ -114,10 +79,10 @@ func newApp(t *testing.T, edit func(*auth.Config)) *app {
 	}
 	hashKey, blockKey := auth.NewSessionKeys()
 	cfg := auth.Config{
-		IssuerURL:    idp.Issuer(),
+		IssuerURL:    a.idp.Issuer(),
 		ClientID:     testClientID,
 		ClientSecret: testClientSecret,
-		RedirectURL:  a.srv.URL + "/auth/callback",
+		RedirectURL:  a.idp.CallbackURL(),
 		GroupRoles:   groupRoles,
 		HashKey:      hashKey,
 		BlockKey:     blockKey,
@@ -198,115 +163,49 @@ func (a *app) routes() http.Handler {
 }
 
 // response is one HTTP exchange as a browser sees it.
-type response struct {
-	URL     *url.URL
-	Status  int
-	Header  http.Header
-	Cookies []*http.Cookie
-	Body    string
-}
-
-// Location resolves the redirect target against the request URL.
-func (r *response) Location() *url.URL {
-	loc, err := r.URL.Parse(r.Header.Get("Location"))
-	if err != nil {
-		return nil
-	}
-	return loc
-}
-
-func (r *response) Cookie(name string) *http.Cookie {
-	for _, c := range r.Cookies {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
+type response = idptest.Page
 
 // browser has a cookie jar and follows redirects one step at a time, only to the app
 // and the provider: a redirect anywhere else is where the test stops.
 type browser struct {
 	t      *testing.T
 	a      *app
+	b      *idptest.Browser
 	client *http.Client
 }
 
 func (a *app) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: a.t, a: a, client: &http.Client{
-		Jar:           jar,
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-func (b *browser) do(req *http.Request) *response {
-	b.t.Helper()
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return &response{URL: req.URL, Status: resp.StatusCode, Header: resp.Header, Cookies: resp.Cookies(), Body: string(body)}
+	b := idptest.NewBrowser(a.t, idptest.FollowNone)
+	return &browser{t: a.t, a: a, b: b, client: b.Client}
 }
 
 func (b *browser) get(u string) *response {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		b.t.Fatalf("GET %s: %v", u, err)
-	}
-	return b.do(req)
+	return b.b.Get(u)
 }
 
 func (b *browser) post(u string, form url.Values) *response {
 	b.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		b.t.Fatalf("POST %s: %v", u, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
+	return b.b.Post(u, form)
 }
 
 // ours reports whether u is on the app or the provider.
-func (b *browser) ours(u *url.URL) bool {
-	app, _ := url.Parse(b.a.srv.URL)
-	idp, _ := url.Parse(b.a.idp.Issuer())
-	return u.Scheme == "http" && (u.Host == app.Host || u.Host == idp.Host)
-}
+func (b *browser) ours(u *url.URL) bool { return b.a.idp.Ours(u) }
 
 // follow follows redirects until a page, a redirect off our hosts, or stop says so.
 func (b *browser) follow(r *response, stop func(*url.URL) bool) *response {
 	b.t.Helper()
-	for i := 0; i < 10 && r.Status >= 300 && r.Status < 400; i++ {
-		next := r.Location()
-		if next == nil || !b.ours(next) || (stop != nil && stop(next)) {
-			return r
-		}
-		r = b.get(next.String())
-	}
-	return r
+	return b.b.FollowWhile(r, func(next *url.URL) bool { return b.ours(next) && (stop == nil || !stop(next)) })
 }
-
-var hiddenID = regexp.MustCompile(`name="id" value="([^"]+)"`)
 
 // submitLogin fills the provider's login form on page.
 func (b *browser) submitLogin(page *response, username, password string) *response {
 	b.t.Helper()
-	m := hiddenID.FindStringSubmatch(page.Body)
-	if page.Status != http.StatusOK || m == nil {
-		b.t.Fatalf("want the provider's login page at %s; got status %d:\n%s", page.URL, page.Status, page.Body)
-	}
-	return b.post(b.a.idp.Issuer()+"/login", url.Values{"id": {m[1]}, "username": {username}, "password": {password}})
+	return b.a.idp.SubmitLogin(b.b, page, username, password)
 }
 
 // isCallback reports whether u is the app's callback.
-func (b *browser) isCallback(u *url.URL) bool {
-	return strings.HasPrefix(u.String(), b.a.srv.URL+"/auth/callback")
-}
+func (b *browser) isCallback(u *url.URL) bool { return b.a.idp.IsCallback(u) }
 
 // startLogin goes to /login?next=… and on to the provider's login page.
 func (b *browser) startLogin(next string) *response {
@@ -346,20 +245,16 @@ func (b *browser) me() me {
 
 // sessionCookie returns the browser's session cookie for the app, or nil.
 func (b *browser) sessionCookie() *http.Cookie {
-	u, _ := url.Parse(b.a.srv.URL)
-	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == auth.DefaultCookieName {
-			return c
-		}
-	}
-	return nil
+	return b.b.Cookie(b.a.srv.URL, auth.DefaultCookieName)
 }
 
 func demoUser(t *testing.T, name string) devidp.User {
 	t.Helper()
-	i := slices.IndexFunc(devidp.DemoUsers(), func(u devidp.User) bool { return u.Username == name })
-	if i < 0 {
-		t.Fatalf("no demo user %q", name)
-	}
-	return devidp.DemoUsers()[i]
+	return idptest.DemoUser(t, name)
+}
+
+// hasLoginForm reports whether page is the provider's login form.
+func hasLoginForm(page *response) bool {
+	_, ok := idptest.LoginFormID(page.Body)
+	return ok
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -17,20 +16,22 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/oauth2"
 
+	"paydesk/ops/opstest"
 	"paydesk/web/auth"
+	"paydesk/web/devidp/idptest"
 )
 
 // mockApp is the app against mockoidc, a second, independent provider: it has no login
 // page (it signs in whoever is queued), no auth_time and no end_session, reads the client
 // secret from the form, and lets the test tamper with what it signs.
 type mockApp struct {
-	t      *testing.T
-	m      *mockoidc.MockOIDC
-	clock  *clock
-	auth   *auth.Auth
-	srv    *httptest.Server
-	client *http.Client
-	audits *auditLog
+	t       *testing.T
+	m       *mockoidc.MockOIDC
+	clock   *opstest.Clock
+	auth    *auth.Auth
+	srv     *httptest.Server
+	browser *idptest.Browser
+	audits  *auditLog
 }
 
 func newMockApp(t *testing.T) *mockApp {
@@ -40,7 +41,7 @@ func newMockApp(t *testing.T) *mockApp {
 		t.Fatalf("mockoidc.Run: %v", err)
 	}
 	t.Cleanup(func() { m.Shutdown() })
-	ma := &mockApp{t: t, m: m, clock: &clock{t: time.Now()}, audits: &auditLog{}}
+	ma := &mockApp{t: t, m: m, clock: opstest.NewClock(time.Now()), audits: &auditLog{}}
 	var handler http.Handler = http.NotFoundHandler()
 	ma.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(ma.srv.Close)
@@ -73,20 +74,15 @@ func newMockApp(t *testing.T) *mockApp {
 	})
 	handler = mux
 
-	jar, _ := cookiejar.New(nil)
-	ma.client = &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ma.browser = idptest.NewBrowser(t, idptest.FollowNone)
 	return ma
 }
 
-func (ma *mockApp) get(u string) (*http.Response, string) {
+// get is one step of the browser, which stops at every redirect.
+func (ma *mockApp) get(u string) (*response, string) {
 	ma.t.Helper()
-	resp, err := ma.client.Get(u)
-	if err != nil {
-		ma.t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
+	r := ma.browser.Get(u)
+	return r, r.Body
 }
 
 // toCallback starts a sign-in, lets edit change the authorize URL, and returns the
@@ -106,7 +102,7 @@ func (ma *mockApp) toCallback(edit func(url.Values)) string {
 	resp, _ = ma.get(authz.String())
 	cb := resp.Header.Get("Location")
 	if !strings.HasPrefix(cb, ma.srv.URL+"/auth/callback") {
-		ma.t.Fatalf("mockoidc authorize: got %d to %q; want the callback", resp.StatusCode, cb)
+		ma.t.Fatalf("mockoidc authorize: got %d to %q; want the callback", resp.Status, cb)
 	}
 	return cb
 }
@@ -126,8 +122,8 @@ func TestMockOIDC(t *testing.T) {
 		ma := newMockApp(t)
 		ma.m.QueueUser(user)
 		resp, _ := ma.get(ma.toCallback(nil))
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-			t.Fatalf("callback: got %d to %q; want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+		if resp.Status != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Fatalf("callback: got %d to %q; want 303 to /", resp.Status, resp.Header.Get("Location"))
 		}
 		m := ma.me()
 		if !m.SignedIn || m.Subject != "u-42" || m.Email != "Ops.Lead@example.com" || !slices.Equal(m.Roles, []auth.Role{auth.RoleSupport, auth.RoleFinance}) {
@@ -144,8 +140,8 @@ func TestMockOIDC(t *testing.T) {
 		ma.m.QueueUser(user)
 		cb := ma.toCallback(func(q url.Values) { q.Set("nonce", "not-the-flow-nonce") })
 		resp, body := ma.get(cb)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "does not belong to this sign-in") {
-			t.Errorf("callback: got %d %q; want 400 nonce refusal", resp.StatusCode, body)
+		if resp.Status != http.StatusBadRequest || !strings.Contains(body, "does not belong to this sign-in") {
+			t.Errorf("callback: got %d %q; want 400 nonce refusal", resp.Status, body)
 		}
 		if ma.me().SignedIn {
 			t.Errorf("after a wrong nonce: got signed in")
@@ -159,8 +155,8 @@ func TestMockOIDC(t *testing.T) {
 		ma := newMockApp(t)
 		ma.m.QueueUser(user)
 		cb := ma.toCallback(func(q url.Values) { q.Del("nonce") })
-		if resp, _ := ma.get(cb); resp.StatusCode != http.StatusBadRequest || ma.me().SignedIn {
-			t.Errorf("callback: got %d; want 400 and no session", resp.StatusCode)
+		if resp, _ := ma.get(cb); resp.Status != http.StatusBadRequest || ma.me().SignedIn {
+			t.Errorf("callback: got %d; want 400 and no session", resp.Status)
 		}
 	})
 
@@ -171,8 +167,8 @@ func TestMockOIDC(t *testing.T) {
 		cb := ma.toCallback(nil)
 		ma.clock.Advance(5 * time.Minute) // the flow is still valid; the token is not
 		resp, body := ma.get(cb)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "The ID token is not valid") {
-			t.Errorf("callback: got %d %q; want 400 invalid ID token", resp.StatusCode, body)
+		if resp.Status != http.StatusBadRequest || !strings.Contains(body, "The ID token is not valid") {
+			t.Errorf("callback: got %d %q; want 400 invalid ID token", resp.Status, body)
 		}
 		if e, _ := ma.audits.last(auth.KindSignInFailed); !strings.Contains(e.Message, "expired") {
 			t.Errorf("audit: got %q; want the expiry named", e.Message)
@@ -190,8 +186,8 @@ func TestMockOIDC(t *testing.T) {
 			q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier()))
 		})
 		resp, body := ma.get(cb)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "did not accept the sign-in code") || ma.me().SignedIn {
-			t.Errorf("callback: got %d %q; want 400 and no session", resp.StatusCode, body)
+		if resp.Status != http.StatusBadRequest || !strings.Contains(body, "did not accept the sign-in code") || ma.me().SignedIn {
+			t.Errorf("callback: got %d %q; want 400 and no session", resp.Status, body)
 		}
 	})
 
@@ -206,8 +202,8 @@ func TestMockOIDC(t *testing.T) {
 		authz, _ := url.Parse(resp.Header.Get("Location"))
 		resp, _ = ma.get(authz.String())
 		resp, body := ma.get(resp.Header.Get("Location"))
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "did not ask you to sign in again") {
-			t.Errorf("callback: got %d %q; want 400 refusing a stale step-up", resp.StatusCode, body)
+		if resp.Status != http.StatusBadRequest || !strings.Contains(body, "did not ask you to sign in again") {
+			t.Errorf("callback: got %d %q; want 400 refusing a stale step-up", resp.Status, body)
 		}
 	})
 
@@ -216,13 +212,9 @@ func TestMockOIDC(t *testing.T) {
 		ma.m.QueueUser(user)
 		ma.get(ma.toCallback(nil))
 		req, _ := http.NewRequest(http.MethodPost, ma.srv.URL+"/logout", nil)
-		resp, err := ma.client.Do(req)
-		if err != nil {
-			t.Fatalf("POST /logout: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-			t.Errorf("logout: got %d to %q; want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+		resp := ma.browser.Do(req)
+		if resp.Status != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Errorf("logout: got %d to %q; want 303 to /", resp.Status, resp.Header.Get("Location"))
 		}
 		if ma.me().SignedIn {
 			t.Errorf("after logout: got signed in")

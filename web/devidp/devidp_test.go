@@ -7,53 +7,36 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"paydesk/ops/opstest"
 	"paydesk/web/devidp"
+	"paydesk/web/devidp/idptest"
 )
 
 const (
 	clientID     = "paydesk"
 	clientSecret = "paydesk-secret"
-	redirectURI  = "http://127.0.0.1:1/auth/callback"
-	afterLogout  = "http://127.0.0.1:1/"
+	// appURL is the client's address: nothing listens there, the browser stops before.
+	appURL      = "http://127.0.0.1:1"
+	redirectURI = appURL + idptest.CallbackPath
+	afterLogout = appURL + "/"
 )
-
-// clock is a settable clock shared by the provider and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fixture is a running provider with a browser and an OpenID client pointed at it.
 type fixture struct {
 	t        *testing.T
-	clock    *clock
-	server   *devidp.Server
+	clock    *opstest.Clock
+	server   *idptest.Provider
 	browser  *http.Client
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
@@ -63,36 +46,20 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	clk := &clock{t: time.Now().Truncate(time.Second)}
-	s, err := devidp.Start(ctx, devidp.Config{
-		Clients: []devidp.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{afterLogout}}},
-		Now:     clk.Now,
-		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
+	clk := opstest.NewWallClock()
+	s := idptest.Start(t, idptest.Options{AppURL: appURL, ClientID: clientID, ClientSecret: clientSecret, Now: clk.Now})
 	provider, err := oidc.NewProvider(ctx, s.Issuer())
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
-	jar, _ := cookiejar.New(nil)
 	return &fixture{
 		t:      t,
 		clock:  clk,
 		server: s,
-		browser: &http.Client{
-			Jar:     jar,
-			Timeout: 10 * time.Second,
-			// Stop at the client's callback: nothing listens there.
-			CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-				if strings.HasPrefix(req.URL.String(), redirectURI) || strings.HasPrefix(req.URL.String(), afterLogout) {
-					return http.ErrUseLastResponse
-				}
-				return nil
-			},
-		},
+		// Stop at the client's callback and its page after sign-out: nothing listens there.
+		browser: idptest.NewBrowser(t, func(next *url.URL) bool {
+			return !strings.HasPrefix(next.String(), redirectURI) && !strings.HasPrefix(next.String(), afterLogout)
+		}).Client,
 		oauth: &oauth2.Config{
 			ClientID: clientID, ClientSecret: clientSecret, RedirectURL: redirectURI,
 			Endpoint: provider.Endpoint(),
@@ -127,16 +94,14 @@ func (f *fixture) authorize(extra url.Values) (*http.Response, string) {
 	return resp, string(body)
 }
 
-var hiddenID = regexp.MustCompile(`name="id" value="([^"]+)"`)
-
 // login submits the login form found in page.
 func (f *fixture) login(page, username, password string) (*http.Response, string) {
 	f.t.Helper()
-	m := hiddenID.FindStringSubmatch(page)
-	if m == nil {
+	id, ok := idptest.LoginFormID(page)
+	if !ok {
 		f.t.Fatalf("no login form in page:\n%s", page)
 	}
-	resp, err := f.browser.PostForm(f.server.Issuer()+"/login", url.Values{"id": {m[1]}, "username": {username}, "password": {password}})
+	resp, err := f.browser.PostForm(f.server.Issuer()+"/login", url.Values{"id": {id}, "username": {username}, "password": {password}})
 	if err != nil {
 		f.t.Fatalf("POST /login: %v", err)
 	}
@@ -556,7 +521,7 @@ func TestSingleSignOnPromptLoginAndMaxAge(t *testing.T) {
 				q[k] = v
 			}
 			resp, page := f.authorize(q)
-			if gotLogin := resp.StatusCode == http.StatusOK && hiddenID.MatchString(page); gotLogin != tt.wantLogin {
+			if gotLogin := resp.StatusCode == http.StatusOK && isLoginPage(page); gotLogin != tt.wantLogin {
 				t.Fatalf("got login page %v (status %d); want %v", gotLogin, resp.StatusCode, tt.wantLogin)
 			}
 			if !tt.wantLogin {
@@ -604,7 +569,7 @@ func TestEndSession(t *testing.T) {
 		t.Errorf("end_session: got %d to %q; want 302 to %q", resp.StatusCode, loc, afterLogout)
 	}
 	// The provider's own sign-in is gone: the next authorize shows the login page.
-	if resp, page := f.authorize(pkce()); resp.StatusCode != http.StatusOK || !hiddenID.MatchString(page) {
+	if resp, page := f.authorize(pkce()); resp.StatusCode != http.StatusOK || !isLoginPage(page) {
 		t.Errorf("authorize after end_session: got status %d; want the login page", resp.StatusCode)
 	}
 
@@ -646,4 +611,10 @@ func TestStopsWhenContextDone(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// isLoginPage reports whether page is the provider's login form.
+func isLoginPage(page string) bool {
+	_, ok := idptest.LoginFormID(page)
+	return ok
 }
