@@ -14,30 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/ops/opstest"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
-
-// clock is the fixture's clock, shared by the Desk and the database.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // counts is the fixture's Metrics: what the Desk counted, by name.
 type counts struct {
@@ -82,7 +65,7 @@ const (
 // Webhooks are configured as in production (BPC and Powens signed, Tranzzo too).
 type fixture struct {
 	t       *testing.T
-	clock   *clock
+	clock   *opstest.Clock
 	db      *storage.DB
 	desk    *Desk
 	powens  *powens.Simulator
@@ -102,7 +85,7 @@ var (
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, metrics: &counts{}}
+	f := &fixture{t: t, clock: opstest.NewClock(time.Now().UTC().Truncate(time.Second)), metrics: &counts{}}
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
 	if err != nil {
 		t.Fatal(err)
