@@ -94,7 +94,7 @@ func TestRefundSummary(t *testing.T) {
 			}
 			// Whichever path answered (the daily summary, or the refunds for times within a
 			// day), the refunds themselves agree.
-			raw, err := db.refundSummaryRaw(ctx, f)
+			raw, err := db.refundSummaryFromRefunds(ctx, f, false)
 			if err != nil {
 				t.Fatal(err)
 			}
