@@ -14,7 +14,7 @@ import (
 )
 
 // Action is one row of the journal: a provider call that changes something, written
-// before the call and finished after it, whatever the outcome (design.md "An action").
+// before the call and finished after it, whatever the outcome (docs/states.md, the action journal).
 type Action struct {
 	ID        int64
 	PaymentID int64

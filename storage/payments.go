@@ -187,7 +187,7 @@ func validateSnapshot(s providers.Snapshot, rawCompact bool) (providers.Snapshot
 }
 
 // UpsertPayment stores what a provider says about a payment, in one write transaction:
-// it finds the stored row by provider and any of the snapshot's ids (a BPC session stored
+// it finds the stored row by provider and any of the snapshot's ids (a checkout session stored
 // first and later seen with its payment is one row), inserts or updates it, syncs the
 // refunds the provider reports into the refunds table and appends one timeline event
 // saying what changed. A snapshot that changes nothing writes nothing (importing twice is
@@ -334,8 +334,9 @@ func mergeSnapshot(old Payment, found bool, s providers.Snapshot, now time.Time)
 		next.PaymentID = keep(old.PaymentID, s.PaymentID)
 		next.SessionID = keep(old.SessionID, s.SessionID)
 		next.OrderID = keep(old.OrderID, s.OrderID)
-		// The merchant's reference is fixed once known: a Powens cancellation replaces
-		// client_state (where the reference may live) with Paydesk's own signed state.
+		// The merchant's reference is fixed once known: a cancellation the payer confirms can
+		// replace the provider's field it may live in with Paydesk's own signed state
+		// (docs/providers.md).
 		next.MerchantReference = keep(s.MerchantReference, old.MerchantReference)
 		next.CustomerName = keep(old.CustomerName, s.CustomerName)
 		next.CustomerEmail = keep(old.CustomerEmail, s.CustomerEmail)
@@ -583,7 +584,7 @@ func applyProviderRefunds(ctx context.Context, tx *sql.Tx, paymentID int64, plan
 	return nil
 }
 
-// paymentCreatedMessage is the timeline line of a new payment: "Imported from Powens: paid, 50.90 EUR".
+// paymentCreatedMessage is the timeline line of a new payment: "Imported from <provider>: paid, 50.90 EUR".
 func paymentCreatedMessage(kind string, p Payment, plan []refundSync) string {
 	verb := "Imported from "
 	switch kind {

@@ -102,7 +102,7 @@ var RefundStatuses = []string{"awaiting_approval", "approved", "pending", "succe
 // maxNoteLength bounds a refund's free note, in characters.
 const maxNoteLength = 1000
 
-// RefundBalance is how much of a payment can still be refunded (design.md):
+// RefundBalance is how much of a payment can still be refunded (docs/states.md):
 // Refundable = Captured − Succeeded − InFlight − Reserved. It may be negative when the
 // provider reports more refunded than Paydesk knows of.
 type RefundBalance struct {
