@@ -76,11 +76,7 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 		}
 	}
 	if f.Status != "" {
-		known := false
-		for _, s := range RefundStatuses {
-			known = known || s == f.Status
-		}
-		if !known {
+		if !validRefundStatus(f.Status) {
 			return "", nil, fmt.Errorf("unknown refund status %q", f.Status)
 		}
 		add("r.status = ?", f.Status)
@@ -228,12 +224,4 @@ func (s *refundRowScanner) scan(rows *sql.Rows) (RefundRow, error) {
 	row.DecidedAt = anyMS(s.decided)
 	row.Provider = providers.Name(s.provider)
 	return row, nil
-}
-
-// anyMS converts stored unix milliseconds scanned into an any (zero if NULL).
-func anyMS(v any) time.Time {
-	if n, ok := v.(int64); ok {
-		return fromMS(n)
-	}
-	return time.Time{}
 }

@@ -405,3 +405,13 @@ func (db *DB) RefundsOfPayment(ctx context.Context, paymentID int64) ([]Refund, 
 	}
 	return out, nil
 }
+
+// validRefundStatus reports whether s is one of RefundStatuses.
+func validRefundStatus(s string) bool {
+	for _, v := range RefundStatuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
