@@ -1,12 +1,14 @@
-// The refund history's totals and chart. Every way of building them adds daily groups up
-// in summaryBuilder; the groups come from one of two places:
+// The refund history's totals and chart (RefundSummary, RefundTotals, RefundSeries). All
+// three add daily groups up in one summaryBuilder; the groups come one of two ways, each
+// kept because the other is slower where it is used:
 //
-//   - kept in memory (refund_day_totals.go): refund_day_totals, for the filters it has
-//     columns for, added up in Go (0.1 ms where SQLite takes 1-2 ms to hand the groups over);
-//   - a GROUP BY per day and currency in SQLite (refundSummaryFromSQL): over refund_days or
-//     refund_days_people when a reason or a person filters, as those tables are too large to
-//     keep in memory; over the refunds themselves when From or To is not a whole UTC day,
-//     which no summary can answer.
+//   - from memory (refund_day_totals.go): refund_day_totals' few thousand groups, read
+//     again only after a change, answer the filters it has columns for (everything, dates,
+//     provider, currency, status) in 0.1 ms, where SQLite takes 1-2 ms to hand them over;
+//   - from a GROUP BY per day and currency in SQLite (sumDailyGroups): over refund_days or
+//     refund_days_people when a reason or a person filters (their indexes lead SQLite to
+//     the matching groups alone, out of tens of thousands), and over the refunds
+//     themselves when From or To is not a whole UTC day, which no summary can answer.
 
 package storage
 
