@@ -143,16 +143,16 @@ func TestSearchByIDSeeksTheUniqueIndexes(t *testing.T) {
 		plan := planOf(t, db, c.idSet, c.idSetArgs)
 		text := strings.Join(plan, "\n")
 		for _, want := range []string{
-			"SEARCH payments USING COVERING INDEX payments_provider_payment (provider=? AND provider_payment_id=?)",
-			"SEARCH payments USING COVERING INDEX payments_provider_session (provider=? AND session_id=?)",
-			"SEARCH payments USING COVERING INDEX payments_provider_order (provider=? AND order_id=?)",
+			"USING COVERING INDEX payments_provider_payment (provider=? AND provider_payment_id=?)",
+			"USING COVERING INDEX payments_provider_session (provider=? AND session_id=?)",
+			"USING COVERING INDEX payments_provider_order (provider=? AND order_id=?)",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("%q: the plan has no %q:\n%s", q, want, text)
 			}
 		}
 		for _, line := range plan {
-			if line == "SCAN payments" || strings.HasPrefix(line, "SCAN payments ") {
+			if line == "SCAN payments" || line == "SCAN p" || strings.HasPrefix(line, "SCAN payments ") || strings.HasPrefix(line, "SCAN p ") {
 				t.Errorf("%q: the plan reads every payment (%s):\n%s", q, line, text)
 			}
 		}
