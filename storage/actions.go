@@ -8,13 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
-
 	"paydesk/providers"
 )
 
 // Action is one row of the journal: a provider call that changes something, written
-// before the call and finished after it, whatever the outcome (design.md "An action").
+// before the call and finished after it, whatever the outcome (docs/states.md, the action journal).
 type Action struct {
 	ID        int64
 	PaymentID int64
@@ -58,11 +56,6 @@ var actionStates = map[string]bool{"pending": true, "succeeded": true, "failed":
 // actionColumns is the column list every action query scans with scanAction.
 const actionColumns = `id, payment_id, kind, state, amount, currency, refund_id, idempotency_key, actor,
 	started_at, finished_at, outcome, message, provider_answer`
-
-// scannable is what both *sql.Row and *sql.Rows offer.
-type scannable interface {
-	Scan(dest ...any) error
-}
 
 // scanAction reads one row selected with actionColumns.
 func scanAction(s scannable) (Action, error) {
@@ -385,21 +378,6 @@ func queryActions(ctx context.Context, x execer, query string, args ...any) ([]A
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// questionMarks returns "?, ?, ?" for n arguments.
-func questionMarks(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat("?, ", n-1) + "?"
-}
-
-// isUniqueConstraint reports whether err is SQLite refusing a write that would break a
-// UNIQUE constraint or index.
-func isUniqueConstraint(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
 }
 
 // SettlePayerAction ends an action that waited for the payer (needs_payer) once the

@@ -151,8 +151,9 @@ func benchDatabase(b *testing.B) *DB {
 	return benchDB
 }
 
-// closeBenchDatabase removes the benchmarks' database, if one was built.
+// closeBenchDatabase removes the benchmarks' databases, those that were built.
 func closeBenchDatabase() {
+	closeBenchRefundsDatabase()
 	if benchDB != nil {
 		benchDB.Close()
 	}

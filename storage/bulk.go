@@ -401,16 +401,6 @@ func (db *DB) prepareBulk(p BulkPayment, opt BulkOptions) (BulkPayment, error) {
 	return p, nil
 }
 
-// validRefundStatus reports whether s is one of RefundStatuses.
-func validRefundStatus(s string) bool {
-	for _, v := range RefundStatuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // Add inserts one new payment with its refunds (and, with Events, its timeline) and
 // returns its row id. The batch commits every BatchRows payments. An error leaves the
 // load to Abort.

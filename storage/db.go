@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the SQLite driver (cgo); build with -tags sqlite_fts5
+	"github.com/mattn/go-sqlite3" // the SQLite driver (cgo; build with -tags sqlite_fts5), and its errors
 )
 
 //go:embed migrations/*.sql
@@ -38,9 +38,9 @@ var (
 // DB is Paydesk's database handle.
 type DB struct {
 	db *sql.DB
-	// watch is a connection of its own that never writes, for DataVersion (version.go).
+	// watch is a connection of its own that never writes, for DataVersion (data_version.go).
 	watch *versionWatch
-	// dayTotals keeps refund_day_totals in memory for the refund history (refunds.go).
+	// dayTotals keeps refund_day_totals in memory for the refund history (refund_day_totals.go).
 	dayTotals refundDayTotalsCache
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -188,38 +188,21 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// Setting returns a stored setting, or ErrNotFound.
-func (db *DB) Setting(ctx context.Context, key string) ([]byte, error) {
-	var v []byte
-	err := db.db.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("storage: setting %s: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: setting %s: %w", key, err)
-	}
-	return v, nil
+// execer is what both *sql.DB and *sql.Tx offer, so helpers run inside or outside a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// SetSetting stores a setting, replacing any previous value.
-func (db *DB) SetSetting(ctx context.Context, key string, value []byte) error {
-	_, err := db.db.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
-	if err != nil {
-		return fmt.Errorf("storage: set setting %s: %w", key, err)
-	}
-	return nil
+// scannable is what both *sql.Row and *sql.Rows offer.
+type scannable interface {
+	Scan(dest ...any) error
 }
 
-// ms converts a time to the stored unix milliseconds.
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-// fromMS converts stored unix milliseconds to a UTC time.
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-// nullMS converts a nullable stored time.
-func nullMS(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMS(v.Int64)
+// isUniqueConstraint reports whether err is SQLite refusing a write that would break a
+// UNIQUE constraint or index.
+func isUniqueConstraint(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
 }

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -21,13 +20,6 @@ type Event struct {
 	Message string
 	// Data is optional JSON detail (never rendered as HTML).
 	Data json.RawMessage
-}
-
-// execer is what both *sql.DB and *sql.Tx offer, so helpers run inside or outside a transaction.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // AddEvent appends an event to a payment's timeline. A zero At means now.

@@ -10,15 +10,16 @@ import (
 	"time"
 )
 
-// PayerLink is a tracked link the payer opens to confirm an action (a Powens
-// cancellation): active, superseded, confirmed, abandoned or expired (design.md).
+// PayerLink is a tracked link the payer opens to confirm an action (a cancellation the
+// provider needs the payer to confirm): active, superseded, confirmed, abandoned or
+// expired (docs/states.md, payer links).
 type PayerLink struct {
 	ID        int64
 	PaymentID int64
 	// ActionID is the action waiting for the payer, 0 for none.
 	ActionID int64
 	State    string
-	// Kind is webview (scoped token + Powens webview) or validate_uri (the bank's page).
+	// Kind is webview (a scoped token and the provider's webview) or validate_uri (the bank's page).
 	Kind      string
 	URL       string
 	Nonce     string // carried inside the signed state the payer brings back
@@ -187,7 +188,7 @@ var payerLinkEvents = map[string][3]string{
 }
 
 // SetPayerLinkState moves a link to state with an outcome in plain words, following
-// design.md: active → confirmed | abandoned | superseded | expired, abandoned → active |
+// docs/states.md: active → confirmed | abandoned | superseded | expired, abandoned → active |
 // confirmed | superseded | expired. Any other move is ErrConflict. The payer's return
 // (confirmed, abandoned) sets ReturnedAt.
 func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome string) (PayerLink, error) {

@@ -176,13 +176,23 @@ func (c paymentConds) with(term string, args ...any) paymentConds {
 	return c
 }
 
-// Exact-key matches on every id column, the public id and the merchant reference. The
-// not-empty terms let SQLite use the partial indexes; the provider terms let it use the
-// unique (provider, id) indexes, one seek per provider (0004_perf.sql).
-const idMatchSQL = `SELECT id FROM payments WHERE public_id = ?
-	UNION SELECT id FROM payments WHERE provider IN ('powens', 'bpc', 'tranzzo') AND provider_payment_id = ? AND provider_payment_id <> ''
-	UNION SELECT id FROM payments WHERE provider IN ('powens', 'bpc', 'tranzzo') AND session_id = ? AND session_id <> ''
-	UNION SELECT id FROM payments WHERE provider IN ('powens', 'bpc', 'tranzzo') AND order_id = ? AND order_id <> ''
+// Exact-key matches on every id column, the public id and the merchant reference; more
+// terms may follow, each after a UNION. The not-empty terms let SQLite use the partial
+// indexes. A provider's ids are unique per provider, in (provider, id) indexes
+// (0004_perf.sql): each is looked up once per stored provider, which the stored CTE lists
+// without naming any and without reading the payments (each step seeks the next name
+// past the last one; min() of an indexed column is one seek), so a search costs a few
+// seeks where SELECT DISTINCT provider, or no provider term, reads every payment. CROSS
+// JOIN keeps the providers as the outer loop: "provider IN (SELECT … FROM stored)" took
+// 0.4 ms a term on 100,000 payments instead of 10 µs.
+const idMatchSQL = `WITH RECURSIVE stored(provider) AS (
+		SELECT min(provider) FROM payments
+		UNION ALL SELECT (SELECT min(provider) FROM payments WHERE provider > stored.provider) FROM stored
+			WHERE stored.provider IS NOT NULL)
+	SELECT id FROM payments WHERE public_id = ?
+	UNION SELECT p.id FROM stored s CROSS JOIN payments p ON p.provider = s.provider AND p.provider_payment_id = ? AND p.provider_payment_id <> ''
+	UNION SELECT p.id FROM stored s CROSS JOIN payments p ON p.provider = s.provider AND p.session_id = ? AND p.session_id <> ''
+	UNION SELECT p.id FROM stored s CROSS JOIN payments p ON p.provider = s.provider AND p.order_id = ? AND p.order_id <> ''
 	UNION SELECT id FROM payments WHERE merchant_reference = ? AND merchant_reference <> ''`
 
 // The payments someone should look at: cancelling or unknown, or with an action, refund
@@ -223,8 +233,8 @@ func filterConditions(f PaymentFilter) paymentConds {
 		case strings.Contains(q, "@"):
 			c.add("customer_email = ? COLLATE NOCASE", q)
 		case isLast4(q):
-			c.idSet = `SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''
-				UNION ` + idMatchSQL
+			c.idSet = idMatchSQL + `
+				UNION SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''`
 			c.idSetArgs = []any{q, q, q, q, q, q}
 		default:
 			c.idSet, c.idSetArgs = idMatchSQL, []any{q, q, q, q, q}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +130,31 @@ func TestListPaymentsFewNeedAttention(t *testing.T) {
 	got, first := walk(t, db, PaymentFilter{NeedsAttention: true})
 	if want := []string{"80000", "80100", "80200"}; !slices.Equal(got, want) || first.Count != 3 || first.CountCapped {
 		t.Errorf("needs attention: got %v (count %d), want %v (count 3)", got, first.Count, want)
+	}
+}
+
+// TestSearchByIDSeeksTheUniqueIndexes: a search by a provider's id, session or order seeks
+// the unique (provider, id) indexes on both columns, once per stored provider (listed
+// without naming them), and never reads the payments one by one.
+func TestSearchByIDSeeksTheUniqueIndexes(t *testing.T) {
+	db := plansFixture(t)
+	for _, q := range []string{"1234", "70001"} { // as a card's last 4, and as any id
+		c := filterConditions(PaymentFilter{Query: q})
+		plan := planOf(t, db, c.idSet, c.idSetArgs)
+		text := strings.Join(plan, "\n")
+		for _, want := range []string{
+			"USING COVERING INDEX payments_provider_payment (provider=? AND provider_payment_id=?)",
+			"USING COVERING INDEX payments_provider_session (provider=? AND session_id=?)",
+			"USING COVERING INDEX payments_provider_order (provider=? AND order_id=?)",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%q: the plan has no %q:\n%s", q, want, text)
+			}
+		}
+		for _, line := range plan {
+			if line == "SCAN payments" || line == "SCAN p" || strings.HasPrefix(line, "SCAN payments ") || strings.HasPrefix(line, "SCAN p ") {
+				t.Errorf("%q: the plan reads every payment (%s):\n%s", q, line, text)
+			}
+		}
 	}
 }

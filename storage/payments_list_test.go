@@ -623,3 +623,30 @@ func TestListPaymentsQueryPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestFTSExpressionPunctuationWords: a word of punctuation alone is dropped, so that
+// "Dupont - order" still finds Dupont.
+func TestFTSExpressionPunctuationWords(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Dupont - order", `"Dupont"* AND "order"*`},
+		{"Sato -", `"Sato"*`},
+		{"- . _ @", ""},
+		{"a.b@c", `"a.b@c"*`},
+		{"jean-luc", `"jean-luc"*`},
+	}
+	for _, tt := range tests {
+		if got := ftsExpression(tt.in); got != tt.want {
+			t.Errorf("ftsExpression(%q): got %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	db := newTestDB(t)
+	upsertForTest(t, db, providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 100, Currency: "EUR",
+		RawStatus: "succeeded", CustomerName: "Haruto Sato", CreatedAt: testEpoch}, UpsertOptions{})
+	page, err := db.ListPayments(context.Background(), PaymentFilter{Query: "Sato - "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Payments) != 1 {
+		t.Errorf(`"Sato - " finds %d payments, want 1`, len(page.Payments))
+	}
+}

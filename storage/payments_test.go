@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -84,68 +82,6 @@ func refundsOf(t *testing.T, db *DB, paymentID int64) []storedRefund {
 
 // setClock makes db's clock return at.
 func setClock(db *DB, at time.Time) { db.Now = func() time.Time { return at } }
-
-func TestMigrate(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("embedded migrations: %v %v", files, err)
-	}
-	var highest int
-	for _, f := range files {
-		var n int
-		fmt.Sscanf(strings.TrimPrefix(f, "migrations/"), "%d_", &n)
-		highest = max(highest, n)
-	}
-
-	for _, table := range []string{"settings", "payments", "payments_fts", "events", "refunds", "refund_approvals",
-		"actions", "payer_links", "audit_log", "webhook_events", "schema_migrations"} {
-		var n int
-		if err := db.db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", table).Scan(&n); err != nil || n != 1 {
-			t.Errorf("table %s: got %d (%v), want 1", table, n, err)
-		}
-	}
-	for _, trigger := range []string{"payments_fts_insert", "payments_fts_update", "payments_fts_delete"} {
-		var n int
-		if err := db.db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?", trigger).Scan(&n); err != nil || n != 1 {
-			t.Errorf("trigger %s: got %d (%v), want 1", trigger, n, err)
-		}
-	}
-	v, err := db.SchemaVersion(ctx)
-	if err != nil || v != highest {
-		t.Errorf("schema version: got %d (%v), want %d", v, err, highest)
-	}
-	if got := rowCount(t, db, "schema_migrations"); got != len(files) {
-		t.Errorf("schema_migrations rows: got %d, want %d", got, len(files))
-	}
-	var appliedAt int64
-	db.db.QueryRow("SELECT applied_at FROM schema_migrations WHERE version = 1").Scan(&appliedAt)
-
-	// Migrating again, in place or by re-opening the file, applies nothing twice.
-	setClock(db, testEpoch.Add(time.Hour))
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate again: %v", err)
-	}
-	db.Close()
-	db, err = Open(ctx, path)
-	if err != nil {
-		t.Fatalf("re-open: %v", err)
-	}
-	defer db.Close()
-	if got := rowCount(t, db, "schema_migrations"); got != len(files) {
-		t.Errorf("schema_migrations rows after re-open: got %d, want %d", got, len(files))
-	}
-	var again int64
-	db.db.QueryRow("SELECT applied_at FROM schema_migrations WHERE version = 1").Scan(&again)
-	if again != appliedAt {
-		t.Errorf("migration 1 applied_at: got %d, want %d (unchanged)", again, appliedAt)
-	}
-}
 
 func TestPublicIDFor(t *testing.T) {
 	a := PublicIDFor(providers.BPC, "ps_1")
@@ -462,119 +398,6 @@ func TestUpsertPaymentStale(t *testing.T) {
 	}
 }
 
-func TestUpsertPaymentRefundSync(t *testing.T) {
-	db := newTestDB(t)
-	t1 := testEpoch.Add(-50 * time.Minute)
-	t2 := testEpoch.Add(-40 * time.Minute)
-	snap := providers.Snapshot{Provider: providers.BPC, PaymentID: "p_9", Amount: 10000, Captured: 10000, Refunded: 2000,
-		Currency: "EUR", RawStatus: "succeeded", CreatedAt: testEpoch.Add(-time.Hour),
-		Refunds: []providers.RefundSnapshot{
-			{ID: "re_1", Amount: 2000, Currency: "EUR", Status: "succeeded", Succeeded: true, CreatedAt: t1},
-			{ID: "re_2", Amount: 1000, Status: "pending", CreatedAt: t2},
-		}}
-	p, _ := upsertForTest(t, db, snap, UpsertOptions{Actor: "import", Kind: "imported"})
-	if e := eventsOf(t, db, p.ID)[0]; e.Message != "Imported from BPC: partially refunded, 100.00 EUR; refund re_1 of 20.00 EUR succeeded; refund re_2 of 10.00 EUR pending" {
-		t.Errorf("import event: got %q", e.Message)
-	}
-	want := []storedRefund{
-		{"re_1", 2000, "EUR", "succeeded", "provider", "provider", t1, false},
-		{"re_2", 1000, "EUR", "pending", "provider", "provider", t2, false},
-	}
-	if got := refundsOf(t, db, p.ID); !reflect.DeepEqual(got, want) {
-		t.Errorf("refunds after import:\n got %+v\nwant %+v", got, want)
-	}
-
-	// A refund Paydesk sent whose outcome was unknown, already matched to re_4.
-	if _, err := db.db.Exec(`INSERT INTO refunds (payment_id, amount, currency, status, reason, requested_by, requested_at,
-		provider_refund_id, idempotency_key, updated_at) VALUES (?, 1500, 'EUR', 'unknown', 'duplicate', 'ann@example.com', ?, 're_4', 'key-4', ?)`,
-		p.ID, ms(testEpoch), ms(testEpoch)); err != nil {
-		t.Fatal(err)
-	}
-
-	// Later: re_1 is reported failed (a settled refund never moves), re_2 succeeded,
-	// re_3 is new and failed, re_4 succeeded.
-	setClock(db, testEpoch.Add(time.Hour))
-	snap.Refunded = 4500
-	snap.Refunds = []providers.RefundSnapshot{
-		{ID: "re_1", Amount: 2000, Status: "failed", Failed: true, CreatedAt: t1},
-		{ID: "re_2", Amount: 1000, Status: "succeeded", Succeeded: true, CreatedAt: t2},
-		{ID: "re_3", Amount: 500, Status: "failed", Failed: true},
-		{ID: "re_4", Amount: 1500, Status: "succeeded", Succeeded: true},
-	}
-	_, ch := upsertForTest(t, db, snap, UpsertOptions{Actor: "reconciler", Kind: "refreshed"})
-	if !ch.Changed {
-		t.Errorf("change: got %+v, want changed", ch)
-	}
-	evs := eventsOf(t, db, p.ID)
-	wantMsg := "Refreshed from provider: refunded 20.00 EUR → 45.00 EUR; refund re_2 of 10.00 EUR pending → succeeded; " +
-		"refund re_3 of 5.00 EUR failed; refund re_4 of 15.00 EUR unknown → succeeded"
-	if e := evs[len(evs)-1]; e.Message != wantMsg {
-		t.Errorf("refresh event:\n got %q\nwant %q", e.Message, wantMsg)
-	}
-	want = []storedRefund{
-		{"re_1", 2000, "EUR", "succeeded", "provider", "provider", t1, false},
-		{"re_2", 1000, "EUR", "succeeded", "provider", "provider", t2, false},
-		{"re_4", 1500, "EUR", "succeeded", "duplicate", "ann@example.com", testEpoch, true},
-		{"re_3", 500, "EUR", "failed", "provider", "provider", testEpoch.Add(time.Hour), false},
-	}
-	if got := refundsOf(t, db, p.ID); !reflect.DeepEqual(got, want) {
-		t.Errorf("refunds after refresh:\n got %+v\nwant %+v", got, want)
-	}
-
-	// Nothing new: nothing written.
-	setClock(db, testEpoch.Add(2*time.Hour))
-	if _, ch := upsertForTest(t, db, snap, UpsertOptions{Actor: "reconciler"}); ch.Changed {
-		t.Errorf("repeated refresh: got %+v, want no change", ch)
-	}
-	if n := len(eventsOf(t, db, p.ID)); n != len(evs) {
-		t.Errorf("events after repeated refresh: got %d, want %d", n, len(evs))
-	}
-}
-
-func TestUpsertPaymentAdoptsUnmatchedRefund(t *testing.T) {
-	tests := []struct {
-		name      string
-		inFlight  []int64 // amounts of Paydesk refunds in flight without a provider id
-		wantRows  int
-		wantAdopt bool
-	}{
-		{"one match is adopted", []int64{2500}, 1, true},
-		{"another amount is not", []int64{2400}, 2, false},
-		{"two matches are ambiguous", []int64{2500, 2500}, 3, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			db := newTestDB(t)
-			snap := providers.Snapshot{Provider: providers.Tranzzo, OrderID: "order-7", PaymentID: "tz_7", Amount: 9000,
-				Captured: 9000, Currency: "UAH", RawStatus: "success", Method: "purchase", CreatedAt: testEpoch.Add(-time.Hour)}
-			p, _ := upsertForTest(t, db, snap, UpsertOptions{Actor: "import"})
-			for i, amount := range tt.inFlight {
-				if _, err := db.db.Exec(`INSERT INTO refunds (payment_id, amount, currency, status, reason, requested_by, requested_at,
-					idempotency_key, updated_at) VALUES (?, ?, 'UAH', 'unknown', 'customer_request', 'ann@example.com', ?, ?, ?)`,
-					p.ID, amount, ms(testEpoch), fmt.Sprintf("key-%d", i), ms(testEpoch)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			snap.Refunded = 2500
-			snap.Refunds = []providers.RefundSnapshot{{ID: "tz_r7", Amount: 2500, Status: "success", Succeeded: true}}
-			upsertForTest(t, db, snap, UpsertOptions{Actor: "reconciler"})
-			got := refundsOf(t, db, p.ID)
-			if len(got) != tt.wantRows {
-				t.Fatalf("refunds: got %d rows %+v, want %d", len(got), got, tt.wantRows)
-			}
-			var withID []storedRefund
-			for _, r := range got {
-				if r.ProviderID == "tz_r7" {
-					withID = append(withID, r)
-				}
-			}
-			if len(withID) != 1 || withID[0].Status != "succeeded" || withID[0].HasKey != tt.wantAdopt {
-				t.Errorf("refund tz_r7: got %+v, want one succeeded row, Paydesk's own=%v", withID, tt.wantAdopt)
-			}
-		})
-	}
-}
-
 func TestUpsertPaymentBPCSessionThenPayment(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
@@ -811,5 +634,84 @@ func TestCountAndEachPayment(t *testing.T) {
 	}
 	if err := empty.EachPayment(ctx, func(Payment) error { return stop }); err != nil {
 		t.Errorf("EachPayment of an empty database: got %v, want nil", err)
+	}
+}
+
+// TestUpsertPaymentKeepsMerchantReference: the merchant's reference is fixed once known.
+// A Powens cancellation replaces client_state (where the reference lives) with Paydesk's
+// own signed state; the payment must keep the shop's reference, in the row, the search
+// and the timeline.
+func TestUpsertPaymentKeepsMerchantReference(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		refs       []string // the reference each successive snapshot carries
+		want       string
+		wantSearch []string // searches that must find the payment
+	}{
+		{"a different reference later", []string{"ORD-1001", "pd-state.eyJhbGciOi"}, "ORD-1001", []string{"ORD-1001"}},
+		{"an empty reference later", []string{"ORD-1001", ""}, "ORD-1001", []string{"ORD-1001"}},
+		{"several later references", []string{"ORD-1001", "x", "y"}, "ORD-1001", []string{"ORD-1001"}},
+		{"unknown first, known later", []string{"", "ORD-1002"}, "ORD-1002", []string{"ORD-1002"}},
+		{"unknown first, known later, changed after", []string{"", "ORD-1003", "other"}, "ORD-1003", []string{"ORD-1003"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := newTestDB(t)
+			var p Payment
+			for i, ref := range tt.refs {
+				setClock(db, testEpoch.Add(time.Duration(i)*time.Minute))
+				state, detail := "pending", ""
+				if i > 0 {
+					detail = "cancelling_webauth" // something else changes too, as in a real cancellation
+				}
+				snap := providers.Snapshot{Provider: providers.Powens, PaymentID: "480001", MerchantReference: ref,
+					Amount: 5090, Currency: "EUR", RawStatus: state, StateDetail: detail, CustomerName: "Jean Dupont",
+					CreatedAt: testEpoch.Add(-time.Hour)}
+				p, _ = upsertForTest(t, db, snap, UpsertOptions{Actor: "provider", Kind: "refreshed"})
+			}
+			if p.MerchantReference != tt.want {
+				t.Errorf("reference %q, want %q", p.MerchantReference, tt.want)
+			}
+			stored, err := db.PaymentByID(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.MerchantReference != tt.want {
+				t.Errorf("stored reference %q, want %q", stored.MerchantReference, tt.want)
+			}
+			for _, q := range tt.wantSearch {
+				page, err := db.ListPayments(ctx, PaymentFilter{Query: q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Payments) != 1 || page.Payments[0].ID != p.ID {
+					t.Errorf("search %q finds %d payments, want the one", q, len(page.Payments))
+				}
+			}
+			// The later references are no key of this payment.
+			for _, ref := range tt.refs {
+				if ref == "" || ref == tt.want {
+					continue
+				}
+				page, err := db.ListPayments(ctx, PaymentFilter{Query: ref})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Payments) != 0 {
+					t.Errorf("search %q (a reference that was not kept) finds the payment", ref)
+				}
+			}
+			// No timeline line claims the reference changed once it was known.
+			known := tt.refs[0] != ""
+			for _, e := range eventsOf(t, db, p.ID) {
+				if known && strings.Contains(e.Message, "reference") {
+					t.Errorf("event %q: the reference changed after it was known", e.Message)
+				}
+				if strings.Contains(e.Message, "reference (none) → "+tt.want) {
+					known = true
+				}
+			}
+		})
 	}
 }

@@ -39,9 +39,9 @@ func tableDayTotals(t *testing.T, db *DB) []refundDayGroup {
 	return out
 }
 
-// TestRefundDayTotalsReadBack: the groups come back from SQLite's one-row encoding exactly
-// as the table holds them, whatever their text (spaces, digits, other alphabets, nothing)
-// and numbers, and in the table's order.
+// TestRefundDayTotalsReadBack: the groups come back from SQLite exactly as the table holds
+// them, whatever their text (spaces, digits, other alphabets, nothing) and numbers, and in
+// the table's order.
 func TestRefundDayTotalsReadBack(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
@@ -83,38 +83,6 @@ func TestRefundDayTotalsReadBack(t *testing.T) {
 		if got := sumRefundDayTotals(got, f); !equalSummaries(got, want) {
 			t.Errorf("%+v:\n got %+v\nwant %+v", f, got, want)
 		}
-	}
-}
-
-// TestParseRefundDayTotals: text that is not what SQLite was asked for is refused, and
-// groups out of the table's order are put back in it.
-func TestParseRefundDayTotals(t *testing.T) {
-	for _, tt := range []struct {
-		text  string
-		count int
-	}{
-		{"1 2 3 3 EUR 3 bpc 9 succeeded", 2},                    // fewer groups than counted
-		{"1 2 3 3 EUR 3 bpc 9 succeeded", 0},                    // more
-		{"1 2 3 3 EUR 3 bpc 9 succeede", 1},                     // cut short
-		{"1 2 3 3 EUR 3 bpc 8 succeeded", 1},                    // a length that does not match
-		{"1 2 x 3 EUR 3 bpc 9 succeeded", 1},                    // not a number
-		{"1 2 3 3 EUR 3 bpc -9 succeeded", 1},                   // a negative length
-		{"1 2 3 3 EUR 3 bpc 99999999999 s", 1},                  // a length past the end
-		{"1 2 3 3 EUR 3 bpc 9 succeeded 1 2", 1},                // a group cut short
-		{"1 2 3 3 EUR 3 bpc 9 succeeded ", 1},                   // a space too many
-		{"12345678901234567890 2 3 3 EUR 3 bpc 9 succeeded", 1}, // too long a number
-	} {
-		if g, err := parseRefundDayTotals([]byte(tt.text), tt.count); err == nil {
-			t.Errorf("%q (%d groups) read as %+v, want an error", tt.text, tt.count, g)
-		}
-	}
-	got, err := parseRefundDayTotals([]byte("2 1 10 3 EUR 3 bpc 6 failed 1 1 20 3 GBP 3 bpc 9 succeeded 1 2 30 3 EUR 7 tranzzo 9 succeeded"), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []refundDayGroup{{1, "EUR", "tranzzo", "succeeded", 2, 30}, {1, "GBP", "bpc", "succeeded", 1, 20}, {2, "EUR", "bpc", "failed", 1, 10}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
 

@@ -94,7 +94,7 @@ func TestRefundSummary(t *testing.T) {
 			}
 			// Whichever path answered (the daily summary, or the refunds for times within a
 			// day), the refunds themselves agree.
-			raw, err := db.refundSummaryRaw(ctx, f)
+			raw, err := db.refundSummaryFromRefunds(ctx, f, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,5 +144,128 @@ func TestRefundSeriesBuckets(t *testing.T) {
 		if len(want) < 5 || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s buckets:\n got %+v\nwant %+v", bucket, got, want)
 		}
+	}
+}
+
+func TestRefundTotalsMatchRows(t *testing.T) {
+	fx := newRefundFixture(t)
+	ctx := context.Background()
+	for _, tt := range refundFilterCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			totals, err := fx.db.RefundTotals(ctx, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]*CurrencyTotal{}
+			err = fx.db.EachRefund(ctx, tt.filter, func(r RefundRow) error {
+				c := want[r.Currency]
+				if c == nil {
+					c = &CurrencyTotal{Currency: r.Currency}
+					want[r.Currency] = c
+				}
+				c.Count++
+				c.Amount += r.Amount
+				if r.Status == "succeeded" {
+					c.SucceededCount++
+					c.SucceededAmount += r.Amount
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(totals) != len(want) {
+				t.Errorf("totals = %+v, want one per currency of %d", totals, len(want))
+			}
+			for i, got := range totals {
+				if i > 0 && totals[i-1].Currency >= got.Currency {
+					t.Errorf("totals not in currency order: %s then %s", totals[i-1].Currency, got.Currency)
+				}
+				if w := want[got.Currency]; w == nil || got != *w {
+					t.Errorf("total %s = %+v, want %+v", got.Currency, got, w)
+				}
+			}
+		})
+	}
+	// The fixture's own arithmetic, independent of EachRefund: 10.00 + 700.00 + 123.45 EUR succeeded.
+	totals, err := fx.db.RefundTotals(ctx, RefundFilter{Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantEUR CurrencyTotal
+	wantEUR.Currency = "EUR"
+	for _, r := range fx.rows {
+		if r.currency != "EUR" {
+			continue
+		}
+		wantEUR.Count++
+		wantEUR.Amount += r.amount
+		if r.status == "succeeded" {
+			wantEUR.SucceededCount++
+			wantEUR.SucceededAmount += r.amount
+		}
+	}
+	if len(totals) != 1 || totals[0] != wantEUR {
+		t.Errorf("EUR totals = %+v, want %+v", totals, wantEUR)
+	}
+}
+
+func TestRefundSeries(t *testing.T) {
+	fx := newRefundFixture(t)
+	ctx := context.Background()
+	buckets := map[string]func(time.Time) time.Time{
+		"day": func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) },
+		"week": func(t time.Time) time.Time {
+			d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) // back to Monday
+		},
+		"month": func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) },
+	}
+	for name, bucketOf := range buckets {
+		t.Run(name, func(t *testing.T) {
+			points, err := fx.db.RefundSeries(ctx, RefundFilter{}, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type key struct {
+				bucket   time.Time
+				currency string
+			}
+			want := map[key]int64{}
+			for _, r := range fx.rows {
+				if r.status == "succeeded" {
+					want[key{bucketOf(r.requestedAt), r.currency}] += r.amount
+				}
+			}
+			if len(points) != len(want) {
+				t.Errorf("%d points, want %d: %+v", len(points), len(want), points)
+			}
+			for i, p := range points {
+				if w, ok := want[key{p.Bucket, p.Currency}]; !ok || w != p.Amount {
+					t.Errorf("point %v %s = %d, want %d (present: %v)", p.Bucket, p.Currency, p.Amount, w, ok)
+				}
+				if i > 0 && p.Bucket.Before(points[i-1].Bucket) {
+					t.Errorf("points not oldest first: %v after %v", p.Bucket, points[i-1].Bucket)
+				}
+			}
+		})
+	}
+	// Filters apply to the series too.
+	points, err := fx.db.RefundSeries(ctx, RefundFilter{Provider: providers.Tranzzo}, "month")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, p := range points {
+		sum += p.Amount
+	}
+	var want int64
+	for _, r := range fx.rows {
+		if r.provider == providers.Tranzzo && r.status == "succeeded" {
+			want += r.amount
+		}
+	}
+	if sum != want {
+		t.Errorf("Tranzzo series sums to %d, want %d", sum, want)
 	}
 }

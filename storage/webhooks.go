@@ -17,7 +17,7 @@ type WebhookEvent struct {
 	ID         int64
 	Provider   string
 	ReceivedAt time.Time
-	// EventKey is the dedupe key (BPC API-Request-Id, a body hash, …); "" when none.
+	// EventKey is the dedupe key (a request id the provider sends, a body hash, …); "" when none.
 	EventKey  string
 	EventType string
 	// PaymentID is the payment it concerned, 0 when unknown.

@@ -1,3 +1,5 @@
+// Pieces of SQL built from a filter: the terms of a WHERE clause, and placeholders.
+
 package storage
 
 import "strings"
@@ -20,4 +22,12 @@ func (w *sqlWhere) clause() string {
 		return ""
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// questionMarks returns "?, ?, ?" for n arguments.
+func questionMarks(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
 }
