@@ -12,12 +12,12 @@ import (
 func TestEnvelopeEncode(t *testing.T) {
 	tx := []json.RawMessage{json.RawMessage(`{"order_id":"o1","amount":10.5}`), json.RawMessage(`{"order_id":"o1","method":"refund"}`)}
 	cases := []Envelope{
-		{Provider: Powens, Payment: json.RawMessage(`{"id":42,"state":"done"}`)},
-		{Provider: BPC, Session: json.RawMessage(`{"id":"ps_1"}`), Payment: json.RawMessage(`{"id":"p_1","amount":100}`),
+		{Provider: Name("powens"), Payment: json.RawMessage(`{"id":42,"state":"done"}`)},
+		{Provider: Name("bpc"), Session: json.RawMessage(`{"id":"ps_1"}`), Payment: json.RawMessage(`{"id":"p_1","amount":100}`),
 			Refunds: JSONList([]json.RawMessage{json.RawMessage(`{"id":"re_1"}`), json.RawMessage(`{"id":"re_2"}`)})},
-		{Provider: BPC, Session: json.RawMessage(`{"id":"ps_2","customerDetails":{"name":"Zoë \"Z\" O'Neil"}}`)},
-		{Provider: Tranzzo, Transactions: JSONList(tx)},
-		{Provider: Tranzzo, Transactions: JSONList(nil)},
+		{Provider: Name("bpc"), Session: json.RawMessage(`{"id":"ps_2","customerDetails":{"name":"Zoë \"Z\" O'Neil"}}`)},
+		{Provider: Name("tranzzo"), Transactions: JSONList(tx)},
+		{Provider: Name("tranzzo"), Transactions: JSONList(nil)},
 	}
 	for _, e := range cases {
 		got := e.Encode()
@@ -40,7 +40,7 @@ func TestEnvelopeEncode(t *testing.T) {
 		}
 	}
 	// HTML characters go through unescaped (json.Marshal would write \u003c).
-	e := Envelope{Provider: Powens, Payment: json.RawMessage(`{"label":"<b>&</b>"}`)}
+	e := Envelope{Provider: Name("powens"), Payment: json.RawMessage(`{"label":"<b>&</b>"}`)}
 	if want := `{"provider":"powens","payment":{"label":"<b>&</b>"}}`; string(e.Encode()) != want {
 		t.Errorf("Encode: %s, want %s", e.Encode(), want)
 	}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 )
 
 // benchRows is the size of the benchmarks' database.
@@ -76,17 +79,17 @@ func syntheticPayment(r *rand.Rand, i int) Payment {
 	p.UpdatedAt = testEpoch
 	switch i % 3 {
 	case 0:
-		p.Provider = providers.Powens
+		p.Provider = powens.Name
 		p.PaymentID = fmt.Sprintf("%d", 1_000_000+i)
 		p.RawStatus = "done"
 	case 1:
-		p.Provider = providers.BPC
+		p.Provider = bpc.Name
 		p.PaymentID = fmt.Sprintf("p_%08d", i)
 		p.SessionID = fmt.Sprintf("ps_%08d", i)
 		p.RawStatus = "succeeded"
 		p.CardLast4 = fmt.Sprintf("%04d", r.IntN(10000))
 	default:
-		p.Provider = providers.Tranzzo
+		p.Provider = tranzzo.Name
 		p.PaymentID = fmt.Sprintf("tz_%08d", i)
 		p.OrderID = fmt.Sprintf("order-%08d", i)
 		p.RawStatus = "success"
@@ -177,12 +180,12 @@ func BenchmarkListPayments(b *testing.B) {
 	}{
 		{"default", PaymentFilter{}},
 		{"after_cursor", PaymentFilter{After: first.Next}},
-		{"provider", PaymentFilter{Provider: providers.BPC}},
+		{"provider", PaymentFilter{Provider: bpc.Name}},
 		{"status", PaymentFilter{Status: providers.StatusRefunded}},
 		{"currency_amount", PaymentFilter{Currency: "GBP", MinAmount: &lo, MaxAmount: &hi}},
 		{"date_range", PaymentFilter{From: testEpoch.AddDate(0, 0, -30), To: testEpoch.AddDate(0, 0, -20)}},
 		{"needs_attention", PaymentFilter{NeedsAttention: true}},
-		{"combined", PaymentFilter{Provider: providers.Tranzzo, Status: providers.StatusPaid, Currency: "EUR"}},
+		{"combined", PaymentFilter{Provider: tranzzo.Name, Status: providers.StatusPaid, Currency: "EUR"}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 )
 
 // bulkSnapshots is a small, varied set of new payments: the three providers, refunds
@@ -19,21 +22,21 @@ import (
 func bulkSnapshots() []providers.Snapshot {
 	created := testEpoch.Add(-48 * time.Hour)
 	return []providers.Snapshot{
-		{Provider: providers.Powens, PaymentID: "4821", MerchantReference: "INV-1001", Amount: 5090, Captured: 5090,
+		{Provider: powens.Name, PaymentID: "4821", MerchantReference: "INV-1001", Amount: 5090, Captured: 5090,
 			Currency: "EUR", RawStatus: "done", CustomerName: "Jean Dupont", CustomerEmail: "jean@example.com",
 			CreatedAt: created, Raw: []byte(`{ "provider": "powens", "payment": {"id": 4821} }`)},
-		{Provider: providers.BPC, SessionID: "ps_1", PaymentID: "p_1", Amount: 20000, Captured: 20000, Refunded: 7000,
+		{Provider: bpc.Name, SessionID: "ps_1", PaymentID: "p_1", Amount: 20000, Captured: 20000, Refunded: 7000,
 			Currency: "EUR", RawStatus: "succeeded", SessionStatus: "completed", CardLast4: "4242",
 			CustomerName: "Olena Shevchenko", CustomerEmail: "olena@example.org", CreatedAt: created.Add(time.Minute),
 			Refunds: []providers.RefundSnapshot{
 				{ID: "re_1", Amount: 5000, Status: "succeeded", Succeeded: true, CreatedAt: created.Add(24 * time.Hour)},
 				{ID: "re_2", Amount: 2000, Status: "failed", Failed: true, CreatedAt: created.Add(25 * time.Hour)},
 			}},
-		{Provider: providers.Tranzzo, PaymentID: "tz_1", OrderID: "ord-1", Amount: 150000, Captured: 150000,
+		{Provider: tranzzo.Name, PaymentID: "tz_1", OrderID: "ord-1", Amount: 150000, Captured: 150000,
 			Currency: "UAH", RawStatus: "success", Method: "purchase", Mode: "hosted", CardLast4: "1111",
 			CustomerName: "Taras Kovalenko", CustomerEmail: "taras@example.net", CreatedAt: created.Add(2 * time.Minute),
 			Refunds: []providers.RefundSnapshot{{ID: "tz_r1", Amount: 150000, Status: "success", Succeeded: true}}},
-		{Provider: providers.BPC, SessionID: "ps_2", Amount: 999, Currency: "GBP", RawStatus: "open", SessionStatus: "open",
+		{Provider: bpc.Name, SessionID: "ps_2", Amount: 999, Currency: "GBP", RawStatus: "open", SessionStatus: "open",
 			CustomerName: "Ada Lovelace", CreatedAt: created.Add(3 * time.Minute)},
 	}
 }
@@ -147,7 +150,7 @@ func TestBulkLoadMatchesUpsert(t *testing.T) {
 		}
 	}
 	// The search index stays in step with later writes (the insert trigger is back).
-	p, _ := upsertForTest(t, loaded, providers.Snapshot{Provider: providers.Powens, PaymentID: "9000", Amount: 100,
+	p, _ := upsertForTest(t, loaded, providers.Snapshot{Provider: powens.Name, PaymentID: "9000", Amount: 100,
 		Currency: "EUR", RawStatus: "done", CustomerName: "Grace Hopper"}, UpsertOptions{})
 	if got := searchIDs(t, loaded, "hopper"); !reflect.DeepEqual(got, []string{p.PublicID}) {
 		t.Errorf("search after the load for a new payment: got %v, want [%s]", got, p.PublicID)
@@ -167,7 +170,7 @@ func TestBulkLoadIntoExistingRows(t *testing.T) {
 		t.Errorf("search for the loaded row: got %v", got)
 	}
 	// Without Events, a loaded payment has no timeline.
-	p, err := db.PaymentByProviderID(context.Background(), providers.BPC, "p_1")
+	p, err := db.PaymentByProviderID(context.Background(), bpc.Name, "p_1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +203,7 @@ func TestBulkLoadRequests(t *testing.T) {
 	if stats.Refunds != 5 || stats.Approvals != 2 {
 		t.Errorf("stats: got %+v, want 5 refunds and 2 approvals", stats)
 	}
-	p, err := db.PaymentByProviderID(ctx, providers.BPC, "p_1")
+	p, err := db.PaymentByProviderID(ctx, bpc.Name, "p_1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +262,7 @@ func TestBulkLoadRefusesBadPayments(t *testing.T) {
 		want string
 	}{
 		{"no provider", BulkPayment{Snapshot: providers.Snapshot{PaymentID: "x", Currency: "EUR"}}, "unknown provider"},
-		{"bad currency", BulkPayment{Snapshot: providers.Snapshot{Provider: providers.BPC, PaymentID: "x", Currency: "EU"}}, "ISO 4217"},
+		{"bad currency", BulkPayment{Snapshot: providers.Snapshot{Provider: bpc.Name, PaymentID: "x", Currency: "EU"}}, "ISO 4217"},
 		{"zero amount", with(func(r *BulkRefund) { r.Amount = 0 }), "not positive"},
 		{"above the payment", with(func(r *BulkRefund) { r.Amount = good.Amount + 1 }), "above the payment"},
 		{"unknown provider refund", with(func(r *BulkRefund) { r.ProviderRefundID = "re_9" }), "not one of the payment's"},
@@ -366,7 +369,7 @@ func TestBulkLoadBatches(t *testing.T) {
 	}
 	var payments []BulkPayment
 	for i := range 250 {
-		payments = append(payments, BulkPayment{Snapshot: providers.Snapshot{Provider: providers.Powens,
+		payments = append(payments, BulkPayment{Snapshot: providers.Snapshot{Provider: powens.Name,
 			PaymentID: fmt.Sprint(10_000 + i), Amount: int64(100 + i), Captured: int64(100 + i), Currency: "EUR",
 			RawStatus: "done", CustomerName: fmt.Sprintf("Customer %d", i), CreatedAt: testEpoch.Add(time.Duration(i) * time.Minute)}})
 	}
@@ -389,7 +392,7 @@ func TestBulkLoadBatches(t *testing.T) {
 func TestBulkLoadRawJSON(t *testing.T) {
 	ctx := context.Background()
 	snap := func(id, raw string) BulkPayment {
-		return BulkPayment{Snapshot: providers.Snapshot{Provider: providers.Powens, PaymentID: id, Amount: 100, Currency: "EUR",
+		return BulkPayment{Snapshot: providers.Snapshot{Provider: powens.Name, PaymentID: id, Amount: 100, Currency: "EUR",
 			RawStatus: "done", Captured: 100, CreatedAt: testEpoch, Raw: json.RawMessage(raw)}}
 	}
 	for _, c := range []struct {
@@ -401,7 +404,7 @@ func TestBulkLoadRawJSON(t *testing.T) {
 	} {
 		db := newTestDB(t)
 		bulkLoad(t, db, c.opt, snap("81001", c.raw))
-		p, err := db.PaymentByProviderID(ctx, providers.Powens, "81001")
+		p, err := db.PaymentByProviderID(ctx, powens.Name, "81001")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/powens"
 )
 
 // plansFixture holds 1,500 payments: 700 in an unknown state, 600 of one family name,
@@ -19,7 +20,7 @@ func plansFixture(t *testing.T) *DB {
 	db := newTestDB(t)
 	var payments []BulkPayment
 	for i := range 1500 {
-		s := providers.Snapshot{Provider: providers.Powens, PaymentID: fmt.Sprint(70_000 + i), Amount: int64(100 * (1 + i)),
+		s := providers.Snapshot{Provider: powens.Name, PaymentID: fmt.Sprint(70_000 + i), Amount: int64(100 * (1 + i)),
 			Currency: "EUR", RawStatus: "done", CustomerName: fmt.Sprintf("Person%d Unique%d", i, i),
 			CreatedAt: testEpoch.Add(-time.Duration(i%700) * time.Hour)} // several payments share each hour
 		s.Captured = s.Amount
@@ -119,7 +120,7 @@ func TestListPaymentsFewNeedAttention(t *testing.T) {
 	db := newTestDB(t)
 	var payments []BulkPayment
 	for i := range 300 {
-		s := providers.Snapshot{Provider: providers.Powens, PaymentID: fmt.Sprint(80_000 + i), Amount: 1000, Captured: 1000,
+		s := providers.Snapshot{Provider: powens.Name, PaymentID: fmt.Sprint(80_000 + i), Amount: 1000, Captured: 1000,
 			Currency: "EUR", RawStatus: "done", CreatedAt: testEpoch.Add(-time.Duration(i) * time.Minute)}
 		if i%100 == 0 {
 			s.RawStatus = "processing_v2"

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 )
 
 // listFixture is a small set of payments across the providers, their states and
@@ -29,23 +32,23 @@ func newListFixture(t *testing.T) *listFixture {
 		name string
 		snap providers.Snapshot
 	}{
-		{"a", providers.Snapshot{Provider: providers.Powens, PaymentID: "1001", MerchantReference: "INV-1", Amount: 5090, Captured: 5090,
+		{"a", providers.Snapshot{Provider: powens.Name, PaymentID: "1001", MerchantReference: "INV-1", Amount: 5090, Captured: 5090,
 			Currency: "EUR", RawStatus: "done", CustomerName: "Jean Dupont", CustomerEmail: "jean.dupont@example.com", CreatedAt: hour(1)}},
-		{"b", providers.Snapshot{Provider: providers.Powens, PaymentID: "1002", Amount: 12000, Currency: "EUR", RawStatus: "pending",
+		{"b", providers.Snapshot{Provider: powens.Name, PaymentID: "1002", Amount: 12000, Currency: "EUR", RawStatus: "pending",
 			StateDetail: "cancelling_webauth", CustomerName: "Marie Curie", CustomerEmail: "marie@example.org", CreatedAt: hour(2)}},
-		{"c", providers.Snapshot{Provider: providers.BPC, PaymentID: "p_c", SessionID: "ps_c", MerchantReference: "ORD-77", Amount: 25000,
+		{"c", providers.Snapshot{Provider: bpc.Name, PaymentID: "p_c", SessionID: "ps_c", MerchantReference: "ORD-77", Amount: 25000,
 			Captured: 25000, Currency: "EUR", RawStatus: "succeeded", CardLast4: "4242", CustomerName: "Olena Shevchenko",
 			CustomerEmail: "olena@example.com", CreatedAt: hour(3)}},
-		{"d", providers.Snapshot{Provider: providers.BPC, SessionID: "ps_d", Amount: 999, Currency: "EUR", RawStatus: "open",
+		{"d", providers.Snapshot{Provider: bpc.Name, SessionID: "ps_d", Amount: 999, Currency: "EUR", RawStatus: "open",
 			SessionStatus: "open", CustomerName: "Taras Shevchenko", CreatedAt: hour(4)}},
-		{"e", providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_e", OrderID: "order-e", MerchantReference: "order-e",
+		{"e", providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_e", OrderID: "order-e", MerchantReference: "order-e",
 			Amount: 150000, Captured: 150000, Currency: "UAH", RawStatus: "success", Method: "purchase", CardLast4: "1234",
 			CustomerName: "Anna Kowalska", CreatedAt: hour(5)}},
-		{"f", providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_f", OrderID: "order-f", Amount: 40000, Currency: "GBP",
+		{"f", providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_f", OrderID: "order-f", Amount: 40000, Currency: "GBP",
 			RawStatus: "success", Method: "auth", CardLast4: "4242", CustomerName: "Jean-Luc Picard", CreatedAt: hour(6)}},
-		{"g", providers.Snapshot{Provider: providers.Powens, PaymentID: "4242", Amount: 700, Currency: "EUR", RawStatus: "rejected",
+		{"g", providers.Snapshot{Provider: powens.Name, PaymentID: "4242", Amount: 700, Currency: "EUR", RawStatus: "rejected",
 			ErrorCode: "cancelledByUser", CustomerName: "Élodie Brûlé", CreatedAt: hour(7)}},
-		{"h", providers.Snapshot{Provider: providers.BPC, PaymentID: "p_h", Amount: 100, Currency: "EUR", RawStatus: "mystery",
+		{"h", providers.Snapshot{Provider: bpc.Name, PaymentID: "p_h", Amount: 100, Currency: "EUR", RawStatus: "mystery",
 			CustomerName: "Noah Novak", CreatedAt: hour(8)}},
 	}
 	fx := &listFixture{db: db, byID: map[int64]string{}, p: map[string]Payment{}}
@@ -97,7 +100,7 @@ func TestListPaymentsFilters(t *testing.T) {
 		want string
 	}{
 		{"everything, newest first", PaymentFilter{}, "a b c d e f g h"},
-		{"provider", PaymentFilter{Provider: providers.BPC}, "c d h"},
+		{"provider", PaymentFilter{Provider: bpc.Name}, "c d h"},
 		{"status", PaymentFilter{Status: providers.StatusPaid}, "a c e"},
 		{"status unknown", PaymentFilter{Status: providers.StatusUnknown}, "h"},
 		{"currency", PaymentFilter{Currency: "EUR"}, "a b c d g h"},
@@ -110,16 +113,16 @@ func TestListPaymentsFilters(t *testing.T) {
 		{"date range", PaymentFilter{From: testEpoch.Add(-4 * time.Hour), To: testEpoch.Add(-2 * time.Hour)}, "c d"},
 		{"empty date range", PaymentFilter{From: testEpoch.Add(-4 * time.Hour), To: testEpoch.Add(-4 * time.Hour)}, ""},
 		{"needs attention", PaymentFilter{NeedsAttention: true}, "b c e g h"},
-		{"provider and status", PaymentFilter{Provider: providers.BPC, Status: providers.StatusPaid}, "c"},
+		{"provider and status", PaymentFilter{Provider: bpc.Name, Status: providers.StatusPaid}, "c"},
 		{"currency and minimum", PaymentFilter{Currency: "EUR", MinAmount: int64p(5000)}, "a b c"},
-		{"attention and provider", PaymentFilter{NeedsAttention: true, Provider: providers.Powens}, "b g"},
+		{"attention and provider", PaymentFilter{NeedsAttention: true, Provider: powens.Name}, "b g"},
 		{"attention and dates", PaymentFilter{NeedsAttention: true, From: testEpoch.Add(-5 * time.Hour), To: testEpoch.Add(-2 * time.Hour)}, "c e"},
-		{"search and provider", PaymentFilter{Query: "shevchenko", Provider: providers.BPC}, "c d"},
+		{"search and provider", PaymentFilter{Query: "shevchenko", Provider: bpc.Name}, "c d"},
 		{"search and status", PaymentFilter{Query: "shevchenko", Status: providers.StatusAwaitingPayment}, "d"},
 		{"last 4 and currency", PaymentFilter{Query: "4242", Currency: "GBP"}, "f"},
 		{"e-mail and attention", PaymentFilter{Query: "olena@example.com", NeedsAttention: true}, "c"},
-		{"e-mail and another provider", PaymentFilter{Query: "olena@example.com", Provider: providers.Powens}, ""},
-		{"all filters", PaymentFilter{Query: "jean", Provider: providers.Powens, Status: providers.StatusPaid, Currency: "EUR",
+		{"e-mail and another provider", PaymentFilter{Query: "olena@example.com", Provider: powens.Name}, ""},
+		{"all filters", PaymentFilter{Query: "jean", Provider: powens.Name, Status: providers.StatusPaid, Currency: "EUR",
 			MinAmount: int64p(5000), MaxAmount: int64p(6000), From: testEpoch.Add(-2 * time.Hour), To: testEpoch}, "a"},
 	}
 	for _, tt := range tests {
@@ -302,7 +305,7 @@ func seedOrdered(t *testing.T, db *DB, n int, at func(i int) time.Time) []int64 
 	start, _ := db.CountPayments(context.Background())
 	bulkInsertPayments(t, db, n, func(i int) Payment {
 		p := Payment{Status: providers.StatusPaid}
-		p.Provider, p.PaymentID, p.Currency, p.RawStatus = providers.BPC, fmt.Sprintf("p_seed_%d", start+i), "EUR", "succeeded"
+		p.Provider, p.PaymentID, p.Currency, p.RawStatus = bpc.Name, fmt.Sprintf("p_seed_%d", start+i), "EUR", "succeeded"
 		p.PublicID = PublicIDFor(p.Provider, p.PaymentID)
 		p.CreatedAt, p.UpdatedAt = at(i), testEpoch
 		return p
@@ -516,9 +519,9 @@ func TestListPaymentsCountCap(t *testing.T) {
 		matches func(i int) bool
 	}{
 		{"all", PaymentFilter{}, func(int) bool { return true }},
-		{"a provider", PaymentFilter{Provider: providers.BPC}, func(i int) bool { return i%3 == 1 }},
+		{"a provider", PaymentFilter{Provider: bpc.Name}, func(i int) bool { return i%3 == 1 }},
 		{"a name", PaymentFilter{Query: "shevchenko"}, func(i int) bool { return i%4 == 0 }},
-		{"a name and a provider", PaymentFilter{Query: "dupont", Provider: providers.Tranzzo}, func(i int) bool { return i%4 == 1 && i%3 == 2 }},
+		{"a name and a provider", PaymentFilter{Query: "dupont", Provider: tranzzo.Name}, func(i int) bool { return i%4 == 1 && i%3 == 2 }},
 		{"an id, and the ids it prefixes", PaymentFilter{Query: "id_77"}, func(i int) bool { return strings.HasPrefix(fmt.Sprintf("id_%d", i), "id_77") }},
 		{"a date range", PaymentFilter{From: testEpoch.Add(-3 * time.Hour), To: testEpoch}, func(i int) bool { return i > 0 && i <= 3*3600 }},
 		{"none", PaymentFilter{Currency: "GBP"}, func(int) bool { return false }},
@@ -574,8 +577,8 @@ func TestListPaymentsQueryPlans(t *testing.T) {
 		{"default", PaymentFilter{}, []string{"payments_created"}, true},
 		{"default, next page", PaymentFilter{After: cursor}, []string{"payments_created"}, true},
 		{"default, previous page", PaymentFilter{Before: cursor}, []string{"payments_created"}, true},
-		{"provider", PaymentFilter{Provider: providers.BPC}, []string{"payments_provider_created"}, true},
-		{"provider, next page", PaymentFilter{Provider: providers.BPC, After: cursor}, []string{"payments_provider_created"}, true},
+		{"provider", PaymentFilter{Provider: bpc.Name}, []string{"payments_provider_created"}, true},
+		{"provider, next page", PaymentFilter{Provider: bpc.Name, After: cursor}, []string{"payments_provider_created"}, true},
 		{"status", PaymentFilter{Status: providers.StatusPaid}, []string{"payments_status_created"}, true},
 		{"currency", PaymentFilter{Currency: "EUR"}, []string{"payments_currency_created"}, true},
 		{"date range", PaymentFilter{From: testEpoch.Add(-time.Hour), To: testEpoch}, []string{"payments_created"}, true},
@@ -640,7 +643,7 @@ func TestFTSExpressionPunctuationWords(t *testing.T) {
 		}
 	}
 	db := newTestDB(t)
-	upsertForTest(t, db, providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 100, Currency: "EUR",
+	upsertForTest(t, db, providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", Amount: 100, Currency: "EUR",
 		RawStatus: "succeeded", CustomerName: "Haruto Sato", CreatedAt: testEpoch}, UpsertOptions{})
 	page, err := db.ListPayments(context.Background(), PaymentFilter{Query: "Sato - "})
 	if err != nil {

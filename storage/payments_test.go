@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
+	"paydesk/providers/tranzzo"
 )
 
 // upsertForTest stores snap and fails the test on error.
@@ -84,14 +87,14 @@ func refundsOf(t *testing.T, db *DB, paymentID int64) []storedRefund {
 func setClock(db *DB, at time.Time) { db.Now = func() time.Time { return at } }
 
 func TestPublicIDFor(t *testing.T) {
-	a := PublicIDFor(providers.BPC, "ps_1")
+	a := PublicIDFor(bpc.Name, "ps_1")
 	if !regexp.MustCompile(`^pd_[a-z2-7]{12}$`).MatchString(a) {
 		t.Errorf("PublicIDFor: got %q, want pd_ and 12 lower-case base32 characters", a)
 	}
-	if b := PublicIDFor(providers.BPC, "ps_1"); b != a {
+	if b := PublicIDFor(bpc.Name, "ps_1"); b != a {
 		t.Errorf("PublicIDFor is not deterministic: got %q then %q", a, b)
 	}
-	for _, other := range []string{PublicIDFor(providers.Tranzzo, "ps_1"), PublicIDFor(providers.BPC, "ps_2")} {
+	for _, other := range []string{PublicIDFor(tranzzo.Name, "ps_1"), PublicIDFor(bpc.Name, "ps_2")} {
 		if other == a {
 			t.Errorf("PublicIDFor: %q collides with a different provider or key", other)
 		}
@@ -109,7 +112,7 @@ func TestUpsertPaymentCreate(t *testing.T) {
 	}{
 		{
 			name: "powens done",
-			snap: providers.Snapshot{Provider: providers.Powens, PaymentID: "4821", MerchantReference: "INV-1001",
+			snap: providers.Snapshot{Provider: powens.Name, PaymentID: "4821", MerchantReference: "INV-1001",
 				Amount: 5090, Captured: 5090, Currency: "EUR", RawStatus: "done", CustomerName: "Jean Dupont",
 				CustomerEmail: "jean@example.com", CreatedAt: created,
 				Raw: []byte(`{ "provider": "powens", "payment": {"id": 4821, "state": "done"} }`)},
@@ -118,21 +121,21 @@ func TestUpsertPaymentCreate(t *testing.T) {
 		},
 		{
 			name: "bpc open session",
-			snap: providers.Snapshot{Provider: providers.BPC, SessionID: "ps_1", Amount: 123456, Currency: "EUR",
+			snap: providers.Snapshot{Provider: bpc.Name, SessionID: "ps_1", Amount: 123456, Currency: "EUR",
 				RawStatus: "open", SessionStatus: "open", CreatedAt: created},
 			wantKey: "ps_1", wantStatus: providers.StatusAwaitingPayment,
 			wantMsg: "Imported from BPC: awaiting payment, 1,234.56 EUR",
 		},
 		{
 			name: "tranzzo held auth",
-			snap: providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_1", OrderID: "order-1", Amount: 150000,
+			snap: providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_1", OrderID: "order-1", Amount: 150000,
 				Captured: 0, Currency: "UAH", RawStatus: "success", Method: "auth", Mode: "hosted", CardLast4: "4242", CreatedAt: created},
 			wantKey: "tz_1", wantStatus: providers.StatusAuthorized,
 			wantMsg: "Imported from Tranzzo: authorized, 1,500.00 UAH",
 		},
 		{
 			name: "zero-decimal currency",
-			snap: providers.Snapshot{Provider: providers.BPC, PaymentID: "p_jpy", Amount: 1500, Captured: 1500, Currency: "JPY",
+			snap: providers.Snapshot{Provider: bpc.Name, PaymentID: "p_jpy", Amount: 1500, Captured: 1500, Currency: "JPY",
 				RawStatus: "succeeded", CreatedAt: created},
 			wantKey: "p_jpy", wantStatus: providers.StatusPaid,
 			wantMsg: "Imported from BPC: paid, 1,500 JPY",
@@ -185,7 +188,7 @@ func TestUpsertPaymentCreate(t *testing.T) {
 
 func TestUpsertPaymentDefaults(t *testing.T) {
 	db := newTestDB(t)
-	p, _ := upsertForTest(t, db, providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 100, Currency: "EUR",
+	p, _ := upsertForTest(t, db, providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", Amount: 100, Currency: "EUR",
 		RawStatus: "processing"}, UpsertOptions{})
 	if !p.CreatedAt.Equal(testEpoch) {
 		t.Errorf("created at of a snapshot without one: got %v, want now %v", p.CreatedAt, testEpoch)
@@ -194,7 +197,7 @@ func TestUpsertPaymentDefaults(t *testing.T) {
 		t.Errorf("event: got actor %q kind %q, want system imported", e.Actor, e.Kind)
 	}
 	setClock(db, testEpoch.Add(time.Minute))
-	upsertForTest(t, db, providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 100, Captured: 100,
+	upsertForTest(t, db, providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", Amount: 100, Captured: 100,
 		Currency: "EUR", RawStatus: "succeeded"}, UpsertOptions{})
 	evs := eventsOf(t, db, p.ID)
 	if e := evs[len(evs)-1]; e.Kind != "refreshed" {
@@ -208,7 +211,7 @@ func TestUpsertPaymentDefaults(t *testing.T) {
 
 func TestUpsertPaymentIdempotent(t *testing.T) {
 	db := newTestDB(t)
-	snap := providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_9", OrderID: "order-9", Amount: 2500, Captured: 2500,
+	snap := providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_9", OrderID: "order-9", Amount: 2500, Captured: 2500,
 		Currency: "XTS", RawStatus: "success", Method: "purchase", CreatedAt: testEpoch.Add(-time.Hour),
 		Refunds: []providers.RefundSnapshot{{ID: "tz_r1", Amount: 500, Status: "success", Succeeded: true, CreatedAt: testEpoch}},
 		Raw:     []byte(`{"provider":"tranzzo","transactions":[{"payment_id":"tz_9"}]}`)}
@@ -234,7 +237,7 @@ func TestUpsertPaymentIdempotent(t *testing.T) {
 func TestUpsertPaymentUpdate(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	base := providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 5000, Currency: "EUR",
+	base := providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", Amount: 5000, Currency: "EUR",
 		RawStatus: "processing", CustomerName: "Olena Shevchenko", CreatedAt: testEpoch.Add(-time.Hour)}
 	p, _ := upsertForTest(t, db, base, UpsertOptions{Actor: "import", Kind: "imported"})
 
@@ -329,13 +332,13 @@ func TestUpsertPaymentUpdate(t *testing.T) {
 
 func TestUpsertPaymentKeepsWhatASnapshotOmits(t *testing.T) {
 	db := newTestDB(t)
-	full := providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_1", OrderID: "order-1", MerchantReference: "order-1",
+	full := providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_1", OrderID: "order-1", MerchantReference: "order-1",
 		Amount: 1000, Currency: "UAH", RawStatus: "init", Method: "purchase", Mode: "hosted", CustomerName: "Anna Kowalska",
 		CustomerEmail: "anna@example.com", CardLast4: "1111", Description: "Tickets", CreatedAt: testEpoch.Add(-time.Hour),
 		Raw: []byte(`{"provider":"tranzzo","transactions":[]}`)}
 	p, _ := upsertForTest(t, db, full, UpsertOptions{Actor: "import"})
 	// A webhook's snapshot knows the order and the new status only.
-	thin := providers.Snapshot{Provider: providers.Tranzzo, OrderID: "order-1", Amount: 1000, Captured: 1000, Currency: "UAH",
+	thin := providers.Snapshot{Provider: tranzzo.Name, OrderID: "order-1", Amount: 1000, Captured: 1000, Currency: "UAH",
 		RawStatus: "success", Method: "purchase", Mode: "hosted"}
 	got, ch := upsertForTest(t, db, thin, UpsertOptions{Actor: "webhook", Kind: "webhook"})
 	if got.ID != p.ID || !ch.Changed {
@@ -354,7 +357,7 @@ func TestUpsertPaymentKeepsWhatASnapshotOmits(t *testing.T) {
 }
 
 func TestUpsertPaymentStale(t *testing.T) {
-	paid := providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 700, Captured: 700, Currency: "EUR",
+	paid := providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", Amount: 700, Captured: 700, Currency: "EUR",
 		RawStatus: "succeeded", CreatedAt: testEpoch.Add(-time.Hour)}
 	processing := paid
 	processing.RawStatus, processing.Captured = "processing", 0
@@ -401,7 +404,7 @@ func TestUpsertPaymentStale(t *testing.T) {
 func TestUpsertPaymentBPCSessionThenPayment(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	session := providers.Snapshot{Provider: providers.BPC, SessionID: "ps_1", MerchantReference: "ORD-1", Amount: 4200,
+	session := providers.Snapshot{Provider: bpc.Name, SessionID: "ps_1", MerchantReference: "ORD-1", Amount: 4200,
 		Currency: "EUR", RawStatus: "open", SessionStatus: "open", CreatedAt: testEpoch.Add(-time.Hour)}
 	first, _ := upsertForTest(t, db, session, UpsertOptions{Actor: "import", Kind: "imported"})
 
@@ -412,7 +415,7 @@ func TestUpsertPaymentBPCSessionThenPayment(t *testing.T) {
 	if ch.Created || !ch.Changed {
 		t.Errorf("change: got %+v, want an update", ch)
 	}
-	if got.ID != first.ID || got.PublicID != first.PublicID || got.PublicID != PublicIDFor(providers.BPC, "ps_1") {
+	if got.ID != first.ID || got.PublicID != first.PublicID || got.PublicID != PublicIDFor(bpc.Name, "ps_1") {
 		t.Errorf("got payment %d %s, want the session's row %d %s", got.ID, got.PublicID, first.ID, first.PublicID)
 	}
 	if got.Status != providers.StatusPaid || got.PaymentID != "p_1" || got.SessionID != "ps_1" {
@@ -422,7 +425,7 @@ func TestUpsertPaymentBPCSessionThenPayment(t *testing.T) {
 		t.Errorf("payments: got %d, want 1", n)
 	}
 	for _, id := range []string{"p_1", "ps_1"} {
-		p, err := db.PaymentByProviderID(ctx, providers.BPC, id)
+		p, err := db.PaymentByProviderID(ctx, bpc.Name, id)
 		if err != nil || p.ID != first.ID {
 			t.Errorf("PaymentByProviderID(bpc, %s): got %d (%v), want %d", id, p.ID, err, first.ID)
 		}
@@ -446,11 +449,11 @@ func TestUpsertPaymentBPCSessionThenPayment(t *testing.T) {
 
 func TestUpsertPaymentIDsOfTwoPayments(t *testing.T) {
 	db := newTestDB(t)
-	upsertForTest(t, db, providers.Snapshot{Provider: providers.BPC, SessionID: "ps_2", Amount: 100, Currency: "EUR",
+	upsertForTest(t, db, providers.Snapshot{Provider: bpc.Name, SessionID: "ps_2", Amount: 100, Currency: "EUR",
 		SessionStatus: "open"}, UpsertOptions{})
-	upsertForTest(t, db, providers.Snapshot{Provider: providers.BPC, PaymentID: "p_2", Amount: 100, Currency: "EUR",
+	upsertForTest(t, db, providers.Snapshot{Provider: bpc.Name, PaymentID: "p_2", Amount: 100, Currency: "EUR",
 		RawStatus: "processing"}, UpsertOptions{})
-	_, _, err := db.UpsertPayment(context.Background(), providers.Snapshot{Provider: providers.BPC, PaymentID: "p_2",
+	_, _, err := db.UpsertPayment(context.Background(), providers.Snapshot{Provider: bpc.Name, PaymentID: "p_2",
 		SessionID: "ps_2", Amount: 100, Captured: 100, Currency: "EUR", RawStatus: "succeeded"}, UpsertOptions{})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("got %v, want ErrConflict", err)
@@ -458,14 +461,14 @@ func TestUpsertPaymentIDsOfTwoPayments(t *testing.T) {
 	if n := rowCount(t, db, "events"); n != 2 {
 		t.Errorf("events: got %d, want 2 (nothing written)", n)
 	}
-	p, _ := db.PaymentByProviderID(context.Background(), providers.BPC, "p_2")
+	p, _ := db.PaymentByProviderID(context.Background(), bpc.Name, "p_2")
 	if p.Status != providers.StatusProcessing {
 		t.Errorf("p_2 status: got %q, want processing (unchanged)", p.Status)
 	}
 }
 
 func TestUpsertPaymentInvalid(t *testing.T) {
-	valid := providers.Snapshot{Provider: providers.BPC, PaymentID: "p_1", Amount: 1000, Captured: 1000, Currency: "EUR",
+	valid := providers.Snapshot{Provider: bpc.Name, PaymentID: "p_1", Amount: 1000, Captured: 1000, Currency: "EUR",
 		RawStatus: "succeeded", CreatedAt: testEpoch.Add(-time.Hour)}
 	tests := []struct {
 		name   string
@@ -540,7 +543,7 @@ func TestUpsertPaymentInvalid(t *testing.T) {
 func TestPaymentLookups(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	p, _ := upsertForTest(t, db, providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "tz_1", OrderID: "order-1",
+	p, _ := upsertForTest(t, db, providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_1", OrderID: "order-1",
 		Amount: 100, Currency: "UAH", RawStatus: "init", Method: "purchase"}, UpsertOptions{})
 	found := []struct {
 		name string
@@ -548,8 +551,8 @@ func TestPaymentLookups(t *testing.T) {
 	}{
 		{"by id", func() (Payment, error) { return db.PaymentByID(ctx, p.ID) }},
 		{"by public id", func() (Payment, error) { return db.PaymentByPublicID(ctx, p.PublicID) }},
-		{"by payment id", func() (Payment, error) { return db.PaymentByProviderID(ctx, providers.Tranzzo, "tz_1") }},
-		{"by order id", func() (Payment, error) { return db.PaymentByProviderID(ctx, providers.Tranzzo, "order-1") }},
+		{"by payment id", func() (Payment, error) { return db.PaymentByProviderID(ctx, tranzzo.Name, "tz_1") }},
+		{"by order id", func() (Payment, error) { return db.PaymentByProviderID(ctx, tranzzo.Name, "order-1") }},
 	}
 	for _, f := range found {
 		got, err := f.get()
@@ -564,9 +567,9 @@ func TestPaymentLookups(t *testing.T) {
 	}{
 		{"unknown id", func() (Payment, error) { return db.PaymentByID(ctx, p.ID+1) }, fmt.Sprintf("storage: payment %d: not found", p.ID+1)},
 		{"unknown public id", func() (Payment, error) { return db.PaymentByPublicID(ctx, "pd_x") }, "storage: payment pd_x: not found"},
-		{"unknown provider id", func() (Payment, error) { return db.PaymentByProviderID(ctx, providers.Tranzzo, "tz_2") }, "storage: tranzzo payment tz_2: not found"},
-		{"another provider's id", func() (Payment, error) { return db.PaymentByProviderID(ctx, providers.BPC, "tz_1") }, "storage: bpc payment tz_1: not found"},
-		{"empty id", func() (Payment, error) { return db.PaymentByProviderID(ctx, providers.Tranzzo, "") }, "storage: tranzzo payment with no id: not found"},
+		{"unknown provider id", func() (Payment, error) { return db.PaymentByProviderID(ctx, tranzzo.Name, "tz_2") }, "storage: tranzzo payment tz_2: not found"},
+		{"another provider's id", func() (Payment, error) { return db.PaymentByProviderID(ctx, bpc.Name, "tz_1") }, "storage: bpc payment tz_1: not found"},
+		{"empty id", func() (Payment, error) { return db.PaymentByProviderID(ctx, tranzzo.Name, "") }, "storage: tranzzo payment with no id: not found"},
 	}
 	for _, m := range missing {
 		_, err := m.get()
@@ -582,7 +585,7 @@ func TestCountAndEachPayment(t *testing.T) {
 	const n = 2*eachPaymentBatch + 3 // several batches and a partial one
 	bulkInsertPayments(t, db, n, func(i int) Payment {
 		p := Payment{Status: providers.StatusPaid}
-		p.Provider, p.PaymentID, p.Currency, p.RawStatus = providers.BPC, fmt.Sprintf("p_%d", i), "EUR", "succeeded"
+		p.Provider, p.PaymentID, p.Currency, p.RawStatus = bpc.Name, fmt.Sprintf("p_%d", i), "EUR", "succeeded"
 		p.PublicID = PublicIDFor(p.Provider, p.PaymentID)
 		p.CreatedAt, p.UpdatedAt = testEpoch.Add(-time.Duration(i)*time.Second), testEpoch
 		return p
@@ -665,7 +668,7 @@ func TestUpsertPaymentKeepsMerchantReference(t *testing.T) {
 				if i > 0 {
 					detail = "cancelling_webauth" // something else changes too, as in a real cancellation
 				}
-				snap := providers.Snapshot{Provider: providers.Powens, PaymentID: "480001", MerchantReference: ref,
+				snap := providers.Snapshot{Provider: powens.Name, PaymentID: "480001", MerchantReference: ref,
 					Amount: 5090, Currency: "EUR", RawStatus: state, StateDetail: detail, CustomerName: "Jean Dupont",
 					CreatedAt: testEpoch.Add(-time.Hour)}
 				p, _ = upsertForTest(t, db, snap, UpsertOptions{Actor: "provider", Kind: "refreshed"})

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
 )
 
 func TestUpsertPaymentRefundSync(t *testing.T) {
 	db := newTestDB(t)
 	t1 := testEpoch.Add(-50 * time.Minute)
 	t2 := testEpoch.Add(-40 * time.Minute)
-	snap := providers.Snapshot{Provider: providers.BPC, PaymentID: "p_9", Amount: 10000, Captured: 10000, Refunded: 2000,
+	snap := providers.Snapshot{Provider: bpc.Name, PaymentID: "p_9", Amount: 10000, Captured: 10000, Refunded: 2000,
 		Currency: "EUR", RawStatus: "succeeded", CreatedAt: testEpoch.Add(-time.Hour),
 		Refunds: []providers.RefundSnapshot{
 			{ID: "re_1", Amount: 2000, Currency: "EUR", Status: "succeeded", Succeeded: true, CreatedAt: t1},
@@ -92,7 +94,7 @@ func TestUpsertPaymentAdoptsUnmatchedRefund(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := newTestDB(t)
-			snap := providers.Snapshot{Provider: providers.Tranzzo, OrderID: "order-7", PaymentID: "tz_7", Amount: 9000,
+			snap := providers.Snapshot{Provider: tranzzo.Name, OrderID: "order-7", PaymentID: "tz_7", Amount: 9000,
 				Captured: 9000, Currency: "UAH", RawStatus: "success", Method: "purchase", CreatedAt: testEpoch.Add(-time.Hour)}
 			p, _ := upsertForTest(t, db, snap, UpsertOptions{Actor: "import"})
 			for i, amount := range tt.inFlight {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
-
-	"paydesk/providers"
 )
 
 // refund_day_totals kept in memory while refund_summary_version (0007) stays the same:
@@ -102,7 +102,7 @@ func TestRefundSummaryFollowsOtherHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer writer.Close()
-	filters := []RefundFilter{{}, {Provider: providers.BPC}, {Status: "succeeded"}, {Status: "awaiting_approval"}, {Currency: "EUR"}}
+	filters := []RefundFilter{{}, {Provider: bpc.Name}, {Status: "succeeded"}, {Status: "awaiting_approval"}, {Currency: "EUR"}}
 	check := func(when string) {
 		t.Helper()
 		checkSummaryTables(t, reader, when)
@@ -143,7 +143,7 @@ func TestRefundSummaryConcurrent(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := db.RefundSummary(ctx, RefundFilter{Provider: providers.Tranzzo}); err != nil {
+				if _, err := db.RefundSummary(ctx, RefundFilter{Provider: tranzzo.Name}); err != nil {
 					t.Error(err)
 					return
 				}

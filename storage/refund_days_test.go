@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
 )
 
 // The refund history's daily summaries: refund_days and refund_days_people (migration
@@ -274,16 +276,16 @@ func summaryFilters(day0 time.Time) []RefundFilter {
 		fs = append(fs, RefundFilter{ApprovedBy: who})
 	}
 	return append(fs,
-		RefundFilter{Provider: providers.BPC, Status: "succeeded"},
+		RefundFilter{Provider: bpc.Name, Status: "succeeded"},
 		RefundFilter{Currency: "EUR", Reason: "goodwill"},
-		RefundFilter{Provider: providers.Tranzzo, Currency: "GBP", Status: "failed", Reason: ProviderRefundReason},
+		RefundFilter{Provider: tranzzo.Name, Currency: "GBP", Status: "failed", Reason: ProviderRefundReason},
 		RefundFilter{Status: "awaiting_approval", Currency: "UAH"},
 		RefundFilter{RequestedBy: "sam@X.test", Status: "succeeded"},
 		RefundFilter{RequestedBy: "tess@x.test", Currency: "EUR", Reason: "duplicate"},
 		RefundFilter{ApprovedBy: "Max@x.test", Currency: "GBP"},
 		RefundFilter{ApprovedBy: "mia@x.test", Status: "pending"},
 		RefundFilter{RequestedBy: "sam@x.test", ApprovedBy: "max@x.test"},
-		RefundFilter{RequestedBy: "TESS@x.test", ApprovedBy: "mia@X.TEST", Provider: providers.BPC},
+		RefundFilter{RequestedBy: "TESS@x.test", ApprovedBy: "mia@X.TEST", Provider: bpc.Name},
 		RefundFilter{From: d(3)},
 		RefundFilter{To: d(4)},
 		RefundFilter{From: d(2), To: d(5)},
@@ -595,12 +597,12 @@ func summaryBulkPayments(seed uint64, n int) []BulkPayment {
 	var out []BulkPayment
 	for i := range n {
 		created := testEpoch.Add(-time.Duration(r.IntN(20*24)) * time.Hour)
-		prov := []providers.Name{providers.BPC, providers.Tranzzo}[i%2]
+		prov := []providers.Name{bpc.Name, tranzzo.Name}[i%2]
 		cur := []string{"EUR", "GBP", "UAH"}[r.IntN(3)]
 		amount := int64(1000 + r.IntN(100_000))
 		s := providers.Snapshot{Provider: prov, PaymentID: fmt.Sprintf("p_%d_%d", seed, i), Amount: amount, Captured: amount,
 			Currency: cur, RawStatus: "succeeded", CreatedAt: created, CustomerName: fmt.Sprintf("Customer %d", i)}
-		if prov == providers.Tranzzo {
+		if prov == tranzzo.Name {
 			s.RawStatus, s.Method = "success", "purchase"
 		}
 		p := BulkPayment{}
@@ -734,7 +736,7 @@ func TestBulkLoadCrashLeavesRefundDaysRight(t *testing.T) {
 	compareSummaryPaths(t, db, RefundFilter{ApprovedBy: "max@x.test"})
 	// The recovery moved the version on: the other process reads the groups again.
 	checkSummaryTables(t, other, "another process, after recovery")
-	compareSummaryPaths(t, other, RefundFilter{Provider: providers.Tranzzo})
+	compareSummaryPaths(t, other, RefundFilter{Provider: tranzzo.Name})
 }
 
 // TestMigrationFillsRefundDays: a database whose refunds were made before migration 0005,
@@ -856,7 +858,7 @@ func testMigrationFillsRefundDays(t *testing.T, before string) {
 func TestRefundsCarryTheirPayment(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	snap := providers.Snapshot{Provider: providers.BPC, PaymentID: "p_carry", Amount: 5000, Captured: 5000, Currency: "EUR",
+	snap := providers.Snapshot{Provider: bpc.Name, PaymentID: "p_carry", Amount: 5000, Captured: 5000, Currency: "EUR",
 		RawStatus: "succeeded", CustomerName: "Ada Lovelace", CreatedAt: testEpoch,
 		Refunds: []providers.RefundSnapshot{{ID: "re_1", Amount: 1000, Status: "succeeded", Succeeded: true, CreatedAt: testEpoch}}}
 	p, _, err := db.UpsertPayment(ctx, snap, UpsertOptions{})
@@ -867,7 +869,7 @@ func TestRefundsCarryTheirPayment(t *testing.T) {
 		RequestedBy: "sam@x.test", IdempotencyKey: "carry"}); err != nil {
 		t.Fatal(err)
 	}
-	bulkLoad(t, db, BulkOptions{}, BulkPayment{Snapshot: providers.Snapshot{Provider: providers.Tranzzo, PaymentID: "p_bulk",
+	bulkLoad(t, db, BulkOptions{}, BulkPayment{Snapshot: providers.Snapshot{Provider: tranzzo.Name, PaymentID: "p_bulk",
 		Amount: 3000, Captured: 3000, Currency: "UAH", RawStatus: "success", Method: "purchase", CustomerName: "Grace Hopper",
 		CreatedAt: testEpoch, Refunds: []providers.RefundSnapshot{{ID: "re_2", Amount: 300, Status: "success", Succeeded: true, CreatedAt: testEpoch}}}})
 	check := func(when string) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
 )
 
 // refundFixture is a set of refunds across providers, currencies, statuses and people,
@@ -49,16 +51,16 @@ func newRefundFixture(t *testing.T) refundFixture {
 		daysAfterEpoch int
 	}
 	specs := []spec{
-		{providers.BPC, "EUR", 1000, "duplicate", "ann@x", "", "", false, "succeeded", 0},
-		{providers.BPC, "EUR", 2550, "goodwill", "bob@x", "", "", false, "failed", 1},
-		{providers.Tranzzo, "EUR", 70000, "fraudulent", "ann@x", "max@x", "", false, "succeeded", 2},
-		{providers.BPC, "GBP", 999, "requested_by_customer", "bob@x", "", "", false, "succeeded", 3},
-		{providers.Tranzzo, "GBP", 45000, "other", "ann@x", "", "max@x", false, "", 9},
-		{providers.BPC, "JPY", 1500, "product_not_delivered", "bob@x", "", "", false, "succeeded", 10},
-		{providers.BPC, "JPY", 80000, "goodwill", "ann@x", "", "", true, "", 12},
-		{providers.Tranzzo, "EUR", 300, "duplicate", "bob@x", "", "", false, "", 40},
-		{providers.Tranzzo, "GBP", 60000, "duplicate", "bob@x", "kim@x", "", false, "succeeded", 41},
-		{providers.BPC, "EUR", 12345, "duplicate", "ann@x", "", "", false, "succeeded", 41},
+		{bpc.Name, "EUR", 1000, "duplicate", "ann@x", "", "", false, "succeeded", 0},
+		{bpc.Name, "EUR", 2550, "goodwill", "bob@x", "", "", false, "failed", 1},
+		{tranzzo.Name, "EUR", 70000, "fraudulent", "ann@x", "max@x", "", false, "succeeded", 2},
+		{bpc.Name, "GBP", 999, "requested_by_customer", "bob@x", "", "", false, "succeeded", 3},
+		{tranzzo.Name, "GBP", 45000, "other", "ann@x", "", "max@x", false, "", 9},
+		{bpc.Name, "JPY", 1500, "product_not_delivered", "bob@x", "", "", false, "succeeded", 10},
+		{bpc.Name, "JPY", 80000, "goodwill", "ann@x", "", "", true, "", 12},
+		{tranzzo.Name, "EUR", 300, "duplicate", "bob@x", "", "", false, "", 40},
+		{tranzzo.Name, "GBP", 60000, "duplicate", "bob@x", "kim@x", "", false, "succeeded", 41},
+		{bpc.Name, "EUR", 12345, "duplicate", "ann@x", "", "", false, "succeeded", 41},
 	}
 	for i, s := range specs {
 		clock = testEpoch.Add(time.Duration(s.daysAfterEpoch) * 24 * time.Hour)
@@ -125,7 +127,7 @@ func refundFilterCases() []struct {
 		keep   func(fixtureRefund) bool
 	}{
 		{"all", RefundFilter{}, func(fixtureRefund) bool { return true }},
-		{"provider", RefundFilter{Provider: providers.Tranzzo}, func(r fixtureRefund) bool { return r.provider == providers.Tranzzo }},
+		{"provider", RefundFilter{Provider: tranzzo.Name}, func(r fixtureRefund) bool { return r.provider == tranzzo.Name }},
 		{"currency", RefundFilter{Currency: "GBP"}, func(r fixtureRefund) bool { return r.currency == "GBP" }},
 		{"status", RefundFilter{Status: "succeeded"}, func(r fixtureRefund) bool { return r.status == "succeeded" }},
 		{"reason", RefundFilter{Reason: "duplicate"}, func(r fixtureRefund) bool { return r.reason == "duplicate" }},
@@ -135,8 +137,8 @@ func refundFilterCases() []struct {
 		{"date range", RefundFilter{From: testEpoch.Add(2 * day), To: testEpoch.Add(12 * day)}, func(r fixtureRefund) bool {
 			return !r.requestedAt.Before(testEpoch.Add(2*day)) && r.requestedAt.Before(testEpoch.Add(12*day))
 		}},
-		{"combined", RefundFilter{Provider: providers.BPC, Currency: "EUR", Status: "succeeded"}, func(r fixtureRefund) bool {
-			return r.provider == providers.BPC && r.currency == "EUR" && r.status == "succeeded"
+		{"combined", RefundFilter{Provider: bpc.Name, Currency: "EUR", Status: "succeeded"}, func(r fixtureRefund) bool {
+			return r.provider == bpc.Name && r.currency == "EUR" && r.status == "succeeded"
 		}},
 		{"nothing", RefundFilter{Currency: "USD"}, func(fixtureRefund) bool { return false }},
 	}

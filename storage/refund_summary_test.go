@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/bpc"
+	"paydesk/providers/tranzzo"
 )
 
 // summaryFixture loads 400 card payments with provider refunds and staff requests in
@@ -21,12 +23,12 @@ func summaryFixture(t *testing.T) *DB {
 	var payments []BulkPayment
 	for i := range 400 {
 		created := testEpoch.Add(-time.Duration(r.IntN(60*24)) * time.Hour)
-		prov := []providers.Name{providers.BPC, providers.Tranzzo}[i%2]
+		prov := []providers.Name{bpc.Name, tranzzo.Name}[i%2]
 		cur := []string{"EUR", "GBP", "UAH"}[r.IntN(3)]
 		amount := int64(1000 + r.IntN(100_000))
 		s := providers.Snapshot{Provider: prov, PaymentID: fmt.Sprintf("p_%d", i), Amount: amount, Captured: amount,
 			Currency: cur, RawStatus: "succeeded", CreatedAt: created}
-		if prov == providers.Tranzzo {
+		if prov == tranzzo.Name {
 			s.RawStatus, s.Method = "success", "purchase"
 		}
 		p := BulkPayment{Snapshot: s}
@@ -62,14 +64,14 @@ func TestRefundSummary(t *testing.T) {
 	db := summaryFixture(t)
 	filters := []RefundFilter{
 		{},
-		{Provider: providers.BPC},
+		{Provider: bpc.Name},
 		{Currency: "EUR"},
 		{Status: "succeeded"},
 		{Status: "rejected"},
 		{Reason: "goodwill", Currency: "GBP"},
 		{RequestedBy: "SAM@paydesk.example"},
 		{From: testEpoch.AddDate(0, 0, -20), To: testEpoch.AddDate(0, 0, -5)},
-		{Reason: ProviderRefundReason, Provider: providers.Tranzzo},
+		{Reason: ProviderRefundReason, Provider: tranzzo.Name},
 		{Currency: "JPY"},
 	}
 	for _, f := range filters {
@@ -251,7 +253,7 @@ func TestRefundSeries(t *testing.T) {
 		})
 	}
 	// Filters apply to the series too.
-	points, err := fx.db.RefundSeries(ctx, RefundFilter{Provider: providers.Tranzzo}, "month")
+	points, err := fx.db.RefundSeries(ctx, RefundFilter{Provider: tranzzo.Name}, "month")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +263,7 @@ func TestRefundSeries(t *testing.T) {
 	}
 	var want int64
 	for _, r := range fx.rows {
-		if r.provider == providers.Tranzzo && r.status == "succeeded" {
+		if r.provider == tranzzo.Name && r.status == "succeeded" {
 			want += r.amount
 		}
 	}
