@@ -9,6 +9,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
+	"paydesk/providers/simfault"
 	"paydesk/storage"
 )
 
@@ -44,7 +45,7 @@ func TestReconcilerPendingActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(3 * time.Minute)
-	f.bpc.FailNext(20, bpc.FaultUnavailable)
+	f.bpc.FailNext(20, simfault.Unavailable)
 	res, _ = f.desk.Reconcile(ctx)
 	f.bpc.ClearFaults()
 	if res.MarkedUnknown != 1 {
@@ -69,9 +70,9 @@ func TestReconcilerSettlesLostCancellation(t *testing.T) {
 			p := f.add(powens.Name, 0, 100000) // created
 			f.powens.SetCancelScenario(p.PaymentID, powens.CancelDone)
 			if way == "provider did it" {
-				f.powens.FailNextOn(powens.RouteCancelPayment, 1, powens.FaultDropAnswer)
+				f.powens.FailNextOn(powens.RouteCancelPayment, 1, simfault.DropAnswer)
 			} else {
-				f.powens.FailNextOn(powens.RouteCancelPayment, 1, powens.Fault500)
+				f.powens.FailNextOn(powens.RouteCancelPayment, 1, simfault.Internal)
 			}
 			ctx := context.Background()
 			k := key()

@@ -7,6 +7,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/bpc"
+	"paydesk/providers/simfault"
 )
 
 // TestRefundBelowThresholdRunsAtOnce: the refund goes to the provider at once and the
@@ -111,7 +112,7 @@ func TestReconcileSettlesUnknownRefund(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	p := f.add(bpc.Name, 2, 10000)
-	f.bpc.FailNext(1, bpc.FaultDropAnswer)
+	f.bpc.FailNext(1, simfault.DropAnswer)
 	res, err := f.desk.Refund(ctx, sam, p, RefundArgs{Amount: 1200, Reason: "requested_by_customer", Key: key()})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
+	"paydesk/providers/simfault"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
@@ -274,7 +275,7 @@ func TestWebhookPowensHints(t *testing.T) {
 		{name: "garbage", body: garbage, header: signed(garbage), wantKind: WebhookMalformed, wantVerdict: VerdictMalformed, wantPayment: providers.StatusPaid},
 	})
 
-	f.powens.FailNext(3, powens.Fault503)
+	f.powens.FailNext(3, simfault.Unavailable)
 	f.runHooks(powens.Name, p, []hookStep{
 		{name: "Powens unreachable", body: hint("done-again"), header: signed(hint("done-again")), wantKind: WebhookRetry, wantVerdict: VerdictRetryLater, wantPayment: providers.StatusPaid,
 			wantTimes: "Powens webhook PAYMENT_UPDATED received, but Powens could not be read to follow it; it will be sent again"},
@@ -339,7 +340,7 @@ func TestWebhookSettlesUnknownRefund(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	p := f.add(bpc.Name, 2, 10000)
-	f.bpc.FailNext(1, bpc.FaultDropAnswer)
+	f.bpc.FailNext(1, simfault.DropAnswer)
 	if _, err := f.desk.Refund(ctx, sam, p, RefundArgs{Amount: 1200, Reason: "requested_by_customer", Key: key()}); err != nil {
 		t.Fatal(err)
 	}

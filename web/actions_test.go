@@ -13,6 +13,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
+	"paydesk/providers/simfault"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
@@ -382,7 +383,7 @@ func TestProviderTimeoutLeavesOutcomeUnknownAndNothingRetried(t *testing.T) {
 	h := newHarness(t)
 	p := h.add(bpc.Name, spec{variant: 2, amount: 10000})
 	staff := h.signedIn("sam")
-	h.bpc.FailNext(1, bpc.FaultSlow)
+	h.bpc.FailNext(1, simfault.Slow)
 	r := confirm(t, staff, p, "refund", url.Values{"amount": {"30.00"}, "reason": {"duplicate"}})
 	mustContain(t, r, "the outcome is unknown", "Paydesk will not retry")
 	a := lastAction(t, h, p)
@@ -530,7 +531,7 @@ func TestRefreshRecordsWhatChanged(t *testing.T) {
 	}
 	r = staff.post("/payments/"+p.PublicID+"/refresh", nil)
 	mustContain(t, r, "nothing changed")
-	h.bpc.FailNext(2, bpc.FaultHTML)
+	h.bpc.FailNext(2, simfault.HTMLPage)
 	r = staff.post("/payments/"+p.PublicID+"/refresh", nil)
 	mustContain(t, r, "could not be read", "Nothing was changed.")
 	mustNotContain(t, r, "<html", "nginx")

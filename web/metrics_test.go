@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"paydesk/providers/bpc"
+	"paydesk/providers/simfault"
 )
 
 // TestMetricsExposed: requests, actions, webhooks and reconciler runs show up on the
@@ -20,7 +21,7 @@ func TestMetricsExposed(t *testing.T) {
 	b := h.signedIn("sam")
 	b.get("/payments/" + p.PublicID)
 	b.get("/payments/pd_doesnotexist")
-	h.bpc.FailNext(1, bpc.FaultDropAnswer)
+	h.bpc.FailNext(1, simfault.DropAnswer)
 	refundThroughPage(t, b, p, "10.00")
 	if _, err := h.desk.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)

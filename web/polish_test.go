@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"paydesk/providers/bpc"
+	"paydesk/providers/simfault"
 )
 
 // While an action runs, its button is disabled and the progress text shows; a second
@@ -22,7 +23,7 @@ func TestBrowserActionShowsProgressAndBlocksDoubleSubmit(t *testing.T) {
 	signInBrowser(t, sam, h.srv.URL, "sam")
 	do(t, sam, chromedp.Navigate(h.srv.URL+"/payments/"+p.PublicID+"/refund"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=refund-amount]`)))
 	do(t, sam, chromedp.SetValue(chromedp.CSS(`[data-testid=refund-reason]`), "duplicate"))
-	h.bpc.FailNext(1, bpc.FaultSlow) // the provider takes longer than the client waits
+	h.bpc.FailNext(1, simfault.Slow) // the provider takes longer than the client waits
 	// Click twice, quickly: the second click must find the button disabled.
 	state := eval[string](t, sam, `(() => {
 		const b = document.querySelector("[data-testid=confirm-button]");

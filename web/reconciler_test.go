@@ -7,6 +7,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/bpc"
+	"paydesk/providers/simfault"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 )
@@ -60,12 +61,12 @@ func TestReconcilerSettlesLostRefunds(t *testing.T) {
 		faults   faults
 	}{
 		{bpc.Name, 2, faults{
-			acted:    func(h *harness) { h.bpc.FailNext(1, bpc.FaultDropAnswer) },
-			notActed: func(h *harness) { h.bpc.FailNext(1, bpc.FaultInternal) },
+			acted:    func(h *harness) { h.bpc.FailNext(1, simfault.DropAnswer) },
+			notActed: func(h *harness) { h.bpc.FailNext(1, simfault.Internal) },
 		}},
 		{tranzzo.Name, tranzzo.VariantPurchaseSuccess, faults{
-			acted:    func(h *harness) { h.tranzzo.FailNext(1, tranzzo.FaultDrop) },
-			notActed: func(h *harness) { h.tranzzo.FailNext(1, tranzzo.Fault500) },
+			acted:    func(h *harness) { h.tranzzo.FailNext(1, simfault.DropAnswer) },
+			notActed: func(h *harness) { h.tranzzo.FailNext(1, simfault.Internal) },
 		}},
 	}
 	for _, c := range cases {

@@ -21,6 +21,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
+	"paydesk/providers/simfault"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
 	"paydesk/web"
@@ -403,7 +404,7 @@ func TestPowensWebhookVerdicts(t *testing.T) {
 	}
 
 	// Powens down: nothing is decided, Powens is asked to send it again.
-	h.powens.FailNext(3, powens.Fault503)
+	h.powens.FailNext(3, simfault.Unavailable)
 	runWebhookSteps(t, h, p, []webhookStep{
 		{name: "Powens unreachable", send: signed(hint("done-again")), wantStatus: 503, wantPayment: providers.StatusPaid, wantTimes: "could not be read"},
 	})

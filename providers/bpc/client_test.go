@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -610,17 +611,17 @@ func TestRefundsAndRefundByID(t *testing.T) {
 // Unknown, the call is never repeated, and the simulator acted or not as the fault says.
 func TestFaults(t *testing.T) {
 	tests := []struct {
-		fault     Fault
+		fault     simfault.Fault
 		acted     bool
 		wantWords string
 	}{
-		{FaultInternal, false, "server error (HTTP 500)"},
-		{FaultUnavailable, false, "server error (HTTP 503)"},
-		{FaultHTML, false, "web page (HTTP 502)"},
-		{FaultHangUp, false, "could not be reached or dropped the connection"},
-		{FaultMalformed, true, "could not read"},
-		{FaultDropAnswer, true, "server error (HTTP 500)"},
-		{FaultSlow, true, "did not answer in time"},
+		{simfault.Internal, false, "server error (HTTP 500)"},
+		{simfault.Unavailable, false, "server error (HTTP 503)"},
+		{simfault.HTMLPage, false, "web page (HTTP 502)"},
+		{simfault.HangUp, false, "could not be reached or dropped the connection"},
+		{simfault.Malformed, true, "could not read"},
+		{simfault.DropAnswer, true, "server error (HTTP 500)"},
+		{simfault.Slow, true, "did not answer in time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
@@ -663,7 +664,7 @@ func TestFaults(t *testing.T) {
 
 func TestFaultsOnReadsAndOtherActions(t *testing.T) {
 	ctx := context.Background()
-	for _, fault := range []Fault{FaultInternal, FaultUnavailable, FaultHTML, FaultMalformed, FaultSlow} {
+	for _, fault := range []simfault.Fault{simfault.Internal, simfault.Unavailable, simfault.HTMLPage, simfault.Malformed, simfault.Slow} {
 		t.Run("fetch/"+fault.String(), func(t *testing.T) {
 			f := newFixture(t, func(_ *SimConfig, c *Config) { c.Timeout = 300 * time.Millisecond })
 			paid := f.load(t, variantSucceeded, 1, "EUR", 5000)
@@ -691,7 +692,7 @@ func TestFaultsOnReadsAndOtherActions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.sim.FailNext(1, FaultHangUp)
+		f.sim.FailNext(1, simfault.HangUp)
 		if _, err := c.Fetch(ctx, providers.RefOf(paid)); err != nil {
 			t.Errorf("Fetch = %v, want the read retried", err)
 		}
@@ -703,7 +704,7 @@ func TestFaultsOnReadsAndOtherActions(t *testing.T) {
 	t.Run("cancel answer dropped", func(t *testing.T) {
 		f := newFixture(t, nil)
 		held := f.load(t, variantRequiresCapture, 1, "EUR", 5000)
-		f.sim.FailNext(1, FaultDropAnswer)
+		f.sim.FailNext(1, simfault.DropAnswer)
 		out := f.c.Cancel(ctx, providers.RefOf(held), providers.CancelRequest{})
 		if out.Kind != providers.Unknown {
 			t.Errorf("Kind = %s, want unknown", out.Kind)
@@ -719,7 +720,7 @@ func TestFaultsOnReadsAndOtherActions(t *testing.T) {
 	t.Run("expire into a 503", func(t *testing.T) {
 		f := newFixture(t, nil)
 		open := f.load(t, variantSessionOpen, 1, "EUR", 5000)
-		f.sim.FailNext(1, FaultUnavailable)
+		f.sim.FailNext(1, simfault.Unavailable)
 		out := f.c.Expire(ctx, providers.RefOf(open))
 		if out.Kind != providers.Unknown || f.count("POST /sessions/"+open.SessionID+"/expire") != 1 {
 			t.Errorf("Kind = %s after %d POSTs, want unknown after 1", out.Kind, f.count("POST /sessions/"+open.SessionID+"/expire"))

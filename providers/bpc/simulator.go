@@ -59,7 +59,7 @@ const (
 	EventRefundUpdated    = "refund.updated"
 )
 
-// DefaultSlowDelay is how long FaultSlow holds an answer when SimConfig.SlowDelay is zero:
+// DefaultSlowDelay is how long simfault.Slow holds an answer when SimConfig.SlowDelay is zero:
 // longer than the client's default timeout.
 const DefaultSlowDelay = 30 * time.Second
 
@@ -77,7 +77,7 @@ type SimConfig struct {
 	PublicURL string
 	// Now is the simulator's clock; nil means time.Now.
 	Now func() time.Time
-	// SlowDelay is how long FaultSlow holds an answer; zero means DefaultSlowDelay.
+	// SlowDelay is how long simfault.Slow holds an answer; zero means DefaultSlowDelay.
 	SlowDelay time.Duration
 	// OnChange, when set, is called after every state change with the event (one of the
 	// Event constants) and the payment's import envelope as it now stands, outside the

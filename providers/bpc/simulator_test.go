@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 // send makes a raw request to the fixture's simulator and returns the status and the
@@ -167,20 +168,20 @@ func TestSimulatorFailNextQueue(t *testing.T) {
 	f := newFixture(t, nil)
 	paid := f.load(t, variantSucceeded, 1, "EUR", 5000)
 	path := "/payments/" + paid.PaymentID
-	f.sim.FailNext(2, FaultInternal)
-	f.sim.FailNext(1, FaultUnavailable)
+	f.sim.FailNext(2, simfault.Internal)
+	f.sim.FailNext(1, simfault.Unavailable)
 	for i, want := range []int{500, 500, 503, 200} {
 		if status, _ := send(t, f, "GET", path, authed(), ""); status != want {
 			t.Errorf("request %d = %d, want %d", i, status, want)
 		}
 	}
-	f.sim.FailNext(3, FaultInternal)
+	f.sim.FailNext(3, simfault.Internal)
 	f.sim.ClearFaults()
 	if status, _ := send(t, f, "GET", path, authed(), ""); status != 200 {
 		t.Errorf("after ClearFaults = %d, want 200", status)
 	}
 	// Faults hit before authentication, like an outage in front of the API.
-	f.sim.FailNext(1, FaultUnavailable)
+	f.sim.FailNext(1, simfault.Unavailable)
 	if status, _ := send(t, f, "GET", path, nil, ""); status != 503 {
 		t.Errorf("unauthenticated during an outage = %d, want 503", status)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 func TestNewConfig(t *testing.T) {
@@ -131,16 +132,16 @@ func TestFetchErrors(t *testing.T) {
 // Every fault of a read ends in an Unknown error with a safe message; none panics or hangs.
 func TestFetchFaults(t *testing.T) {
 	tests := []struct {
-		fault    Fault
+		fault    simfault.Fault
 		safe     string
 		status   int
 		maxCalls int
 	}{
-		{Fault500, "Internal server error.", 500, 1},
-		{Fault503, "The service is temporarily unavailable.", 503, 1},
-		{FaultHTML, "Powens answered with an error page (HTTP 502).", 502, 1},
-		{FaultMalformedJSON, "Powens answered with a payment Paydesk could not read.", 200, 1},
-		{FaultSlow, "Powens did not answer within 150ms.", 0, 1},
+		{simfault.Internal, "Internal server error.", 500, 1},
+		{simfault.Unavailable, "The service is temporarily unavailable.", 503, 1},
+		{simfault.HTMLPage, "Powens answered with an error page (HTTP 502).", 502, 1},
+		{simfault.Malformed, "Powens answered with a payment Paydesk could not read.", 200, 1},
+		{simfault.Slow, "Powens did not answer within 150ms.", 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
@@ -180,7 +181,7 @@ func TestFetchRetriesOnConnectionError(t *testing.T) {
 	e := newEnv(t, nil)
 	e.guard()
 	e.load(t, testPayment("8", "pending", "", "first_open_day"))
-	e.sim.FailNextOn(RouteGetPayment, 1, FaultDropConnection)
+	e.sim.FailNextOn(RouteGetPayment, 1, simfault.HangUp)
 	if _, err := e.client.Fetch(t.Context(), providers.Ref{PaymentID: "8"}); err != nil {
 		t.Fatalf("Fetch after one dropped connection: %v", err)
 	}
@@ -188,7 +189,7 @@ func TestFetchRetriesOnConnectionError(t *testing.T) {
 		t.Errorf("reads: got %d, want 2", got)
 	}
 
-	e.sim.FailNextOn(RouteGetPayment, 10, FaultDropConnection)
+	e.sim.FailNextOn(RouteGetPayment, 10, simfault.HangUp)
 	_, err := e.client.Fetch(t.Context(), providers.Ref{PaymentID: "8"})
 	if pe := providerError(t, err); !pe.Unknown || pe.Safe != "Powens could not be reached." {
 		t.Errorf("got %+v", pe)
@@ -384,17 +385,17 @@ func TestCancelRefused(t *testing.T) {
 // whether the simulator did the work or not.
 func TestCancelFaults(t *testing.T) {
 	tests := []struct {
-		fault     Fault
+		fault     simfault.Fault
 		performed bool
 		message   string
 	}{
-		{Fault500, false, "Internal server error."},
-		{Fault503, false, "The service is temporarily unavailable."},
-		{FaultHTML, false, "Powens answered with an error page (HTTP 502)."},
-		{FaultDropConnection, false, "Powens could not be reached."},
-		{FaultMalformedJSON, true, "Powens answered the cancellation with something Paydesk could not read"},
-		{FaultDropAnswer, true, "Internal server error."},
-		{FaultSlow, true, "Powens did not answer within 150ms."},
+		{simfault.Internal, false, "Internal server error."},
+		{simfault.Unavailable, false, "The service is temporarily unavailable."},
+		{simfault.HTMLPage, false, "Powens answered with an error page (HTTP 502)."},
+		{simfault.HangUp, false, "Powens could not be reached."},
+		{simfault.Malformed, true, "Powens answered the cancellation with something Paydesk could not read"},
+		{simfault.DropAnswer, true, "Internal server error."},
+		{simfault.Slow, true, "Powens did not answer within 150ms."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
@@ -538,7 +539,7 @@ func TestAccessTokenField(t *testing.T) {
 
 // Token answers that cannot be read are Unknown and never show the token in the log.
 func TestTokenFaults(t *testing.T) {
-	for _, f := range []Fault{FaultMalformedJSON, Fault500, FaultHTML} {
+	for _, f := range []simfault.Fault{simfault.Malformed, simfault.Internal, simfault.HTMLPage} {
 		t.Run(f.String(), func(t *testing.T) {
 			e := newEnv(t, nil)
 			e.sim.FailNextOn(RouteToken, 1, f)
@@ -600,7 +601,7 @@ func TestPayerLink(t *testing.T) {
 	if !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("unknown id: got %v", err)
 	}
-	e.sim.FailNextOn(RouteScopedToken, 1, Fault500)
+	e.sim.FailNextOn(RouteScopedToken, 1, simfault.Internal)
 	_, err = e.client.PayerLink(t.Context(), providers.Ref{PaymentID: "100"}, req)
 	if pe := providerError(t, err); !pe.Unknown || pe.Status != 500 {
 		t.Errorf("scoped token 500: got %+v", pe)
@@ -612,7 +613,7 @@ func TestCancelWebviewLinkFails(t *testing.T) {
 	e := newEnv(t, nil)
 	e.load(t, testPayment("110", "pending", "", "first_open_day"))
 	e.sim.SetCancelScenario("110", CancelNeedsPayerWebview)
-	e.sim.FailNextOn(RouteScopedToken, 1, Fault503)
+	e.sim.FailNextOn(RouteScopedToken, 1, simfault.Unavailable)
 	out := e.client.Cancel(t.Context(), providers.Ref{PaymentID: "110"}, providers.CancelRequest{ReturnURL: testReturnURL, State: testState})
 	if out.Kind != providers.NeedsPayer || out.Link != nil || !strings.HasSuffix(out.Message, "Make a new payer link.") {
 		t.Errorf("got %s link %v %q", out.Kind, out.Link, out.Message)
@@ -691,7 +692,7 @@ func TestList(t *testing.T) {
 	if _, err := e.client.List(t.Context(), ListOptions{Filter: "bogus"}); err == nil {
 		t.Error("bad filter: no error")
 	}
-	e.sim.FailNextOn(RouteListPayments, 1, FaultMalformedJSON)
+	e.sim.FailNextOn(RouteListPayments, 1, simfault.Malformed)
 	if _, err := e.client.List(t.Context(), ListOptions{}); err == nil || !providerError(t, err).Unknown {
 		t.Errorf("malformed list: got %v", err)
 	}

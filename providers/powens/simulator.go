@@ -35,7 +35,7 @@ type SimConfig struct {
 	PublicURL string
 	// Now is the simulator's clock; nil means time.Now.
 	Now func() time.Time
-	// SlowDelay is how long FaultSlow holds an answer; zero means 15s, longer than the
+	// SlowDelay is how long simfault.Slow holds an answer; zero means 15s, longer than the
 	// client's default timeout. Tests set it a little above their client's timeout.
 	SlowDelay time.Duration
 	// TokenTTL is the lifetime of a service token; zero means one hour.

@@ -17,6 +17,7 @@ import (
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
 	"paydesk/providers/resilient"
+	"paydesk/providers/simfault"
 	"paydesk/providers/tranzzo"
 )
 
@@ -101,8 +102,8 @@ func TestReadsRetriedWithBackoff(t *testing.T) {
 	c := opstest.NewClock(time.Unix(1_800_000_000, 0))
 	rec := &recorder{}
 	f := newBPC(t, rec.options(c))
-	f.sim.FailNext(1, bpc.FaultInternal)
-	f.sim.FailNext(1, bpc.FaultHTML)
+	f.sim.FailNext(1, simfault.Internal)
+	f.sim.FailNext(1, simfault.HTMLPage)
 	if _, err := f.prov.Fetch(context.Background(), f.payment); err != nil {
 		t.Fatalf("fetch after two faults: %v", err)
 	}
@@ -119,7 +120,7 @@ func TestReadsRetriedWithBackoff(t *testing.T) {
 	}
 
 	// Out of retries, the provider's answer comes through as it is.
-	f.sim.FailNext(3, bpc.FaultInternal)
+	f.sim.FailNext(3, simfault.Internal)
 	_, err := f.prov.Fetch(context.Background(), f.payment)
 	var pe *providers.Error
 	if !errors.As(err, &pe) || !pe.Unknown || pe.Status != 500 {
@@ -131,7 +132,7 @@ func TestMoneyMovingCallsNeverRetried(t *testing.T) {
 	c := opstest.NewClock(time.Unix(1_800_000_000, 0))
 	rec := &recorder{}
 	f := newBPC(t, rec.options(c))
-	for _, fault := range []bpc.Fault{bpc.FaultInternal, bpc.FaultUnavailable, bpc.FaultHangUp, bpc.FaultDropAnswer} {
+	for _, fault := range []simfault.Fault{simfault.Internal, simfault.Unavailable, simfault.HangUp, simfault.DropAnswer} {
 		before := count(f.sim.Requests(), "POST /refunds")
 		f.sim.FailNext(1, fault)
 		out := f.prov.(providers.Refunder).Refund(context.Background(), f.payment, providers.RefundRequest{Amount: 100})
@@ -224,7 +225,7 @@ func TestCircuitBreakerOpensAndCloses(t *testing.T) {
 	opt.Threshold, opt.Cooldown, opt.Retries = 3, 30*time.Second, -1
 	f := newBPC(t, opt)
 
-	f.sim.FailNext(3, bpc.FaultInternal)
+	f.sim.FailNext(3, simfault.Internal)
 	for i := 0; i < 3; i++ {
 		if _, err := f.prov.Fetch(context.Background(), f.payment); err == nil {
 			t.Fatalf("fetch %d succeeded through a fault", i)
@@ -248,7 +249,7 @@ func TestCircuitBreakerOpensAndCloses(t *testing.T) {
 	if f.guard.State() != resilient.HalfOpen {
 		t.Errorf("after the cool-down: %s, want half_open", f.guard.State())
 	}
-	f.sim.FailNext(1, bpc.FaultInternal)
+	f.sim.FailNext(1, simfault.Internal)
 	f.prov.Fetch(context.Background(), f.payment)
 	if f.guard.State() != resilient.Open {
 		t.Fatalf("after a failed trial: %s, want open", f.guard.State())

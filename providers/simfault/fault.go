@@ -1,6 +1,6 @@
 // Package simfault is the one vocabulary of failures the provider simulators inject, and
 // the injector that applies them around a simulator's handler. Each simulator keeps its
-// own error body (Powens, BPC and Tranzzo word their errors differently) and passes it in
+// own error body (each provider words its errors differently) and passes it in
 // as Answers.Error; what a fault does — answer or not, act or not, how the answer is
 // spoiled — is decided here, the same way for every provider.
 //

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -496,17 +497,17 @@ func TestRefundLocalChecks(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	tests := []struct {
-		fault     Fault
+		fault     simfault.Fault
 		status    int    // the HTTP status the client saw, 0 for none
 		safe      string // part of the safe message
 		performed bool   // the simulator performed the refund anyway
 	}{
-		{Fault500, 500, "server error (HTTP 500: Internal server error)", false},
-		{Fault503, 503, "server error (HTTP 503: Service temporarily unavailable)", false},
-		{FaultHTML, 502, "server error (HTTP 502)", false},
-		{FaultMalformed, 200, "could not read", true},
-		{FaultSlow, 0, "did not answer in time", true},
-		{FaultDrop, 500, "server error (HTTP 500", true},
+		{simfault.Internal, 500, "server error (HTTP 500: Internal server error)", false},
+		{simfault.Unavailable, 503, "server error (HTTP 503: Service temporarily unavailable)", false},
+		{simfault.HTMLPage, 502, "server error (HTTP 502)", false},
+		{simfault.Malformed, 200, "could not read", true},
+		{simfault.Slow, 0, "did not answer in time", true},
+		{simfault.DropAnswer, 500, "server error (HTTP 500", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
@@ -756,7 +757,7 @@ func TestUnreachable(t *testing.T) {
 func TestCallerContextCancelled(t *testing.T) {
 	f := newFixture(t, nil)
 	ref := f.load(t, VariantPurchaseSuccess, "UAH", 10000)
-	f.sim.FailNext(1, FaultSlow)
+	f.sim.FailNext(1, simfault.Slow)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()

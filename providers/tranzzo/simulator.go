@@ -47,7 +47,7 @@ type SimConfig struct {
 	PublicURL string
 	// Now is the clock for new transactions; nil means time.Now.
 	Now func() time.Time
-	// SlowDelay is how long FaultSlow waits; zero means DefaultSlowDelay.
+	// SlowDelay is how long simfault.Slow waits; zero means DefaultSlowDelay.
 	SlowDelay time.Duration
 	// OnChange, when set, is called after every change of state (cancel, void, refund,
 	// SetStatus) with the transaction that changed or was created, as the API encodes it
@@ -204,7 +204,7 @@ func (s *Simulator) NextRefundStatus(status, code, description string) {
 //	POST /refund
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Read the body first: net/http notices a client hanging up (and cancels r.Context,
-	// which ends FaultSlow's wait) only once the body has been consumed.
+	// which ends simfault.Slow's wait) only once the body has been consumed.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		body = nil

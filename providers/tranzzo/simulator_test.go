@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/simfault"
 )
 
 func TestSimulatorStrict(t *testing.T) {
@@ -348,9 +349,9 @@ func TestSimulatorNewTransactions(t *testing.T) {
 func TestFailNextQueue(t *testing.T) {
 	f := newFixture(t, nil)
 	ref := f.load(t, VariantPurchaseSuccess, "UAH", 10000)
-	f.sim.FailNext(1, Fault503)
-	f.sim.FailNext(2, Fault500)
-	f.sim.FailNext(0, FaultHTML)
+	f.sim.FailNext(1, simfault.Unavailable)
+	f.sim.FailNext(2, simfault.Internal)
+	f.sim.FailNext(0, simfault.HTMLPage)
 	if got := f.sim.PendingFaults(); got != 3 {
 		t.Fatalf("PendingFaults: got %d, want 3", got)
 	}
@@ -365,7 +366,7 @@ func TestFailNextQueue(t *testing.T) {
 			t.Errorf("call %d: got %v, want HTTP %d", i, err, want)
 		}
 	}
-	f.sim.FailNext(5, FaultDrop)
+	f.sim.FailNext(5, simfault.DropAnswer)
 	f.sim.ClearFaults()
 	if got := f.sim.PendingFaults(); got != 0 {
 		t.Errorf("PendingFaults after ClearFaults: got %d, want 0", got)
@@ -373,7 +374,7 @@ func TestFailNextQueue(t *testing.T) {
 	if _, err := f.client.Fetch(context.Background(), ref); err != nil {
 		t.Errorf("after ClearFaults: %v", err)
 	}
-	names := map[Fault]string{Fault500: "500", Fault503: "503", FaultSlow: "slow", FaultMalformed: "malformed", FaultHTML: "html", FaultDrop: "drop", Fault(99): "Fault(99)"}
+	names := map[simfault.Fault]string{simfault.Internal: "500", simfault.Unavailable: "503", simfault.Slow: "slow", simfault.Malformed: "malformed", simfault.HTMLPage: "html", simfault.DropAnswer: "drop", simfault.Fault(99): "Fault(99)"}
 	for f, want := range names {
 		if f.String() != want {
 			t.Errorf("String: got %q, want %q", f.String(), want)
