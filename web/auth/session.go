@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"paydesk/storage"
 )
 
 // Limits that keep a session's record small (it is read at every request).
@@ -190,7 +192,13 @@ func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *sessions.Session,
 	}
 	s.Values = map[any]any{decodedKey{}: d.clone()}
 	s.Options = a.options(a.store.Options.MaxAge)
-	return s.Save(r, w)
+	err := s.Save(r, w)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The session was ended (signed out elsewhere, by a manager) while this request
+		// ran: it stays ended, and what this request wanted to keep in it goes with it.
+		return nil
+	}
+	return err
 }
 
 // clear ends the session: its record is deleted (a copy of the cookie is worth nothing

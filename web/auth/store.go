@@ -248,3 +248,21 @@ func unixOr(s int64, def time.Time) time.Time {
 	}
 	return time.Unix(s, 0)
 }
+
+// RecordSessionID returns the session id (User.SessionID) a session record's data holds,
+// "" when it holds none: the managers' page uses it to mark the session it is seen in.
+func RecordSessionID(data []byte) string {
+	var d struct {
+		SID string `json:"sid"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return ""
+	}
+	return d.SID
+}
+
+// SessionTimeouts returns the idle and the absolute expiry of sessions (for pages that
+// say when a session ends by itself).
+func (a *Auth) SessionTimeouts() (idle, absolute time.Duration) {
+	return a.cfg.IdleTimeout, a.cfg.AbsoluteTimeout
+}
