@@ -181,3 +181,31 @@ func TestSessionsOfAPersonAndSweep(t *testing.T) {
 		t.Errorf("sweep 30 minutes later: %d, want fran's and the visitor's", n)
 	}
 }
+
+// BenchmarkSessionRead is what every signed-in request pays for its session: one point
+// read by the id hash (with 1,000 sessions in the table).
+func BenchmarkSessionRead(b *testing.B) {
+	db, err := Open(context.Background(), b.TempDir()+"/paydesk.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for i := range 1000 {
+		s := Session{IDHash: sessionHash(strings.Repeat("x", i)), Subject: "sam", SignedInAt: testEpoch, LastSeen: testEpoch,
+			ExpiresAt: testEpoch.Add(time.Hour), Data: []byte(`{"sid":"abc","sub":"sam","email":"sam@example.com","roles":["support"],"auth":1,"in":1,"seen":1}`)}
+		if err := db.InsertSession(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := sessionHash(strings.Repeat("x", 500))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := db.Session(ctx, h); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
