@@ -32,7 +32,8 @@ func (d *Desk) RunMaintenance(ctx context.Context, every time.Duration) {
 // Maintain runs one round of housekeeping at the Desk's clock: unanswered approval
 // requests and payer links past their expiry are marked expired (each with its timeline
 // entry, and one audit entry per round that expired something), and the audit chain is
-// verified when its last complete verification is older than ten minutes.
+// verified when its last complete verification is older than ten minutes. Expired sign-in
+// sessions are deleted.
 func (d *Desk) Maintain(ctx context.Context) error {
 	now := d.cfg.Now()
 	approvals, err := d.db.ExpireApprovals(ctx, now)
@@ -54,6 +55,15 @@ func (d *Desk) Maintain(ctx context.Context) error {
 	}
 	if approvals > 0 || links > 0 {
 		d.log.Info("maintenance", "approvals_expired", approvals, "payer_links_expired", links)
+	}
+	// Sign-in sessions past their idle or absolute expiry (web/auth/store.go): a session
+	// nobody comes back to would otherwise stay in the table.
+	swept, err := d.db.DeleteExpiredSessions(ctx, now)
+	if err != nil {
+		return fmt.Errorf("ops: maintenance: %w", err)
+	}
+	if swept > 0 {
+		d.log.Info("maintenance", "sessions_swept", swept)
 	}
 	// A long audit log may be too long to verify while the audit page loads: keep a recent
 	// complete verification for it.

@@ -26,6 +26,7 @@ type User struct {
 	CanApprove  bool
 	CanFinance  bool
 	CanAudit    bool
+	CanManage   bool // sees everyone's sign-in sessions (managers)
 }
 
 // Flash is a one-time message shown after a redirect.

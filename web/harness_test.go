@@ -118,7 +118,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	a, err := auth.New(ctx, auth.Config{
 		IssuerURL: h.idp.Issuer(), ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret,
 		RedirectURL: h.idp.CallbackURL(), GroupRoles: groups,
-		HashKey: hashKey, BlockKey: blockKey, Now: h.clock.Now, Logger: quiet,
+		HashKey: hashKey, BlockKey: blockKey, Now: h.clock.Now, Logger: quiet, Sessions: db,
 		PostLogoutRedirectURL: h.srv.URL + "/", LoginPath: "/auth/login",
 		Audit: func(ctx context.Context, r *http.Request, actor, kind, message string) {
 			db.Audit(ctx, storage.AuditEntry{Actor: actor, Kind: kind, Message: message})

@@ -32,6 +32,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 		CanApprove:  Approve.Allows(u),
 		CanFinance:  Finance.Allows(u),
 		CanAudit:    AuditLog.Allows(u),
+		CanManage:   Manage.Allows(u),
 	}
 	if vu.Name == "" {
 		vu.Name = u.Email

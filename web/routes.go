@@ -27,6 +27,8 @@ const (
 	Finance
 	// AuditLog: the audit log — finance and manager.
 	AuditLog
+	// Manage: everyone's sign-in sessions, and ending them — manager.
+	Manage
 )
 
 // roles lists which roles grant each access; a user holding any of them is allowed.
@@ -36,11 +38,12 @@ var roles = map[Access][]auth.Role{
 	Approve:      {auth.RoleManager},
 	Finance:      {auth.RoleFinance, auth.RoleManager},
 	AuditLog:     {auth.RoleFinance, auth.RoleManager},
+	Manage:       {auth.RoleManager},
 }
 
 // String names an access rule for logs and tests.
 func (a Access) String() string {
-	return [...]string{"public", "signed-in", "view-payments", "act", "approve", "finance", "audit"}[a]
+	return [...]string{"public", "signed-in", "view-payments", "act", "approve", "finance", "audit", "manage"}[a]
 }
 
 // Allows reports whether u may use a route with this rule.
@@ -71,6 +74,12 @@ func (s *Server) routeTable() []Route {
 		{"GET /auth/login", Public, s.auth.Login},
 		{"GET /auth/callback", Public, s.auth.Callback},
 		{"POST /auth/logout", SignedIn, s.auth.Logout},
+		{"POST /auth/logout/everywhere", SignedIn, s.logoutEverywhere},
+
+		// Sign-in sessions (managers).
+		{"GET /sessions", Manage, s.sessionsPage},
+		{"POST /sessions/{id}/end", Manage, s.sessionEnd},
+		{"POST /sessions/end-person", Manage, s.sessionsEndPerson},
 
 		// Dashboard.
 		{"GET /{$}", ViewPayments, s.dashboard},

@@ -19,6 +19,10 @@ var access = map[string]web.Access{
 	"GET /auth/login":                 web.Public,
 	"GET /auth/callback":              web.Public,
 	"POST /auth/logout":               web.SignedIn,
+	"POST /auth/logout/everywhere":    web.SignedIn,
+	"GET /sessions":                   web.Manage,
+	"POST /sessions/{id}/end":         web.Manage,
+	"POST /sessions/end-person":       web.Manage,
 	"GET /{$}":                        web.ViewPayments,
 	"GET /payments":                   web.ViewPayments,
 	"GET /payments/{id}":              web.ViewPayments,
@@ -80,14 +84,17 @@ func TestRouteAccessByRole(t *testing.T) {
 		{"nora", map[web.Access]bool{web.SignedIn: true}},
 		{"sam", map[web.Access]bool{web.SignedIn: true, web.ViewPayments: true, web.Act: true}},
 		{"fran", map[web.Access]bool{web.SignedIn: true, web.ViewPayments: true, web.Finance: true, web.AuditLog: true}},
-		{"max", map[web.Access]bool{web.SignedIn: true, web.ViewPayments: true, web.Act: true, web.Approve: true, web.Finance: true, web.AuditLog: true}},
+		{"max", map[web.Access]bool{web.SignedIn: true, web.ViewPayments: true, web.Act: true, web.Approve: true, web.Finance: true, web.AuditLog: true, web.Manage: true}},
 	}
 	routes := h.app.Routes()
-	// Sign-out last, or the walk would sign the user out half-way.
-	for i, rt := range routes {
-		if rt.Pattern == "POST /auth/logout" {
-			routes = append(append(routes[:i:i], routes[i+1:]...), rt)
-			break
+	// Sign-out, then sign out everywhere, last, or the walk would sign the user out
+	// half-way (sign out everywhere is walked in a browser signed in again for it).
+	for _, last := range []string{"POST /auth/logout", "POST /auth/logout/everywhere"} {
+		for i, rt := range routes {
+			if rt.Pattern == last {
+				routes = append(append(routes[:i:i], routes[i+1:]...), rt)
+				break
+			}
 		}
 	}
 	for _, u := range users {
@@ -109,6 +116,11 @@ func TestRouteAccessByRole(t *testing.T) {
 					path += "app.css"
 				}
 				var r response
+				if rt.Pattern == "POST /auth/logout/everywhere" && u.name != "" {
+					again := h.browser()
+					again.signIn(u.name)
+					nf = again.noFollow()
+				}
 				if method == http.MethodPost {
 					r = nf.post(path, url.Values{})
 				} else {

@@ -50,6 +50,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 		GroupRoles: groups, EmailRoles: emails,
 		StepUpMaxAge: c.StepUpMaxAge, IdleTimeout: c.SessionIdle, AbsoluteTimeout: c.SessionMax,
 		HashKey: sec.hashKey, BlockKey: sec.blockKey, Secure: !demoMode,
+		Sessions:              db, // sessions are records in the database (web/auth/store.go)
 		PostLogoutRedirectURL: c.BaseURL + "/",
 		LoginPath:             "/auth/login",
 		Logger:                log,

@@ -1,13 +1,15 @@
-// Package auth signs staff in with OpenID Connect and keeps who they are in a cookie
-// session.
+// Package auth signs staff in with OpenID Connect and keeps who they are in a session on
+// the server.
 //
 // Sign-in is the authorization-code flow with PKCE (S256), state and nonce, against an
 // issuer discovered from its URL (github.com/coreos/go-oidc/v3, golang.org/x/oauth2). The
 // ID token is verified (signature, issuer, audience, expiry, nonce); its groups claim — or
-// the e-mail address — is mapped to Paydesk's roles. The session (github.com/gorilla/sessions,
-// a signed and encrypted cookie) holds the user and their roles, never a token, and
-// expires when idle and after an absolute lifetime. Money-moving actions need a recent
-// sign-in: StepUp sends the user to sign in again and brings them back to their form.
+// the e-mail address — is mapped to Paydesk's roles. The session (github.com/gorilla/sessions
+// with a store of our own, store.go) is a record in the database found by the SHA-256 of a
+// random id the cookie carries; it holds the user and their roles, never a token, ends at
+// sign-out (copies of the cookie with it) and expires when idle and after an absolute
+// lifetime. Money-moving actions need a recent sign-in: StepUp sends the user to sign in
+// again and brings them back to their form.
 //
 // The handlers Login, Callback and Logout are mounted by the web package's route table.
 package auth
@@ -127,9 +129,12 @@ type Config struct {
 	IdleTimeout     time.Duration // default 30m
 	AbsoluteTimeout time.Duration // default 12h
 
-	HashKey  []byte // signs the session cookie: at least 32 random bytes
-	BlockKey []byte // encrypts the session cookie: 16, 24 or 32 random bytes
+	HashKey  []byte // signs the sign-in flow cookie: at least 32 random bytes
+	BlockKey []byte // encrypts the sign-in flow cookie: 16, 24 or 32 random bytes
 	Secure   bool   // the cookies' Secure flag; off only for the demo on loopback
+
+	// Sessions keeps the sessions on the server (required): the database, *storage.DB.
+	Sessions SessionRecords
 
 	CookieName string // default "paydesk_session"; the sign-in flow uses CookieName+"_login"
 	LoginPath  string // where Login is mounted; default "/login"
@@ -287,6 +292,9 @@ func (c Config) Validate() error {
 	default:
 		add("BlockKey is %d bytes: it must be 16, 24 or 32 bytes (AES-128/192/256)", len(c.BlockKey))
 	}
+	if c.Sessions == nil {
+		add("Sessions is required: where sessions are kept on the server (the database)")
+	}
 	// Reusing one key for both (or the start of one as the other) defeats having two.
 	if len(c.BlockKey) > 0 && bytes.HasPrefix(c.HashKey, c.BlockKey) {
 		add("HashKey and BlockKey must be different random keys")
@@ -346,8 +354,9 @@ type Auth struct {
 	cfg        Config
 	oauth      oauth2.Config
 	verifier   *oidc.IDTokenVerifier
-	store      *cookieStore
-	endSession string // the provider's end_session_endpoint, "" if it has none
+	store      *sessions.CookieStore // the sign-in flow cookie (login.go)
+	sessions   *dbStore              // the session: a record on the server (store.go)
+	endSession string                // the provider's end_session_endpoint, "" if it has none
 	emailRoles map[string][]Role
 }
 
@@ -389,21 +398,23 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		a.emailRoles[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 
-	a.store = newCookieStore(cfg.CookieName, cfg.HashKey, cfg.BlockKey)
+	a.store = sessions.NewCookieStore(cfg.HashKey, cfg.BlockKey)
 	a.store.Options = &sessions.Options{
 		Path:     "/",
 		HttpOnly: true,
 		Secure:   cfg.Secure,
 		SameSite: http.SameSiteLaxMode,
 	}
-	// The cookie (and the signed timestamp inside it) lives no longer than the absolute
-	// expiry; the session's own timestamps, on the injectable clock, decide before that.
+	// The session cookie lives no longer than the absolute expiry; the record's own
+	// timestamps, on the injectable clock, decide before that.
 	a.store.MaxAge(int(cfg.AbsoluteTimeout / time.Second))
 	for _, c := range a.store.Codecs {
 		if sc, ok := c.(*securecookie.SecureCookie); ok {
 			sc.SetSerializer(sessionSerializer{})
 		}
 	}
+	a.sessions = &dbStore{records: cfg.Sessions, options: a.store.Options, now: cfg.Now,
+		idle: cfg.IdleTimeout, absolute: cfg.AbsoluteTimeout, recent: map[string]recentRecord{}}
 	return a, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"paydesk/storage"
 	"paydesk/web/auth"
 )
 
@@ -70,6 +71,8 @@ func validConfig() auth.Config {
 		HashKey:      []byte(strings.Repeat("h", 32)),
 		BlockKey:     []byte(strings.Repeat("b", 32)),
 		Secure:       true,
+		// Validate only checks that a store is set; New does not use it before discovery.
+		Sessions: (*storage.DB)(nil),
 	}
 }
 
@@ -114,6 +117,7 @@ func TestValidate(t *testing.T) {
 		{"same keys", func(c *auth.Config) { c.BlockKey = c.HashKey }, "HashKey and BlockKey must be different"},
 		{"bad cookie name", func(c *auth.Config) { c.CookieName = "pay desk;" }, `CookieName "pay desk;" may only contain`},
 		{"bad login path", func(c *auth.Config) { c.LoginPath = "//evil.example" }, `LoginPath "//evil.example" must be a path`},
+		{"no session store", func(c *auth.Config) { c.Sessions = nil }, "Sessions is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +140,7 @@ func TestValidate(t *testing.T) {
 	if err == nil {
 		t.Fatalf("empty config: got no error")
 	}
-	for _, want := range []string{"IssuerURL", "ClientID", "ClientSecret", "RedirectURL", "no role mapping", "HashKey", "BlockKey"} {
+	for _, want := range []string{"IssuerURL", "ClientID", "ClientSecret", "RedirectURL", "no role mapping", "HashKey", "BlockKey", "Sessions"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("empty config: got %q; want %s in it", err, want)
 		}

@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"paydesk/ops/opstest"
+	"paydesk/storage"
 	"paydesk/web/auth"
 	"paydesk/web/devidp"
 	"paydesk/web/devidp/idptest"
@@ -47,12 +50,15 @@ func (l *auditLog) last(kind string) (auditEntry, bool) {
 
 // app is Paydesk's sign-in mounted on a test server, against a development provider.
 type app struct {
-	t      *testing.T
-	clock  *opstest.Clock
-	idp    *idptest.Provider
-	auth   *auth.Auth
-	srv    *httptest.Server
-	audits *auditLog
+	t       *testing.T
+	clock   *opstest.Clock
+	idp     *idptest.Provider
+	auth    *auth.Auth
+	srv     *httptest.Server
+	audits  *auditLog
+	db      *storage.DB  // where the sessions are kept
+	cfg     auth.Config  // what auth was built with (restart builds it again)
+	handler atomic.Value // a serving: what the test server serves
 }
 
 const (
@@ -67,9 +73,13 @@ func newApp(t *testing.T, edit func(*auth.Config)) *app {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	a := &app{t: t, clock: opstest.NewWallClock(), audits: &auditLog{}}
+	db := openSessionDB(t, a.clock)
+	a.db = db
 
-	var handler http.Handler = http.NotFoundHandler()
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	a.handler.Store(serving{http.NotFoundHandler()})
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.handler.Load().(serving).ServeHTTP(w, r)
+	}))
 	t.Cleanup(a.srv.Close)
 	a.idp = idptest.Start(t, idptest.Options{AppURL: a.srv.URL, Now: a.clock.Now})
 
@@ -89,16 +99,44 @@ func newApp(t *testing.T, edit func(*auth.Config)) *app {
 		Now:          a.clock.Now,
 		Logger:       slog.New(slog.DiscardHandler),
 		Audit:        a.audits.record,
+		Sessions:     db,
 	}
 	if edit != nil {
 		edit(&cfg)
 	}
+	a.cfg = cfg
 	a.auth, err = auth.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}
-	handler = a.routes()
+	a.handler.Store(serving{a.routes()})
 	return a
+}
+
+// serving is the handler the test server serves (one type, for atomic.Value).
+type serving struct{ http.Handler }
+
+// openSessionDB opens a fresh database for the sessions, on the test's clock.
+func openSessionDB(t *testing.T, clock *opstest.Clock) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "paydesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Now = clock.Now
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// restart builds a new auth.Auth from the same configuration and database, as a
+// restarted server does, and serves the app with it.
+func (a *app) restart() {
+	a.t.Helper()
+	var err error
+	if a.auth, err = auth.New(context.Background(), a.cfg); err != nil {
+		a.t.Fatalf("auth.New after a restart: %v", err)
+	}
+	a.handler.Store(serving{a.routes()})
 }
 
 // me is what GET /me reports.

@@ -59,6 +59,7 @@ func newMockApp(t *testing.T) *mockApp {
 		Now:          ma.clock.Now,
 		Logger:       slog.New(slog.DiscardHandler),
 		Audit:        ma.audits.record,
+		Sessions:     openSessionDB(t, ma.clock),
 	})
 	if err != nil {
 		t.Fatalf("auth.New against mockoidc: %v", err)

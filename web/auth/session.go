@@ -3,7 +3,6 @@ package auth
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,9 +12,11 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"paydesk/storage"
 )
 
-// Limits that keep the session cookie well under the browsers' 4 KB.
+// Limits that keep a session's record small (it is read at every request).
 const (
 	maxFormFields = 20
 	maxFormBytes  = 1500 // keys and values together
@@ -23,7 +24,8 @@ const (
 	maxFlashBytes = 300
 	// formLifetime is how long a form saved by StepUp waits for its user to come back.
 	formLifetime = 30 * time.Minute
-	// touchEvery is how often CurrentUser re-saves the cookie to move the idle expiry.
+	// touchEvery is how often CurrentUser writes the session's record to move the idle
+	// expiry: at most once a minute, never at every page (a commit empties the page cache).
 	touchEvery = time.Minute
 )
 
@@ -40,8 +42,10 @@ type Flash struct {
 	Message string `json:"m"`
 }
 
-// sessionData is everything the session cookie holds, as one JSON value: the user and
-// their roles, timestamps, a form saved for a step-up and flash messages. No tokens.
+// sessionData is everything a session holds, kept as one JSON value in its record on the
+// server (store.go): the user and their roles (written at sign-in: a change of roles at
+// the identity provider applies from the next sign-in), timestamps, a form saved for a
+// step-up and flash messages.
 type sessionData struct {
 	SID        string     `json:"sid,omitempty"`
 	Subject    string     `json:"sub,omitempty"`
@@ -81,11 +85,11 @@ func unix(s int64) time.Time {
 	return time.Unix(s, 0)
 }
 
-// sessionValue is the one key of the gorilla session's values; keeping a single JSON
-// string avoids registering types with encoding/gob.
+// sessionValue is the one key of the sign-in flow cookie's values (login.go); keeping a
+// single JSON string avoids registering types with encoding/gob.
 const sessionValue = "v"
 
-// sessionSerializer puts the session's one JSON value (sessionValue) into the cookie as
+// sessionSerializer puts the flow cookie's one JSON value (sessionValue) into it as
 // it is, before signing and encryption, where gorilla's default runs it through
 // encoding/gob: a gob decoder compiles the map's types again for every cookie, which was
 // 6 % of the list page's CPU under load (docs/benchmarks.md). A cookie written by the
@@ -102,9 +106,6 @@ func (sessionSerializer) Serialize(src any) ([]byte, error) {
 	}
 	raw, _ := values[sessionValue].(string)
 	n := len(values)
-	if _, ok := values[decodedKey{}]; ok {
-		n-- // this request's decoded copy: not written
-	}
 	if n > 1 || (n == 1 && raw == "") {
 		return nil, errors.New("auth: a session holds one JSON value and nothing else")
 	}
@@ -128,8 +129,9 @@ func (sessionSerializer) Deserialize(src []byte, dst any) error {
 	return nil
 }
 
-// session returns this request's session (one per request, cached by gorilla's registry)
-// and what it holds. A missing, tampered or undecryptable cookie reads as empty.
+// session returns this request's flow cookie session (one per request, cached by
+// gorilla's registry) and what it holds. A missing, tampered or undecryptable cookie reads
+// as empty.
 func (a *Auth) session(r *http.Request, name string) (*sessions.Session, []byte) {
 	// On a decode error gorilla still returns a new, empty session.
 	s, _ := a.store.Get(r, name)
@@ -137,23 +139,28 @@ func (a *Auth) session(r *http.Request, name string) (*sessions.Session, []byte)
 	return s, []byte(raw)
 }
 
-// decodedKey keeps, in the session's values for the rest of the request, what load
-// decoded from the JSON (a page reads the session two or three times); the serializer
-// leaves it out of the cookie.
+// decodedKey keeps, in the session's values for the rest of the request, what the
+// session holds (a page reads the session two or three times): the server-side store
+// (store.go) puts the record's data there and saves what is there.
 type decodedKey struct{}
 
+// load returns this request's session and a copy of what it holds; empty when there is
+// no session (no cookie, an unknown id, an ended session). A database that does not
+// answer is logged and reads as no session (but see dbStore.recent).
 func (a *Auth) load(r *http.Request) (*sessions.Session, sessionData) {
-	s, raw := a.session(r, a.cfg.CookieName)
-	if d, ok := s.Values[decodedKey{}].(sessionData); ok {
-		return s, d.clone()
+	s, err := a.sessions.Get(r, a.cfg.CookieName)
+	if err != nil {
+		if _, logged := s.Values[loggedKey{}]; !logged {
+			s.Values[loggedKey{}] = true
+			a.cfg.Logger.Error("auth: read the session", "error", err)
+		}
 	}
-	var d sessionData
-	if len(raw) > 0 && json.Unmarshal(raw, &d) != nil {
-		d = sessionData{}
-	}
-	s.Values[decodedKey{}] = d.clone()
-	return s, d
+	d, _ := s.Values[decodedKey{}].(sessionData)
+	return s, d.clone()
 }
+
+// loggedKey marks a session whose read error was logged in this request.
+type loggedKey struct{}
 
 // clone copies d deeply enough that changing the copy's slices and form leaves d alone.
 func (d sessionData) clone() sessionData {
@@ -170,24 +177,38 @@ func (d sessionData) clone() sessionData {
 	return d
 }
 
-// save writes d into the session cookie. Headers must not have been sent yet.
+// save writes d as the session's record. A session whose SID changed (a sign-in) is
+// renewed: its old record is deleted and d is kept under a new random id, with a new
+// cookie (no session fixation: an id planted or copied before the sign-in is worth
+// nothing after it). Headers must not have been sent yet.
 func (a *Auth) save(w http.ResponseWriter, r *http.Request, s *sessions.Session, d sessionData) error {
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return err
+	prev, _ := s.Values[decodedKey{}].(sessionData)
+	if s.ID != "" && prev.SID != d.SID {
+		if _, err := a.sessions.records.DeleteSession(r.Context(), hashSessionID(s.ID)); err != nil {
+			return err
+		}
+		a.sessions.forget(hashSessionID(s.ID))
+		s.ID = ""
 	}
-	s.Values = map[any]any{sessionValue: string(raw), decodedKey{}: d.clone()}
+	s.Values = map[any]any{decodedKey{}: d.clone()}
 	s.Options = a.options(a.store.Options.MaxAge)
-	return s.Save(r, w)
+	err := s.Save(r, w)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The session was ended (signed out elsewhere, by a manager) while this request
+		// ran: it stays ended, and what this request wanted to keep in it goes with it.
+		return nil
+	}
+	return err
 }
 
-// clear deletes the session cookie; the session object stays usable in this request
-// (a flash added afterwards starts a new cookie).
+// clear ends the session: its record is deleted (a copy of the cookie is worth nothing
+// from now on) and the cookie too. The session object stays usable in this request (a
+// flash added afterwards starts a new session).
 func (a *Auth) clear(w http.ResponseWriter, r *http.Request, s *sessions.Session) {
 	s.Values = map[any]any{}
 	s.Options = a.options(-1)
 	if err := s.Save(r, w); err != nil {
-		a.cfg.Logger.Error("auth: clear session", "error", err)
+		a.cfg.Logger.Error("auth: end the session", "error", err)
 	}
 	s.Options = a.options(a.store.Options.MaxAge)
 }
@@ -198,9 +219,10 @@ func (a *Auth) options(maxAge int) *sessions.Options {
 	return &o
 }
 
-// CurrentUser returns the signed-in user. It enforces the idle and absolute expiry (an
-// expired session is cleared, audited and reports false) and moves the idle expiry
-// forward, re-saving the cookie at most once a minute. Call it before writing the body.
+// CurrentUser returns the signed-in user. It enforces the idle and absolute expiry from
+// the session's record (an expired session is ended, audited and reports false) and moves
+// the idle expiry forward, writing the record at most once a minute (one conditional
+// update: of concurrent requests, one writes). Call it before writing the body.
 func (a *Auth) CurrentUser(w http.ResponseWriter, r *http.Request) (User, bool) {
 	s, d := a.load(r)
 	if d.Subject == "" {
@@ -219,10 +241,16 @@ func (a *Auth) CurrentUser(w http.ResponseWriter, r *http.Request) (User, bool) 
 		a.audit(r, d.user().Actor(), KindSessionExpired, expired)
 		return User{}, false
 	}
-	if now.Sub(unix(d.LastSeen)) >= touchEvery {
-		d.LastSeen = now.Unix()
-		if err := a.save(w, r, s, d); err != nil {
-			a.cfg.Logger.Error("auth: refresh session", "error", err)
+	if info, _ := s.Values[sessionMeta{}].(recordInfo); now.Sub(info.lastSeen) >= touchEvery {
+		wrote, err := a.sessions.touch(r.Context(), s, now)
+		if err != nil {
+			a.cfg.Logger.Error("auth: renew the session", "error", err)
+		}
+		if wrote {
+			d.LastSeen = now.Unix()
+			info.lastSeen = now
+			s.Values[decodedKey{}] = d.clone()
+			s.Values[sessionMeta{}] = info
 		}
 	}
 	return d.user(), true
@@ -264,7 +292,7 @@ func (a *Auth) SavedForm(w http.ResponseWriter, r *http.Request, path string) (u
 	return f.Values, true
 }
 
-// capForm keeps only what fits in a cookie: at most maxFormFields fields in key order and
+// capForm keeps only what a session's record should hold: at most maxFormFields fields in key order and
 // maxFormBytes in all; a field that does not fit is dropped whole.
 func capForm(form url.Values) url.Values {
 	keys := make([]string, 0, len(form))
