@@ -71,6 +71,7 @@ func (s *Server) routeTable() []Route {
 		{"GET /auth/login", Public, s.auth.Login},
 		{"GET /auth/callback", Public, s.auth.Callback},
 		{"POST /auth/logout", SignedIn, s.auth.Logout},
+		{"GET /signed-out", Public, s.signedOut},
 
 		// Dashboard.
 		{"GET /{$}", ViewPayments, s.dashboard},

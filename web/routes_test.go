@@ -19,6 +19,7 @@ var access = map[string]web.Access{
 	"GET /auth/login":                 web.Public,
 	"GET /auth/callback":              web.Public,
 	"POST /auth/logout":               web.SignedIn,
+	"GET /signed-out":                 web.Public,
 	"GET /{$}":                        web.ViewPayments,
 	"GET /payments":                   web.ViewPayments,
 	"GET /payments/{id}":              web.ViewPayments,

@@ -41,7 +41,8 @@ type Flash struct {
 }
 
 // sessionData is everything the session cookie holds, as one JSON value: the user and
-// their roles, timestamps, a form saved for a step-up and flash messages. No tokens.
+// their roles, timestamps, a form saved for a step-up and flash messages. No access or
+// refresh token (the ID token only as the sign-out hint).
 type sessionData struct {
 	SID        string     `json:"sid,omitempty"`
 	Subject    string     `json:"sub,omitempty"`
@@ -53,6 +54,10 @@ type sessionData struct {
 	LastSeen   int64      `json:"seen,omitempty"` // Unix seconds
 	Form       *savedForm `json:"form,omitempty"`
 	Flashes    []Flash    `json:"flash,omitempty"`
+	// Key is the person key (PersonKey); IDToken is the raw ID token of the sign-in, kept
+	// only as Logout's id_token_hint (a strict provider refuses a sign-out without it).
+	Key     string `json:"key,omitempty"`
+	IDToken string `json:"idt,omitempty"`
 }
 
 // savedForm is what a user typed before a step-up sent them to sign in again.
@@ -65,6 +70,7 @@ type savedForm struct {
 func (d sessionData) user() User {
 	return User{
 		Subject:    d.Subject,
+		Key:        d.Key,
 		Email:      d.Email,
 		Name:       d.Name,
 		Roles:      slices.Clone(d.Roles),
