@@ -31,16 +31,16 @@ type Refund struct {
 	// Reason is one of RefundReasons' codes ("" for refunds learnt from the provider).
 	Reason      string
 	Note        string
-	RequestedBy string // who asked, as shown: an e-mail (else a name), or "provider"
-	// RequestedByKey is the requester's person key (migration 0012); "" for refunds
-	// recorded before keys and those learnt from the provider. RefundByID, RefundByKey
-	// and ApprovalQueue fill it.
-	RequestedByKey string
-	RequestedAt    time.Time
+	RequestedBy string // an e-mail (else the requester's name), or "provider"
+	RequestedAt time.Time
 	// ApprovalExpiresAt is when an unanswered approval request expires (zero if none).
 	ApprovalExpiresAt time.Time
 	ProviderRefundID  string
 	IdempotencyKey    string
+	// RequestedByKey is the requester's person key (migration 0012); "" for refunds
+	// recorded before keys and those learnt from the provider. RefundByID, RefundByKey
+	// and ApprovalQueue fill it.
+	RequestedByKey string
 	// Message is the provider's words or the outcome in plain words.
 	Message   string
 	UpdatedAt time.Time
@@ -160,11 +160,12 @@ type RefundRequest struct {
 	PaymentID int64
 	Amount    int64 // minor units of the payment's currency
 	// Reason is one of RefundReasons' codes; Note is required for "other".
-	Reason, Note string
-	// RequestedBy names the requester as shown (never empty); RequestedByKey is their
-	// person key, which decides whose request it is ("" when the caller has none).
-	RequestedBy, RequestedByKey string
-	IdempotencyKey              string
+	Reason, Note   string
+	RequestedBy    string
+	IdempotencyKey string
+	// RequestedByKey is the requester's person key, which decides whose request it is
+	// (RequestedBy is the name shown); "" when the caller has none.
+	RequestedByKey string
 	// NeedsApproval is decided by the caller (the per-currency threshold); such a request
 	// waits for a manager for ApprovalTTL, reserving its amount.
 	NeedsApproval bool
@@ -241,8 +242,7 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 		}
 		r = Refund{
 			PaymentID: req.PaymentID, Amount: req.Amount, Currency: b.Currency, Status: "pending",
-			Reason: req.Reason, Note: req.Note, RequestedBy: req.RequestedBy, RequestedByKey: strings.TrimSpace(req.RequestedByKey),
-			RequestedAt:    fromMS(ms(now)),
+			Reason: req.Reason, Note: req.Note, RequestedBy: req.RequestedBy, RequestedAt: fromMS(ms(now)),
 			IdempotencyKey: req.IdempotencyKey, UpdatedAt: fromMS(ms(now)),
 		}
 		var expires any
@@ -256,6 +256,7 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		r.RequestedByKey = strings.TrimSpace(req.RequestedByKey)
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note,
 			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at, requested_by_key)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -70,7 +70,8 @@ const (
 	DefaultLoginPath       = "/login"
 )
 
-// SignedOutPath is the default page Logout ends on, on RedirectURL's site.
+// SignedOutPath is where Paydesk's sign-out ends: the page that says so (see
+// Config.PostLogoutRedirectURL).
 const SignedOutPath = "/signed-out"
 
 // The values of Config.ProviderLogout.
@@ -172,9 +173,10 @@ type Config struct {
 
 	CookieName string // default "paydesk_session"; the sign-in flow uses CookieName+"_login"
 	LoginPath  string // where Login is mounted; default "/login"
-	// PostLogoutRedirectURL is the Paydesk page that says the user is signed out, where
-	// Logout ends (through the provider's end_session_endpoint when provider logout is
-	// on); default SignedOutPath on RedirectURL's site. It must be registered at the
+	// PostLogoutRedirectURL is the page on this site where Logout ends (through the
+	// provider's end_session_endpoint when provider logout is on): Paydesk sets its page
+	// that says the user is signed out (SignedOutPath) — not a page that signs them in
+	// again. Default the root of RedirectURL's site. It must be registered at the
 	// provider as a post-logout redirect URI.
 	PostLogoutRedirectURL string
 	// ProviderLogout says whether sign-out also ends the session at the identity
@@ -221,7 +223,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PostLogoutRedirectURL == "" {
 		if u, err := url.Parse(c.RedirectURL); err == nil && u.Host != "" {
-			c.PostLogoutRedirectURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: SignedOutPath}).String()
+			c.PostLogoutRedirectURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}).String()
 		}
 	}
 	if c.ProviderLogout == "" {
