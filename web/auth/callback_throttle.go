@@ -89,7 +89,9 @@ func (t *failureThrottle) record(src string, now time.Time, reason string, limit
 	if !limited {
 		s.limiter.AllowN(now, 1) // spends a failure; at zero the next callbacks are limited
 	}
-	s.last = reason
+	if !limited || s.last == "" {
+		s.last = reason // a refusal unread says nothing new: keep the last real reason
+	}
 	if s.window.IsZero() {
 		s.window = now
 		return true, due
@@ -112,7 +114,8 @@ func (s *failureSource) take(src string) []failureSummary {
 }
 
 // makeRoom forgets sources when the map is full (t.mu held): first those with nothing
-// waiting and a full limiter again, then any; what they had waiting is returned.
+// waiting and a full limiter again, then any, down to nine tenths so that a flood of new
+// addresses does not walk the map at each one; what they had waiting is returned.
 func (t *failureThrottle) makeRoom(now time.Time) []failureSummary {
 	if len(t.sources) < maxFailureSources {
 		return nil
@@ -127,7 +130,7 @@ func (t *failureThrottle) makeRoom(now time.Time) []failureSummary {
 		}
 	}
 	for src, s := range t.sources {
-		if len(t.sources) < maxFailureSources {
+		if len(t.sources) < maxFailureSources*9/10 {
 			break
 		}
 		due = append(due, s.take(src)...)
