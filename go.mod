@@ -17,6 +17,7 @@ require (
 	github.com/zitadel/oidc/v3 v3.45.0
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/text v0.43.0
+	golang.org/x/time v0.16.0
 	rsc.io/qr v0.2.0
 )
 

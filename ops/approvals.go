@@ -35,7 +35,7 @@ func (d *Desk) Decidable(ctx context.Context, who Person, refundID int64, what s
 	if !who.mayApprove() {
 		return rf, p, refuse(ErrNotAllowed, "Your role cannot decide on refunds; managers can.")
 	}
-	if sameActor(rf.RequestedBy, who.Email) {
+	if who.isRequester(rf.RequestedBy, rf.RequestedByKey) {
 		return rf, p, d.ownRequest(ctx, who, rf, p, what)
 	}
 	return rf, p, nil
@@ -79,7 +79,7 @@ func (d *Desk) Approve(ctx context.Context, who Person, args ApproveArgs) (Resul
 	if err := stale(who); err != nil {
 		return Result{}, err
 	}
-	expect := storage.Expectation{Amount: args.Amount, Currency: args.Currency, Reason: args.Reason}
+	expect := storage.Expectation{Amount: args.Amount, Currency: args.Currency, Reason: args.Reason, DeciderKey: who.Key}
 	if args.PaymentPublicID == p.PublicID {
 		expect.PaymentID = p.ID
 	}
@@ -136,7 +136,7 @@ func (d *Desk) Reject(ctx context.Context, who Person, refundID int64, reason st
 		}
 		return Result{}, refuse(ErrConflict, fmt.Sprintf("The refund of %s on %s is no longer awaiting approval: it is %s.", money, p.PublicID, state))
 	}
-	_, err = d.db.RejectRefund(ctx, rf.ID, who.Email, reason)
+	_, err = d.db.RejectRefundBy(ctx, rf.ID, who.Email, who.Key, reason)
 	switch {
 	case errors.Is(err, storage.ErrSelfApproval):
 		return Result{}, d.ownRequest(ctx, who, rf, p, "reject")

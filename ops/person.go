@@ -17,9 +17,17 @@ const (
 
 // Person is who asks for an operation, as the caller vouches for them.
 type Person struct {
-	// Email names them in the journal, the timeline and the audit log; "system",
-	// "reconciler" or "payer" for work nobody signed in for.
+	// Email names them in the journal, the timeline and the audit log, and is never empty
+	// for a signed-in person: their e-mail address, else their name, else a short form of
+	// their subject (auth.User.Actor; an identity provider need not send an e-mail);
+	// "system", "reconciler" or "payer" for work nobody signed in for.
 	Email string
+	// Key is their stable person key (issuer + subject, auth.PersonKey), "" for work
+	// nobody signed in for. Whose request a refund is is decided by it (isRequester):
+	// names can be shared or change.
+	Key string
+	// Name is their name as the identity provider gives it ("" if none).
+	Name string
 	// Roles are what they may do.
 	Roles []Role
 	// FreshSignIn says they signed in recently enough to move money (the step-up rule):
@@ -53,6 +61,16 @@ func (p Person) mayView() bool { return p.Has(RoleSupport, RoleFinance, RoleMana
 // logAttrs are the person's log attributes.
 func (p Person) logAttrs(more ...any) []any {
 	return append([]any{"request_id", p.RequestID, "user", p.Email}, more...)
+}
+
+// isRequester reports whether p asked for a request recorded with requester name and
+// person key: by key when both have one, else by name — requests from before keys and
+// sessions from before keys (as storage compares them, storage.isRequester).
+func (p Person) isRequester(name, key string) bool {
+	if key != "" && p.Key != "" {
+		return key == p.Key
+	}
+	return sameActor(name, p.Email)
 }
 
 // sameActor reports whether two e-mails name the same person (as storage compares them).

@@ -107,7 +107,7 @@ func (d *Desk) Refund(ctx context.Context, who Person, p storage.Payment, args R
 	}
 	needsApproval := d.cfg.Approval.Needs(p.Currency, args.Amount)
 	refund, action, err := d.db.RequestRefund(ctx, storage.RefundRequest{
-		PaymentID: p.ID, Amount: args.Amount, Reason: args.Reason, Note: args.Note, RequestedBy: who.Email,
+		PaymentID: p.ID, Amount: args.Amount, Reason: args.Reason, Note: args.Note, RequestedBy: who.Email, RequestedByKey: who.Key,
 		IdempotencyKey: args.Key, NeedsApproval: needsApproval, ApprovalTTL: d.cfg.ApprovalTTL,
 	})
 	if err != nil {

@@ -29,7 +29,7 @@ type ApprovalItem struct {
 // ApprovalQueue returns the refunds awaiting approval and not yet expired, oldest first.
 func (db *DB) ApprovalQueue(ctx context.Context) ([]ApprovalItem, error) {
 	now := db.Now()
-	rows, err := db.db.QueryContext(ctx, `SELECT `+refundColumns+`, p.public_id, p.provider, p.customer_name`+refundRowFrom+`
+	rows, err := db.db.QueryContext(ctx, `SELECT `+refundColumns+`, p.public_id, p.provider, p.customer_name, r.requested_by_key`+refundRowFrom+`
 		WHERE r.status = 'awaiting_approval' AND r.approval_expires_at > ?
 		ORDER BY r.requested_at, r.id`, ms(now))
 	if err != nil {
@@ -39,7 +39,9 @@ func (db *DB) ApprovalQueue(ctx context.Context) ([]ApprovalItem, error) {
 	for rows.Next() {
 		var it ApprovalItem
 		var provider string
-		it.Refund, err = scanRefund(rows, &it.PaymentPublicID, &provider, &it.CustomerName)
+		var key string
+		it.Refund, err = scanRefund(rows, &it.PaymentPublicID, &provider, &it.CustomerName, &key)
+		it.RequestedByKey = key
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("storage: approval queue: %w", err)
@@ -70,6 +72,9 @@ type Expectation struct {
 	Amount    int64
 	Currency  string
 	Reason    string
+	// DeciderKey is the deciding manager's person key ("" when unknown): with the
+	// request's key it decides whether they are its requester (see isRequester).
+	DeciderKey string
 }
 
 // ApproveRefund records a manager's approval and starts the refund's journal action
@@ -104,7 +109,7 @@ func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key st
 		}
 		now := db.Now()
 		var err error
-		if r, err = decidableRefund(ctx, tx, refundID, manager, now); err != nil {
+		if r, err = decidableRefund(ctx, tx, refundID, manager, expect.DeciderKey, now); err != nil {
 			return err
 		}
 		if r.PaymentID != expect.PaymentID || r.Amount != expect.Amount || r.Currency != expect.Currency || r.Reason != expect.Reason {
@@ -156,8 +161,9 @@ func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key st
 	return r, act, nil
 }
 
-// decidableRefund loads a refund inside tx and checks a manager may decide on it now.
-func decidableRefund(ctx context.Context, tx *sql.Tx, refundID int64, manager string, now time.Time) (Refund, error) {
+// decidableRefund loads a refund inside tx and checks a manager (name and person key) may
+// decide on it now.
+func decidableRefund(ctx context.Context, tx *sql.Tx, refundID int64, manager, managerKey string, now time.Time) (Refund, error) {
 	r, err := refundByID(ctx, tx, refundID)
 	if err != nil {
 		return r, err
@@ -171,10 +177,20 @@ func decidableRefund(ctx context.Context, tx *sql.Tx, refundID int64, manager st
 		return r, fmt.Errorf("already decided%s (the refund is %s): %w", who, r.Status, ErrConflict)
 	case !now.Before(r.ApprovalExpiresAt):
 		return r, fmt.Errorf("the request expired at %s: %w", r.ApprovalExpiresAt.Format("2006-01-02 15:04 MST"), ErrConflict)
-	case strings.EqualFold(strings.TrimSpace(r.RequestedBy), manager):
+	case isRequester(r, manager, managerKey):
 		return r, fmt.Errorf("%s requested this refund: %w", manager, ErrSelfApproval)
 	}
 	return r, nil
+}
+
+// isRequester reports whether the person named name with person key key asked for r: by
+// key when both the request and the person have one (two people may share a name), else
+// by the name recorded (requests from before keys, with the requester's e-mail).
+func isRequester(r Refund, name, key string) bool {
+	if r.RequestedByKey != "" && key != "" {
+		return r.RequestedByKey == key
+	}
+	return strings.EqualFold(strings.TrimSpace(r.RequestedBy), strings.TrimSpace(name))
 }
 
 // insertDecision writes the one decision a refund may have; a second one is ErrConflict.
@@ -190,8 +206,15 @@ func insertDecision(ctx context.Context, tx *sql.Tx, r Refund, manager, decision
 
 // RejectRefund records a manager's rejection (reason required) of a refund awaiting
 // approval, releasing its reservation. The requester may not reject their own request
-// (ErrSelfApproval); a refund already decided or expired gives ErrConflict.
+// (ErrSelfApproval); a refund already decided or expired gives ErrConflict. The manager
+// is compared by name; RejectRefundBy also by person key.
 func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, reason string) (Refund, error) {
+	return db.RejectRefundBy(ctx, refundID, manager, "", reason)
+}
+
+// RejectRefundBy is RejectRefund by a manager with a person key (managerKey, "" when
+// unknown), which decides whether they are the requester (see isRequester).
+func (db *DB) RejectRefundBy(ctx context.Context, refundID int64, manager, managerKey, reason string) (Refund, error) {
 	manager = strings.TrimSpace(manager)
 	reason = strings.TrimSpace(reason)
 	switch {
@@ -206,7 +229,7 @@ func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, reason 
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
 		var err error
-		if r, err = decidableRefund(ctx, tx, refundID, manager, now); err != nil {
+		if r, err = decidableRefund(ctx, tx, refundID, manager, managerKey, now); err != nil {
 			return err
 		}
 		if err := insertDecision(ctx, tx, r, manager, "rejected", reason, now); err != nil {

@@ -21,6 +21,9 @@ type RefundFilter struct {
 	Status      string
 	Reason      string
 	RequestedBy string
+	// Mine, when set, keeps one person's own refunds (by person key; see Requester). The
+	// list and export honour it; the totals do not (nothing asks them to).
+	Mine *Requester
 	// ApprovedBy is the manager who approved the refund.
 	ApprovedBy string
 	// Limit caps ListRefunds (default 100) and EachRefund (no cap when 0).
@@ -89,6 +92,10 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 	}
 	if f.RequestedBy != "" {
 		add("r.requested_by = ? COLLATE NOCASE", f.RequestedBy)
+	}
+	if f.Mine != nil {
+		cond, args := f.Mine.where()
+		add(cond, args...)
 	}
 	if f.ApprovedBy != "" {
 		add("ap.decision = 'approved' AND ap.decided_by = ? COLLATE NOCASE", f.ApprovedBy)

@@ -31,12 +31,16 @@ type Refund struct {
 	// Reason is one of RefundReasons' codes ("" for refunds learnt from the provider).
 	Reason      string
 	Note        string
-	RequestedBy string // an e-mail, or "provider"
+	RequestedBy string // an e-mail (else the requester's name), or "provider"
 	RequestedAt time.Time
 	// ApprovalExpiresAt is when an unanswered approval request expires (zero if none).
 	ApprovalExpiresAt time.Time
 	ProviderRefundID  string
 	IdempotencyKey    string
+	// RequestedByKey is the requester's person key (migration 0012); "" for refunds
+	// recorded before keys and those learnt from the provider. RefundByID, RefundByKey
+	// and ApprovalQueue fill it.
+	RequestedByKey string
 	// Message is the provider's words or the outcome in plain words.
 	Message   string
 	UpdatedAt time.Time
@@ -159,6 +163,9 @@ type RefundRequest struct {
 	Reason, Note   string
 	RequestedBy    string
 	IdempotencyKey string
+	// RequestedByKey is the requester's person key, which decides whose request it is
+	// (RequestedBy is the name shown); "" when the caller has none.
+	RequestedByKey string
 	// NeedsApproval is decided by the caller (the per-currency threshold); such a request
 	// waits for a manager for ApprovalTTL, reserving its amount.
 	NeedsApproval bool
@@ -249,11 +256,12 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		r.RequestedByKey = strings.TrimSpace(req.RequestedByKey)
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note,
-			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at, requested_by_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.PaymentID, r.Amount, r.Currency, r.Status, r.Reason, r.Note, r.RequestedBy, ms(now), expires,
-			r.IdempotencyKey, ms(now))
+			r.IdempotencyKey, ms(now), r.RequestedByKey)
 		if err != nil {
 			return err
 		}
@@ -348,22 +356,49 @@ func scanRefund(s scannable, extra ...any) (Refund, error) {
 	return r, nil
 }
 
-// refundByID reads one refund with x, or ErrNotFound.
+// refundByID reads one refund (with its requester's key) with x, or ErrNotFound.
 func refundByID(ctx context.Context, x execer, id int64) (Refund, error) {
-	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+` WHERE r.id = ?`, id))
+	var key string
+	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+`, r.requested_by_key`+refundFrom+` WHERE r.id = ?`, id), &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
+	r.RequestedByKey = key
 	return r, err
 }
 
-// refundByKey reads the refund with an idempotency key with x, or ErrNotFound.
+// refundByKey reads the refund with an idempotency key (and its requester's key) with x,
+// or ErrNotFound.
 func refundByKey(ctx context.Context, x execer, key string) (Refund, error) {
-	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+refundFrom+` WHERE r.idempotency_key = ?`, key))
+	var person string
+	r, err := scanRefund(x.QueryRowContext(ctx, `SELECT `+refundColumns+`, r.requested_by_key`+refundFrom+` WHERE r.idempotency_key = ?`, key), &person)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
+	r.RequestedByKey = person
 	return r, err
+}
+
+// Requester selects one person's own refunds ("my refunds"): those recorded with their
+// person key, and — recorded before keys (requested_by_key ”) — under their e-mail. A
+// Requester with neither selects nothing: an unknown person never sees everyone's.
+type Requester struct {
+	Key, Email string
+}
+
+// where is the Requester's term of a WHERE clause on refunds r, and its arguments. The
+// index refunds_requester_key (migration 0012) serves each branch.
+func (q Requester) where() (string, []any) {
+	key, email := strings.TrimSpace(q.Key), strings.TrimSpace(q.Email)
+	switch {
+	case key != "" && email != "":
+		return "(r.requested_by_key = ? OR (r.requested_by_key = '' AND r.requested_by = ? COLLATE NOCASE))", []any{key, email}
+	case key != "":
+		return "r.requested_by_key = ?", []any{key}
+	case email != "": // a session from before keys: as before them
+		return "r.requested_by = ? COLLATE NOCASE", []any{email}
+	}
+	return "0", nil
 }
 
 // RefundByID returns one refund, or ErrNotFound.

@@ -18,7 +18,9 @@ const myRefundsPageSize = 50
 // expired.
 func (s *Server) myRefunds(w http.ResponseWriter, r *http.Request) {
 	u := userFrom(r.Context())
-	f := storage.RefundFilter{RequestedBy: u.Email, Limit: myRefundsPageSize + 1}
+	// Theirs by person key, and by e-mail those recorded before keys; never a filter on an
+	// empty name, which would show everyone's.
+	f := storage.RefundFilter{Mine: &storage.Requester{Key: u.Key, Email: u.Email}, Limit: myRefundsPageSize + 1}
 	if a := r.URL.Query().Get("after"); a != "" {
 		id, err := strconv.ParseInt(a, 10, 64)
 		if err != nil || id <= 0 {
@@ -32,7 +34,7 @@ func (s *Server) myRefunds(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Refunds unavailable", "Your refund requests could not be loaded. Try again in a moment.", err)
 		return
 	}
-	v := views.MyRefunds{Email: u.Email, First: f.After == 0}
+	v := views.MyRefunds{Email: u.Actor(), First: f.After == 0}
 	if len(rows) > myRefundsPageSize {
 		rows = rows[:myRefundsPageSize]
 		v.NextURL = "/my-refunds?after=" + strconv.FormatInt(rows[len(rows)-1].ID, 10)

@@ -80,6 +80,7 @@ func (s *Server) routeTable() []Route {
 		{"GET /sessions", Manage, s.sessionsPage},
 		{"POST /sessions/{id}/end", Manage, s.sessionEnd},
 		{"POST /sessions/end-person", Manage, s.sessionsEndPerson},
+		{"GET /signed-out", Public, s.signedOut},
 
 		// Dashboard.
 		{"GET /{$}", ViewPayments, s.dashboard},

@@ -23,6 +23,7 @@ var access = map[string]web.Access{
 	"GET /sessions":                   web.Manage,
 	"POST /sessions/{id}/end":         web.Manage,
 	"POST /sessions/end-person":       web.Manage,
+	"GET /signed-out":                 web.Public,
 	"GET /{$}":                        web.ViewPayments,
 	"GET /payments":                   web.ViewPayments,
 	"GET /payments/{id}":              web.ViewPayments,

@@ -51,7 +51,8 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 		StepUpMaxAge: c.StepUpMaxAge, IdleTimeout: c.SessionIdle, AbsoluteTimeout: c.SessionMax,
 		HashKey: sec.hashKey, BlockKey: sec.blockKey, Secure: !demoMode,
 		Sessions:              db, // sessions are records in the database (web/auth/store.go)
-		PostLogoutRedirectURL: c.BaseURL + "/",
+		PostLogoutRedirectURL: c.BaseURL + auth.SignedOutPath,
+		ProviderLogout:        c.OIDCProviderLogout,
 		LoginPath:             "/auth/login",
 		Logger:                log,
 		Audit:                 audit,

@@ -29,6 +29,9 @@ type Config struct {
 	GroupsClaim      string   // PAYDESK_OIDC_GROUPS_CLAIM
 	RoleGroups       string   // PAYDESK_ROLE_GROUPS
 	RoleEmails       string   // PAYDESK_ROLE_EMAILS
+	// OIDCProviderLogout is PAYDESK_OIDC_PROVIDER_LOGOUT: auto (the default: on when the
+	// issuer advertises end_session_endpoint), on or off.
+	OIDCProviderLogout string
 
 	SessionHashKey  []byte        // PAYDESK_SESSION_HASH_KEY (secret)
 	SessionBlockKey []byte        // PAYDESK_SESSION_BLOCK_KEY (secret)
@@ -124,6 +127,8 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		RoleGroups:       str("PAYDESK_ROLE_GROUPS", ""),
 		RoleEmails:       str("PAYDESK_ROLE_EMAILS", ""),
 
+		OIDCProviderLogout: strings.ToLower(str("PAYDESK_OIDC_PROVIDER_LOGOUT", auth.ProviderLogoutAuto)),
+
 		SessionHashKey:  key("PAYDESK_SESSION_HASH_KEY", 0),
 		SessionBlockKey: key("PAYDESK_SESSION_BLOCK_KEY", 16, 24, 32),
 		SessionIdle:     dur("PAYDESK_SESSION_IDLE", 30*time.Minute),
@@ -181,6 +186,11 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	}
 	if c.ApprovalDefault != "none" && c.ApprovalDefault != "always" {
 		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_DEFAULT=%q: use none or always", c.ApprovalDefault))
+	}
+	switch c.OIDCProviderLogout {
+	case auth.ProviderLogoutAuto, auth.ProviderLogoutOn, auth.ProviderLogoutOff:
+	default:
+		errs = append(errs, fmt.Errorf("PAYDESK_OIDC_PROVIDER_LOGOUT=%q: use auto, on or off", c.OIDCProviderLogout))
 	}
 	for _, v := range []struct{ name, value string }{{"PAYDESK_ROLE_GROUPS", c.RoleGroups}, {"PAYDESK_ROLE_EMAILS", c.RoleEmails}} {
 		if v.value == "" {

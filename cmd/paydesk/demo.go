@@ -133,7 +133,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		Addr:  "127.0.0.1:0",
 		Users: devidp.DemoUsers(),
 		Clients: []devidp.Client{{ID: demoOIDCClientID, Secret: demoOIDCClientSecret,
-			RedirectURIs: []string{c.BaseURL + "/auth/callback"}, PostLogoutRedirectURIs: []string{c.BaseURL + "/"}}},
+			RedirectURIs: []string{c.BaseURL + "/auth/callback"}, PostLogoutRedirectURIs: []string{c.BaseURL + "/", c.BaseURL + "/signed-out"}}},
 	})
 	if err != nil {
 		return fmt.Errorf("demo: OpenID provider: %w", err)

@@ -6,10 +6,11 @@
 // ID token is verified (signature, issuer, audience, expiry, nonce); its groups claim — or
 // the e-mail address — is mapped to Paydesk's roles. The session (github.com/gorilla/sessions
 // with a store of our own, store.go) is a record in the database found by the SHA-256 of a
-// random id the cookie carries; it holds the user and their roles, never a token, ends at
-// sign-out (copies of the cookie with it) and expires when idle and after an absolute
-// lifetime. Money-moving actions need a recent sign-in: StepUp sends the user to sign in
-// again and brings them back to their form.
+// random id the cookie carries; it holds the user and their roles — no access or refresh
+// token; the ID token only as the sign-out's id_token_hint — ends at sign-out (copies of
+// the cookie with it) and expires when idle and after an absolute lifetime. Money-moving
+// actions need a recent sign-in: StepUp sends the user to sign in again and brings them
+// back to their form.
 //
 // The handlers Login, Callback and Logout are mounted by the web package's route table.
 package auth
@@ -18,6 +19,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,15 +73,29 @@ const (
 	DefaultLoginPath       = "/login"
 )
 
+// SignedOutPath is where Paydesk's sign-out ends: the page that says so (see
+// Config.PostLogoutRedirectURL).
+const SignedOutPath = "/signed-out"
+
+// The values of Config.ProviderLogout.
+const (
+	ProviderLogoutAuto = "auto"
+	ProviderLogoutOn   = "on"
+	ProviderLogoutOff  = "off"
+)
+
 // DefaultScopes are requested when Config.Scopes is empty.
 var DefaultScopes = []string{oidc.ScopeOpenID, "email", "profile", "groups"}
 
 // User is the signed-in person, as the session remembers them.
 type User struct {
 	Subject string // the ID token's sub
-	Email   string
-	Name    string
-	Roles   []Role // mapped at sign-in; empty means signed in but no access
+	// Key is the person's stable key, PersonKey(issuer, sub): what decides whose request
+	// a refund is. "" only for a session written before keys.
+	Key   string
+	Email string // "" when the provider sends none
+	Name  string // the name (or preferred_username) claim; "" when the provider sends none
+	Roles []Role // mapped at sign-in; empty means signed in but no access
 	// AuthTime is when the person last authenticated at the identity provider (the ID
 	// token's auth_time); it decides whether a step-up is needed.
 	AuthTime time.Time
@@ -105,12 +122,36 @@ func (u User) HasAny(rs ...Role) bool {
 // page and no data.
 func (u User) NoAccess() bool { return len(u.Roles) == 0 }
 
-// Actor is how the audit log names the user: the e-mail address, else the subject.
+// Actor is how the audit log, the journal and the refunds name the user, never empty for
+// a signed-in user: the e-mail address, else the name, else a short form of the subject
+// (sign-in refuses a token with neither e-mail nor name, so only an older session gets
+// there).
 func (u User) Actor() string {
-	if u.Email != "" {
+	switch {
+	case u.Email != "":
 		return u.Email
+	case u.Name != "":
+		return u.Name
 	}
-	return u.Subject
+	return shortSubject(u.Subject)
+}
+
+// shortSubject shortens a subject for display: subjects are opaque and may be long.
+func shortSubject(sub string) string {
+	const max = 24
+	if len(sub) <= max {
+		return sub
+	}
+	return strings.ToValidUTF8(sub[:max], "") + "…"
+}
+
+// PersonKey is the stable key of the person the issuer knows as subject: 128 bits of
+// SHA-256 over both, hex, prefixed "p1:". A subject is only unique at its issuer, so
+// both go in; an e-mail address is neither required nor stable, so it does not. Moving to
+// another issuer URL gives everyone new keys.
+func PersonKey(issuer, subject string) string {
+	sum := sha256.Sum256([]byte(issuer + "\n" + subject))
+	return "p1:" + hex.EncodeToString(sum[:16])
 }
 
 // Config configures sign-in and sessions. Zero fields take the defaults noted.
@@ -138,9 +179,18 @@ type Config struct {
 
 	CookieName string // default "paydesk_session"; the sign-in flow uses CookieName+"_login"
 	LoginPath  string // where Login is mounted; default "/login"
-	// PostLogoutRedirectURL is where the provider sends the browser after signing out;
-	// default the root of RedirectURL's site. It must be registered at the provider.
+	// PostLogoutRedirectURL is the page on this site where Logout ends (through the
+	// provider's end_session_endpoint when provider logout is on): Paydesk sets its page
+	// that says the user is signed out (SignedOutPath) — not a page that signs them in
+	// again. Default the root of RedirectURL's site. It must be registered at the
+	// provider as a post-logout redirect URI.
 	PostLogoutRedirectURL string
+	// ProviderLogout says whether sign-out also ends the session at the identity
+	// provider (its end_session_endpoint, with id_token_hint): ProviderLogoutAuto (""),
+	// the default, when the provider advertises the endpoint; ProviderLogoutOn requires
+	// it (start-up fails without); ProviderLogoutOff never (the provider's own session
+	// survives: the next sign-in on that browser may not ask for a password).
+	ProviderLogout string
 
 	AuthStyle  oauth2.AuthStyle // how the client secret is sent; 0 = auto-detect
 	HTTPClient *http.Client     // for discovery, keys and token calls; nil = a client with a 10s timeout
@@ -181,6 +231,9 @@ func (c Config) withDefaults() Config {
 		if u, err := url.Parse(c.RedirectURL); err == nil && u.Host != "" {
 			c.PostLogoutRedirectURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}).String()
 		}
+	}
+	if c.ProviderLogout == "" {
+		c.ProviderLogout = ProviderLogoutAuto
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -235,6 +288,11 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.PostLogoutRedirectURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add("PostLogoutRedirectURL %q is not an absolute http(s) URL", c.PostLogoutRedirectURL)
 		}
+	}
+	switch c.ProviderLogout {
+	case ProviderLogoutAuto, ProviderLogoutOn, ProviderLogoutOff:
+	default:
+		add("ProviderLogout %q: want auto, on or off", c.ProviderLogout)
 	}
 	if !slices.Contains(c.Scopes, oidc.ScopeOpenID) {
 		add("Scopes %q must include \"openid\"", c.Scopes)
@@ -356,8 +414,9 @@ type Auth struct {
 	verifier   *oidc.IDTokenVerifier
 	store      *sessions.CookieStore // the sign-in flow cookie (login.go)
 	sessions   *dbStore              // the session: a record on the server (store.go)
-	endSession string                // the provider's end_session_endpoint, "" if it has none
+	endSession string                // the provider's end_session_endpoint, "" if it has none or provider logout is off
 	emailRoles map[string][]Role
+	failures   *failureThrottle // anonymous callback failures, per source address
 }
 
 // New validates cfg, discovers the issuer and prepares the ID token verifier and the
@@ -369,6 +428,9 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	cfg = cfg.withDefaults()
 
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.IssuerURL)
+	if err != nil && strings.Contains(err.Error(), "did not match the issuer") {
+		return nil, fmt.Errorf("auth: IssuerURL %q is not exactly the issuer the provider names in its discovery document: copy it from there, a trailing slash included or not: %w", cfg.IssuerURL, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: discover the issuer at IssuerURL %q (check the URL and that the provider is reachable): %w", cfg.IssuerURL, err)
 	}
@@ -377,6 +439,12 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	if err := provider.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("auth: read the issuer's discovery document: %w", err)
+	}
+	switch {
+	case cfg.ProviderLogout == ProviderLogoutOff:
+		meta.EndSession = ""
+	case cfg.ProviderLogout == ProviderLogoutOn && meta.EndSession == "":
+		return nil, fmt.Errorf("auth: ProviderLogout is on but the issuer %q advertises no end_session_endpoint: set it to auto or off", cfg.IssuerURL)
 	}
 
 	endpoint := provider.Endpoint()
@@ -393,6 +461,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		verifier:   provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now}),
 		endSession: meta.EndSession,
 		emailRoles: make(map[string][]Role, len(cfg.EmailRoles)),
+		failures:   newFailureThrottle(),
 	}
 	for k, v := range cfg.EmailRoles {
 		a.emailRoles[strings.ToLower(strings.TrimSpace(k))] = v

@@ -130,9 +130,17 @@ func refuse(safe string, detail error) *signInError { return &signInError{safe: 
 // with the PKCE verifier, verifies the ID token and its nonce, maps the roles, starts a
 // new session (nothing of the old cookie survives but a step-up's saved form, and only
 // for the same person), audits and redirects to the flow's next. Any failure is a plain
-// page with status 400 and a safe message, audited, and no session.
+// page with status 400 and a safe message, audited, and no session. Failures are counted
+// per source address (callback_throttle.go): past the limit the callback answers 429
+// with the same page, unread, and a flood is audited as one row per source and minute.
 func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if a.failures.limited(sourceOf(r), a.cfg.Now()) {
+		se := refuse("too many failed sign-ins came from your network; wait a minute and sign in again", nil)
+		a.failed(r, se.safe, true)
+		a.errorPage(w, r, http.StatusTooManyRequests, se)
+		return
+	}
 	flow, err := a.takeFlow(w, r)
 	if err != nil {
 		a.fail(w, r, err)
@@ -214,11 +222,15 @@ func (a *Auth) signIn(ctx context.Context, q url.Values, flow loginFlow) (sessio
 		return sessionData{}, refuse("the ID token does not belong to this sign-in", errors.New("nonce mismatch"))
 	}
 	if idt.Subject == "" {
-		return sessionData{}, refuse("the ID token names no user", errors.New("empty sub"))
+		return sessionData{}, refuse(`the ID token names no user: it has no "sub" claim, which Paydesk needs to tell people apart`, errors.New("empty sub"))
 	}
 	c, err := a.readClaims(idt)
 	if err != nil {
 		return sessionData{}, refuse("the ID token's claims cannot be read", err)
+	}
+	if c.email == "" && c.name == "" {
+		return sessionData{}, refuse(`the ID token has neither an "email" nor a "name" (or "preferred_username") claim, so Paydesk cannot name you in its records: ask your administrator to release one of them to Paydesk (the email or profile scope)`,
+			fmt.Errorf("sub %q without email or name", printable(idt.Subject, 64)))
 	}
 	authTime := c.authTime
 	if authTime.IsZero() {
@@ -233,6 +245,8 @@ func (a *Auth) signIn(ctx context.Context, q url.Values, flow loginFlow) (sessio
 	return sessionData{
 		SID:        randomString(24),
 		Subject:    idt.Subject,
+		Key:        PersonKey(idt.Issuer, idt.Subject),
+		IDToken:    raw,
 		Email:      c.email,
 		Name:       c.name,
 		Roles:      a.mapRoles(c),
@@ -344,26 +358,41 @@ func (a *Auth) mapRoles(c claims) []Role {
 }
 
 // Logout signs the user out (POST): it deletes the session cookie, audits and redirects
-// (303) to the provider's end_session_endpoint, with client_id and
-// post_logout_redirect_uri, when the provider has one, else to "/".
+// (303) to the provider's end_session_endpoint when provider logout is on (see
+// endSessionURL), else straight to PostLogoutRedirectURL's page on this site.
 func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) {
 	s, d := a.load(r)
 	a.clear(w, r, s)
 	if d.Subject != "" {
 		a.audit(r, d.user().Actor(), KindSignOut, "signed out")
 	}
-	target := "/"
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, a.endSessionURL(d.IDToken), http.StatusSeeOther)
+}
+
+// endSessionURL is where sign-out sends the browser: the provider's end_session_endpoint
+// with client_id, post_logout_redirect_uri (the signed-out page) and — for strict
+// providers such as ORY Hydra, which refuse a redirect without it and keep their own
+// session — id_token_hint, the ID token of the sign-in; or, with provider logout off or
+// unavailable, the signed-out page itself (its path: it is on this site).
+func (a *Auth) endSessionURL(idToken string) string {
 	if a.endSession != "" {
 		if u, err := url.Parse(a.endSession); err == nil {
 			q := u.Query()
 			q.Set("client_id", a.cfg.ClientID)
 			q.Set("post_logout_redirect_uri", a.cfg.PostLogoutRedirectURL)
+			if idToken != "" {
+				q.Set("id_token_hint", idToken)
+			}
 			u.RawQuery = q.Encode()
-			target = u.String()
+			return u.String()
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	if u, err := url.Parse(a.cfg.PostLogoutRedirectURL); err == nil && u.Path != "" {
+		u.Scheme, u.Host, u.User = "", "", nil
+		return u.String()
+	}
+	return "/"
 }
 
 // fail answers a failed callback: logged with the detail, audited with the safe message
@@ -378,13 +407,18 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if se.detail != nil {
 		msg += ": " + printable(se.detail.Error(), 300)
 	}
-	a.audit(r, "", KindSignInFailed, msg)
+	a.failed(r, msg, false)
+	a.errorPage(w, r, http.StatusBadRequest, se)
+}
+
+// errorPage renders a failed sign-in's page with its safe message.
+func (a *Auth) errorPage(w http.ResponseWriter, r *http.Request, status int, se *signInError) {
 	if a.cfg.ErrorPage != nil {
-		a.cfg.ErrorPage(w, r, http.StatusBadRequest, capitalise(se.safe)+".")
+		a.cfg.ErrorPage(w, r, status, capitalise(se.safe)+".")
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	if err := errorPage.Execute(w, struct{ Message, LoginPath string }{capitalise(se.safe) + ".", a.cfg.LoginPath}); err != nil {
 		a.cfg.Logger.Error("auth: render the sign-in error page", "error", err)
 	}

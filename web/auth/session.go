@@ -45,7 +45,8 @@ type Flash struct {
 // sessionData is everything a session holds, kept as one JSON value in its record on the
 // server (store.go): the user and their roles (written at sign-in: a change of roles at
 // the identity provider applies from the next sign-in), timestamps, a form saved for a
-// step-up and flash messages.
+// step-up and flash messages. No access or refresh token (the ID token only as the
+// sign-out's id_token_hint).
 type sessionData struct {
 	SID        string     `json:"sid,omitempty"`
 	Subject    string     `json:"sub,omitempty"`
@@ -57,6 +58,10 @@ type sessionData struct {
 	LastSeen   int64      `json:"seen,omitempty"` // Unix seconds
 	Form       *savedForm `json:"form,omitempty"`
 	Flashes    []Flash    `json:"flash,omitempty"`
+	// Key is the person key (PersonKey); IDToken is the raw ID token of the sign-in, kept
+	// only as Logout's id_token_hint (a strict provider refuses a sign-out without it).
+	Key     string `json:"key,omitempty"`
+	IDToken string `json:"idt,omitempty"`
 }
 
 // savedForm is what a user typed before a step-up sent them to sign in again.
@@ -69,6 +74,7 @@ type savedForm struct {
 func (d sessionData) user() User {
 	return User{
 		Subject:    d.Subject,
+		Key:        d.Key,
 		Email:      d.Email,
 		Name:       d.Name,
 		Roles:      slices.Clone(d.Roles),

@@ -82,7 +82,8 @@ func refused(t *testing.T, b *browser, when string) {
 
 // TestRecordHoldsTheSession: the cookie carries only a random id (256 bits, base64url);
 // the database keeps its SHA-256, never the id, and what the session holds — the person,
-// their roles, the sign-in times, the browser — with no token.
+// their roles, the sign-in times, the browser — with no token but the ID token kept as
+// the sign-out's hint.
 func TestRecordHoldsTheSession(t *testing.T) {
 	a := newApp(t, nil)
 	b := a.browser()
@@ -104,8 +105,16 @@ func TestRecordHoldsTheSession(t *testing.T) {
 	if roles, _ := data["roles"].([]any); len(roles) != 2 || roles[0] != "support" || roles[1] != "finance" {
 		t.Errorf("record roles: %v; want support and finance", data["roles"])
 	}
-	if strings.Contains(string(rec.Data), "eyJ") {
-		t.Errorf("record data holds a token: %s", rec.Data)
+	// The ID token is kept only as the sign-out's id_token_hint, in its own field: no
+	// access or refresh token, and no token anywhere else in the record.
+	idToken, _ := data["idt"].(string)
+	if !strings.HasPrefix(idToken, "eyJ") || strings.Contains(strings.Replace(string(rec.Data), idToken, "", 1), "eyJ") {
+		t.Errorf("record data: want the ID token once, as the sign-out hint, and no other token: %s", rec.Data)
+	}
+	for _, k := range []string{"access_token", "refresh_token", "at", "rt"} {
+		if _, ok := data[k]; ok {
+			t.Errorf("record data holds %q: %s", k, rec.Data)
+		}
 	}
 	// Nothing in the database is the cookie's id: a database reader cannot replay it.
 	var n int
