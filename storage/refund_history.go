@@ -204,7 +204,7 @@ func (s *refundRowScanner) scan(rows *sql.Rows) (RefundRow, error) {
 		r := &s.row
 		s.dest = []any{&s.id, &s.paymentID, &s.amount, &r.Currency, &r.Status, &r.Reason, &r.Note, &r.RequestedBy,
 			&s.requested, &s.expires, &r.ProviderRefundID, &s.key, &r.Message, &s.updated,
-			&r.DecidedBy, &r.DecisionReason, &s.decided,
+			&r.DecidedBy, &r.DecisionReason, &s.decided, &r.ApprovalRule, &r.ApprovalWhy,
 			&r.PaymentPublicID, &s.provider, &r.CustomerName}
 	}
 	if err := rows.Scan(s.dest...); err != nil {
