@@ -60,7 +60,11 @@ func TestDecideAtEachBoundary(t *testing.T) {
 			},
 			func(f *storage.RefundFacts) { f.PaymentCreatedAt = f.PaymentCreatedAt.Add(time.Second) }, RuleAge},
 		{"reason", ApprovalRule{Kind: RuleReason, Reasons: []string{"other", "goodwill"}},
-			func(cur string, at int64) storage.RefundFacts { f := base(cur); f.Amount, f.Reason = 1, "other"; return f },
+			func(cur string, at int64) storage.RefundFacts {
+				f := base(cur)
+				f.Amount, f.Reason = 1, "other"
+				return f
+			},
 			func(f *storage.RefundFacts) { f.Reason = "duplicate" }, RuleReason},
 	}
 	for _, tt := range tests {
