@@ -59,9 +59,10 @@ const (
 	DecisionBlock    = "block"
 )
 
-// requesterIs is the one condition that says "this refund was requested by ?", compared
-// as "my refunds" compares it (without case). The per-person rule counts through it, so
-// how people are identified changes here alone.
+// requesterIs is the one condition that says "this refund was requested by ?" (without
+// case): "my refunds" and the history's requester filter (RefundFilter.RequestedBy) and
+// the per-person approval rule all match through it, so how people are identified
+// changes here alone.
 func requesterIs(alias string) string {
 	return alias + "requested_by = ? COLLATE NOCASE"
 }

@@ -88,7 +88,7 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 		add("r.reason = ?", f.Reason)
 	}
 	if f.RequestedBy != "" {
-		add("r.requested_by = ? COLLATE NOCASE", f.RequestedBy)
+		add(requesterIs("r."), f.RequestedBy)
 	}
 	if f.ApprovedBy != "" {
 		add("ap.decision = 'approved' AND ap.decided_by = ? COLLATE NOCASE", f.ApprovedBy)
