@@ -82,8 +82,9 @@ func (a RefundArgs) problems(currency string, max int64) map[string]string {
 	return errs
 }
 
-// Refund asks for a refund of p: below the approval threshold it runs at once through
-// the provider; at or above it waits for a manager, reserving its amount. It refuses a
+// Refund asks for a refund of p: when no approval rule holds it back it runs at once
+// through the provider; when one requires approval it waits for a manager, reserving its
+// amount; when one blocks it, it is refused (ErrNotAllowed, audited). It refuses a
 // repeated key (ErrDuplicate), an action that is not available (ErrNotAllowed), a wrong
 // amount, reason or note (ErrInvalid), a stale sign-in (ErrStepUp), and what storage
 // refuses in the same transaction (ErrInsufficientBalance, ErrConflict).
@@ -105,18 +106,35 @@ func (d *Desk) Refund(ctx context.Context, who Person, p storage.Payment, args R
 	if err := stale(who); err != nil {
 		return Result{}, err
 	}
-	needsApproval := d.cfg.Approval.Needs(p.Currency, args.Amount)
+	// The approval rules decide inside the transaction that records the request, on the
+	// sums it reads there (storage.RequestRefund): two requests at once cannot both slip
+	// under a cumulative limit.
+	var decision storage.RefundDecision
 	refund, action, err := d.db.RequestRefund(ctx, storage.RefundRequest{
 		PaymentID: p.ID, Amount: args.Amount, Reason: args.Reason, Note: args.Note, RequestedBy: who.Email, RequestedByKey: who.Key,
-		IdempotencyKey: args.Key, NeedsApproval: needsApproval, ApprovalTTL: d.cfg.ApprovalTTL,
+		IdempotencyKey: args.Key, ApprovalTTL: d.cfg.ApprovalTTL,
+		Decide: func(f storage.RefundFacts) storage.RefundDecision {
+			decision = d.cfg.Approval.Decide(f)
+			return decision
+		},
 	})
+	money := providers.FormatMoney(args.Amount, p.Currency)
+	if errors.Is(err, storage.ErrBlocked) {
+		d.Audit(ctx, who, "refused", p.ID, fmt.Sprintf("refund of %s on %s refused by the approval rule %q: %s", money, p.PublicID, RuleName(decision.Rule), decision.Why),
+			map[string]any{"rule": decision.Rule, "amount": args.Amount, "currency": p.Currency, "reason": args.Reason})
+		return Result{}, refuse(ErrNotAllowed, fmt.Sprintf("The refund of %s was refused and nothing was sent or recorded. %s", money, DecisionSentence(decision)))
+	}
 	if err != nil {
 		return Result{}, d.startRefusal(who, err)
 	}
-	money := providers.FormatMoney(args.Amount, p.Currency)
-	if needsApproval {
-		d.Audit(ctx, who, "refund_requested", p.ID, fmt.Sprintf("refund of %s on %s awaits approval (%s)", money, p.PublicID, args.Reason), map[string]any{"refund_id": refund.ID})
-		return Result{Tone: "info", Message: fmt.Sprintf("The refund of %s is awaiting a manager's approval. Its amount is reserved until then.", money)}, nil
+	if refund.Status == "awaiting_approval" {
+		d.Audit(ctx, who, "refund_requested", p.ID, fmt.Sprintf("refund of %s on %s awaits approval (%s; rule %q: %s)", money, p.PublicID, args.Reason, RuleName(refund.ApprovalRule), refund.ApprovalWhy),
+			map[string]any{"refund_id": refund.ID, "rule": refund.ApprovalRule})
+		msg := fmt.Sprintf("The refund of %s is awaiting a manager's approval. Its amount is reserved until then.", money)
+		if refund.ApprovalRule != RulePerRefund {
+			msg += " " + DecisionSentence(decision)
+		}
+		return Result{Tone: "info", Message: msg}, nil
 	}
 	out := d.runRefund(ctx, who, p, *action, args.Amount)
 	return outcomeResult(p.Provider, "Refund of "+money, out), nil
@@ -148,4 +166,16 @@ func ValidKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// RefundPreview is what the approval rules would decide for a refund of amount (minor
+// units) with reason on p, asked by who now: the refund form shows it before the person
+// submits. It reads the facts outside any transaction; the request itself is decided
+// again, in the transaction that records it.
+func (d *Desk) RefundPreview(ctx context.Context, who Person, p storage.Payment, amount int64, reason string) (storage.RefundDecision, error) {
+	f, err := d.db.RefundFacts(ctx, p.ID, amount, reason, storage.Requester{Key: who.Key, Email: who.Email})
+	if err != nil {
+		return storage.RefundDecision{}, fmt.Errorf("ops: refund preview: %w", err)
+	}
+	return d.cfg.Approval.Decide(f), nil
 }

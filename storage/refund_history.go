@@ -94,7 +94,7 @@ func (f RefundFilter) where(page bool) (string, []any, error) {
 		add("r.requested_by = ? COLLATE NOCASE", f.RequestedBy)
 	}
 	if f.Mine != nil {
-		cond, args := f.Mine.where()
+		cond, args := f.Mine.where("r.")
 		add(cond, args...)
 	}
 	if f.ApprovedBy != "" {
@@ -211,7 +211,7 @@ func (s *refundRowScanner) scan(rows *sql.Rows) (RefundRow, error) {
 		r := &s.row
 		s.dest = []any{&s.id, &s.paymentID, &s.amount, &r.Currency, &r.Status, &r.Reason, &r.Note, &r.RequestedBy,
 			&s.requested, &s.expires, &r.ProviderRefundID, &s.key, &r.Message, &s.updated,
-			&r.DecidedBy, &r.DecisionReason, &s.decided,
+			&r.DecidedBy, &r.DecisionReason, &s.decided, &r.ApprovalRule, &r.ApprovalWhy,
 			&r.PaymentPublicID, &s.provider, &r.CustomerName}
 	}
 	if err := rows.Scan(s.dest...); err != nil {

@@ -49,6 +49,9 @@ type Refund struct {
 	DecidedBy      string
 	DecisionReason string
 	DecidedAt      time.Time
+	// ApprovalRule is the code of the approval rule that sent the refund to a manager,
+	// ApprovalWhy what it found in plain words (both empty when no rule held it back).
+	ApprovalRule, ApprovalWhy string
 }
 
 // RefundReason is one entry of the fixed list of refund reasons.
@@ -166,10 +169,14 @@ type RefundRequest struct {
 	// RequestedByKey is the requester's person key, which decides whose request it is
 	// (RequestedBy is the name shown); "" when the caller has none.
 	RequestedByKey string
-	// NeedsApproval is decided by the caller (the per-currency threshold); such a request
-	// waits for a manager for ApprovalTTL, reserving its amount.
+	// NeedsApproval is decided by the caller; such a request waits for a manager for
+	// ApprovalTTL, reserving its amount. Decide, when set, decides instead.
 	NeedsApproval bool
 	ApprovalTTL   time.Duration
+	// Decide applies the approval rules (package ops) to the facts read in the write
+	// transaction that records the request: it may send the request to a manager, or
+	// block it (ErrBlocked, nothing recorded). It must not touch the database.
+	Decide func(RefundFacts) RefundDecision
 }
 
 // RequestRefund records a refund request in one write transaction that re-reads the
@@ -178,7 +185,10 @@ type RefundRequest struct {
 // ErrDuplicate. A request that needs approval waits as awaiting_approval and reserves
 // its amount; any other becomes pending together with its journal action (kind refund,
 // same key), so the provider can be called right after — or ErrConflict when another
-// money-moving action is in flight on the payment.
+// money-moving action is in flight on the payment. With req.Decide, the approval rules
+// decide on the facts read in this same transaction (BEGIN IMMEDIATE: one writer at a
+// time), so two requests at once cannot both slip under a cumulative limit; a blocking
+// rule refuses the request with ErrBlocked and records nothing.
 func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Action, error) {
 	req.Reason = strings.TrimSpace(req.Reason)
 	req.Note = strings.TrimSpace(req.Note)
@@ -199,7 +209,7 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 		return Refund{}, nil, fmt.Errorf("storage: request refund: missing requester")
 	case req.IdempotencyKey == "":
 		return Refund{}, nil, fmt.Errorf("storage: request refund: missing idempotency key")
-	case req.NeedsApproval && req.ApprovalTTL <= 0:
+	case (req.NeedsApproval || req.Decide != nil) && req.ApprovalTTL <= 0:
 		return Refund{}, nil, fmt.Errorf("storage: request refund: an approval needs a positive time to live")
 	}
 	var r Refund
@@ -245,8 +255,23 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 			Reason: req.Reason, Note: req.Note, RequestedBy: req.RequestedBy, RequestedAt: fromMS(ms(now)),
 			IdempotencyKey: req.IdempotencyKey, UpdatedAt: fromMS(ms(now)),
 		}
+		needsApproval := req.NeedsApproval
+		if req.Decide != nil {
+			f, err := refundFacts(ctx, tx, b, req.PaymentID, req.Amount, req.Reason, Requester{Key: req.RequestedByKey, Email: req.RequestedBy}, now)
+			if err != nil {
+				return err
+			}
+			switch dec := req.Decide(f); dec.Effect {
+			case DecisionBlock:
+				return fmt.Errorf("%s: %w", dec.Why, ErrBlocked)
+			case DecisionApproval:
+				needsApproval, r.ApprovalRule, r.ApprovalWhy = true, dec.Rule, dec.Why
+			default:
+				needsApproval = false
+			}
+		}
 		var expires any
-		if req.NeedsApproval {
+		if needsApproval {
 			r.Status = "awaiting_approval"
 			r.ApprovalExpiresAt = fromMS(ms(now.Add(req.ApprovalTTL)))
 			expires = ms(r.ApprovalExpiresAt)
@@ -258,23 +283,26 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 		}
 		r.RequestedByKey = strings.TrimSpace(req.RequestedByKey)
 		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note,
-			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at, requested_by_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at, approval_rule, approval_why, requested_by_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.PaymentID, r.Amount, r.Currency, r.Status, r.Reason, r.Note, r.RequestedBy, ms(now), expires,
-			r.IdempotencyKey, ms(now), r.RequestedByKey)
+			r.IdempotencyKey, ms(now), r.ApprovalRule, r.ApprovalWhy, r.RequestedByKey)
 		if err != nil {
 			return err
 		}
 		r.ID, _ = res.LastInsertId()
 		msg := fmt.Sprintf("Refund of %s requested by %s (%s)", providers.FormatMoney(r.Amount, r.Currency),
 			r.RequestedBy, RefundReasonLabel(r.Reason))
-		if req.NeedsApproval {
+		if needsApproval {
 			msg += fmt.Sprintf("; awaiting a manager's approval until %s", r.ApprovalExpiresAt.Format("2006-01-02 15:04 MST"))
+			if r.ApprovalWhy != "" {
+				msg += " (" + r.ApprovalWhy + ")"
+			}
 		}
 		if _, err := db.addEvent(ctx, tx, Event{PaymentID: r.PaymentID, At: now, Actor: r.RequestedBy, Kind: "refund_requested", Message: msg}); err != nil {
 			return err
 		}
-		if req.NeedsApproval {
+		if needsApproval {
 			return nil
 		}
 		a, err := db.insertAction(ctx, tx, Action{
@@ -331,7 +359,7 @@ func (db *DB) SetProviderRefundID(ctx context.Context, refundID int64, providerR
 // refund_approvals ap; scanRefund reads them.
 const refundColumns = `r.id, r.payment_id, r.amount, r.currency, r.status, r.reason, r.note, r.requested_by,
 	r.requested_at, r.approval_expires_at, r.provider_refund_id, r.idempotency_key, r.message, r.updated_at,
-	coalesce(ap.decided_by, ''), coalesce(ap.reason, ''), ap.decided_at`
+	coalesce(ap.decided_by, ''), coalesce(ap.reason, ''), ap.decided_at, r.approval_rule, r.approval_why`
 
 // refundFrom is the FROM clause matching refundColumns.
 const refundFrom = ` FROM refunds r LEFT JOIN refund_approvals ap ON ap.refund_id = r.id`
@@ -344,7 +372,7 @@ func scanRefund(s scannable, extra ...any) (Refund, error) {
 	var key sql.NullString
 	dest := []any{&r.ID, &r.PaymentID, &r.Amount, &r.Currency, &r.Status, &r.Reason, &r.Note, &r.RequestedBy,
 		&requested, &expires, &r.ProviderRefundID, &key, &r.Message, &updated,
-		&r.DecidedBy, &r.DecisionReason, &decided}
+		&r.DecidedBy, &r.DecisionReason, &decided, &r.ApprovalRule, &r.ApprovalWhy}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return r, err
 	}
@@ -379,24 +407,25 @@ func refundByKey(ctx context.Context, x execer, key string) (Refund, error) {
 	return r, err
 }
 
-// Requester selects one person's own refunds ("my refunds"): those recorded with their
-// person key, and — recorded before keys (requested_by_key ”) — under their e-mail. A
-// Requester with neither selects nothing: an unknown person never sees everyone's.
+// Requester selects one person's own refunds ("my refunds", the per-person approval
+// rule): those recorded with their person key, and — recorded before keys
+// (requested_by_key '') — under their e-mail. A Requester with neither selects nothing:
+// an unknown person never sees everyone's. How people are identified changes here alone.
 type Requester struct {
 	Key, Email string
 }
 
-// where is the Requester's term of a WHERE clause on refunds r, and its arguments. The
-// index refunds_requester_key (migration 0012) serves each branch.
-func (q Requester) where() (string, []any) {
+// where is the Requester's term of a WHERE clause on refunds (alias "r." or ""), and
+// its arguments. The index refunds_requester_key (migration 0012) serves each branch.
+func (q Requester) where(alias string) (string, []any) {
 	key, email := strings.TrimSpace(q.Key), strings.TrimSpace(q.Email)
 	switch {
 	case key != "" && email != "":
-		return "(r.requested_by_key = ? OR (r.requested_by_key = '' AND r.requested_by = ? COLLATE NOCASE))", []any{key, email}
+		return "(" + alias + "requested_by_key = ? OR (" + alias + "requested_by_key = '' AND " + alias + "requested_by = ? COLLATE NOCASE))", []any{key, email}
 	case key != "":
-		return "r.requested_by_key = ?", []any{key}
+		return alias + "requested_by_key = ?", []any{key}
 	case email != "": // a session from before keys: as before them
-		return "r.requested_by = ? COLLATE NOCASE", []any{email}
+		return alias + "requested_by = ? COLLATE NOCASE", []any{email}
 	}
 	return "0", nil
 }

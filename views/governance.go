@@ -32,6 +32,9 @@ type ApprovalView struct {
 	RejectReason, RejectError         string
 	// Highlight marks the request the manager came back to after signing in again.
 	Highlight bool
+	// Rule is the approval rule that sent the request here, in plain words ("" for a
+	// request made before the rules were recorded).
+	Rule string
 }
 
 // RefundHistory is the refund history: filters, totals per currency, charts, the rows.
@@ -86,6 +89,8 @@ type MyRefundRow struct {
 	RequestedAt, ExpiresAt          time.Time
 	// Outcome says in plain words where the request stands.
 	Outcome string
+	// Rule is the approval rule that sent the request to a manager ("" when none did).
+	Rule string
 }
 
 // AuditLog is the audit log page: the chain's state, filters, the entries.

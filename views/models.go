@@ -151,6 +151,16 @@ type Confirm struct {
 	Reasons       []Option
 	Errors        map[string]string
 	NeedsApproval string // "Refunds from EUR 500.00 need a manager's approval." when it applies
+	// RulesURL previews the approval rules for a typed amount (GET, a RefundRuleView
+	// fragment); Rule is the preview for the amount shown.
+	RulesURL string
+	Rule     RefundRule
+}
+
+// RefundRule is what the approval rules decide for the amount on the refund form.
+type RefundRule struct {
+	// Effect is "" (runs at once), "approval" or "block"; Sentence says why.
+	Effect, Sentence string
 }
 
 // ErrorPage is a 4xx/5xx page that leaks nothing.

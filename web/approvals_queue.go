@@ -58,6 +58,7 @@ func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, status 
 			Own:        strings.EqualFold(strings.TrimSpace(it.RequestedBy), strings.TrimSpace(u.Email)),
 			ApproveURL: approvalsPath + "/" + id + "/approve", RejectURL: approvalsPath + "/" + id + "/reject",
 			ApproveKey: newID(16),
+			Rule:       ruleWords(it.ApprovalRule, it.ApprovalWhy),
 		}
 		if back != nil && back.refundID == id {
 			item.Highlight = true
@@ -88,4 +89,13 @@ func humanDuration(d time.Duration) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// ruleWords says which approval rule sent a refund to a manager, and why ("" when none
+// was recorded: a request made before the rules were).
+func ruleWords(rule, why string) string {
+	if rule == "" {
+		return ""
+	}
+	return fmt.Sprintf("Rule “%s”: %s.", ops.RuleName(rule), why)
 }

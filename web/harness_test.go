@@ -54,6 +54,7 @@ const (
 // harnessOptions tweak a harness.
 type harnessOptions struct {
 	thresholds string
+	rules      []ops.ApprovalRule // approval rules besides the per-refund thresholds
 }
 
 func newHarness(t *testing.T, opts ...harnessOptions) *harness {
@@ -133,7 +134,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	}
 	h.desk, err = ops.New(ops.Config{
 		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)),
-		Approval: ops.ApprovalPolicy{Thresholds: thresholds}, Now: h.clock.Now, Metrics: web.NewMetrics(),
+		Approval: ops.ApprovalPolicy{Thresholds: thresholds, Rules: opt.rules}, Now: h.clock.Now, Metrics: web.NewMetrics(),
 	}, db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func (s *Server) myRefunds(w http.ResponseWriter, r *http.Request) {
 			Amount: providers.FormatMoney(rf.Amount, rf.Currency), Status: rf.Status, StatusLabel: refundStatusLabel(rf.Status),
 			Reason: storage.RefundReasonLabel(rf.Reason), Note: rf.Note,
 			RequestedAt: rf.RequestedAt, ExpiresAt: rf.ApprovalExpiresAt,
-			Outcome: refundOutcome(rf.Refund),
+			Outcome: refundOutcome(rf.Refund), Rule: ruleWords(rf.ApprovalRule, rf.ApprovalWhy),
 		})
 	}
 	s.render(w, r, s.page(w, r, "My refund requests", "my-refunds"), views.MyRefundsView(v))

@@ -92,6 +92,20 @@ func (s *Server) renderRefundForm(w http.ResponseWriter, r *http.Request, p stor
 		}
 	}
 	v.NeedsApproval = s.desk.Approval().Note(p.Currency)
+	// The approval rules for the amount shown (the whole refundable amount at first); the
+	// form's script asks again when the amount or reason changes.
+	v.RulesURL = "/payments/" + p.PublicID + "/refund/rules"
+	if amount, err := providers.ParseMajor(f.Amount, p.Currency); err == nil && amount > 0 && amount <= d.MaxRefund {
+		reason := f.Reason
+		if !storage.ValidRefundReason(reason) {
+			reason = ""
+		}
+		if rule, err := s.refundRule(r, s.person(r), p, amount, reason); err == nil {
+			v.Rule = rule
+		} else {
+			s.log.Warn("refund rules preview", append(logAttrs(r), "err", err)...)
+		}
+	}
 	if errs != nil {
 		w.WriteHeader(http.StatusUnprocessableEntity)
 	}

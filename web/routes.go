@@ -95,6 +95,7 @@ func (s *Server) routeTable() []Route {
 		{"POST /payments/{id}/expire", Act, s.paymentExpire},
 		{"GET /payments/{id}/refund", Act, s.paymentRefundForm},
 		{"POST /payments/{id}/refund", Act, s.paymentRefund},
+		{"GET /payments/{id}/refund/rules", Act, s.paymentRefundRules},
 		{"POST /payments/{id}/payer-links", Act, s.payerLinkCreate},
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
 		{"GET /my-refunds", Act, s.myRefunds},

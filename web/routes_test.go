@@ -34,6 +34,7 @@ var access = map[string]web.Access{
 	"POST /payments/{id}/expire":      web.Act,
 	"GET /payments/{id}/refund":       web.Act,
 	"POST /payments/{id}/refund":      web.Act,
+	"GET /payments/{id}/refund/rules": web.Act,
 	"POST /payments/{id}/payer-links": web.Act,
 	"GET /payer-links/{id}/qr.png":    web.Act,
 	"GET /my-refunds":                 web.Act,

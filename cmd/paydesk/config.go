@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/web"
 	"paydesk/web/auth"
@@ -43,6 +44,10 @@ type Config struct {
 	Thresholds      string        // PAYDESK_APPROVAL_THRESHOLDS
 	ApprovalDefault string        // PAYDESK_APPROVAL_DEFAULT: none | always
 	ApprovalTTL     time.Duration // PAYDESK_APPROVAL_TTL
+	// ApprovalRules are the approval rules besides the per-refund thresholds:
+	// PAYDESK_APPROVAL_PAYMENT_LIMITS, _DAILY_LIMITS, _REASONS, _AGE_DAYS, _BLOCK and
+	// the rules file PAYDESK_APPROVAL_RULES_FILE (docs/governance.md).
+	ApprovalRules []ops.ApprovalRule
 
 	ProviderTimeout time.Duration // PAYDESK_PROVIDER_TIMEOUT
 
@@ -184,6 +189,17 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	if _, err := web.ParseThresholds(c.Thresholds); err != nil {
 		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_THRESHOLDS: %v", err))
 	}
+	// Approval rules: the variables, then the rules file; all of them apply.
+	rules, problems := ops.RulesFromEnv(getenv, c.Thresholds)
+	errs = append(errs, problems...)
+	if path := str(ops.EnvRulesFile, ""); path != "" {
+		more, err := ops.RulesFromFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ops.EnvRulesFile, err))
+		}
+		rules = append(rules, more...)
+	}
+	c.ApprovalRules = rules
 	if c.ApprovalDefault != "none" && c.ApprovalDefault != "always" {
 		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_DEFAULT=%q: use none or always", c.ApprovalDefault))
 	}
@@ -262,7 +278,7 @@ func (c Config) anyProvider() bool {
 // approvalPolicy builds the web layer's policy (thresholds were checked by loadConfig).
 func (c Config) approvalPolicy() web.ApprovalPolicy {
 	t, _ := web.ParseThresholds(c.Thresholds)
-	return web.ApprovalPolicy{Thresholds: t, AlwaysByDefault: c.ApprovalDefault == "always"}
+	return web.ApprovalPolicy{Thresholds: t, AlwaysByDefault: c.ApprovalDefault == "always", Rules: c.ApprovalRules}
 }
 
 // decodeKey accepts hex or base64 (standard or URL, padded or not).

@@ -43,6 +43,27 @@
       if (el.name && !el.value) el.disabled = true;
     });
   });
+  // The refund form says which approval rule applies before it is sent: when the amount
+  // or the reason changes, ask the server again (GET data-refund-rules, a small HTML
+  // fragment) and show its answer. The server decides anyway when the form is sent.
+  document.querySelectorAll("form[data-refund-rules]").forEach(function (f) {
+    var url = f.getAttribute("data-refund-rules"), box = document.getElementById("refund-rule-box");
+    if (!url || !box || !window.fetch) return;
+    var timer = null, seq = 0;
+    var ask = function () {
+      var amount = f.querySelector("[name=amount]"), reason = f.querySelector("[name=reason]");
+      var q = "?amount=" + encodeURIComponent(amount ? amount.value : "") + "&reason=" + encodeURIComponent(reason ? reason.value : "");
+      var mine = ++seq;
+      fetch(url + q, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (html !== null && mine === seq) { box.innerHTML = html; box.setAttribute("data-updated", String(mine)); }
+      }, function () { /* the preview stays as it was; the server decides anyway */ });
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(ask, 250); };
+    f.addEventListener("input", function (e) { if (e.target.name === "amount") later(); });
+    f.addEventListener("change", function (e) { if (e.target.name === "reason" || e.target.name === "amount") later(); });
+  });
   // Relative times next to exact ones: <time datetime="…" data-relative>.
   function rel(iso) {
     var d = (Date.now() - Date.parse(iso)) / 1000;

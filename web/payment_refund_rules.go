@@ -1,0 +1,66 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"paydesk/ops"
+	"paydesk/providers"
+	"paydesk/storage"
+	"paydesk/views"
+)
+
+// paymentRefundRules answers the refund form's script with a RefundRuleView fragment:
+// which approval rule applies to the amount and reason typed, and why. It reads and
+// records nothing (the rules decide again when the form is sent); a refund that is not
+// available, or an amount that is not one, gets an empty fragment.
+func (s *Server) paymentRefundRules(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.loadPayment(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	who := s.person(r)
+	d, err := s.desk.Check(r.Context(), who, p, providers.ActionRefund, "")
+	if err != nil {
+		w.WriteHeader(http.StatusConflict)
+		return
+	}
+	q := r.URL.Query()
+	amount, err := providers.ParseMajor(strings.TrimSpace(q.Get("amount")), p.Currency)
+	reason := q.Get("reason")
+	if !storage.ValidRefundReason(reason) {
+		reason = ""
+	}
+	var v views.RefundRule
+	if err == nil && amount > 0 && amount <= d.MaxRefund {
+		if v, err = s.refundRule(r, who, p, amount, reason); err != nil {
+			s.log.Warn("refund rules preview", append(logAttrs(r), "err", err)...)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := views.RefundRuleView(v).Render(r.Context(), buf); err != nil {
+		s.log.Error("render", append(logAttrs(r), "err", err)...)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
+// refundRule previews the approval rules for a refund of amount on p, in the words of
+// the refund form.
+func (s *Server) refundRule(r *http.Request, who ops.Person, p storage.Payment, amount int64, reason string) (views.RefundRule, error) {
+	dec, err := s.desk.RefundPreview(r.Context(), who, p, amount, reason)
+	if err != nil {
+		return views.RefundRule{}, err
+	}
+	v := views.RefundRule{Effect: dec.Effect, Sentence: ops.DecisionSentence(dec)}
+	if dec.Effect == "" {
+		v.Sentence = "A refund of " + providers.FormatMoney(amount, p.Currency) + " is sent to the provider at once: no approval rule holds it back."
+	}
+	return v, nil
+}
