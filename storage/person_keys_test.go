@@ -20,7 +20,7 @@ func requestAs(t *testing.T, db *DB, paymentID int64, name, personKey, key strin
 
 // Whose request a refund is goes by the person key: two people who share a name (no
 // e-mail from the provider) are two people; one person is refused on their own request
-// whatever name they show. Requests from before keys (key '') compare by the name.
+// whatever name they show. Requests from before keys (key ”) compare by the name.
 func TestSelfApprovalByPersonKey(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()

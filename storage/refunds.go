@@ -409,7 +409,7 @@ func refundByKey(ctx context.Context, x execer, key string) (Refund, error) {
 
 // Requester selects one person's own refunds ("my refunds", the per-person approval
 // rule): those recorded with their person key, and — recorded before keys
-// (requested_by_key '') — under their e-mail. A Requester with neither selects nothing:
+// (requested_by_key ”) — under their e-mail. A Requester with neither selects nothing:
 // an unknown person never sees everyone's. How people are identified changes here alone.
 type Requester struct {
 	Key, Email string
