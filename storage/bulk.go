@@ -68,6 +68,7 @@ type BulkPayment struct {
 	row      Payment      // the payments row
 	plan     []refundSync // the provider's refunds, as UpsertPayment would store them
 	event    [2]string    // the imported event's message and data
+	anomaly  string       // what the provider's answer cannot be (anomalies.go), "" mostly
 	prepared bool
 }
 
@@ -390,6 +391,7 @@ func (db *DB) prepareBulk(p BulkPayment, opt BulkOptions) (BulkPayment, error) {
 		p.plan = append(p.plan, refundSync{ProviderID: r.ID, Amount: r.Amount, Currency: r.Currency,
 			To: providerRefundStatus(r), Raw: r.Status, RequestedAt: at})
 	}
+	p.anomaly = anomalyOf(p.row, snap.Refunds)
 	if opt.Events {
 		data, err := json.Marshal(upsertEventData{Status: p.row.Status, Refunds: p.plan})
 		if err != nil {
@@ -484,6 +486,14 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 			continue
 		}
 		if err := l.insertRequest(id, row, req, req.Status, req.Message); err != nil {
+			return 0, err
+		}
+	}
+	if p.anomaly != "" {
+		// Rare (generated data is consistent): recorded, on the timeline and audited as
+		// UpsertPayment does, in the batch's transaction.
+		row.ID = id
+		if err := l.db.applyAnomaly(ctx, l.tx, row, anomalyChange{now: p.anomaly}, l.opt.Actor, now); err != nil {
 			return 0, err
 		}
 	}

@@ -237,12 +237,25 @@ func (db *DB) upsert(ctx context.Context, tx *sql.Tx, snap providers.Snapshot, o
 	if err != nil {
 		return err
 	}
-	if found && len(fields) == 0 && !rawChanged && len(plan) == 0 {
-		*out = old
+	if found && opt.RejectStale && next.Status.Rank() < old.Status.Rank() && (len(fields) > 0 || rawChanged || len(plan) > 0) {
+		*out, change.Stale = old, true
 		return nil
 	}
-	if found && opt.RejectStale && next.Status.Rank() < old.Status.Rank() {
-		*out, change.Stale = old, true
+	// What the answer says that cannot be right is checked on every answer, changed or not.
+	anom := anomalyChange{now: anomalyOf(next, snap.Refunds)}
+	if found {
+		a, had, err := storedAnomaly(ctx, tx, old.ID)
+		if err != nil {
+			return err
+		}
+		anom.old, anom.had = a.Message, had
+	}
+	if found && len(fields) == 0 && !rawChanged && len(plan) == 0 {
+		*out = old
+		if anom.changed() {
+			change.Changed = true
+			return db.applyAnomaly(ctx, tx, old, anom, opt.Actor, now)
+		}
 		return nil
 	}
 	var kind, msg string
@@ -274,6 +287,9 @@ func (db *DB) upsert(ctx context.Context, tx *sql.Tx, snap providers.Snapshot, o
 		return fmt.Errorf("storage: payment %s: event data: %w", next.PublicID, err)
 	}
 	if _, err := db.addEvent(ctx, tx, Event{PaymentID: next.ID, At: now, Actor: opt.Actor, Kind: kind, Message: msg, Data: data}); err != nil {
+		return err
+	}
+	if err := db.applyAnomaly(ctx, tx, next, anom, opt.Actor, now); err != nil {
 		return err
 	}
 	*out, err = paymentWhere(ctx, tx, "id = ?", next.ID)

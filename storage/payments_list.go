@@ -44,9 +44,11 @@ type PaymentFilter struct {
 	MinAmount, MaxAmount *int64
 	// From and To select created_at in [From, To) when non-zero.
 	From, To time.Time
-	// NeedsAttention keeps payments someone should look at: cancelling or unknown, or
-	// with an action, refund or payer link still open.
+	// NeedsAttention keeps payments someone should look at: cancelling or unknown, with
+	// an action, refund or payer link still open, or with an anomaly (anomalies.go).
 	NeedsAttention bool
+	// Anomaly keeps only the payments whose provider's answer cannot be right.
+	Anomaly bool
 	// After asks for the page of payments older than the cursor; Before for the page
 	// newer than it. At most one is set.
 	After, Before *Cursor
@@ -195,18 +197,21 @@ const idMatchSQL = `WITH RECURSIVE stored(provider) AS (
 	UNION SELECT p.id FROM stored s CROSS JOIN payments p ON p.provider = s.provider AND p.order_id = ? AND p.order_id <> ''
 	UNION SELECT id FROM payments WHERE merchant_reference = ? AND merchant_reference <> ''`
 
-// The payments someone should look at: cancelling or unknown, or with an action, refund
-// or payer link still open. The actions term repeats the partial index's own WHERE so
-// that SQLite may use actions_state.
+// The payments someone should look at: cancelling or unknown, with an action, refund or
+// payer link still open, or with an anomaly (a handful of rows in a table of their own,
+// 0011_anomalies.sql). The actions term repeats the partial index's own WHERE so that
+// SQLite may use actions_state.
 const (
 	openActionsSQL = `SELECT payment_id FROM actions
 		WHERE state IN ('pending', 'unknown', 'needs_payer', 'failed') AND state IN ('pending', 'unknown', 'needs_payer')`
 	openRefundsSQL = `SELECT payment_id FROM refunds WHERE status IN ('awaiting_approval', 'unknown', 'pending')`
 	openLinksSQL   = `SELECT payment_id FROM payer_links WHERE state IN ('active', 'abandoned')`
+	anomaliesSQL   = `SELECT payment_id FROM payment_anomalies`
 	attentionIDs   = `SELECT id FROM payments WHERE status IN ('cancelling', 'unknown')
 	UNION ` + openActionsSQL + `
 	UNION ` + openRefundsSQL + `
-	UNION ` + openLinksSQL
+	UNION ` + openLinksSQL + `
+	UNION ` + anomaliesSQL
 	// needsAttentionSQL drives the page by those payments: right when they are few.
 	needsAttentionSQL = `id IN (` + attentionIDs + `)`
 	// needsAttentionScanSQL reads the list's index in date order and checks each row's
@@ -215,14 +220,16 @@ const (
 	// at are many, as gathering and sorting 70,000 cancelling or unknown ones took 800 ms.
 	needsAttentionScanSQL = `(+status IN ('cancelling', 'unknown') OR +id IN (` + openActionsSQL + `
 	UNION ` + openRefundsSQL + `
-	UNION ` + openLinksSQL + `))`
+	UNION ` + openLinksSQL + `
+	UNION ` + anomaliesSQL + `))`
 	// attentionStatusSQL counts the cancelling and unknown payments, and attentionSizeSQL
 	// all of them roughly (a payment may count twice), to choose.
 	attentionStatusSQL = `SELECT count(*) FROM (SELECT 1 FROM payments WHERE status IN ('cancelling', 'unknown') LIMIT ?)`
 	attentionSizeSQL   = `SELECT count(*) FROM (SELECT id FROM payments WHERE status IN ('cancelling', 'unknown')
 	UNION ALL ` + openActionsSQL + `
 	UNION ALL ` + openRefundsSQL + `
-	UNION ALL ` + openLinksSQL + ` LIMIT ?)`
+	UNION ALL ` + openLinksSQL + `
+	UNION ALL ` + anomaliesSQL + ` LIMIT ?)`
 )
 
 // filterConditions turns a normalised filter into WHERE terms (cursor aside).
@@ -274,6 +281,9 @@ func filterConditions(f PaymentFilter) paymentConds {
 	if f.NeedsAttention {
 		c.attentionTerm = len(c.terms)
 		c.add(needsAttentionSQL)
+	}
+	if f.Anomaly {
+		c.add("id IN (" + anomaliesSQL + ")")
 	}
 	if len(c.terms) != 1 {
 		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids

@@ -45,6 +45,7 @@ type Option struct {
 type PaymentsList struct {
 	Query, Provider, Status, Currency, Min, Max, From, To string
 	Attention                                             bool
+	Anomaly                                               bool // only payments whose provider's answer cannot be right
 	Providers, Statuses                                   []Option
 	Error                                                 string // a filter that could not be understood
 	Rows                                                  []PaymentRow
@@ -91,6 +92,10 @@ type Payment struct {
 	Journal                               []JournalRow
 	Timeline                              []TimelineRow
 	Attention                             []string // unknown outcomes, waiting payer… in plain words
+	// Anomaly is what the provider's answer says that cannot be right ("" when nothing),
+	// with AnomalySince when Paydesk first saw it.
+	Anomaly      string
+	AnomalySince time.Time
 }
 
 // Fact is a labelled value.
@@ -184,6 +189,11 @@ type Dashboard struct {
 	Unknown       []DashItem // actions whose outcome is unknown
 	Failures      []DashItem // recent failed actions
 	ShowApprovals bool
+	// Anomalies are the newest payments whose provider's answer cannot be right;
+	// AnomalyCount how many there are, AnomaliesURL the payments list filtered to them.
+	Anomalies    []DashItem
+	AnomalyCount int
+	AnomaliesURL string
 }
 
 // DashItem is one line on the dashboard.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // csvFlushEvery is how many rows a CSV export writes between two flushes to the client:
@@ -16,17 +18,38 @@ import (
 const csvFlushEvery = 200
 
 // csvSafe neutralises a cell a spreadsheet would run as a formula (OWASP "CSV injection"):
-// a cell starting with =, +, -, @, a tab, a carriage return or a line feed gets a leading
-// single quote, which spreadsheets show as text and do not evaluate.
+// a cell whose first character, after any leading blanks, is =, +, -, @ (or their
+// full-width forms, which some spreadsheets read as the same), or which starts with a tab,
+// a carriage return or a line feed, gets a leading single quote, which spreadsheets show
+// as text and do not evaluate. Spreadsheets trim leading spaces (" =1+1" runs as =1+1),
+// non-breaking and other Unicode spaces included, so the blanks do not hide the formula.
+// Every cell is treated alike: amounts are written positive (docs/governance.md), so no
+// money cell is affected.
 func csvSafe(cell string) string {
 	if cell == "" {
 		return cell
 	}
 	switch cell[0] {
-	case '=', '+', '-', '@', '\t', '\r', '\n':
+	case '\t', '\r', '\n':
+		return "'" + cell
+	}
+	rest := strings.TrimLeftFunc(cell, csvBlank)
+	if rest == "" {
+		return cell
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	switch r {
+	case '=', '+', '-', '@', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20':
 		return "'" + cell
 	}
 	return cell
+}
+
+// csvBlank reports whether a spreadsheet may skip r at the start of a cell: Unicode white
+// space (space, tab, CR, LF, no-break space U+00A0, the U+2000 spaces, U+3000, …) and the
+// invisible zero-width space, word joiner and byte-order mark.
+func csvBlank(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u200B' || r == '\u2060' || r == '\uFEFF'
 }
 
 // csvTime writes a time for a CSV cell: RFC 3339 in UTC, empty when zero.

@@ -23,6 +23,29 @@ func TestCSVSafe(t *testing.T) {
 		{"\n=1", "'\n=1"},
 		{"a=1", "a=1"},
 		{"'quoted", "'quoted"},
+		// Blanks a spreadsheet skips before the formula.
+		{" =1+1", "' =1+1"},
+		{"   +1", "'   +1"},
+		{"\t=1", "'\t=1"},
+		{"\u00a0@SUM(A1)", "'\u00a0@SUM(A1)"},
+		{"\r\n-2", "'\r\n-2"},
+		{"\u2003=1", "'\u2003=1"},
+		{"\u3000-1", "'\u3000-1"},
+		{"\u200b=1", "'\u200b=1"},
+		{"\ufeff=1", "'\ufeff=1"},
+		{" \u00a0 \t=HYPERLINK(\"x\")", "' \u00a0 \t=HYPERLINK(\"x\")"},
+		{"\uff1d1+1", "'\uff1d1+1"},
+		// Left as they are: text and numbers that start otherwise, blanks alone.
+		{" Ada", " Ada"},
+		{"\u00a0100.00", "\u00a0100.00"},
+		{"1500.00", "1500.00"},
+		{"150000", "150000"},
+		{"EUR", "EUR"},
+		{"   ", "   "},
+		{"a -1", "a -1"},
+		{"ada@example.com", "ada@example.com"},
+		// A leading minus is quoted even on a number: no amount Paydesk exports is negative.
+		{"-12.00", "'-12.00"},
 	}
 	for _, tt := range tests {
 		if got := csvSafe(tt.in); got != tt.want {

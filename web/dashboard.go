@@ -47,6 +47,22 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 				Detail: "asked by " + it.RequestedBy, At: it.RequestedAt})
 		}
 	}
+	if v.AnomalyCount, err = s.db.CountAnomalies(ctx); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Dashboard unavailable", "The dashboard could not be loaded.", err)
+		return
+	}
+	if v.AnomalyCount > 0 {
+		anomalies, err := s.db.ListAnomalies(ctx, 20)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, "Dashboard unavailable", "The dashboard could not be loaded.", err)
+			return
+		}
+		for _, a := range anomalies {
+			v.Anomalies = append(v.Anomalies, views.DashItem{URL: "/payments/" + a.PaymentPublicID,
+				Title: a.PaymentPublicID + " · " + a.CustomerName, Detail: a.Message, At: a.Since})
+		}
+		v.AnomaliesURL = "/payments?anomaly=1"
+	}
 	for _, st := range []string{"unknown", "failed"} {
 		acts, err := s.db.ActionsByState(ctx, []string{st}, 20)
 		if err != nil {

@@ -50,6 +50,11 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	if reserved := st.Balance.InFlight + st.Balance.Reserved; reserved > 0 {
 		v.Reserved = money(reserved)
 	}
+	if a, had, err := s.db.PaymentAnomaly(ctx, p.ID); err != nil {
+		return views.Payment{}, err
+	} else if had {
+		v.Anomaly, v.AnomalySince = a.Message, a.Since
+	}
 	if p.Status == providers.StatusUnknown {
 		v.Attention = append(v.Attention, fmt.Sprintf("%s reported a status Paydesk does not know (%q): no action is offered until it is understood.", p.Provider.Label(), p.RawStatus))
 	}

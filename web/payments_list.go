@@ -36,6 +36,7 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		From:      q.Get("from"),
 		To:        q.Get("to"),
 		Attention: q.Get("attention") == "1",
+		Anomaly:   q.Get("anomaly") == "1",
 	}
 	for _, n := range providers.Names {
 		v.Providers = append(v.Providers, views.Option{Value: string(n), Label: n.Label(), Selected: string(n) == v.Provider})
@@ -43,7 +44,7 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	for _, st := range providers.Statuses {
 		v.Statuses = append(v.Statuses, views.Option{Value: string(st), Label: st.Label(), Selected: string(st) == v.Status})
 	}
-	v.Filtered = v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention
+	v.Filtered = v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly
 	v.ClearURL = "/payments"
 
 	f, err := parsePaymentFilter(q)
@@ -143,6 +144,7 @@ func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
 		return f, &filterError{"The From date is after the To date."}
 	}
 	f.NeedsAttention = q.Get("attention") == "1"
+	f.Anomaly = q.Get("anomaly") == "1"
 	if a := q.Get("after"); a != "" {
 		c, err := storage.ParseCursor(a)
 		if err != nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,7 +22,7 @@ import (
 )
 
 // The demo's own OpenID client and the seed of its payments. The providers' demo
-// credentials are their packages' own (Settings.Simulate).
+// credentials are made per demo database (simulate).
 const (
 	demoOIDCClientID     = "paydesk"
 	demoOIDCClientSecret = "paydesk-demo-oidc-secret"
@@ -96,9 +99,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	// each provider's settings now point at its simulator, with the demo's credentials.
 	hooks := newDemoWebhooks(c.BaseURL, log)
 	go hooks.run(ctx)
-	sims := simulators{}
-	for _, n := range providers.Names {
-		c.Providers[n], sims[n] = c.Providers[n].Simulate(simURL(c.BaseURL, n), hooks.enqueue)
+	sims, err := simulate(ctx, db, c, hooks.enqueue)
+	if err != nil {
+		return err
 	}
 	// Payments are never deleted: the last id is their number, read without counting a
 	// million rows at every start (storage.LastPaymentID).
@@ -187,21 +190,63 @@ func seedDemo(ctx context.Context, db *storage.DB, count int, makers map[provide
 	return nil
 }
 
+// demoSecret returns the demo's secret called name, of size random bytes, generated on
+// first start and kept in the database (settings "demo.<name>").
+func demoSecret(ctx context.Context, db *storage.DB, name string, size int) ([]byte, error) {
+	v, err := db.Setting(ctx, "demo."+name)
+	if err == nil && len(v) == size {
+		return v, nil
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	v = make([]byte, size)
+	rand.Read(v)
+	return v, db.SetSetting(ctx, "demo."+name, v)
+}
+
+// demoKeyed is a provider's settings that take the demo's credentials from the demo
+// (WithDemoKeys in providers/<name>/config.go): key(purpose) is the same for the same
+// purpose as long as the demo database lives, another for another database.
+type demoKeyed interface {
+	WithDemoKeys(key func(purpose string) string) providers.Settings
+}
+
+// demoProviderKeys returns the demo's key maker for provider n: HMAC-SHA256, keyed with
+// the demo database's provider secret, of the provider's name and the purpose, hex-encoded.
+// The simulators' API keys and webhook secrets come from it, so nothing anyone can read in
+// the source signs a webhook or calls a simulator, a restarted demo keeps them (webhooks
+// the simulators queued before still verify), and a new demo database gets new ones.
+func demoProviderKeys(secret []byte, n providers.Name) func(purpose string) string {
+	return func(purpose string) string {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(string(n) + "/" + purpose))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+}
+
+// simulate points each provider's settings in c at its simulator, with the demo's
+// credentials kept in db, and returns the simulators; send posts their webhooks.
+func simulate(ctx context.Context, db *storage.DB, c Config, send func(providers.DemoWebhook)) (simulators, error) {
+	secret, err := demoSecret(ctx, db, "provider_secret", 32)
+	if err != nil {
+		return nil, err
+	}
+	sims := simulators{}
+	for _, n := range providers.Names {
+		st := c.Providers[n]
+		if k, ok := st.(demoKeyed); ok {
+			st = k.WithDemoKeys(demoProviderKeys(secret, n))
+		}
+		c.Providers[n], sims[n] = st.Simulate(simURL(c.BaseURL, n), send)
+	}
+	return sims, nil
+}
+
 // demoSecrets returns the demo's session and link keys, generated on first start and kept
 // in the database so sessions survive a restart.
 func demoSecrets(ctx context.Context, db *storage.DB) (secrets, error) {
-	get := func(name string, size int) ([]byte, error) {
-		v, err := db.Setting(ctx, "demo."+name)
-		if err == nil && len(v) == size {
-			return v, nil
-		}
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, err
-		}
-		v = make([]byte, size)
-		rand.Read(v)
-		return v, db.SetSetting(ctx, "demo."+name, v)
-	}
+	get := func(name string, size int) ([]byte, error) { return demoSecret(ctx, db, name, size) }
 	var s secrets
 	var err error
 	if s.hashKey, err = get("session_hash_key", 64); err != nil {

@@ -74,6 +74,13 @@ func TestDemoBulk(t *testing.T) {
 		t.Errorf("the bulk demo's payments differ from the import path's (%d and %d rows)", len(got), len(want))
 	}
 
+	// Generated data is consistent: no provider answer that cannot be right (storage/anomalies.go).
+	for name, db := range map[string]*storage.DB{"bulk": bulk, "import": imported} {
+		if n, err := db.CountAnomalies(ctx); err != nil || n != 0 {
+			t.Errorf("the %s demo has %d anomalies (%v), want none", name, n, err)
+		}
+	}
+
 	// A fifth of the payments carry a refund; staff asked for most, managers decided the large ones.
 	if share := float64(stats.Refunds) / count; share < 0.19 || share > 0.25 {
 		t.Errorf("%d refunds for %d payments", stats.Refunds, count)

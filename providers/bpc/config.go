@@ -17,12 +17,16 @@ type Settings struct {
 	Version          string // PAYDESK_BPC_VERSION
 	WebhookSecret    string // PAYDESK_BPC_WEBHOOK_SECRET (secret)
 	WebhookAlgorithm string // PAYDESK_BPC_WEBHOOK_ALGORITHM: sha256, sha512, sha1
+
+	// demoKey gives the demo's credentials (WithDemoKeys); nil outside the demo.
+	demoKey func(purpose string) string
 }
 
 var _ providers.Settings = Settings{}
 
-// DemoAPIKey is the demo's API key: the simulator accepts exactly this one, so the client
-// runs its real code. It guards nothing outside the demo process.
+// DemoAPIKey is a fixed API key for tests that build a simulator and a client themselves.
+// The demo does not use it: its API key and webhook secret are made per demo database
+// (WithDemoKeys).
 const DemoAPIKey = "bpc-demo-api-key"
 
 // LoadSettings reads the PAYDESK_BPC_* variables; an unknown webhook algorithm is an
@@ -63,14 +67,27 @@ func (s Settings) Webhooks(providers.Provider) providers.WebhookReceiver {
 	return Webhooks{Secret: []byte(s.WebhookSecret), Algorithm: s.WebhookAlgorithm}
 }
 
+// WithDemoKeys returns the settings with the demo's credentials taken from key, which
+// gives the same secret for the same purpose for as long as the demo database lives
+// (cmd/paydesk keeps it there) and another for another database.
+func (s Settings) WithDemoKeys(key func(purpose string) string) providers.Settings {
+	s.demoKey = key
+	return s
+}
+
 // Simulate points the settings at a simulator served at simURL, with the demo's API key
-// and, when none is configured, a fresh webhook secret.
+// and, when none is configured, its webhook secret (WithDemoKeys; fresh ones at every call
+// without them).
 func (s Settings) Simulate(simURL string, send func(providers.DemoWebhook)) (providers.Settings, providers.Simulator) {
-	s.BaseURL, s.APIKey = simURL, DemoAPIKey
+	key := s.demoKey
+	if key == nil {
+		key = func(string) string { return providers.RandomSecret() }
+	}
+	s.BaseURL, s.APIKey = simURL, key("api key")
 	if s.WebhookSecret == "" {
-		s.WebhookSecret = providers.RandomSecret()
+		s.WebhookSecret = key("webhook secret")
 	}
 	sender := &demoSender{hooks: Webhooks{Secret: []byte(s.WebhookSecret), Algorithm: s.WebhookAlgorithm}, send: send, refunds: map[string]string{}}
-	sim := NewSimulator(SimConfig{APIKey: DemoAPIKey, PublicURL: simURL, OnChange: sender.onChange})
+	sim := NewSimulator(SimConfig{APIKey: s.APIKey, PublicURL: simURL, OnChange: sender.onChange})
 	return s, sim
 }

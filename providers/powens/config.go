@@ -17,12 +17,16 @@ type Settings struct {
 	Lang          string // PAYDESK_POWENS_LANG
 	WebhookSecret string // PAYDESK_POWENS_WEBHOOK_SECRET (secret)
 	WebhookHeader string // PAYDESK_POWENS_WEBHOOK_HEADER (default X-Signature)
+
+	// demoKey gives the demo's credentials (WithDemoKeys); nil outside the demo.
+	demoKey func(purpose string) string
 }
 
 var _ providers.Settings = Settings{}
 
-// The demo's credentials: the simulator accepts exactly these, so the client runs its
-// real authentication code. They guard nothing outside the demo process.
+// Fixed credentials for tests that build a simulator and a client themselves. The demo
+// keeps DemoClientID (an id, not a secret) but not the secret: its client secret and
+// webhook secret are made per demo database (WithDemoKeys).
 const (
 	DemoClientID     = "paydesk-demo"
 	DemoClientSecret = "powens-demo-secret"
@@ -63,15 +67,28 @@ func (s Settings) Webhooks(client providers.Provider) providers.WebhookReceiver 
 	return Webhooks{Secret: []byte(s.WebhookSecret), Header: s.WebhookHeader, Client: client}
 }
 
-// Simulate points the settings at a simulator served at simURL, with the demo's
-// credentials and, when none is configured, a fresh webhook secret.
+// WithDemoKeys returns the settings with the demo's credentials taken from key, which
+// gives the same secret for the same purpose for as long as the demo database lives
+// (cmd/paydesk keeps it there) and another for another database.
+func (s Settings) WithDemoKeys(key func(purpose string) string) providers.Settings {
+	s.demoKey = key
+	return s
+}
+
+// Simulate points the settings at a simulator served at simURL, with the demo's client
+// secret and, when none is configured, its webhook secret (WithDemoKeys; fresh ones at
+// every call without them).
 func (s Settings) Simulate(simURL string, send func(providers.DemoWebhook)) (providers.Settings, providers.Simulator) {
-	s.BaseURL, s.ClientID, s.ClientSecret = simURL, DemoClientID, DemoClientSecret
+	key := s.demoKey
+	if key == nil {
+		key = func(string) string { return providers.RandomSecret() }
+	}
+	s.BaseURL, s.ClientID, s.ClientSecret = simURL, DemoClientID, key("client secret")
 	if s.WebhookSecret == "" {
-		s.WebhookSecret = providers.RandomSecret()
+		s.WebhookSecret = key("webhook secret")
 	}
 	hooks := Webhooks{Secret: []byte(s.WebhookSecret), Header: s.WebhookHeader}
-	sim := NewSimulator(SimConfig{ClientID: DemoClientID, ClientSecret: DemoClientSecret, PublicURL: simURL,
+	sim := NewSimulator(SimConfig{ClientID: DemoClientID, ClientSecret: s.ClientSecret, PublicURL: simURL,
 		OnChange: func(envelope []byte) {
 			if w, ok := hooks.demoWebhook(envelope); ok {
 				send(w)

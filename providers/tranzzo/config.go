@@ -15,12 +15,17 @@ type Settings struct {
 	APIKey       string // PAYDESK_TRANZZO_API_KEY (secret)
 	APISecret    string // PAYDESK_TRANZZO_API_SECRET (secret; also the webhooks' key)
 	EndpointsKey string // PAYDESK_TRANZZO_ENDPOINTS_KEY (secret)
+
+	// demoKey gives the demo's credentials (WithDemoKeys); nil outside the demo.
+	demoKey func(purpose string) string
 }
 
 var _ providers.Settings = Settings{}
 
-// The demo's credentials (with DemoPOSID): the simulator accepts exactly these, so the
-// client runs its real code. They guard nothing outside the demo process.
+// Fixed credentials (with DemoPOSID) for tests that build a simulator and a client
+// themselves. The demo does not use them: its keys, the API secret that signs its webhooks
+// included, are made per demo database (WithDemoKeys), so that no one who has read this
+// source can sign a webhook or call the simulator of a demo someone else runs.
 const (
 	DemoAPIKey       = "tranzzo-demo-key"
 	DemoAPISecret    = "tranzzo-demo-secret"
@@ -61,12 +66,26 @@ func (s Settings) Webhooks(providers.Provider) providers.WebhookReceiver {
 	return Webhooks{Secret: []byte(s.APISecret)}
 }
 
+// WithDemoKeys returns the settings with the demo's credentials taken from key, which
+// gives the same secret for the same purpose for as long as the demo database lives
+// (cmd/paydesk keeps it there) and another for another database.
+func (s Settings) WithDemoKeys(key func(purpose string) string) providers.Settings {
+	s.demoKey = key
+	return s
+}
+
 // Simulate points the settings at a simulator served at simURL, with the demo's
-// credentials; its webhooks are signed with the demo's API secret.
+// credentials (WithDemoKeys; fresh ones at every call without them); its webhooks are
+// signed with the demo's API secret, as Tranzzo signs them with the merchant's.
 func (s Settings) Simulate(simURL string, send func(providers.DemoWebhook)) (providers.Settings, providers.Simulator) {
-	s.BaseURL, s.POSID, s.APIKey, s.APISecret, s.EndpointsKey = simURL, DemoPOSID, DemoAPIKey, DemoAPISecret, DemoEndpointsKey
-	hooks := Webhooks{Secret: []byte(DemoAPISecret)}
-	sim := NewSimulator(SimConfig{POSID: DemoPOSID, APIKey: DemoAPIKey, APISecret: DemoAPISecret, EndpointsKey: DemoEndpointsKey,
+	key := s.demoKey
+	if key == nil {
+		key = func(string) string { return providers.RandomSecret() }
+	}
+	s.BaseURL, s.POSID = simURL, DemoPOSID
+	s.APIKey, s.APISecret, s.EndpointsKey = key("api key"), key("api secret"), key("endpoints key")
+	hooks := Webhooks{Secret: []byte(s.APISecret)}
+	sim := NewSimulator(SimConfig{POSID: DemoPOSID, APIKey: s.APIKey, APISecret: s.APISecret, EndpointsKey: s.EndpointsKey,
 		PublicURL: simURL, OnChange: func(transaction, _ []byte) { send(hooks.demoWebhook(transaction)) }})
 	return s, sim
 }
