@@ -37,7 +37,7 @@ func withMockOIDC(t *testing.T, h *harness) (*harness, *mockoidc.MockOIDC) {
 		RedirectURL: srv.URL + "/auth/callback", AuthStyle: oauth2.AuthStyleInParams,
 		GroupRoles: map[string][]auth.Role{"ops": {auth.RoleSupport}},
 		HashKey:    hashKey, BlockKey: blockKey, Now: h.clock.Now, Logger: slog.New(slog.DiscardHandler),
-		LoginPath: "/auth/login", PostLogoutRedirectURL: srv.URL + auth.SignedOutPath,
+		LoginPath: "/auth/login", PostLogoutRedirectURL: srv.URL + auth.SignedOutPath, Sessions: h.db,
 	})
 	if err != nil {
 		t.Fatalf("auth.New against mockoidc: %v", err)
