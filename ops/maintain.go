@@ -31,8 +31,9 @@ func (d *Desk) RunMaintenance(ctx context.Context, every time.Duration) {
 
 // Maintain runs one round of housekeeping at the Desk's clock: unanswered approval
 // requests and payer links past their expiry are marked expired (each with its timeline
-// entry, and one audit entry per round that expired something), and the audit chain is
-// verified when its last complete verification is older than ten minutes.
+// entry, and one audit entry per round that expired something), webhook records past
+// their retention are deleted, and the audit chain is verified when its last complete
+// verification is older than ten minutes.
 func (d *Desk) Maintain(ctx context.Context) error {
 	now := d.cfg.Now()
 	approvals, err := d.db.ExpireApprovals(ctx, now)
@@ -54,6 +55,10 @@ func (d *Desk) Maintain(ctx context.Context) error {
 	}
 	if approvals > 0 || links > 0 {
 		d.log.Info("maintenance", "approvals_expired", approvals, "payer_links_expired", links)
+	}
+	// Webhook records past their retention go, a batch at a time (webhook_sweep.go).
+	if err := d.sweepWebhooks(ctx, now); err != nil {
+		return fmt.Errorf("ops: maintenance: %w", err)
 	}
 	// A long audit log may be too long to verify while the audit page loads: keep a recent
 	// complete verification for it.
