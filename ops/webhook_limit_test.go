@@ -149,7 +149,8 @@ func TestRefusalLimiterBoundedMemory(t *testing.T) {
 		t.Fatalf("tracked %d sources, want 3", l.size())
 	}
 	// Full: d, e and f share the overflow budget of 2.
-	if l.refuse("d", "bpc", now) != 0 || l.refuse("e", "bpc", now) != 0 || l.refuse("f", "bpc", now) == 0 {
+	d, e, g := l.refuse("d", "bpc", now), l.refuse("e", "bpc", now), l.refuse("f", "bpc", now)
+	if d != 0 || e != 0 || g == 0 {
 		t.Errorf("the overflow budget is not shared by the sources beyond the table")
 	}
 	if l.size() != 3 {
@@ -173,7 +174,8 @@ func TestRefusalLimiterBoundedMemory(t *testing.T) {
 	// summing up the 48 not logged yet; two are recorded, the third turned away.
 	logged.Reset()
 	next := later.Add(time.Minute + time.Second)
-	if l.refuse("g", "bpc", next) != 0 || l.refuse("g", "bpc", next) != 0 || l.refuse("g", "bpc", next) == 0 {
+	first, second, third := l.refuse("g", "bpc", next), l.refuse("g", "bpc", next), l.refuse("g", "bpc", next)
+	if first != 0 || second != 0 || third == 0 {
 		t.Errorf("the budget did not come back after a minute")
 	}
 	if !strings.Contains(logged.String(), "turned_away=48") || strings.Count(logged.String(), "\n") != 2 {
