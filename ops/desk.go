@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -45,6 +46,20 @@ type Config struct {
 	// Hook, when set, is called at each step of a provider action ("before_call",
 	// "before_store"); only the crash test sets it.
 	Hook func(step string)
+
+	// Public endpoints that cannot be flooded (webhook_limit.go, maintain.go):
+	// WebhookRefusalsPerMinute is how many refused webhooks (not verified, or too large)
+	// one source address may have recorded per minute, a burst refilled evenly; past it
+	// they are answered 429 and not recorded (default 20). WebhookLimitSources bounds the
+	// sources tracked in memory (default 10,000). WebhookTrustedProxies are the proxies
+	// whose X-Forwarded-For names the source (none by default: the direct peer).
+	// WebhookRetention and WebhookRefusedRetention are how long accepted and refused
+	// webhook records are kept (defaults 90 and 7 days).
+	WebhookRefusalsPerMinute int
+	WebhookLimitSources      int
+	WebhookTrustedProxies    []netip.Prefix
+	WebhookRetention         time.Duration
+	WebhookRefusedRetention  time.Duration
 }
 
 // Metrics is what the Desk counts; web's Prometheus metrics implement it.
@@ -56,7 +71,8 @@ type Metrics interface {
 	// what it did.
 	Reconciled(res ReconcileResult, err error)
 	// Webhook counts one received webhook by provider and verdict (the Verdict
-	// constants, or "too_large" for one web refused unread).
+	// constants: "too_large" for one refused unread, "rate_limited" for a refusal
+	// turned away unrecorded).
 	Webhook(provider providers.Name, verdict string)
 }
 
@@ -77,6 +93,10 @@ type Desk struct {
 	started   time.Time    // when this desk was built: older pending actions are abandoned
 	reconcile sync.Mutex   // one reconciler run at a time
 	hooks     webhookLocks // one webhook at a time per provider
+
+	// The public endpoints' flood guards, in this process's memory.
+	refusals refusalGuard // refused webhooks per source (webhook_limit.go)
+	returns  payerReturns // payer returns per link (payer_return.go)
 }
 
 // New checks the configuration and builds the Desk.

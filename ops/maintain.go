@@ -31,9 +31,9 @@ func (d *Desk) RunMaintenance(ctx context.Context, every time.Duration) {
 
 // Maintain runs one round of housekeeping at the Desk's clock: unanswered approval
 // requests and payer links past their expiry are marked expired (each with its timeline
-// entry, and one audit entry per round that expired something), and the audit chain is
-// verified when its last complete verification is older than ten minutes. Expired sign-in
-// sessions are deleted.
+// entry, and one audit entry per round that expired something), webhook records past
+// their retention are deleted, expired sign-in sessions are deleted, and the audit chain
+// is verified when its last complete verification is older than ten minutes.
 func (d *Desk) Maintain(ctx context.Context) error {
 	now := d.cfg.Now()
 	approvals, err := d.db.ExpireApprovals(ctx, now)
@@ -64,6 +64,10 @@ func (d *Desk) Maintain(ctx context.Context) error {
 	}
 	if swept > 0 {
 		d.log.Info("maintenance", "sessions_swept", swept)
+	}
+	// Webhook records past their retention go, a batch at a time (webhook_sweep.go).
+	if err := d.sweepWebhooks(ctx, now); err != nil {
+		return fmt.Errorf("ops: maintenance: %w", err)
 	}
 	// A long audit log may be too long to verify while the audit page loads: keep a recent
 	// complete verification for it.

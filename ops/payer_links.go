@@ -66,15 +66,22 @@ const (
 	PayerChecking PayerOutcome = "checking"
 	// PayerConfirmed: the provider reports the payment cancelled.
 	PayerConfirmed PayerOutcome = "confirmed"
-	// PayerAbandoned: the payer stopped before confirming; the link still works.
+	// PayerAbandoned: the payer's browser said they stopped before confirming, and the
+	// payment still waits; the link is unchanged and still works.
 	PayerAbandoned PayerOutcome = "abandoned"
 	// PayerReceived: the answer is recorded, nothing more to say.
 	PayerReceived PayerOutcome = "received"
 )
 
 // SettlePayerReturn handles the payer coming back from a payer link. It trusts only its
-// own signed state: the outcome comes from re-reading the payment at the provider, never
-// from what the redirect said. who names the payer ("payer", and where they came from).
+// own signed state, and nothing the payer's browser brings changes a link: the link
+// follows what the provider answers. A link no longer live (superseded, expired or
+// confirmed) reads nothing: the payer gets the neutral page (or "confirmed"), and the
+// payment's timeline a note at most once a minute. A live link re-reads the payment at
+// the provider — at most once a minute per link: returns within the minute reuse that
+// read and write nothing. What the redirect said (error=cancelled, …) is recorded with
+// the read as what the payer's browser said. who names the payer ("payer", and where they
+// came from).
 func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerReturn) PayerOutcome {
 	nonce, ok := d.verifyLinkState(ret.State)
 	if !ok {
@@ -88,14 +95,36 @@ func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerRetur
 		d.log.Error("payer return", "err", err)
 		return PayerRetry
 	}
+	now := d.cfg.Now()
+	memo := d.returns.lock(link.ID, now)
+	defer memo.mu.Unlock()
+	said := fmt.Sprintf("error=%q error_code=%q payment_state=%q", truncateRunes(ret.Error, 100), truncateRunes(ret.ErrorCode, 100), truncateRunes(ret.PaymentStatus, 100))
+
+	if link.State != "active" && link.State != "abandoned" {
+		// Over: a read could change nothing about this link, and a script replaying it
+		// must cost neither provider calls nor a line per hit.
+		if memo.noteDue(now) {
+			d.db.AddEvent(ctx, storage.Event{PaymentID: link.PaymentID, Actor: "payer", Kind: "link_returned",
+				Message: fmt.Sprintf("The payer came back on payer link %d, which is %s: nothing was re-read (their browser said %s — recorded, not trusted).", link.ID, link.State, said)})
+			d.Audit(ctx, who, "payer_link", link.PaymentID, fmt.Sprintf("payer returned on link %d, which is %s: not re-read", link.ID, link.State), nil)
+		}
+		if link.State == "confirmed" {
+			return PayerConfirmed
+		}
+		return PayerReceived
+	}
+	if memo.fresh(now) {
+		return told(memo.outcome, memo.status, ret)
+	}
+
 	p, err := d.db.PaymentByID(ctx, link.PaymentID)
 	if err != nil {
 		d.log.Error("payer return payment", "err", err)
 		return PayerRetry
 	}
-	said := fmt.Sprintf("error=%q error_code=%q payment_state=%q", ret.Error, ret.ErrorCode, ret.PaymentStatus)
+	memo.noted = now
 	d.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: "payer", Kind: "link_returned",
-		Message: fmt.Sprintf("The payer came back from %s (link %d; the return said %s — not trusted, the payment is re-read).", p.Provider.Label(), link.ID, said)})
+		Message: fmt.Sprintf("The payer came back from %s (link %d; their browser said %s — recorded, not trusted: the payment is re-read).", p.Provider.Label(), link.ID, said)})
 
 	readCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
@@ -105,35 +134,29 @@ func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerRetur
 	} else {
 		err = errors.New("ops: provider not configured")
 	}
+	memo.readAt = now
 	if err != nil {
 		d.log.Warn("payer return: read payment", "payment", p.PublicID, "err", err)
 		d.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: "system", Kind: "link_returned",
 			Message: "The payment could not be re-read after the payer came back: " + providers.SafeMessage(err) + " The link is unchanged; refresh the payment later."})
+		memo.status, memo.outcome = p.Status, PayerChecking
 		return PayerChecking
 	}
 	if _, _, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: "provider", Kind: "refreshed"}); err != nil {
 		d.log.Error("payer return: store payment", "payment", p.PublicID, "err", err)
 	}
 	status := providers.Normalise(snap)
-	outcome := d.SettlePayerLinks(ctx, p.ID, snap, "payer return")
-	if status == providers.StatusCancelling && ret.Error == "cancelled" && (link.State == "active" || link.State == "abandoned") {
-		if _, err := d.db.SetPayerLinkState(ctx, link.ID, "abandoned", "The payer stopped before confirming; the cancellation is still pending. The same link may be used again until it expires, or make a new one."); err != nil && !errors.Is(err, storage.ErrConflict) {
-			d.log.Error("payer link abandoned", "err", err)
-		}
-		outcome = "abandoned"
+	settled := d.SettlePayerLinks(ctx, p.ID, snap, "payer return")
+	memo.status, memo.outcome = status, PayerReceived
+	if settled == "confirmed" {
+		memo.outcome = PayerConfirmed
 	}
-	told := outcome
-	if told == "" {
-		told = "no change"
+	what := settled
+	if what == "" {
+		what = "no change"
 	}
-	d.Audit(ctx, who, "payer_link", p.ID, fmt.Sprintf("payer returned on link %d for %s: %s (payment now %s)", link.ID, p.PublicID, told, status), nil)
-	switch outcome {
-	case "confirmed":
-		return PayerConfirmed
-	case "abandoned":
-		return PayerAbandoned
-	}
-	return PayerReceived
+	d.Audit(ctx, who, "payer_link", p.ID, fmt.Sprintf("payer returned on link %d for %s: %s (payment now %s; their browser said %s)", link.ID, p.PublicID, what, status, said), nil)
+	return told(memo.outcome, status, ret)
 }
 
 // SettlePayerLinks ends the live payer link of a payment once the provider says how the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"paydesk/providers"
@@ -30,6 +31,11 @@ const (
 	VerdictMalformed = "malformed"
 	// VerdictRetryLater: nothing decided and nothing recorded; the provider sends it again.
 	VerdictRetryLater = "retry_later"
+	// VerdictRateLimited: refused (not verified, or too large) from a source past its
+	// budget of refusals: answered 429 and not recorded (webhook_limit.go).
+	VerdictRateLimited = "rate_limited"
+	// VerdictTooLarge: refused unread, its body above the size limit; not recorded.
+	VerdictTooLarge = "too_large"
 )
 
 // WebhookKind sorts a webhook's verdict by what the sender must be told; web maps each
@@ -52,6 +58,11 @@ const (
 	// WebhookNotRecorded: decided, but the webhook could not be recorded. The provider
 	// should send it again.
 	WebhookNotRecorded
+	// WebhookLimited: refused, from a source past its budget of refusals; nothing
+	// recorded. The sender may try again after RetryAfter.
+	WebhookLimited
+	// WebhookTooLarge: refused unread, too large; nothing recorded.
+	WebhookTooLarge
 )
 
 // WebhookResult says what became of one webhook.
@@ -68,6 +79,8 @@ type WebhookResult struct {
 	Type, Ref string
 	// Payment is the public id of the payment it concerned ("" when none).
 	Payment string
+	// RetryAfter is how long a WebhookLimited sender should wait.
+	RetryAfter time.Duration
 }
 
 // webhookLocks holds one mutex per provider: one webhook at a time per provider.
@@ -111,10 +124,25 @@ func (d *Desk) WebhookHeaders(n providers.Name) []string { return d.receiver(n).
 // time per provider — find the stored payment, recognise duplicates, build what the
 // provider says and store it, refusing an older state than the one stored, and settle
 // what the news settles (payer links, unknown actions). Every decided webhook is recorded
-// raw with its verdict; one about a known payment also leaves a line on its timeline.
+// with its verdict — an accepted one whole, a refused one as its hash, size, headers and
+// excerpt (storage.WebhookRefused); one about a known payment also leaves a line on its
+// timeline. Its refusals are not limited: web calls ReceiveWebhookFrom.
 func (d *Desk) ReceiveWebhook(ctx context.Context, n providers.Name, header http.Header, body []byte) WebhookResult {
+	return d.ReceiveWebhookFrom(ctx, n, "", header, body)
+}
+
+// ReceiveWebhookFrom is ReceiveWebhook for a webhook sent from source (WebhookSource): a
+// webhook that fails verification spends one of the source's refusals, and once they are
+// spent it is answered WebhookLimited and not recorded. A verified webhook is never
+// limited and spends nothing. An empty source is not limited.
+func (d *Desk) ReceiveWebhookFrom(ctx context.Context, n providers.Name, source string, header http.Header, body []byte) WebhookResult {
 	rec := storage.WebhookEvent{Provider: string(n), Body: body, Headers: headersJSON(header)}
 	res := d.applyWebhook(ctx, n, header, body, &rec)
+	if res.Kind == WebhookBadSignature || res.Kind == WebhookNotConfigured {
+		if limited, ok := d.limitRefusal(n, source); !ok {
+			return limited
+		}
+	}
 	if res.Verdict != "" {
 		rec.Verdict, rec.Detail = res.Verdict, res.Detail
 		if _, err := d.db.RecordWebhook(ctx, rec); err != nil {
@@ -127,6 +155,32 @@ func (d *Desk) ReceiveWebhook(ctx context.Context, n providers.Name, header http
 	}
 	d.metrics.Webhook(n, res.Verdict)
 	return res
+}
+
+// WebhookTooLarge refuses, unread, a webhook whose body is above the size limit: nothing
+// is recorded, and it spends one of the source's refusals (WebhookLimited once they are
+// spent).
+func (d *Desk) WebhookTooLarge(n providers.Name, source string) WebhookResult {
+	if limited, ok := d.limitRefusal(n, source); !ok {
+		return limited
+	}
+	d.metrics.Webhook(n, VerdictTooLarge)
+	return WebhookResult{Verdict: VerdictTooLarge, Kind: WebhookTooLarge, Detail: "the body is too large to read"}
+}
+
+// limitRefusal spends one refusal of source's budget. When none is left it counts the
+// webhook as rate limited and returns what to answer, and false.
+func (d *Desk) limitRefusal(n providers.Name, source string) (WebhookResult, bool) {
+	if source == "" {
+		return WebhookResult{}, true
+	}
+	wait := d.refusalLimiter().refuse(source, string(n), d.cfg.Now())
+	if wait == 0 {
+		return WebhookResult{}, true
+	}
+	d.metrics.Webhook(n, VerdictRateLimited)
+	return WebhookResult{Verdict: VerdictRateLimited, Kind: WebhookLimited, RetryAfter: wait,
+		Detail: "too many refused webhooks from this address; nothing recorded"}, false
 }
 
 // applyWebhook decides a webhook's verdict and applies it, filling rec's event and

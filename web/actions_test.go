@@ -152,9 +152,14 @@ func TestPowensCancelPayerAbandonsThenNewLink(t *testing.T) {
 	if got := h.payment(p).Status; got != providers.StatusCancelling {
 		t.Errorf("status after the payer abandoned: %s, want still cancelling", got)
 	}
+	// What the payer's browser said is recorded; the link follows only what Powens
+	// answers (still cancelling), so it stays active.
 	show := staff.get("/payments/" + p.PublicID)
-	if got := attr(show.body, "payer-link", "data-state"); got != "abandoned" {
-		t.Errorf("link state %q, want abandoned", got)
+	if got := attr(show.body, "payer-link", "data-state"); got != "active" {
+		t.Errorf("link state %q, want still active", got)
+	}
+	if !strings.Contains(h.timeline(p), `their browser said error="cancelled"`) {
+		t.Errorf("the timeline does not record what the payer's browser said:\n%s", h.timeline(p))
 	}
 	// The cancel button is not offered again: the cancellation is waiting for the payer.
 	mustContain(t, show, "already waiting for the payer")

@@ -72,7 +72,7 @@ func NewMetrics() *Metrics {
 		}, []string{"kind", "outcome"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paydesk_webhooks_total",
-			Help: "Webhooks received, by provider and verdict.",
+			Help: "Webhooks received, by provider and verdict (too_large: refused unread; rate_limited: a refusal past its source's budget, answered 429 and not recorded).",
 		}, []string{"provider", "verdict"}),
 		reconciled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paydesk_reconciler_actions_total",

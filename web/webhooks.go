@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 
 	"paydesk/ops"
 	"paydesk/providers"
@@ -12,16 +14,21 @@ import (
 
 // webhookHandler receives one provider's webhooks at /webhooks/{provider}: it reads the
 // body (capped by the middleware), keeps the headers worth keeping and hands them to the
-// Desk, which verifies, decodes, applies and records the webhook (ops/webhooks.go). The
-// answer is plain text: the verdict, under the status the provider acts on.
+// Desk with the source address, which verifies, decodes, applies and records the webhook
+// (ops/webhooks.go) and limits the refusals per source (ops/webhook_limit.go). The answer
+// is plain text: the verdict, under the status the provider acts on.
 func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		source := s.desk.WebhookSource(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				s.log.Warn("webhook refused", "request_id", requestID(r.Context()), "provider", provider, "err", err)
-				s.desk.Metrics().Webhook(provider, "too_large")
+				if res := s.desk.WebhookTooLarge(provider, source); res.Kind == ops.WebhookLimited {
+					webhookLimited(w, res)
+					return
+				}
+				s.log.Warn("webhook refused", "request_id", requestID(r.Context()), "provider", provider, "source", source, "err", err)
 				webhookReply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body larger than %d bytes: refused, nothing stored", tooBig.Limit))
 				return
 			}
@@ -30,7 +37,12 @@ func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 			return
 		}
 		header := keptHeader(r.Header, append([]string{"Content-Type", "User-Agent"}, s.desk.WebhookHeaders(provider)...))
-		res := s.desk.ReceiveWebhook(r.Context(), provider, header, body)
+		res := s.desk.ReceiveWebhookFrom(r.Context(), provider, source, header, body)
+		if res.Kind == ops.WebhookLimited {
+			// Not logged one by one: the Desk logs a summary per source and minute.
+			webhookLimited(w, res)
+			return
+		}
 		status := webhookStatus[res.Kind]
 		if res.Kind == ops.WebhookNotRecorded {
 			s.log.Error("record webhook", "request_id", requestID(r.Context()), "provider", provider, "detail", res.Detail)
@@ -38,7 +50,7 @@ func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 			return
 		}
 		s.log.Info("webhook", "request_id", requestID(r.Context()), "provider", provider, "type", res.Type, "ref", res.Ref,
-			"payment", res.Payment, "verdict", res.Verdict, "status", status, "detail", res.Detail)
+			"payment", res.Payment, "verdict", res.Verdict, "status", status, "detail", res.Detail, "source", source)
 		webhookReply(w, status, res.Verdict)
 	}
 }
@@ -53,6 +65,14 @@ var webhookStatus = map[ops.WebhookKind]int{
 	ops.WebhookMalformed:     http.StatusBadRequest,
 	ops.WebhookRetry:         http.StatusServiceUnavailable,
 	ops.WebhookNotRecorded:   http.StatusInternalServerError,
+	ops.WebhookLimited:       http.StatusTooManyRequests,
+	ops.WebhookTooLarge:      http.StatusRequestEntityTooLarge,
+}
+
+// webhookLimited answers a refusal turned away: 429, with when to try again.
+func webhookLimited(w http.ResponseWriter, res ops.WebhookResult) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
+	webhookReply(w, http.StatusTooManyRequests, "too many refused webhooks from this address: refused, nothing stored; try again later")
 }
 
 // keptHeader is the part of a request's headers a webhook is verified and kept with.

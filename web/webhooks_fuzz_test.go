@@ -72,7 +72,10 @@ func FuzzWebhooks(f *testing.F) {
 	if err := pwSim.Load(envs[powens.Name]); err != nil {
 		f.Fatal(err)
 	}
+	// Every fuzzed request comes from one address: its refusals are not limited here
+	// (TestWebhookRefusalsRateLimited tests the limit).
 	desk, err := ops.New(ops.Config{BaseURL: "http://paydesk.example", LinkSecret: []byte(strings.Repeat("k", 32)),
+		WebhookRefusalsPerMinute: 1 << 30,
 		Webhooks: map[providers.Name]providers.WebhookReceiver{
 			bpc.Name:     bpc.Webhooks{Secret: []byte(bpcWebhookSecret)},
 			tranzzo.Name: tranzzo.Webhooks{Secret: []byte(tranzzoWebhookSecret)},

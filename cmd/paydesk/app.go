@@ -63,6 +63,8 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 	desk, err := ops.New(ops.Config{
 		BaseURL: c.BaseURL, LinkSecret: sec.linkSecret, Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
 		Webhooks: c.webhookReceivers(provs), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+		WebhookRefusalsPerMinute: c.WebhookRefusedPerMinute, WebhookTrustedProxies: c.WebhookTrustedProxies,
+		WebhookRetention: c.WebhookRetention, WebhookRefusedRetention: c.WebhookRefusedRetention,
 	}, db, provs, log)
 	if err != nil {
 		return nil, err

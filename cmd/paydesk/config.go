@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,12 @@ type Config struct {
 	MetricsAddr    string        // PAYDESK_METRICS_ADDR
 	Profiling      bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
 	TestCrashAt    string        // PAYDESK_TEST_CRASH_AT (crash tests only)
+
+	// The webhook flood guards (config_webhooks.go).
+	WebhookRefusedPerMinute int            // PAYDESK_WEBHOOK_REFUSED_PER_MINUTE
+	WebhookTrustedProxies   []netip.Prefix // PAYDESK_WEBHOOK_TRUSTED_PROXIES
+	WebhookRetention        time.Duration  // PAYDESK_WEBHOOK_RETENTION
+	WebhookRefusedRetention time.Duration  // PAYDESK_WEBHOOK_REFUSED_RETENTION
 
 	// metrics are built at start-up (not configured): the web server and the provider
 	// guards report to the same set.
@@ -242,6 +249,7 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		}
 		errs = append(errs, c.providerProblems()...)
 	}
+	errs = append(errs, c.loadWebhookFlood(getenv)...)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
