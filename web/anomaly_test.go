@@ -22,6 +22,10 @@ func mustShowAnomaly(t *testing.T, h *harness, p storage.Payment, words, actor s
 	if warn := text(regexpFind(page.body, `(?s)(<div class="flash error" role="alert" data-testid="anomaly">.*?</div>)`)); !strings.Contains(warn, words) {
 		t.Errorf("the payment page has no anomaly warning saying %q: %q", words, warn)
 	}
+	// The warning's "since" is the time, not templ's source printed as text.
+	if warn := text(regexpFind(page.body, `(?s)(<div class="flash error" role="alert" data-testid="anomaly">.*?</div>)`)); strings.Contains(warn, "@When") || !strings.Contains(warn, "(since ") {
+		t.Errorf("the anomaly warning prints template source or no time: %q", warn)
+	}
 	for _, path := range []string{"/payments?attention=1", "/payments?anomaly=1"} {
 		if r := max.get(path); !strings.Contains(r.body, p.PublicID) {
 			t.Errorf("%s does not list %s", path, p.PublicID)
@@ -31,6 +35,9 @@ func mustShowAnomaly(t *testing.T, h *harness, p storage.Payment, words, actor s
 	section := regexpFind(dash.body, `(?s)(data-testid="dash-anomalies".*?</section>)`)
 	if !strings.Contains(section, p.PublicID) || !strings.Contains(section, words) || !strings.Contains(section, `href="/payments?anomaly=1"`) {
 		t.Errorf("the dashboard's anomalies do not show %s:\n%s", p.PublicID, section)
+	}
+	if strings.Contains(dash.body, "@When") {
+		t.Errorf("the dashboard prints template source (@When) instead of times")
 	}
 	if n := regexpFind(section, `data-testid="anomaly-count">(\d+)<`); n != "1" {
 		t.Errorf("the dashboard's anomaly count is %q, want 1", n)
