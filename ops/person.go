@@ -63,6 +63,11 @@ func (p Person) logAttrs(more ...any) []any {
 	return append([]any{"request_id", p.RequestID, "user", p.Email}, more...)
 }
 
+// Requested reports whether p is the person who asked for a refund recorded with
+// requester name and key: the approval queue shows no approve or reject form on one's own
+// request (the Desk refuses it anyway).
+func (p Person) Requested(name, key string) bool { return p.isRequester(name, key) }
+
 // isRequester reports whether p asked for a request recorded with requester name and
 // person key: by key when both have one, else by name — requests from before keys and
 // sessions from before keys (as storage compares them, storage.isRequester).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"paydesk/ops"
@@ -42,7 +41,7 @@ func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, status 
 		s.fail(w, r, http.StatusInternalServerError, "Approvals unavailable", "The refunds awaiting approval could not be loaded. Try again in a moment.", err)
 		return
 	}
-	u := userFrom(r.Context())
+	who := s.person(r)
 	v := views.Approvals{TTL: humanDuration(s.desk.ApprovalTTL())}
 	for _, it := range queue {
 		id := strconv.FormatInt(it.ID, 10)
@@ -55,7 +54,7 @@ func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, status 
 			RequestedBy: it.RequestedBy, RequestedAt: it.RequestedAt, ExpiresAt: it.ApprovalExpiresAt,
 			RefundableBefore: money(max(it.Refundable+it.Amount, 0)), RefundableAfter: money(it.Refundable),
 			Over:       it.Refundable < 0,
-			Own:        strings.EqualFold(strings.TrimSpace(it.RequestedBy), strings.TrimSpace(u.Email)),
+			Own:        who.Requested(it.RequestedBy, it.RequestedByKey),
 			ApproveURL: approvalsPath + "/" + id + "/approve", RejectURL: approvalsPath + "/" + id + "/reject",
 			ApproveKey: newID(16),
 			Rule:       ruleWords(it.ApprovalRule, it.ApprovalWhy),
