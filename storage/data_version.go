@@ -57,7 +57,13 @@ func (w *versionWatch) close() error {
 //
 // It is SQLite's PRAGMA data_version, which changes when another connection commits,
 // read on a connection of its own that never writes, so every commit counts. A few µs.
+//
+// In a context made by WithDataVersionMemo it is read once and then remembered.
 func (db *DB) DataVersion(ctx context.Context) (int64, error) {
+	memo, _ := ctx.Value(versionMemoKey{}).(*versionMemo)
+	if memo != nil && memo.ok {
+		return memo.v, nil
+	}
 	w := db.watch
 	var v int64
 	w.mu.Lock()
@@ -66,5 +72,25 @@ func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("storage: data version: %w", err)
 	}
+	if memo != nil {
+		memo.v, memo.ok = v, true
+	}
 	return v, nil
+}
+
+// versionMemo is one request's data version, once read.
+type versionMemo struct {
+	v  int64
+	ok bool
+}
+
+type versionMemoKey struct{}
+
+// WithDataVersionMemo returns a context in which DataVersion asks the database once and
+// then answers the same: one request (web's middleware makes one per request, used by
+// one goroutine) checks its session and its page cache against one read. A remembered
+// version is never newer than what the request reads after it, so something kept under it
+// is at worst worked out again by a later request, never served stale.
+func WithDataVersionMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, versionMemoKey{}, &versionMemo{})
 }

@@ -54,3 +54,26 @@ func TestDataVersion(t *testing.T) {
 		t.Fatal("a commit through another handle did not move the version")
 	}
 }
+
+// In a context made by WithDataVersionMemo the version is read once: a commit after it
+// does not change what that context is told, and a new context reads the new version.
+func TestDataVersionMemo(t *testing.T) {
+	db := newTestDB(t)
+	ctx := WithDataVersionMemo(context.Background())
+	v1, err := db.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSetting(context.Background(), "memo.test", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.DataVersion(ctx); v != v1 {
+		t.Errorf("the memo's version moved from %d to %d within one context", v1, v)
+	}
+	if v, _ := db.DataVersion(context.Background()); v == v1 {
+		t.Errorf("without the memo the version stayed %d after a commit", v)
+	}
+	if v, _ := db.DataVersion(WithDataVersionMemo(context.Background())); v == v1 {
+		t.Errorf("a new memo kept the old version %d", v)
+	}
+}

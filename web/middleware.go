@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"paydesk/storage"
 	"paydesk/views"
 	"paydesk/web/auth"
 )
@@ -79,7 +80,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newID(8)
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx := storage.WithDataVersionMemo(context.WithValue(r.Context(), requestIDKey, id))
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		s.securityHeaders(sw, r)

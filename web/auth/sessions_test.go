@@ -342,3 +342,54 @@ func TestDatabaseOutageGrace(t *testing.T) {
 		t.Errorf("database down for over a minute: got signed in; want no session")
 	}
 }
+
+// readCounting is the database as the session store sees it, counting record reads.
+type readCounting struct {
+	*storage.DB
+	reads atomic.Int64
+}
+
+func (c *readCounting) Session(ctx context.Context, h []byte) (storage.Session, error) {
+	c.reads.Add(1)
+	return c.DB.Session(ctx, h)
+}
+
+// TestRecordReadAgainOnlyAfterACommit: while the database's data version stays the same
+// (nothing committed, by any connection), a request reuses the record it read; after any
+// commit it reads it again — so a session ended from another connection (another Paydesk
+// process, a manager's page) ends at the next request.
+func TestRecordReadAgainOnlyAfterACommit(t *testing.T) {
+	var records *readCounting
+	a := newApp(t, func(c *auth.Config) {
+		records = &readCounting{DB: c.Sessions.(*storage.DB)}
+		c.Sessions = records
+	})
+	b := a.browser()
+	b.signIn(demoUser(t, "sam"), "/")
+	if !b.me().SignedIn {
+		t.Fatal("not signed in")
+	}
+	before := records.reads.Load()
+	for range 5 {
+		if !b.me().SignedIn {
+			t.Fatal("signed out with nothing changed")
+		}
+	}
+	if n := records.reads.Load() - before; n != 0 {
+		t.Errorf("5 requests with nothing committed read the record %d times; want 0", n)
+	}
+	// Ended behind the store's back (plain SQL, as another process would): the version
+	// moves, the record is read again, and it is gone.
+	h := sha256.Sum256([]byte(b.sessionCookie().Value))
+	if res, err := a.db.SQL().Exec(`DELETE FROM sessions WHERE id_hash = ?`, h[:]); err != nil {
+		t.Fatalf("delete the record: %v", err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("deleted %d records; want 1", n)
+	}
+	if b.me().SignedIn {
+		t.Error("signed in after the record was deleted by another connection")
+	}
+	if n := records.reads.Load() - before; n != 1 {
+		t.Errorf("after the commit the record was read %d times; want 1", n)
+	}
+}

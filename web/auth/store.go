@@ -48,7 +48,9 @@ const (
 // wherever its cookie is, copies included.
 //
 // Reading is one point query on the primary key per request (gorilla's registry keeps
-// the session for the rest of the request). Saving an existing session updates its
+// the session for the rest of the request) — or none, when the database's data version
+// has not moved since this process last read the record (nothing was committed since,
+// by any process: an ended session moves it). Saving an existing session updates its
 // record and sends no cookie; a session without an id (a new one, or one renewed at
 // sign-in) gets a new id, a new record and the cookie.
 type dbStore struct {
@@ -72,6 +74,15 @@ type dbStore struct {
 type recentRecord struct {
 	rec    storage.Session
 	readAt time.Time
+	// version is the database's data version the record was read at (-1: unknown). While
+	// the version stays the same nothing was committed, so the record is still what the
+	// database holds and New uses it without a query.
+	version int64
+}
+
+// versionReader is what SessionRecords may also offer: *storage.DB's DataVersion.
+type versionReader interface {
+	DataVersion(ctx context.Context) (int64, error)
 }
 
 // sessionMeta is what the store keeps, in the session's values, about the record behind
@@ -101,18 +112,27 @@ func (st *dbStore) New(r *http.Request, name string) (*sessions.Session, error) 
 		return s, nil
 	}
 	h := hashSessionID(c.Value)
-	rec, err := st.records.Session(r.Context(), h)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		st.forget(h)
-		return s, nil
-	case err != nil:
-		var ok bool
-		if rec, ok = st.graceRecord(h); !ok {
-			return s, err
+	version := int64(-1)
+	if vr, ok := st.records.(versionReader); ok {
+		if v, err := vr.DataVersion(r.Context()); err == nil {
+			version = v
 		}
-	default:
-		st.remember(h, rec)
+	}
+	rec, ok := st.unchanged(h, version)
+	if !ok {
+		var err error
+		rec, err = st.records.Session(r.Context(), h)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			st.forget(h)
+			return s, nil
+		case err != nil:
+			if rec, ok = st.graceRecord(h); !ok {
+				return s, err
+			}
+		default:
+			st.remember(h, rec, version)
+		}
 	}
 	var d sessionData
 	if json.Unmarshal(rec.Data, &d) != nil {
@@ -198,7 +218,7 @@ func (st *dbStore) expiry(signedIn, seen time.Time) time.Time {
 	return idle
 }
 
-func (st *dbStore) remember(h []byte, rec storage.Session) {
+func (st *dbStore) remember(h []byte, rec storage.Session, version int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for k := range st.recent {
@@ -207,7 +227,22 @@ func (st *dbStore) remember(h []byte, rec storage.Session) {
 		}
 		delete(st.recent, k) // an arbitrary one: map order
 	}
-	st.recent[string(h)] = recentRecord{rec: rec, readAt: st.now()}
+	st.recent[string(h)] = recentRecord{rec: rec, readAt: st.now(), version: version}
+}
+
+// unchanged returns the record read for h at data version version, when one was and
+// the version is known: nothing was committed since, so it is what a query would return.
+func (st *dbStore) unchanged(h []byte, version int64) (storage.Session, bool) {
+	if version < 0 {
+		return storage.Session{}, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	r, ok := st.recent[string(h)]
+	if !ok || r.version != version {
+		return storage.Session{}, false
+	}
+	return r.rec, true
 }
 
 func (st *dbStore) forget(h []byte) {
