@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/resilient"
 )
@@ -161,7 +162,7 @@ func (m *Metrics) Webhook(provider providers.Name, verdict string) {
 }
 
 // Reconciled counts one reconciler run and what it did (ops.Metrics).
-func (m *Metrics) Reconciled(res ReconcileResult, err error) {
+func (m *Metrics) Reconciled(res ops.ReconcileResult, err error) {
 	if err != nil {
 		m.reconcileRuns.WithLabelValues("error").Inc()
 	} else {

@@ -6,18 +6,6 @@ import (
 	"paydesk/ops"
 )
 
-// The approval policy and the reconciler's result live in ops; these names keep
-// cmd/paydesk's and the tests' spelling.
-type (
-	// ApprovalPolicy is ops.ApprovalPolicy.
-	ApprovalPolicy = ops.ApprovalPolicy
-	// ReconcileResult is ops.ReconcileResult.
-	ReconcileResult = ops.ReconcileResult
-)
-
-// ParseThresholds is ops.ParseThresholds.
-var ParseThresholds = ops.ParseThresholds
-
 // person is the request's user as ops knows them: the name their records carry (the
 // e-mail, else the name, else a short subject: never empty once signed in — a provider
 // need not send an e-mail), their stable person key, roles, whether they signed in
@@ -25,13 +13,11 @@ var ParseThresholds = ops.ParseThresholds
 func (s *Server) person(r *http.Request) ops.Person {
 	u := userFrom(r.Context())
 	p := ops.Person{Key: u.Key, Name: u.Name, Remote: clientIP(r), RequestID: requestID(r.Context())}
-	if u.Email != "" || u.Subject != "" {
-		p.Email = u.Actor()
-	}
 	for _, role := range u.Roles {
 		p.Roles = append(p.Roles, ops.Role(role))
 	}
-	if u.Email != "" || u.Subject != "" {
+	if u.Email != "" || u.Subject != "" { // signed in
+		p.Email = u.Actor()
 		p.FreshSignIn = s.auth.Fresh(u)
 	}
 	return p

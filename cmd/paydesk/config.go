@@ -193,7 +193,7 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	if c.PageCacheMB, err = strconv.Atoi(str("PAYDESK_PAGE_CACHE_MB", "8")); err != nil || c.PageCacheMB < 0 || c.PageCacheMB > 1024 {
 		errs = append(errs, fmt.Errorf("PAYDESK_PAGE_CACHE_MB=%q: use a number of megabytes from 0 (off) to 1024", getenv("PAYDESK_PAGE_CACHE_MB")))
 	}
-	if _, err := web.ParseThresholds(c.Thresholds); err != nil {
+	if _, err := ops.ParseThresholds(c.Thresholds); err != nil {
 		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_THRESHOLDS: %v", err))
 	}
 	// Approval rules: the variables, then the rules file; all of them apply.
@@ -284,9 +284,9 @@ func (c Config) anyProvider() bool {
 }
 
 // approvalPolicy builds the web layer's policy (thresholds were checked by loadConfig).
-func (c Config) approvalPolicy() web.ApprovalPolicy {
-	t, _ := web.ParseThresholds(c.Thresholds)
-	return web.ApprovalPolicy{Thresholds: t, AlwaysByDefault: c.ApprovalDefault == "always", Rules: c.ApprovalRules}
+func (c Config) approvalPolicy() ops.ApprovalPolicy {
+	t, _ := ops.ParseThresholds(c.Thresholds)
+	return ops.ApprovalPolicy{Thresholds: t, AlwaysByDefault: c.ApprovalDefault == "always", Rules: c.ApprovalRules}
 }
 
 // decodeKey accepts hex or base64 (standard or URL, padded or not).
