@@ -136,7 +136,7 @@ func (d *Desk) Reject(ctx context.Context, who Person, refundID int64, reason st
 		}
 		return Result{}, refuse(ErrConflict, fmt.Sprintf("The refund of %s on %s is no longer awaiting approval: it is %s.", money, p.PublicID, state))
 	}
-	_, err = d.db.RejectRefundBy(ctx, rf.ID, who.Email, who.Key, reason)
+	_, err = d.db.RejectRefund(ctx, rf.ID, who.Email, who.Key, reason)
 	switch {
 	case errors.Is(err, storage.ErrSelfApproval):
 		return Result{}, d.ownRequest(ctx, who, rf, p, "reject")

@@ -206,15 +206,10 @@ func insertDecision(ctx context.Context, tx *sql.Tx, r Refund, manager, decision
 
 // RejectRefund records a manager's rejection (reason required) of a refund awaiting
 // approval, releasing its reservation. The requester may not reject their own request
-// (ErrSelfApproval); a refund already decided or expired gives ErrConflict. The manager
-// is compared by name; RejectRefundBy also by person key.
-func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, reason string) (Refund, error) {
-	return db.RejectRefundBy(ctx, refundID, manager, "", reason)
-}
-
-// RejectRefundBy is RejectRefund by a manager with a person key (managerKey, "" when
-// unknown), which decides whether they are the requester (see isRequester).
-func (db *DB) RejectRefundBy(ctx context.Context, refundID int64, manager, managerKey, reason string) (Refund, error) {
+// (ErrSelfApproval): the manager's person key (managerKey, "" when unknown) decides
+// whether they are the requester, else their name (see isRequester). A refund already
+// decided or expired gives ErrConflict.
+func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, managerKey, reason string) (Refund, error) {
 	manager = strings.TrimSpace(manager)
 	reason = strings.TrimSpace(reason)
 	switch {

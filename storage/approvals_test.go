@@ -129,7 +129,7 @@ func TestApproveRefundRefusals(t *testing.T) {
 			}},
 		{name: "rejected already", manager: "max@x", wantErr: ErrConflict, wantMsg: "already decided by kim@x",
 			setup: func(t *testing.T, db *DB, r Refund) {
-				if _, err := db.RejectRefund(context.Background(), r.ID, "kim@x", "no"); err != nil {
+				if _, err := db.RejectRefund(context.Background(), r.ID, "kim@x", "", "no"); err != nil {
 					t.Fatal(err)
 				}
 			}},
@@ -242,7 +242,7 @@ func TestRejectRefund(t *testing.T) {
 		{"reason too long", "max@x", strings.Repeat("a", 1001), nil, "longer than"},
 	}
 	for _, tt := range refusals {
-		_, err := db.RejectRefund(ctx, r.ID, tt.manager, tt.reason)
+		_, err := db.RejectRefund(ctx, r.ID, tt.manager, "", tt.reason)
 		if err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
 			t.Errorf("%s: err = %v, want one mentioning %q", tt.name, err, tt.wantMsg)
 		}
@@ -254,7 +254,7 @@ func TestRejectRefund(t *testing.T) {
 		}
 	}
 
-	got, err := db.RejectRefund(ctx, r.ID, "max@x", "  Customer already compensated  ")
+	got, err := db.RejectRefund(ctx, r.ID, "max@x", "", "  Customer already compensated  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestRejectRefund(t *testing.T) {
 	if _, _, err := db.ApproveRefund(ctx, r.ID, "kim@x", "a", expectationOf(r)); !errors.Is(err, ErrConflict) {
 		t.Errorf("approve after rejection = %v, want ErrConflict", err)
 	}
-	if _, err := db.RejectRefund(ctx, r.ID, "kim@x", "again"); !errors.Is(err, ErrConflict) {
+	if _, err := db.RejectRefund(ctx, r.ID, "kim@x", "", "again"); !errors.Is(err, ErrConflict) {
 		t.Errorf("reject twice = %v, want ErrConflict", err)
 	}
 }

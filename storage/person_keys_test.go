@@ -43,7 +43,7 @@ func TestSelfApprovalByPersonKey(t *testing.T) {
 	if _, _, err := db.ApproveRefund(ctx, own.ID, "alex@new.example", "approve-2", exp); !errors.Is(err, ErrSelfApproval) {
 		t.Errorf("own request under another name: got %v; want ErrSelfApproval", err)
 	}
-	if _, err := db.RejectRefundBy(ctx, own.ID, "alex@new.example", "p1:aaa", "no"); !errors.Is(err, ErrSelfApproval) {
+	if _, err := db.RejectRefund(ctx, own.ID, "alex@new.example", "p1:aaa", "no"); !errors.Is(err, ErrSelfApproval) {
 		t.Errorf("rejecting one's own request: got %v; want ErrSelfApproval", err)
 	}
 	// A request from before keys: by the e-mail, as before.

@@ -400,7 +400,7 @@ func (c *refundChanger) step() {
 			_, _, err = c.db.ApproveRefund(ctx, id, manager, fmt.Sprintf("a%d", c.seq),
 				Expectation{PaymentID: r.PaymentID, Amount: r.Amount, Currency: r.Currency, Reason: r.Reason})
 		} else {
-			_, err = c.db.RejectRefund(ctx, id, manager, "no")
+			_, err = c.db.RejectRefund(ctx, id, manager, "", "no")
 		}
 		if err != nil && !strings.Contains(err.Error(), "conflict") && !strings.Contains(err.Error(), "insufficient") &&
 			!strings.Contains(err.Error(), "own request") {

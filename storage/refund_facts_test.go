@@ -45,7 +45,7 @@ func TestRefundFacts(t *testing.T) {
 	req(p1, 900, "bob@x", 72*time.Hour)
 	req(p1, 400, "ann@x", time.Minute) // expires
 	rejected := req(p1, 500, "ann@x", 72*time.Hour)
-	if _, err := db.RejectRefund(ctx, rejected.ID, "mia@x", "no"); err != nil {
+	if _, err := db.RejectRefund(ctx, rejected.ID, "mia@x", "", "no"); err != nil {
 		t.Fatal(err)
 	}
 	req(p3, 5000, "ann@x", 72*time.Hour) // another currency

@@ -81,7 +81,7 @@ func newRefundFixture(t *testing.T) refundFixture {
 			}
 			act, status = &a, "pending"
 		case s.rejectBy != "":
-			if _, err := db.RejectRefund(ctx, r.ID, s.rejectBy, "not justified"); err != nil {
+			if _, err := db.RejectRefund(ctx, r.ID, s.rejectBy, "", "not justified"); err != nil {
 				t.Fatalf("fixture %d: reject: %v", i, err)
 			}
 			status = "rejected"
