@@ -223,48 +223,15 @@ func (f AuditFilter) where() (string, []any) {
 
 // ListAudit returns a page of audit entries matching f, newest first (keyset on id).
 func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	var out []AuditEntry
-	err := db.EachAudit(ctx, f, func(e AuditEntry) error {
-		out = append(out, e)
-		return nil
-	})
+	rows, err := db.ListAuditRows(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]AuditEntry, len(rows))
+	for i, r := range rows {
+		out[i] = r.AuditEntry
+	}
 	return out, nil
-}
-
-// EachAudit calls fn for every audit entry matching f, newest first, streaming the rows
-// (for the export). A Limit of 0 means every row. An error from fn stops the walk and is
-// returned.
-func (db *DB) EachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
-	where, args := f.where()
-	query := `SELECT ` + auditColumns + ` FROM audit_log` + where + ` ORDER BY id DESC`
-	if f.Limit > 0 {
-		query += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := db.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("storage: list audit: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return fmt.Errorf("storage: list audit: %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("storage: list audit: %w", err)
-	}
-	return nil
 }
 
 // AuditRow is an audit entry with the public id of the payment it concerns ("" when none),
