@@ -190,7 +190,7 @@ type AuditFilter struct {
 	Actor     string
 	Kind      string
 	PaymentID int64
-	// Limit caps ListAudit (default 100) and EachAudit (no cap when 0).
+	// Limit caps ListAudit and ListAuditRows (default 100) and EachAuditRow (no cap when 0).
 	Limit int
 	// Before continues a page: only entries with an id below Before (newest first).
 	Before int64
@@ -245,7 +245,8 @@ type AuditRow struct {
 const auditRowSelect = `SELECT ` + auditColumns + `,
 		coalesce((SELECT p.public_id FROM payments p WHERE p.id = audit_log.payment_id), '')`
 
-// EachAuditRow is EachAudit with each entry's payment public id, read in the same query so
+// EachAuditRow calls fn for every audit entry matching f, newest first, with its payment's
+// public id, read in the same query so
 // a streamed export holds one connection only (a second query per row could starve the
 // pool when several exports run at once).
 //

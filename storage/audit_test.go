@@ -213,11 +213,11 @@ func TestListAudit(t *testing.T) {
 			t.Errorf("%s: ListAudit = %v, want %v", tt.name, got, want)
 		}
 		var streamed []int64
-		if err := db.EachAudit(ctx, tt.filter, func(e AuditEntry) error { streamed = append(streamed, e.ID); return nil }); err != nil {
+		if err := db.EachAuditRow(ctx, tt.filter, func(e AuditRow) error { streamed = append(streamed, e.ID); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if !equalIDs(streamed, want) {
-			t.Errorf("%s: EachAudit = %v, want %v", tt.name, streamed, want)
+			t.Errorf("%s: EachAuditRow = %v, want %v", tt.name, streamed, want)
 		}
 	}
 	// Entries come back exactly as written.
@@ -227,8 +227,8 @@ func TestListAudit(t *testing.T) {
 		t.Errorf("entry 1 read back = %+v, want %+v", list, entries[0])
 	}
 	stop := errors.New("stop")
-	if err := db.EachAudit(ctx, AuditFilter{}, func(AuditEntry) error { return stop }); !errors.Is(err, stop) {
-		t.Errorf("EachAudit with a failing fn = %v, want its error", err)
+	if err := db.EachAuditRow(ctx, AuditFilter{}, func(AuditRow) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("EachAuditRow with a failing fn = %v, want its error", err)
 	}
 }
 
