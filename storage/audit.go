@@ -245,10 +245,10 @@ type AuditRow struct {
 const auditRowSelect = `SELECT ` + auditColumns + `,
 		coalesce((SELECT p.public_id FROM payments p WHERE p.id = audit_log.payment_id), '')`
 
-// EachAuditRow calls fn for every audit entry matching f, newest first, with its payment's
-// public id, read in the same query so
-// a streamed export holds one connection only (a second query per row could starve the
-// pool when several exports run at once).
+// EachAuditRow calls fn for every audit entry matching f, newest first, with its
+// payment's public id read in the same query, so a streamed export holds one connection
+// only (a second query per row could starve the pool when several exports run at once).
+// An error from fn stops the walk and is returned.
 //
 // How it reads, measured on 200,000 entries: a page (Limit > 0) picks the ids through the
 // filter's index and sorts only them (about 10 ms when every entry matches, instead of
