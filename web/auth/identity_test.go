@@ -3,17 +3,13 @@ package auth_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oauth2-proxy/mockoidc"
-	"golang.org/x/oauth2"
 
 	"paydesk/ops/opstest"
 	"paydesk/web/auth"
@@ -21,61 +17,11 @@ import (
 )
 
 // thirdParty is Paydesk's sign-in against mockoidc — a provider we did not write — with
-// a /who page that shows the whole user, and the settings a test chooses.
-type thirdParty struct {
-	t       *testing.T
-	m       *mockoidc.MockOIDC
-	clock   *opstest.Clock
-	auth    *auth.Auth
-	srv     *httptest.Server
-	browser *idptest.Browser
-	audits  *auditLog
-}
+// the settings a test chooses: the one mockoidc app (mockoidc_test.go), whose /who page
+// shows the whole user.
+type thirdParty = mockApp
 
-func newThirdParty(t *testing.T, edit func(*auth.Config)) *thirdParty {
-	t.Helper()
-	m, err := mockoidc.Run()
-	if err != nil {
-		t.Fatalf("mockoidc.Run: %v", err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	tp := &thirdParty{t: t, m: m, clock: opstest.NewClock(time.Now()), audits: &auditLog{}}
-	var handler http.Handler = http.NotFoundHandler()
-	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(tp.srv.Close)
-	hashKey, blockKey := auth.NewSessionKeys()
-	cfg := auth.Config{
-		IssuerURL: m.Issuer(), ClientID: m.ClientID, ClientSecret: m.ClientSecret,
-		RedirectURL: tp.srv.URL + "/auth/callback",
-		GroupRoles:  map[string][]auth.Role{"ops": {auth.RoleSupport}},
-		HashKey:     hashKey, BlockKey: blockKey, AuthStyle: oauth2.AuthStyleInParams,
-		Now: tp.clock.Now, Logger: slog.New(slog.DiscardHandler), Audit: tp.audits.record,
-		Sessions: openSessionDB(t, tp.clock),
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	tp.auth, err = auth.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("auth.New against mockoidc: %v", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login", tp.auth.Login)
-	mux.HandleFunc("GET /auth/callback", tp.auth.Callback)
-	mux.HandleFunc("POST /logout", tp.auth.Logout)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })
-	mux.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
-		u, ok := tp.auth.CurrentUser(w, r)
-		json.NewEncoder(w).Encode(struct {
-			SignedIn bool
-			User     auth.User
-			Actor    string
-		}{ok, u, u.Actor()})
-	})
-	handler = mux
-	tp.browser = idptest.NewBrowser(t, idptest.FollowNone)
-	return tp
-}
+func newThirdParty(t *testing.T, edit func(*auth.Config)) *thirdParty { return newMockApp(t, edit) }
 
 // signIn queues user at mockoidc and runs a sign-in to its callback's answer.
 func (tp *thirdParty) signIn(user mockoidc.User) *idptest.Page {

@@ -34,7 +34,9 @@ type mockApp struct {
 	audits  *auditLog
 }
 
-func newMockApp(t *testing.T) *mockApp {
+// newMockApp starts mockoidc and the app signing in against it; edit, when set, may
+// change the auth configuration.
+func newMockApp(t *testing.T, edit func(*auth.Config)) *mockApp {
 	t.Helper()
 	m, err := mockoidc.Run()
 	if err != nil {
@@ -47,7 +49,7 @@ func newMockApp(t *testing.T) *mockApp {
 	t.Cleanup(ma.srv.Close)
 
 	hashKey, blockKey := auth.NewSessionKeys()
-	ma.auth, err = auth.New(context.Background(), auth.Config{
+	cfg := auth.Config{
 		IssuerURL:    m.Issuer(),
 		ClientID:     m.ClientID,
 		ClientSecret: m.ClientSecret,
@@ -60,7 +62,11 @@ func newMockApp(t *testing.T) *mockApp {
 		Logger:       slog.New(slog.DiscardHandler),
 		Audit:        ma.audits.record,
 		Sessions:     openSessionDB(t, ma.clock),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	ma.auth, err = auth.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("auth.New against mockoidc: %v", err)
 	}
@@ -72,6 +78,14 @@ func newMockApp(t *testing.T) *mockApp {
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		u, ok := ma.auth.CurrentUser(w, r)
 		json.NewEncoder(w).Encode(me{SignedIn: ok, Subject: u.Subject, Email: u.Email, Roles: u.Roles, AuthTime: u.AuthTime.Unix()})
+	})
+	mux.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
+		u, ok := ma.auth.CurrentUser(w, r)
+		json.NewEncoder(w).Encode(struct {
+			SignedIn bool
+			User     auth.User
+			Actor    string
+		}{ok, u, u.Actor()})
 	})
 	handler = mux
 
@@ -120,7 +134,7 @@ func TestMockOIDC(t *testing.T) {
 	user := &mockoidc.MockUser{Subject: "u-42", Email: "Ops.Lead@example.com", EmailVerified: true, Groups: []string{"ops", "money", "unmapped"}}
 
 	t.Run("sign-in with the secret in the form", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.QueueUser(user)
 		resp, _ := ma.get(ma.toCallback(nil))
 		if resp.Status != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
@@ -137,7 +151,7 @@ func TestMockOIDC(t *testing.T) {
 	})
 
 	t.Run("wrong nonce", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.QueueUser(user)
 		cb := ma.toCallback(func(q url.Values) { q.Set("nonce", "not-the-flow-nonce") })
 		resp, body := ma.get(cb)
@@ -153,7 +167,7 @@ func TestMockOIDC(t *testing.T) {
 	})
 
 	t.Run("missing nonce", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.QueueUser(user)
 		cb := ma.toCallback(func(q url.Values) { q.Del("nonce") })
 		if resp, _ := ma.get(cb); resp.Status != http.StatusBadRequest || ma.me().SignedIn {
@@ -162,7 +176,7 @@ func TestMockOIDC(t *testing.T) {
 	})
 
 	t.Run("expired ID token", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.AccessTTL = time.Minute
 		ma.m.QueueUser(user)
 		cb := ma.toCallback(nil)
@@ -180,7 +194,7 @@ func TestMockOIDC(t *testing.T) {
 	})
 
 	t.Run("PKCE verifier checked by the provider", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.QueueUser(user)
 		// A challenge that is not the flow's: the code exchange with the flow's verifier fails.
 		cb := ma.toCallback(func(q url.Values) {
@@ -193,7 +207,7 @@ func TestMockOIDC(t *testing.T) {
 	})
 
 	t.Run("step-up the provider ignored", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.AccessTTL = time.Hour // the token itself stays valid on the app's clock
 		ma.m.QueueUser(user)
 		// mockoidc ignores prompt=login; its tokens are issued "now" by the wall clock,
@@ -209,7 +223,7 @@ func TestMockOIDC(t *testing.T) {
 	})
 
 	t.Run("logout without end_session", func(t *testing.T) {
-		ma := newMockApp(t)
+		ma := newMockApp(t, nil)
 		ma.m.QueueUser(user)
 		ma.get(ma.toCallback(nil))
 		req, _ := http.NewRequest(http.MethodPost, ma.srv.URL+"/logout", nil)
