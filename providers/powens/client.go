@@ -332,148 +332,6 @@ func (c *Client) sameHost(from, href string) (string, error) {
 	return u.String(), nil
 }
 
-// Cancel asks Powens to cancel the payment: POST /payments/{id} {"cancel":true,…}. Powens
-// answers in one of three documented ways: cancelled at once (Done); the payer must
-// confirm (NeedsPayer, with a webview link built from a fresh scoped token, or the bank's
-// validate_uri); the connector cannot (NotSupported). Any other 4xx is Refused; a timeout,
-// a 5xx or an unreadable answer is Unknown. The cancel call is never retried, except after
-// a 401, which means it was refused before anything happened.
-func (c *Client) Cancel(ctx context.Context, ref providers.Ref, req providers.CancelRequest) providers.Outcome {
-	id := ref.PaymentID
-	if id == "" {
-		return providers.Outcome{Kind: providers.Refused,
-			Message: "Paydesk has no Powens payment id for this payment; nothing was sent.",
-			Detail:  "cancel: empty payment id"}
-	}
-	op := "POST /payments/" + id
-	body := cancelRequest{Cancel: true, ClientRedirectURI: req.ReturnURL, ClientState: req.State}
-	rep, notSent, err := c.api(ctx, op, http.MethodPost, c.url("/payments/"+url.PathEscape(id)), body)
-	if err != nil {
-		return failed("cancellation", rep, notSent, err)
-	}
-	raw := apicall.RawJSON(rep.Body)
-	s, err := decodePayment(rep.Body)
-	if err == nil && s.PaymentID != id {
-		err = fmt.Errorf("powens: answer is about payment %s, not %s", s.PaymentID, id)
-	}
-	if err != nil {
-		return providers.Outcome{Kind: providers.Unknown, Raw: raw,
-			Message: "Powens answered the cancellation with something Paydesk could not read; the outcome is unknown until the payment is read again.",
-			Detail:  fmt.Sprintf("%s: HTTP %d: %v: %s", op, rep.Status, err, apicall.Excerpt(rep.Body))}
-	}
-	out := providers.Outcome{Snapshot: &s, Raw: raw}
-	switch {
-	case s.RawStatus == "rejected" && s.ErrorCode == "cancelledByUser":
-		out.Kind = providers.Done
-		out.Message = "Powens cancelled the payment."
-	case s.RawStatus == "pending" && (s.StateDetail == "cancelling_webauth" || s.StateDetail == "cancelling"):
-		out.Kind = providers.NeedsPayer
-		link, err := c.payerLink(ctx, s, req)
-		if err != nil {
-			// The cancellation is asked for and waits for the payer either way; only the
-			// link is missing, and PayerLink can make one later.
-			out.Message = "Powens asks the payer to confirm the cancellation, but the payer link could not be made: " +
-				providers.SafeMessage(err) + " Make a new payer link."
-			out.Detail = err.Error()
-			return out
-		}
-		out.Link = &link
-		out.Message = "Powens asks the payer to confirm the cancellation; send them the payer link."
-	default:
-		out.Kind = providers.Unknown
-		out.Message = fmt.Sprintf("Powens answered the cancellation with state %s; Paydesk cannot tell whether it took effect.", describeState(s))
-		out.Detail = fmt.Sprintf("%s: HTTP %d: %s", op, rep.Status, apicall.Excerpt(rep.Body))
-	}
-	return out
-}
-
-// PayerLink makes a fresh link for a payment whose cancellation waits for the payer: it
-// re-reads the payment, then asks for a new scoped token and builds the webview URL
-// (pending + cancelling_webauth), or hands back the bank's validate_uri (pending +
-// cancelling). Any other state is an error wrapping ErrNotWaitingForPayer.
-func (c *Client) PayerLink(ctx context.Context, ref providers.Ref, req providers.CancelRequest) (providers.PayerLink, error) {
-	s, err := c.Fetch(ctx, ref)
-	if err != nil {
-		return providers.PayerLink{}, err
-	}
-	return c.payerLink(ctx, s, req)
-}
-
-// payerLink builds the payer's link for a payment in a cancelling state.
-func (c *Client) payerLink(ctx context.Context, s providers.Snapshot, req providers.CancelRequest) (providers.PayerLink, error) {
-	switch {
-	case s.RawStatus == "pending" && s.StateDetail == "cancelling_webauth":
-		token, expiresIn, err := c.scopedToken(ctx, s.PaymentID)
-		if err != nil {
-			return providers.PayerLink{}, err
-		}
-		return providers.PayerLink{
-			URL:       c.webviewLink(s.PaymentID, token, req),
-			ExpiresAt: c.now().Add(expiresIn),
-			Kind:      "webview",
-		}, nil
-	case s.RawStatus == "pending" && s.StateDetail == "cancelling" && s.ValidateURI != "":
-		return providers.PayerLink{URL: s.ValidateURI, ExpiresAt: c.now().Add(ValidateURILifetime), Kind: "validate_uri"}, nil
-	case s.RawStatus == "pending" && s.StateDetail == "cancelling":
-		return providers.PayerLink{}, &providers.Error{Provider: Name,
-			Safe:   "Powens says the payer must confirm at their bank but gave no link (validate_uri) for it.",
-			Detail: "payment " + s.PaymentID + ": cancelling without validate_uri"}
-	}
-	return providers.PayerLink{}, &providers.Error{Provider: Name,
-		Safe:   fmt.Sprintf("The payment no longer waits for the payer to confirm a cancellation (Powens state %s).", describeState(s)),
-		Detail: "payment " + s.PaymentID,
-		Err:    ErrNotWaitingForPayer}
-}
-
-// scopedToken is POST /payments/{id}/scopedtoken {"scope":["payments:validate"]}.
-func (c *Client) scopedToken(ctx context.Context, id string) (string, time.Duration, error) {
-	op := "POST /payments/" + id + "/scopedtoken"
-	rep, _, err := c.api(ctx, op, http.MethodPost, c.url("/payments/"+url.PathEscape(id)+"/scopedtoken"),
-		scopedTokenRequest{Scope: []string{validateScope}})
-	if err != nil {
-		return "", 0, err
-	}
-	var ans scopedTokenAnswer
-	if err := apicall.DecodeJSON(rep, &ans); err != nil {
-		// The body holds a token: never put it in the detail.
-		return "", 0, unreadableSecret(op, rep, fmt.Errorf("powens: scoped token: %w", err))
-	}
-	if ans.Token == "" {
-		return "", 0, unreadableSecret(op, rep, errors.New("powens: scoped token answer has no token"))
-	}
-	if ans.IDPayment != "" && string(ans.IDPayment) != id {
-		return "", 0, unreadableSecret(op, rep, fmt.Errorf("powens: scoped token is for payment %s, not %s", ans.IDPayment, id))
-	}
-	life := time.Duration(ans.ExpiresIn) * time.Second
-	if ans.ExpiresIn <= 0 {
-		life = scopedTokenLifetime
-	}
-	return ans.Token, life, nil
-}
-
-// webviewLink builds {webview}/payment?client_id&redirect_uri&state&code&payment_id.
-func (c *Client) webviewLink(id, token string, req providers.CancelRequest) string {
-	params := [][2]string{
-		{"client_id", c.clientID},
-		{"redirect_uri", req.ReturnURL},
-		{"state", req.State},
-		{"code", token},
-		{"payment_id", id},
-	}
-	var b strings.Builder
-	b.WriteString(c.webviewURL)
-	b.WriteString("/payment?")
-	for i, p := range params {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(p[0])
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(p[1]))
-	}
-	return b.String()
-}
-
 // url is the absolute URL of an API path.
 func (c *Client) url(path string) string { return c.baseURL + path }
 
@@ -592,6 +450,15 @@ func (c *Client) check(op string, rep apicall.Answer, secret bool) error {
 		}
 	}
 	switch {
+	case rep.Status == http.StatusTooManyRequests:
+		// Too many requests: the call was turned away before it did anything, whether a
+		// proxy or the API said so, with or without Powens' body.
+		if e.Safe == "" {
+			e.Safe = "Powens is receiving too many requests; try again later."
+		}
+		if ra := rep.Header.Get("Retry-After"); ra != "" {
+			e.Detail += " (Retry-After " + ra + ")"
+		}
 	case rep.Status >= 500:
 		e.Unknown = true
 		if e.Safe == "" {
@@ -612,13 +479,6 @@ func (c *Client) check(op string, rep apicall.Answer, secret bool) error {
 		e.Err = providers.ErrNotFound
 		if e.Safe == "" {
 			e.Safe = "Powens does not know this payment."
-		}
-	case rep.Status == http.StatusTooManyRequests:
-		if e.Safe == "" {
-			e.Safe = "Powens is receiving too many requests; try again later."
-		}
-		if ra := rep.Header.Get("Retry-After"); ra != "" {
-			e.Detail += " (Retry-After " + ra + ")"
 		}
 	}
 	if e.Safe == "" {
@@ -652,25 +512,16 @@ func failed(action string, rep apicall.Answer, notSent bool, err error) provider
 	case notSent:
 		out.Kind = providers.Refused
 		out.Message = pe.Safe + " The " + action + " was not sent."
+	case pe.Code == notSupportedCode:
+		// Recognised by its body whatever the status: the guide gives it none, and the
+		// body says plainly that nothing can be done (a 501 would say the same).
+		out.Kind = providers.NotSupported
+		out.Message = notSupportedMessage(pe.Safe, "")
 	case pe.Unknown:
 		out.Kind = providers.Unknown
 		out.Message = pe.Safe + " The outcome of the " + action + " is unknown: read the payment from Powens before trying again."
-	case pe.Code == "notSupported":
-		out.Kind = providers.NotSupported
 	default:
 		out.Kind = providers.Refused
 	}
 	return out
-}
-
-// describeState renders a payment's state with its detail or error code.
-func describeState(s providers.Snapshot) string {
-	st := s.RawStatus
-	if s.StateDetail != "" {
-		st += " (" + s.StateDetail + ")"
-	}
-	if s.ErrorCode != "" {
-		st += " (" + s.ErrorCode + ")"
-	}
-	return st
 }

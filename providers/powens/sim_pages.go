@@ -79,10 +79,6 @@ func (s *Simulator) handleWebview(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusForbidden, "powens-webview", "This link is invalid or has expired.", "Ask the merchant for a new link.")
 		return
 	}
-	back := func(params ...string) string {
-		return withQuery(redirect, append([]string{"state", state, "id_payment", id}, params...)...)
-	}
-
 	s.mu.Lock()
 	p, ok := s.payments[id]
 	if !ok {
@@ -92,6 +88,15 @@ func (s *Simulator) handleWebview(w http.ResponseWriter, r *http.Request) {
 	}
 	waiting := p.State == "pending" && p.StateDetail == "cancelling_webauth"
 	current := *p
+	// The payer goes back with the link's redirect_uri and state, which the guide says
+	// are those configured on the payment; as documented, to the payment's own.
+	backTo, backState := redirect, state
+	if s.cfg.Shapes == ShapesDocumented && current.ClientRedirectURI != "" {
+		backTo, backState = current.ClientRedirectURI, current.ClientState
+	}
+	back := func(params ...string) string {
+		return withQuery(backTo, append([]string{"state", backState, "id_payment", id}, params...)...)
+	}
 	if r.Method != http.MethodPost || !waiting {
 		s.mu.Unlock()
 		if !waiting {

@@ -44,6 +44,15 @@ type SimConfig struct {
 	// of a payment's state (cancel, payer confirmation, SetState), outside the simulator's
 	// lock and in the goroutine that made the change. It is the hook for webhooks later.
 	OnChange func(envelope []byte)
+	// Shapes is how much of a payment the answers carry: ShapesFull (the zero value) or
+	// ShapesDocumented, exactly the fields Powens' guides show (sim_shapes.go).
+	Shapes Shapes
+	// ExtraFields adds fields Paydesk does not know to every object of every API answer,
+	// as the guides' "…" allows.
+	ExtraFields bool
+	// NotSupportedStatus is the HTTP status of the notSupported answer to a cancellation,
+	// which the guide does not give; zero means 400.
+	NotSupportedStatus int
 }
 
 // CancelScenario is how the simulator answers a valid cancellation of one payment.
@@ -343,7 +352,7 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	epoch := s.epoch
 	s.mu.Unlock()
 	token := s.sign(tokenClaims{Client: req.ClientID, Scope: adminScope, Expires: s.cfg.Now().Add(s.cfg.TokenTTL).Unix(), Epoch: epoch})
-	writeJSON(w, http.StatusOK, tokenAnswer{Token: token, Scope: adminScope})
+	s.reply(w, http.StatusOK, tokenAnswer{Token: token, Scope: adminScope})
 }
 
 // handleGet is GET /payments/{id}.
@@ -354,7 +363,7 @@ func (s *Simulator) handleGet(w http.ResponseWriter, r *http.Request) {
 	var b []byte
 	var err error
 	if ok {
-		b, err = json.Marshal(p)
+		b, err = s.paymentAnswer(p)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -365,7 +374,7 @@ func (s *Simulator) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, http.StatusInternalServerError, "internalError", "Internal server error.")
 		return
 	}
-	writeRaw(w, http.StatusOK, b)
+	s.replyRaw(w, http.StatusOK, b)
 }
 
 // handleCancel is POST /payments/{id} with {"cancel":true,"client_redirect_uri","client_state"}.
@@ -406,7 +415,7 @@ func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 	sc := s.scenarioLocked(id)
 	if sc == CancelNotSupported {
 		s.mu.Unlock()
-		s.apiError(w, http.StatusBadRequest, "notSupported", "Bad request, please check your request parameters.")
+		s.apiError(w, s.notSupportedStatus(), notSupportedCode, "Bad request, please check your request parameters.")
 		return
 	}
 	// POST /payments/{id} updates the payment: the payer will come back to these [D].
@@ -426,9 +435,12 @@ func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 		cancelled(p)
 	}
 	b, err := json.Marshal(p)
-	var env []byte
+	var env, ans []byte
 	if err == nil {
 		env, err = envelopeOf(b)
+	}
+	if err == nil {
+		ans, err = s.cancelAnswerOf(p)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -436,7 +448,7 @@ func (s *Simulator) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.changed(env)
-	writeRaw(w, http.StatusOK, b)
+	s.replyRaw(w, http.StatusOK, ans)
 }
 
 // cancelRefusal says why a payment cannot be cancelled, or "" when it can.
@@ -488,7 +500,7 @@ func (s *Simulator) handleScopedToken(w http.ResponseWriter, r *http.Request) {
 	}
 	life := int64(scopedTokenLifetime / time.Second)
 	token := s.sign(tokenClaims{Client: s.cfg.ClientID, Scope: validateScope, Payment: id, Expires: s.cfg.Now().Unix() + life})
-	writeJSON(w, http.StatusOK, scopedTokenAnswer{Token: token, Scope: validateScope, ExpiresIn: life, IDPayment: pid})
+	s.reply(w, http.StatusOK, scopedTokenAnswer{Token: token, Scope: validateScope, ExpiresIn: life, IDPayment: pid})
 }
 
 // handleList is GET /payments with limit (default 10, at most 1000 [I]), offset, reverse,
@@ -554,7 +566,7 @@ func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request) {
 		if bounds[0] != "" && day < bounds[0] || bounds[1] != "" && day > bounds[1] {
 			continue
 		}
-		b, err := json.Marshal(p)
+		b, err := s.paymentAnswer(p)
 		if err != nil {
 			continue
 		}
@@ -587,7 +599,7 @@ func (s *Simulator) handleList(w http.ResponseWriter, r *http.Request) {
 		}
 		ans.Links = &listLinks{Next: &listLink{Href: href}}
 	}
-	writeJSON(w, http.StatusOK, ans)
+	s.reply(w, http.StatusOK, ans)
 }
 
 // intParam reads an integer query parameter.
@@ -721,7 +733,11 @@ func (s *Simulator) apiError(w http.ResponseWriter, status int, code, descriptio
 	s.requests++
 	n := s.requests
 	s.mu.Unlock()
-	writeJSON(w, status, errorBody{Code: code, Description: description, RequestID: flexID("sim-" + strconv.Itoa(n))})
+	eb := errorBody{Code: code, Description: description, RequestID: flexID("sim-" + strconv.Itoa(n))}
+	if s.cfg.Shapes == ShapesDocumented {
+		eb.RequestID = "" // the guide's error body has code and description only
+	}
+	s.reply(w, status, eb)
 }
 
 // writeJSON answers v as JSON.

@@ -2,6 +2,7 @@ package powens
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -85,6 +86,43 @@ type cancelRequest struct {
 	Cancel            bool   `json:"cancel"`
 	ClientRedirectURI string `json:"client_redirect_uri,omitempty"`
 	ClientState       string `json:"client_state,omitempty"`
+}
+
+// cancelAnswer is what Paydesk reads of a 2xx answer to a cancellation. Powens' guide
+// shows its outcomes as partial objects — {"id","state","error_code",…},
+// {"id","state","state_detail",…}, {"code":"notSupported","description",…} — so only
+// these fields are read; the rest of a whole payment, when there is one, is read apart.
+type cancelAnswer struct {
+	ID          flexID `json:"id"`
+	State       string `json:"state"`
+	StateDetail string `json:"state_detail"`
+	ErrorCode   string `json:"error_code"`
+	ValidateURI string `json:"validate_uri"`
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	Message     string `json:"message"`
+}
+
+// notSupportedCode is the error code of a cancellation the connector cannot make.
+const notSupportedCode = "notSupported"
+
+// check accepts an answer about payment id that has a state.
+func (a cancelAnswer) check(id string) error {
+	got := strings.TrimSpace(string(a.ID))
+	switch {
+	case got == "":
+		return errors.New("powens: cancel answer has no id")
+	case got != id:
+		return fmt.Errorf("powens: answer is about payment %s, not %s", got, id)
+	case a.State == "":
+		return fmt.Errorf("powens: cancel answer for payment %s has no state", id)
+	}
+	return nil
+}
+
+// state is where the answer says the cancellation stands.
+func (a cancelAnswer) state() paymentState {
+	return paymentState{State: a.State, Detail: a.StateDetail, ErrorCode: a.ErrorCode, ValidateURI: a.ValidateURI}
 }
 
 // scopedTokenRequest is the body of POST /payments/{id}/scopedtoken.
