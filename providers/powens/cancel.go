@@ -225,7 +225,9 @@ func stateOf(s providers.Snapshot) paymentState {
 }
 
 // cancelled: Powens cancelled the payment.
-func (p paymentState) cancelled() bool { return p.State == "rejected" && p.ErrorCode == "cancelledByUser" }
+func (p paymentState) cancelled() bool {
+	return p.State == "rejected" && p.ErrorCode == "cancelledByUser"
+}
 
 // waitsForPayer: a cancellation waits for the payer, in the webview or at the bank.
 func (p paymentState) waitsForPayer() bool {

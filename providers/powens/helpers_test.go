@@ -54,8 +54,41 @@ func (l *changeLog) all() [][]byte {
 	return append([][]byte(nil), l.envs...)
 }
 
-// newEnv starts a simulator and a client; mod may change the client's config.
+// simShape is one way the simulator words its answers. The client's tests run against
+// each: whole objects, exactly the guides' fields (notSupported as a 200), and the guides'
+// fields with unknown ones added to every object (notSupported as a 400).
+type simShape struct {
+	name               string
+	shapes             Shapes
+	extra              bool
+	notSupportedStatus int
+}
+
+// simShapes are the shapes the client's tests run against.
+var simShapes = []simShape{
+	{"full", ShapesFull, false, 0},
+	{"documented", ShapesDocumented, false, http.StatusOK},
+	{"documented+extra", ShapesDocumented, true, http.StatusBadRequest},
+}
+
+// eachShape runs f as one subtest per simulator shape.
+func eachShape(t *testing.T, f func(t *testing.T, sh simShape)) {
+	t.Helper()
+	for _, sh := range simShapes {
+		t.Run(sh.name, func(t *testing.T) { f(t, sh) })
+	}
+}
+
+// newEnv starts a simulator answering whole objects and a client; mod may change the
+// client's config.
 func newEnv(t *testing.T, mod func(*Config)) *env {
+	t.Helper()
+	return newShapedEnv(t, simShapes[0], mod)
+}
+
+// newShapedEnv starts a simulator answering in shape sh and a client; mod may change the
+// client's config.
+func newShapedEnv(t *testing.T, sh simShape, mod func(*Config)) *env {
 	t.Helper()
 	e := &env{changes: &changeLog{}}
 	var handler http.Handler
@@ -64,6 +97,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	e.sim = NewSimulator(SimConfig{
 		ClientID: testClientID, ClientSecret: testClientSecret, PublicURL: e.srv.URL,
 		Now: func() time.Time { return testNow }, SlowDelay: 2 * time.Second, OnChange: e.changes.add,
+		Shapes: sh.shapes, ExtraFields: sh.extra, NotSupportedStatus: sh.notSupportedStatus,
 	})
 	handler = e.sim
 	cfg := Config{BaseURL: e.srv.URL, ClientID: testClientID, ClientSecret: testClientSecret,
