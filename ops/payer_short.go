@@ -108,6 +108,9 @@ func (d *Desk) ContinuePayerLink(ctx context.Context, who Person, token string) 
 		d.log.Warn("payer continues: renew", "payment", p.PublicID, "err", err)
 		return to, nil
 	}
+	// The payer's next return is a new attempt: it reads the payment again rather than
+	// reusing the read that found them unconfirmed (renewals are once a minute, so reads stay bounded).
+	memo.readAt = time.Time{}
 	d.Audit(ctx, who, "payer_link", p.ID, fmt.Sprintf("payer went back to confirm on link %d for %s: fresh confirmation page (expires %s)", l.ID, p.PublicID, renewed.ExpiresAt.UTC().Format(time.RFC3339)), nil)
 	return d.shortLink(renewed), nil
 }
