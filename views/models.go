@@ -93,9 +93,9 @@ type Payment struct {
 	// PayerLinksPanel fragment) while one is live, "" otherwise; LinksKey changes whenever
 	// a link or the payment's status does, which tells the page to read itself again.
 	LinksPoll, LinksKey string
-	Journal                               []JournalRow
-	Timeline                              []TimelineRow
-	Attention                             []string // unknown outcomes, waiting payer… in plain words
+	Journal             []JournalRow
+	Timeline            []TimelineRow
+	Attention           []string // unknown outcomes, waiting payer… in plain words
 	// Anomaly is what the provider's answer says that cannot be right ("" when nothing),
 	// with AnomalySince when Paydesk first saw it.
 	Anomaly      string
