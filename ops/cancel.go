@@ -39,7 +39,14 @@ func (d *Desk) simpleAction(ctx context.Context, who Person, p storage.Payment, 
 		return Result{}, d.startRefusal(who, err)
 	}
 	prov := d.Provider(p.Provider)
+	// The signed state sent with a cancel request belongs to the cancellation: it is kept
+	// on the journal row, and every payer link made for it carries it (docs/states.md).
 	nonce := newNonce()
+	if action != providers.ActionExpire {
+		if err := d.db.SetActionPayerNonce(ctx, a.ID, nonce); err != nil {
+			d.log.Error("cancel: keep the state", who.logAttrs("action_id", a.ID, "err", err)...)
+		}
+	}
 	ref := providers.RefOf(p.Snapshot)
 	out := d.runAction(ctx, who, p, a, nonce, func(ctx context.Context) providers.Outcome {
 		switch {

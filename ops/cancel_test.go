@@ -47,6 +47,9 @@ func TestCancelNeedsPayerThenPayerReturn(t *testing.T) {
 	if l.ActionID != first.ActionID {
 		t.Errorf("new link tied to action %d, want %d", l.ActionID, first.ActionID)
 	}
+	if l.StateNonce != first.StateNonce || l.Nonce == first.Nonce {
+		t.Errorf("new link's state nonce %q (own nonce %q), want the cancellation's %q and a nonce of its own", l.StateNonce, l.Nonce, first.StateNonce)
+	}
 	_, err = f.desk.NewPayerLink(ctx, fin, p)
 	refusedWith(t, err, ErrNotAllowed, "Your role cannot make payer links")
 
@@ -54,7 +57,7 @@ func TestCancelNeedsPayerThenPayerReturn(t *testing.T) {
 	if err := f.powens.SetState(p.PaymentID, "rejected", "", "cancelledByUser"); err != nil {
 		t.Fatal(err)
 	}
-	got := f.desk.SettlePayerReturn(ctx, Person{Email: "payer", Remote: "192.0.2.1"}, PayerReturn{State: f.desk.linkState(l.Nonce), PaymentStatus: "done"})
+	got := f.desk.SettlePayerReturn(ctx, Person{Email: "payer", Remote: "192.0.2.1"}, PayerReturn{State: f.desk.linkState(l.StateNonce), PaymentStatus: "done"})
 	if got != PayerConfirmed {
 		t.Fatalf("payer return %s, want confirmed", got)
 	}

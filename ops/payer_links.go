@@ -11,7 +11,10 @@ import (
 )
 
 // NewPayerLink makes a fresh payer link for a cancellation waiting for the payer; the
-// previous link is marked superseded. A payment that waits for no payer is refused with
+// previous link is marked superseded. The new link belongs to the same cancellation and
+// carries the same signed state as the cancel request and every earlier link of it (only
+// the provider's address, a new scoped token, is new), so a payer coming back from any of
+// them lands on this one. A payment that waits for no payer is refused with
 // ErrNotAllowed, a provider that makes no link with ErrProvider, a link that cannot be
 // saved with ErrUnavailable.
 func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) (storage.PayerLink, error) {
@@ -22,20 +25,30 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 	if !ok || p.Status != providers.StatusCancelling {
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "This payment is not waiting for the payer, so no link is needed.")
 	}
-	nonce := newNonce()
+	c, err := d.db.PaymentCancellation(ctx, p.ID)
+	if err != nil {
+		return storage.PayerLink{}, &Refusal{Reason: ErrUnavailable, Cause: err, Message: "No new link was made: Paydesk could not read the cancellation. Try again."}
+	}
+	if c.StateNonce == "" {
+		// A cancellation Paydesk holds no state for (started before states were kept, or
+		// outside Paydesk): this link starts one, kept on the journal row for the next links.
+		c.StateNonce = newNonce()
+		if c.ActionID != 0 {
+			if err := d.db.SetActionPayerNonce(ctx, c.ActionID, c.StateNonce); err != nil {
+				d.log.Warn("payer link: keep the state on the action", "err", err)
+			}
+		}
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), providerCallTimeout)
 	defer cancel()
-	link, err := linker.PayerLink(cctx, providers.RefOf(p.Snapshot), providers.CancelRequest{ReturnURL: d.payerReturnURL(), State: d.linkState(nonce)})
+	link, err := linker.PayerLink(cctx, providers.RefOf(p.Snapshot), providers.CancelRequest{ReturnURL: d.payerReturnURL(), State: d.linkState(c.StateNonce)})
 	if err != nil {
 		d.log.Warn("payer link", who.logAttrs("payment", p.PublicID, "err", err)...)
 		return storage.PayerLink{}, &Refusal{Reason: ErrProvider, Cause: err, Message: "No new link was made: " + providers.SafeMessage(err)}
 	}
-	var actionID int64
-	if live, err := d.db.LivePayerLink(ctx, p.ID); err == nil {
-		actionID = live.ActionID
-	}
 	l, err := d.db.CreatePayerLink(ctx, storage.PayerLink{
-		PaymentID: p.ID, ActionID: actionID, State: "active", Kind: link.Kind, URL: link.URL, Nonce: nonce, CreatedBy: who.Email, ExpiresAt: link.ExpiresAt,
+		PaymentID: p.ID, ActionID: c.ActionID, State: "active", Kind: link.Kind, URL: link.URL,
+		Nonce: newNonce(), StateNonce: c.StateNonce, CreatedBy: who.Email, ExpiresAt: link.ExpiresAt,
 	})
 	if err != nil {
 		return l, &Refusal{Reason: ErrUnavailable, Cause: err, Message: "The new link could not be saved. Try again."}
@@ -49,6 +62,8 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 type PayerReturn struct {
 	State                           string
 	Error, ErrorCode, PaymentStatus string
+	// IDPayment and BankMessage are the provider's id_payment and bank_message, when given.
+	IDPayment, BankMessage string
 }
 
 // PayerOutcome is how a payer's return ended, for the neutral page they see.
@@ -58,7 +73,7 @@ type PayerOutcome string
 const (
 	// PayerInvalid: the state is not one Paydesk signed.
 	PayerInvalid PayerOutcome = "invalid"
-	// PayerUnknownLink: Paydesk signed it but holds no such link.
+	// PayerUnknownLink: Paydesk signed it but holds no link of that cancellation.
 	PayerUnknownLink PayerOutcome = "unknown_link"
 	// PayerRetry: Paydesk could not read its own records; the payer should come back.
 	PayerRetry PayerOutcome = "retry"
@@ -69,36 +84,56 @@ const (
 	// PayerAbandoned: the payer's browser said they stopped before confirming, and the
 	// payment still waits; the link is unchanged and still works.
 	PayerAbandoned PayerOutcome = "abandoned"
-	// PayerReceived: the answer is recorded, nothing more to say.
+	// PayerReceived: the payment still waits for the payer's bank; the link still works.
 	PayerReceived PayerOutcome = "received"
+	// PayerNotCancelled: the payment went on otherwise, so the cancellation did not happen.
+	PayerNotCancelled PayerOutcome = "not_cancelled"
+	// PayerLinkOver: the cancellation's link is no longer in use (superseded or expired)
+	// and nothing says how it ended.
+	PayerLinkOver PayerOutcome = "link_over"
 )
 
-// SettlePayerReturn handles the payer coming back from a payer link. It trusts only its
-// own signed state, and nothing the payer's browser brings changes a link: the link
-// follows what the provider answers. A link no longer live (superseded, expired or
-// confirmed) reads nothing: the payer gets the neutral page (or "confirmed"), and the
-// payment's timeline a note at most once a minute. A live link re-reads the payment at
-// the provider — at most once a minute per link: returns within the minute reuse that
-// read and write nothing. What the redirect said (error=cancelled, …) is recorded with
-// the read as what the payer's browser said. who names the payer ("payer", and where they
-// came from).
+// PayerAnswer is what the payer's return page needs: the outcome, and where the payer
+// may go on confirming (the short address of the cancellation's live link, "" when there
+// is none or the outcome needs nothing more).
+type PayerAnswer struct {
+	Outcome  PayerOutcome
+	Continue string
+}
+
+// SettlePayerReturn is ReturnPayer's outcome alone.
 func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerReturn) PayerOutcome {
+	return d.ReturnPayer(ctx, who, ret).Outcome
+}
+
+// ReturnPayer handles the payer coming back from a payer link. It trusts only its own
+// signed state, which names the cancellation (every link of one carries the same state):
+// the return settles against the cancellation's current link, whichever of its links the
+// payer used. Nothing the payer's browser brings changes a link: the link follows what
+// the provider answers. A cancellation whose link is no longer live (expired or
+// confirmed) reads nothing: the payer gets a plain page, and the payment's timeline a
+// note at most once a minute. A live link re-reads the payment at the provider — at most
+// once a minute per link: returns within the minute reuse that read and write nothing.
+// What the redirect said (error=cancelled, id_payment, bank_message…) is recorded on the
+// link, the timeline and the audit log as what the payer's browser said. who names the
+// payer ("payer", and where they came from).
+func (d *Desk) ReturnPayer(ctx context.Context, who Person, ret PayerReturn) PayerAnswer {
 	nonce, ok := d.verifyLinkState(ret.State)
 	if !ok {
-		return PayerInvalid
+		return PayerAnswer{Outcome: PayerInvalid}
 	}
-	link, err := d.db.PayerLinkByNonce(ctx, nonce)
+	link, err := d.db.CancellationLink(ctx, nonce)
 	if errors.Is(err, storage.ErrNotFound) {
-		return PayerUnknownLink
+		return PayerAnswer{Outcome: PayerUnknownLink}
 	}
 	if err != nil {
 		d.log.Error("payer return", "err", err)
-		return PayerRetry
+		return PayerAnswer{Outcome: PayerRetry}
 	}
 	now := d.cfg.Now()
 	memo := d.returns.lock(link.ID, now)
 	defer memo.mu.Unlock()
-	said := fmt.Sprintf("error=%q error_code=%q payment_state=%q", truncateRunes(ret.Error, 100), truncateRunes(ret.ErrorCode, 100), truncateRunes(ret.PaymentStatus, 100))
+	said := payerSaid(ret)
 
 	if link.State != "active" && link.State != "abandoned" {
 		// Over: a read could change nothing about this link, and a script replaying it
@@ -106,25 +141,39 @@ func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerRetur
 		if memo.noteDue(now) {
 			d.db.AddEvent(ctx, storage.Event{PaymentID: link.PaymentID, Actor: "payer", Kind: "link_returned",
 				Message: fmt.Sprintf("The payer came back on payer link %d, which is %s: nothing was re-read (their browser said %s — recorded, not trusted).", link.ID, link.State, said)})
-			d.Audit(ctx, who, "payer_link", link.PaymentID, fmt.Sprintf("payer returned on link %d, which is %s: not re-read", link.ID, link.State), nil)
+			d.Audit(ctx, who, "payer_link", link.PaymentID, fmt.Sprintf("payer returned on link %d, which is %s: not re-read (their browser said %s)", link.ID, link.State, said), nil)
+			if err := d.db.SetPayerLinkSaid(ctx, link.ID, said); err != nil {
+				d.log.Error("payer return: record", "err", err)
+			}
 		}
-		if link.State == "confirmed" {
-			return PayerConfirmed
+		switch {
+		case link.State == "confirmed":
+			return PayerAnswer{Outcome: PayerConfirmed}
+		case link.State == "expired" && link.Outcome != "":
+			// Only a read that found the payment gone on ends a link with words
+			// (SettlePayerLinks); running out of time leaves none.
+			return PayerAnswer{Outcome: PayerNotCancelled}
 		}
-		return PayerReceived
+		return PayerAnswer{Outcome: PayerLinkOver}
 	}
 	if memo.fresh(now) {
-		return told(memo.outcome, memo.status, ret)
+		return d.answer(told(memo.outcome, memo.status, ret), link)
 	}
 
 	p, err := d.db.PaymentByID(ctx, link.PaymentID)
 	if err != nil {
 		d.log.Error("payer return payment", "err", err)
-		return PayerRetry
+		return PayerAnswer{Outcome: PayerRetry}
+	}
+	if ret.IDPayment != "" && ret.IDPayment != p.PaymentID {
+		said += " (id_payment is not this payment's id)"
 	}
 	memo.noted = now
 	d.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: "payer", Kind: "link_returned",
 		Message: fmt.Sprintf("The payer came back from %s (link %d; their browser said %s — recorded, not trusted: the payment is re-read).", p.Provider.Label(), link.ID, said)})
+	if err := d.db.SetPayerLinkSaid(ctx, link.ID, said); err != nil {
+		d.log.Error("payer return: record", "err", err)
+	}
 
 	readCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
@@ -140,7 +189,7 @@ func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerRetur
 		d.db.AddEvent(ctx, storage.Event{PaymentID: p.ID, Actor: "system", Kind: "link_returned",
 			Message: "The payment could not be re-read after the payer came back: " + providers.SafeMessage(err) + " The link is unchanged; refresh the payment later."})
 		memo.status, memo.outcome = p.Status, PayerChecking
-		return PayerChecking
+		return PayerAnswer{Outcome: PayerChecking}
 	}
 	if _, _, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: "provider", Kind: "refreshed"}); err != nil {
 		d.log.Error("payer return: store payment", "payment", p.PublicID, "err", err)
@@ -148,15 +197,41 @@ func (d *Desk) SettlePayerReturn(ctx context.Context, who Person, ret PayerRetur
 	status := providers.Normalise(snap)
 	settled := d.SettlePayerLinks(ctx, p.ID, snap, "payer return")
 	memo.status, memo.outcome = status, PayerReceived
-	if settled == "confirmed" {
+	switch settled {
+	case "confirmed":
 		memo.outcome = PayerConfirmed
+	case "ended":
+		memo.outcome = PayerNotCancelled
 	}
 	what := settled
 	if what == "" {
 		what = "no change"
 	}
 	d.Audit(ctx, who, "payer_link", p.ID, fmt.Sprintf("payer returned on link %d for %s: %s (payment now %s; their browser said %s)", link.ID, p.PublicID, what, status, said), nil)
-	return told(memo.outcome, status, ret)
+	return d.answer(told(memo.outcome, status, ret), link)
+}
+
+// answer adds to outcome where the payer may go on confirming: the short address of the
+// live link, when the payment still waits for them.
+func (d *Desk) answer(outcome PayerOutcome, link storage.PayerLink) PayerAnswer {
+	a := PayerAnswer{Outcome: outcome}
+	if (outcome == PayerReceived || outcome == PayerAbandoned) && link.Token != "" {
+		a.Continue = "/p/" + link.Token
+	}
+	return a
+}
+
+// payerSaid is what the payer's browser said, quoted and cut, for the record: the
+// provider's id_payment and bank_message are added when present.
+func payerSaid(ret PayerReturn) string {
+	said := fmt.Sprintf("error=%q error_code=%q payment_state=%q", truncateRunes(ret.Error, 100), truncateRunes(ret.ErrorCode, 100), truncateRunes(ret.PaymentStatus, 100))
+	if ret.IDPayment != "" {
+		said += fmt.Sprintf(" id_payment=%q", truncateRunes(ret.IDPayment, 100))
+	}
+	if ret.BankMessage != "" {
+		said += fmt.Sprintf(" bank_message=%q", truncateRunes(ret.BankMessage, 200))
+	}
+	return said
 }
 
 // SettlePayerLinks ends the live payer link of a payment once the provider says how the

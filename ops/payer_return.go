@@ -28,8 +28,10 @@ type payerReturnMemo struct {
 	used    time.Time        // the last return on the link
 	readAt  time.Time        // the last provider read (zero: none yet)
 	status  providers.Status // what it found
-	outcome PayerOutcome     // and how it ended (checking, confirmed, received)
+	outcome PayerOutcome     // and how it ended (checking, confirmed, received, not_cancelled)
 	noted   time.Time        // the last timeline note about a return that read nothing
+	// renewedAt is when a payer going back to confirm last got a fresh scoped token.
+	renewedAt time.Time
 }
 
 // lock returns the link's memo, locked; the caller unlocks it.

@@ -48,9 +48,10 @@ func (f *fixture) linkState(l storage.PayerLink) string {
 	return got.State
 }
 
-// returns hands n payer returns on link to the Desk, all at once, and returns their outcomes.
+// returns hands n payer returns with link's signed state to the Desk, all at once, and
+// returns their outcomes.
 func (f *fixture) returns(l storage.PayerLink, ret PayerReturn, n int) map[PayerOutcome]int {
-	ret.State = f.desk.linkState(l.Nonce)
+	ret.State = f.desk.linkState(l.StateNonce)
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
@@ -68,22 +69,29 @@ func (f *fixture) returns(l storage.PayerLink, ret PayerReturn, n int) map[Payer
 	return out
 }
 
-// TestPayerReturnDeadLinkReadsNothing: 200 returns on a superseded link read nothing at
-// the provider and leave at most one timeline entry; the same for an expired one; a
+// TestPayerReturnDeadLinkReadsNothing: 200 returns on a superseded link of a cancellation
+// of its own (a link made before states belonged to cancellations) read nothing at the
+// provider and leave at most one timeline entry; the same for an expired cancellation; a
 // confirmed link says so without a read.
 func TestPayerReturnDeadLinkReadsNothing(t *testing.T) {
 	f, p, first := payerLinkFixture(t)
 	ctx := context.Background()
-	if _, err := f.desk.NewPayerLink(ctx, sam, p); err != nil {
+	legacy, err := f.db.CreatePayerLink(ctx, storage.PayerLink{PaymentID: p.ID, Kind: "webview", URL: "https://webview.example/old",
+		Nonce: newNonce(), CreatedBy: "sam@example.com", ExpiresAt: f.clock.Now().Add(time.Hour)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.linkState(first); got != "superseded" {
-		t.Fatalf("first link %s, want superseded", got)
+	if _, err := f.db.CreatePayerLink(ctx, storage.PayerLink{PaymentID: p.ID, ActionID: first.ActionID, Kind: "webview", URL: "https://webview.example/new",
+		Nonce: newNonce(), StateNonce: first.StateNonce, CreatedBy: "sam@example.com", ExpiresAt: f.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.linkState(legacy); got != "superseded" {
+		t.Fatalf("legacy link %s, want superseded", got)
 	}
 	reads, events := f.powens.Calls(powens.RouteGetPayment), f.eventCount(p)
-	got := f.returns(first, PayerReturn{Error: "cancelled", PaymentStatus: "rejected"}, 200)
-	if got[PayerReceived] != 200 {
-		t.Errorf("outcomes %v, want 200 neutral pages", got)
+	got := f.returns(legacy, PayerReturn{Error: "cancelled", PaymentStatus: "rejected"}, 200)
+	if got[PayerLinkOver] != 200 {
+		t.Errorf("outcomes %v, want 200 'link no longer in use' pages", got)
 	}
 	if n := f.powens.Calls(powens.RouteGetPayment) - reads; n != 0 {
 		t.Errorf("200 returns on a superseded link read the payment %d times, want 0", n)
@@ -91,17 +99,17 @@ func TestPayerReturnDeadLinkReadsNothing(t *testing.T) {
 	if n := f.eventCount(p) - events; n > 1 {
 		t.Errorf("200 returns on a superseded link left %d timeline entries, want at most 1", n)
 	}
-	if f.linkState(first) != "superseded" || f.payment(p).Status != providers.StatusCancelling {
-		t.Errorf("link %s, payment %s; want superseded, still cancelling", f.linkState(first), f.payment(p).Status)
+	if f.linkState(legacy) != "superseded" || f.payment(p).Status != providers.StatusCancelling {
+		t.Errorf("link %s, payment %s; want superseded, still cancelling", f.linkState(legacy), f.payment(p).Status)
 	}
 	// A minute later one more note, still no read.
 	f.clock.Advance(time.Minute)
-	f.returns(first, PayerReturn{}, 10)
+	f.returns(legacy, PayerReturn{}, 10)
 	if n := f.eventCount(p) - events; n != 2 {
 		t.Errorf("a minute later: %d timeline entries in all, want 2", n)
 	}
 
-	// Expired: the same.
+	// Expired: the same, whichever of the cancellation's links the state came from.
 	live, err := f.db.LivePayerLink(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -113,8 +121,8 @@ func TestPayerReturnDeadLinkReadsNothing(t *testing.T) {
 	if got := f.linkState(live); got != "expired" {
 		t.Fatalf("live link %s after its expiry, want expired", got)
 	}
-	if got := f.returns(live, PayerReturn{}, 50); got[PayerReceived] != 50 {
-		t.Errorf("returns on an expired link: %v, want neutral pages", got)
+	if got := f.returns(first, PayerReturn{}, 50); got[PayerLinkOver] != 50 {
+		t.Errorf("returns on an expired cancellation: %v, want 'link no longer in use' pages", got)
 	}
 	if n := f.powens.Calls(powens.RouteGetPayment) - reads; n != 0 {
 		t.Errorf("returns on an expired link read the payment %d times, want 0", n)

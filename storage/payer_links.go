@@ -20,9 +20,15 @@ type PayerLink struct {
 	ActionID int64
 	State    string
 	// Kind is webview (a scoped token and the provider's webview) or validate_uri (the bank's page).
-	Kind      string
-	URL       string
-	Nonce     string // carried inside the signed state the payer brings back
+	Kind  string
+	URL   string
+	Nonce string // the link's own nonce, unique (links made before 0015 carried it in their state)
+	// StateNonce is the nonce inside the signed state the link carries: the
+	// cancellation's, shared by every link made for it (Nonce when not given).
+	StateNonce string
+	// Token is the random part of the short address shared with the payer (/p/{token});
+	// "" for links made before there were short addresses.
+	Token     string
 	CreatedBy string
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -31,6 +37,9 @@ type PayerLink struct {
 	UpdatedAt  time.Time
 	// Outcome is what re-reading the payment said, in plain words.
 	Outcome string
+	// PayerSaid is what the payer's browser last brought back (id_payment, bank_message…),
+	// for staff: recorded, never trusted.
+	PayerSaid string
 }
 
 // payerLinkMoves lists, for each state, the states a link may move to.
@@ -44,7 +53,7 @@ var payerLinkStates = map[string]bool{"active": true, "superseded": true, "confi
 
 // payerLinkColumns is the column list scanPayerLink reads.
 const payerLinkColumns = `id, payment_id, action_id, state, kind, url, nonce, created_by, created_at, expires_at,
-	returned_at, outcome, updated_at`
+	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said`
 
 // scanPayerLink reads one row selected with payerLinkColumns.
 func scanPayerLink(s scannable) (PayerLink, error) {
@@ -52,7 +61,7 @@ func scanPayerLink(s scannable) (PayerLink, error) {
 	var action, returned sql.NullInt64
 	var created, expires, updated int64
 	err := s.Scan(&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
-		&expires, &returned, &l.Outcome, &updated)
+		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid)
 	if err != nil {
 		return l, err
 	}
@@ -65,13 +74,24 @@ func scanPayerLink(s scannable) (PayerLink, error) {
 }
 
 // CreatePayerLink records a new active link for a payment, in one transaction marking any
-// live (active or abandoned) link of the payment superseded, with timeline entries.
+// live (active or abandoned) link of the payment superseded, with timeline entries. The
+// link's state nonce is l.StateNonce (l.Nonce when empty); its short-address token is
+// l.Token, or a new random one when empty.
 func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, error) {
 	l.URL = strings.TrimSpace(l.URL)
 	l.Nonce = strings.TrimSpace(l.Nonce)
+	l.StateNonce = strings.TrimSpace(l.StateNonce)
+	if l.StateNonce == "" {
+		l.StateNonce = l.Nonce
+	}
+	if l.Token == "" {
+		l.Token = NewPayerLinkToken()
+	}
 	l.CreatedBy = strings.TrimSpace(l.CreatedBy)
 	now := db.Now()
 	switch {
+	case !ValidPayerLinkToken(l.Token):
+		return l, fmt.Errorf("storage: payer link: invalid token")
 	case l.PaymentID <= 0:
 		return l, fmt.Errorf("storage: payer link: missing payment")
 	case l.Kind != "webview" && l.Kind != "validate_uri":
@@ -119,11 +139,11 @@ func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, erro
 			action = l.ActionID
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO payer_links (payment_id, action_id, state, kind, url, nonce,
-			created_by, created_at, expires_at, updated_at) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?)`,
-			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now))
+			created_by, created_at, expires_at, updated_at, state_nonce, token) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now), l.StateNonce, l.Token)
 		if err != nil {
 			if isUniqueConstraint(err) {
-				return fmt.Errorf("nonce already used: %w", ErrConflict)
+				return fmt.Errorf("nonce or token already used: %w", ErrConflict)
 			}
 			return err
 		}
@@ -138,7 +158,7 @@ func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, erro
 	l.State = "active"
 	l.CreatedAt, l.UpdatedAt = fromMS(ms(now)), fromMS(ms(now))
 	l.ExpiresAt = fromMS(ms(l.ExpiresAt))
-	l.ReturnedAt, l.Outcome = time.Time{}, ""
+	l.ReturnedAt, l.Outcome, l.PayerSaid = time.Time{}, "", ""
 	return l, nil
 }
 

@@ -89,9 +89,13 @@ type Payment struct {
 	CanAct                                bool // may make payer links
 	Refunds                               []RefundRow
 	Links                                 []PayerLinkView
-	Journal                               []JournalRow
-	Timeline                              []TimelineRow
-	Attention                             []string // unknown outcomes, waiting payer… in plain words
+	// LinksPoll is where the page asks every few seconds how its payer links stand (a
+	// PayerLinksPanel fragment) while one is live, "" otherwise; LinksKey changes whenever
+	// a link or the payment's status does, which tells the page to read itself again.
+	LinksPoll, LinksKey string
+	Journal             []JournalRow
+	Timeline            []TimelineRow
+	Attention           []string // unknown outcomes, waiting payer… in plain words
 	// Anomaly is what the provider's answer says that cannot be right ("" when nothing),
 	// with AnomalySince when Paydesk first saw it.
 	Anomaly      string
@@ -122,9 +126,14 @@ type RefundRow struct {
 
 // PayerLinkView is a payer link on the payment page.
 type PayerLinkView struct {
+	// URL is the address to share: Paydesk's short one (/p/{token}) when the link has one.
 	ID, State, Kind, URL, QR, MailText, CreatedBy, Outcome string
-	CreatedAt, ExpiresAt                                   time.Time
-	Live                                                   bool
+	// ProviderURL is the provider's own address the short one leads to.
+	ProviderURL string
+	// PayerSaid is what the payer's browser last brought back (untrusted), "" if nothing.
+	PayerSaid            string
+	CreatedAt, ExpiresAt time.Time
+	Live                 bool
 }
 
 // JournalRow is one provider call from the action journal.
@@ -176,10 +185,16 @@ type ErrorPage struct {
 	Ref     string // a request id people can quote to support
 }
 
-// PayerReturn is the public page a payer lands on after the provider.
+// PayerReturn is the public page a payer lands on after the provider, or opening a short
+// payer address that no longer leads anywhere.
 type PayerReturn struct {
 	Title   string
 	Message string
+	// Continue is where the payer may go on confirming (a POST to the short address), ""
+	// when there is nothing more to do.
+	Continue string
+	// CanClose adds "You can close this page." (for outcomes that end the payer's part).
+	CanClose bool
 }
 
 // Dashboard is the home page: what needs someone now.

@@ -60,6 +60,16 @@ func payerLinkURL(t *testing.T, r response) string {
 	return u
 }
 
+// providerLinkURL reads the provider's address the live payer link leads to.
+func providerLinkURL(t *testing.T, r response) string {
+	t.Helper()
+	u := attr(r.body, "payer-provider-url", "value")
+	if u == "" {
+		t.Fatalf("no provider address on the payment page: %.2000s", text(r.body))
+	}
+	return u
+}
+
 var formActionRe = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)">(.*?)</form>`)
 var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
@@ -103,11 +113,14 @@ func TestPowensCancelPayerConfirmsThroughWebviewLink(t *testing.T) {
 		t.Errorf("journal: %s %s, want cancel needs_payer", a.Kind, a.State)
 	}
 	link := payerLinkURL(t, page)
-	if !strings.Contains(link, "/auth/webview/payment?") || !strings.Contains(link, "code=") || !strings.Contains(link, "payment_id="+p.PaymentID) {
-		t.Errorf("link %q is not a Powens webview link with a scoped token", link)
+	if !regexp.MustCompile(`^http://[^/]+/p/[A-Za-z0-9_-]{22}$`).MatchString(link) {
+		t.Errorf("shared link %q is not Paydesk's short address", link)
 	}
-	if attr(page.body, "payer-message", "") == "" && !strings.Contains(page.body, link) {
-		t.Errorf("the ready message does not carry the link")
+	if provider := providerLinkURL(t, page); !strings.Contains(provider, "/auth/webview/payment?") || !strings.Contains(provider, "code=") || !strings.Contains(provider, "payment_id="+p.PaymentID) {
+		t.Errorf("link %q is not a Powens webview link with a scoped token", provider)
+	}
+	if msg := regexpFind(page.body, `(?s)data-testid="payer-message">(.*?)</pre>`); !strings.Contains(msg, link) || strings.Contains(msg, "code=") {
+		t.Errorf("the ready message does not carry the short link alone: %q", msg)
 	}
 	if !strings.Contains(page.body, "/qr.png") {
 		t.Errorf("no QR code on the page")
@@ -192,8 +205,8 @@ func TestPowensCancelThroughBankValidateURI(t *testing.T) {
 	staff := h.signedIn("sam")
 	page := confirm(t, staff, p, "cancel", nil)
 	link := payerLinkURL(t, page)
-	if !strings.Contains(link, "/bank/validate/") {
-		t.Errorf("link %q is not the bank's validate_uri", link)
+	if provider := providerLinkURL(t, page); !strings.Contains(provider, "/bank/validate/") {
+		t.Errorf("link %q is not the bank's validate_uri", provider)
 	}
 	mustContain(t, payerDecides(t, h, link, "confirm"), "Cancellation confirmed")
 	if got := h.payment(p).Status; got != providers.StatusCancelled {
@@ -234,7 +247,7 @@ func TestPayerReturnTrustsOnlyItsSignedState(t *testing.T) {
 	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
 	staff := h.signedIn("sam")
 	page := confirm(t, staff, p, "cancel", nil)
-	link, _ := url.Parse(payerLinkURL(t, page))
+	link, _ := url.Parse(providerLinkURL(t, page))
 	state := link.Query().Get("state")
 	payer := h.browser()
 

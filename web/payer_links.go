@@ -1,14 +1,20 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"rsc.io/qr"
 
 	"paydesk/ops"
+	"paydesk/providers"
 	"paydesk/storage"
+	"paydesk/views"
 )
 
 // payerLinkCreate asks the Desk for a fresh payer link for a cancellation waiting for the
@@ -48,7 +54,8 @@ func (s *Server) payerLinkQR(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "QR code unavailable", "The link could not be read.", err)
 		return
 	}
-	code, err := qr.Encode(l.URL, qr.M)
+	// The short address, not the provider's ~400 characters: a QR code a phone reads at a glance.
+	code, err := qr.Encode(s.desk.PayerLinkAddress(l), qr.M)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "QR code unavailable", "This link is too long for a QR code; copy it instead.", err)
 		return
@@ -58,4 +65,78 @@ func (s *Server) payerLinkQR(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Write(code.PNG())
+}
+
+// payerLinksFragment is the payment page's payer links alone (a PayerLinksPanel), which
+// the page asks for every few seconds while a link is live: the payer's answer shows
+// without a reload. It reads the database only.
+func (s *Server) payerLinksFragment(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.loadPayment(w, r)
+	if !ok {
+		return
+	}
+	v := views.Payment{PublicID: p.PublicID, ProviderLabel: p.Provider.Label(), Status: string(p.Status),
+		StatusLabel: p.Status.Label(), CanAct: Act.Allows(userFrom(r.Context()))}
+	if err := s.payerLinksView(r.Context(), p, &v); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Payer links unavailable", "The payer links could not be read.", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := views.PayerLinksPanel(v).Render(r.Context(), buf); err != nil {
+		s.log.Error("render payer links", append(logAttrs(r), "err", err)...)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
+// payerLinksView fills v's payer links, and while one is live where the page asks how
+// they stand (LinksPoll); LinksKey sums up the links and the payment's status. The live
+// link's address, QR code and message are for those who may act.
+func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, v *views.Payment) error {
+	links, err := s.db.PayerLinksOfPayment(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	key := []string{string(p.Status)}
+	anyLive := false
+	for _, l := range links {
+		live := l.State == "active" || l.State == "abandoned"
+		anyLive = anyLive || live
+		key = append(key, fmt.Sprintf("%d:%s", l.ID, l.State))
+		lv := views.PayerLinkView{
+			ID: fmt.Sprint(l.ID), State: l.State, Kind: l.Kind, CreatedBy: l.CreatedBy, Outcome: l.Outcome, PayerSaid: l.PayerSaid,
+			CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, Live: live && v.CanAct,
+		}
+		if lv.Live {
+			lv.URL = s.desk.PayerLinkAddress(l)
+			lv.ProviderURL = l.URL
+			lv.QR = fmt.Sprintf("/payer-links/%d/qr.png", l.ID)
+			lv.MailText = payerMessage(p, lv.URL, l.ExpiresAt)
+		}
+		v.Links = append(v.Links, lv)
+	}
+	v.LinksKey = strings.Join(key, " ")
+	if anyLive {
+		v.LinksPoll = "/payments/" + p.PublicID + "/payer-links"
+	}
+	return nil
+}
+
+// payerMessage is a ready text staff can send the payer, with the short address.
+func payerMessage(p storage.Payment, link string, expires time.Time) string {
+	name := p.CustomerName
+	if name == "" {
+		name = "there"
+	}
+	return fmt.Sprintf(`Hello %s,
+
+As requested, we have started cancelling your payment of %s. Your bank asks you to confirm the cancellation: please open this link and follow the steps.
+
+%s
+
+The link works until %s. If you did not ask for this cancellation, ignore this message and contact us.`,
+		name, providers.FormatMoney(p.Amount, p.Currency), link, expires.UTC().Format("2 January 2006, 15:04 UTC"))
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"paydesk/ops"
 	"paydesk/providers"
@@ -109,22 +108,8 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 			DecidedBy: rf.DecidedBy, DecisionReason: rf.DecisionReason, RequestedAt: rf.RequestedAt,
 		})
 	}
-	links, err := s.db.PayerLinksOfPayment(ctx, p.ID)
-	if err != nil {
+	if err := s.payerLinksView(ctx, p, &v); err != nil {
 		return v, err
-	}
-	for _, l := range links {
-		live := l.State == "active" || l.State == "abandoned"
-		lv := views.PayerLinkView{
-			ID: fmt.Sprint(l.ID), State: l.State, Kind: l.Kind, CreatedBy: l.CreatedBy, Outcome: l.Outcome,
-			CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, Live: live && Act.Allows(u),
-		}
-		if lv.Live {
-			lv.URL = l.URL
-			lv.QR = fmt.Sprintf("/payer-links/%d/qr.png", l.ID)
-			lv.MailText = payerMessage(p, l.URL, l.ExpiresAt)
-		}
-		v.Links = append(v.Links, lv)
 	}
 	for _, a := range st.Journal {
 		row := views.JournalRow{Kind: a.Kind, State: a.State, Actor: a.Actor, Message: a.Message, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt}
@@ -142,20 +127,4 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		v.Timeline = append(v.Timeline, views.TimelineRow{At: e.At, Actor: e.Actor, Message: e.Message, Kind: e.Kind})
 	}
 	return v, nil
-}
-
-// payerMessage is a ready text staff can send the payer.
-func payerMessage(p storage.Payment, link string, expires time.Time) string {
-	name := p.CustomerName
-	if name == "" {
-		name = "there"
-	}
-	return fmt.Sprintf(`Hello %s,
-
-As requested, we have started cancelling your payment of %s. Your bank asks you to confirm the cancellation: please open this link and follow the steps.
-
-%s
-
-The link works until %s. If you did not ask for this cancellation, ignore this message and contact us.`,
-		name, providers.FormatMoney(p.Amount, p.Currency), link, expires.UTC().Format("2 January 2006, 15:04 UTC"))
 }

@@ -97,6 +97,7 @@ func (s *Server) routeTable() []Route {
 		{"POST /payments/{id}/refund", Act, s.paymentRefund},
 		{"GET /payments/{id}/refund/rules", Act, s.paymentRefundRules},
 		{"POST /payments/{id}/payer-links", Act, s.payerLinkCreate},
+		{"GET /payments/{id}/payer-links", ViewPayments, s.payerLinksFragment},
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
 		{"GET /my-refunds", Act, s.myRefunds},
 
@@ -115,6 +116,9 @@ func (s *Server) routeTable() []Route {
 
 		// The payer's return from the provider (public: the payer has no Paydesk account).
 		{"GET /payer/return", Public, s.payerReturn},
+		// Short payer addresses (public: the token is the secret).
+		{"GET /p/{token}", Public, s.payerShortOpen},
+		{"POST /p/{token}", Public, s.payerShortContinue},
 	}
 	// Provider webhooks, one route per registered provider (public: each is verified by
 	// the provider's own receiver, see webhooks.go).

@@ -82,4 +82,46 @@
     var r = rel(t.getAttribute("datetime"));
     if (r) { var span = document.createElement("span"); span.className = "muted"; span.textContent = " (" + r + ")"; t.after(span); }
   });
+  // Live payer links (docs/states.md, payer link): while a link is live, [data-poll]
+  // names a small fragment the page asks for every few seconds; when the fragment's
+  // data-poll-key differs from the page's, the payer's answer (or a new link) has come:
+  // the page reads itself again and swaps its main content, without a reload. It stops
+  // when no link is live, on any error (a sign-in that ended included), and after 20
+  // minutes, so a forgotten tab does not keep a sign-in alive: reload to follow longer.
+  function pollLinks(el) {
+    var url = el.getAttribute("data-poll"), key = el.getAttribute("data-poll-key");
+    if (!url || !window.fetch || !window.DOMParser) return;
+    var every = 4000, until = Date.now() + 20 * 60 * 1000;
+    var read = function (u) {
+      return fetch(u, { credentials: "same-origin", redirect: "error", headers: { "Accept": "text/html" } }).then(function (r) { return r.ok ? r.text() : null; });
+    };
+    var parse = function (html) { return new DOMParser().parseFromString(html, "text/html"); };
+    var tick = function () {
+      if (!document.body.contains(el)) return;
+      if (Date.now() > until) { el.setAttribute("data-poll-stopped", "time"); return; }
+      if (document.hidden) { setTimeout(tick, every); return; }
+      read(url).then(function (html) {
+        var next = html && parse(html).querySelector("[data-poll-key]");
+        if (!next) return;
+        if (next.getAttribute("data-poll-key") === key) { setTimeout(tick, every); return; }
+        return read(location.href).then(function (page) {
+          var main = page && parse(page).getElementById("main"), here = document.getElementById("main");
+          if (main && here) {
+            here.innerHTML = main.innerHTML;
+            here.querySelectorAll("time[data-relative]").forEach(function (t) {
+              var r = rel(t.getAttribute("datetime"));
+              if (r) { var span = document.createElement("span"); span.className = "muted"; span.textContent = " (" + r + ")"; t.after(span); }
+            });
+            here.querySelectorAll("[data-poll]").forEach(pollLinks);
+          } else {
+            var fresh = document.importNode(next, true);
+            el.replaceWith(fresh);
+            if (fresh.hasAttribute("data-poll")) pollLinks(fresh);
+          }
+        });
+      }).catch(function () { el.setAttribute("data-poll-stopped", "error"); });
+    };
+    setTimeout(tick, every);
+  }
+  document.querySelectorAll("[data-poll]").forEach(pollLinks);
 })();
