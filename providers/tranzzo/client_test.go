@@ -391,7 +391,7 @@ func TestVoid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tx.Method != methodVoid || string(tx.Amount) != "50.50" || tx.Status != statusSuccess || tx.StatusCode != codeOK {
+	if v, err := providers.ParseMajorJSON(tx.Amount, "XTS"); tx.Method != methodVoid || err != nil || v != 5050 || tx.Status != statusSuccess || tx.StatusCode != codeOK {
 		t.Errorf("answer: got %s %s %s %s, want void 50.50 success 1000", tx.Method, tx.Amount, tx.Status, tx.StatusCode)
 	}
 	if out := f.client.Void(context.Background(), held, ""); out.Kind != providers.Refused || out.Message != "Authorisation is already voided" {
