@@ -68,7 +68,9 @@ func TestSeeds(t *testing.T) {
 		check   func(t *testing.T, out providers.Outcome, sent seenRequest)
 	}{
 		{"expire: the session expires", "seed_session_expired.json", "POST /sessions/" + sessionID + "/expire",
-			func(c *Client) providers.Outcome { return c.Expire(context.Background(), providers.Ref{SessionID: sessionID}) },
+			func(c *Client) providers.Outcome {
+				return c.Expire(context.Background(), providers.Ref{SessionID: sessionID})
+			},
 			func(t *testing.T, out providers.Outcome, sent seenRequest) {
 				if out.Kind != providers.Done || out.Message != "BPC expired the session." {
 					t.Fatalf("got %s %q (%s), want done", out.Kind, out.Message, out.Detail)

@@ -574,7 +574,6 @@ func snapshotOfTxs(txs []transaction) (providers.Snapshot, error) {
 	return snapshotOf(list)
 }
 
-
 // segments splits the request path into unescaped segments.
 func segments(u *url.URL) ([]string, error) {
 	parts := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
