@@ -56,7 +56,7 @@ func (d *Desk) simpleAction(ctx context.Context, who Person, p storage.Payment, 
 			}
 		default:
 			if c, ok := prov.(providers.Canceller); ok {
-				return c.Cancel(ctx, ref, providers.CancelRequest{ReturnURL: d.payerReturnURL(), State: d.linkState(nonce), Comment: "Cancelled by " + who.Email + " in Paydesk"})
+				return c.Cancel(ctx, ref, providers.CancelRequest{ReturnURL: d.payerReturnURL(), State: d.linkState(nonce), Comment: "Cancelled by " + who.Email + " in Paydesk", Op: dec.Op})
 			}
 		}
 		return providers.Outcome{Kind: providers.Refused, Message: fmt.Sprintf("%s has no %s in Paydesk.", p.Provider.Label(), action)}

@@ -172,6 +172,11 @@ type CancelRequest struct {
 	State string
 	// Comment is sent where the provider takes one.
 	Comment string
+	// Op is the call Paydesk's eligibility chose from the stored payment (OpCancel, or
+	// OpVoid for a held authorisation), so a client whose provider has two kinds of
+	// cancellation sends the one decided without reading the payment first. Empty lets
+	// the client take its provider's plain cancellation.
+	Op Operation
 }
 
 // RefundRequest asks for a refund of Amount minor units (Amount == Captured-Refunded may be

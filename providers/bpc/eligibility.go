@@ -17,6 +17,9 @@ func cancelDecision(s providers.Snapshot) providers.Decision {
 	if s.PaymentID == "" {
 		return providers.Refuse(providers.ActionCancel, fmt.Sprintf("BPC cancels payments, and this session (%s) has none; expire the session instead.", s.SessionStatus))
 	}
+	if !paymentRead(s) {
+		return providers.Refuse(providers.ActionCancel, unreadPayment(s))
+	}
 	switch s.RawStatus {
 	case "requiresPaymentMethod", "requiresAction":
 		return providers.Decision{Action: providers.ActionCancel, Allowed: true, Op: providers.OpCancel, Reason: "BPC will cancel the payment before any capture."}
@@ -37,6 +40,9 @@ func expireDecision(s providers.Snapshot) providers.Decision {
 }
 
 func refundDecision(s providers.Snapshot) providers.Decision {
+	if s.PaymentID != "" && !paymentRead(s) {
+		return providers.Refuse(providers.ActionRefund, unreadPayment(s))
+	}
 	if s.PaymentID == "" || s.RawStatus != "succeeded" {
 		st := s.RawStatus
 		if s.PaymentID == "" {
@@ -45,4 +51,10 @@ func refundDecision(s providers.Snapshot) providers.Decision {
 		return providers.Refuse(providers.ActionRefund, fmt.Sprintf("BPC refunds only captured payments (succeeded); this one is %s.", st))
 	}
 	return providers.RefundLeft(s, "BPC")
+}
+
+// unreadPayment is the reason no payment action is offered for a session that names its
+// payment when the payment itself has not been read yet.
+func unreadPayment(s providers.Snapshot) string {
+	return fmt.Sprintf("This session (%s) names payment %s, which Paydesk has not read yet; refresh to read it.", s.SessionStatus, s.PaymentID)
 }

@@ -68,6 +68,7 @@ func newFixture(t *testing.T, edit func(*SimConfig, *Config)) *fixture {
 			f.events = append(f.events, event{name, env})
 		},
 	}
+	sc.Shapes, sc.ExtraFields = simMode.Shapes, simMode.ExtraFields
 	cc := Config{BaseURL: url, APIKey: testKey, Timeout: 2 * time.Second}
 	if edit != nil {
 		edit(&sc, &cc)

@@ -73,6 +73,10 @@ func snapshotOf(sessRaw, payRaw json.RawMessage, refundsRaw []json.RawMessage) (
 		snap.SessionID = s.ID
 		snap.SessionStatus = s.Status
 		snap.RawStatus = s.Status
+		// A session that names its payment [I] links the two even before the payment is
+		// read: the stored row keeps the payment id, so the payment's own webhooks and a
+		// refresh find and fill the same row (docs/providers.md#bpc-session).
+		snap.PaymentID = strings.TrimSpace(s.PaymentID)
 		snap.Amount = int64(s.Amount)
 		snap.Currency = cur
 		snap.MerchantReference = s.MerchantReferenceID
@@ -95,6 +99,9 @@ func snapshotOf(sessRaw, payRaw json.RawMessage, refundsRaw []json.RawMessage) (
 		}
 		if p.AmountReceived < 0 || p.AmountCapturable < 0 {
 			return providers.Snapshot{}, fmt.Errorf("bpc: payment %s: negative amountReceived or amountCapturable", p.ID)
+		}
+		if snap.PaymentID != "" && snap.PaymentID != p.ID {
+			return providers.Snapshot{}, fmt.Errorf("bpc: session %s names payment %s, not %s", snap.SessionID, snap.PaymentID, p.ID)
 		}
 		if snap.Currency != "" && snap.Currency != cur {
 			return providers.Snapshot{}, fmt.Errorf("bpc: payment %s is in %s but session %s is in %s", p.ID, cur, snap.SessionID, snap.Currency)

@@ -83,6 +83,34 @@ type SimConfig struct {
 	// Event constants) and the payment's import envelope as it now stands, outside the
 	// simulator's lock. Webhooks will hang off it. Load does not call it.
 	OnChange func(event string, envelope []byte)
+	// Shapes chooses how much of each object the answers carry: Full (the default) or
+	// exactly what BPC's document shows (Documented).
+	Shapes Shape
+	// ExtraFields adds fields BPC does not document to every object answered, nested ones
+	// included, as a newer API version might: the client must ignore them.
+	ExtraFields bool
+}
+
+// Shape is how much of each object the simulator's answers carry.
+type Shape int
+
+// The shapes.
+const (
+	// Full answers every field the simulator knows, the undocumented ones included: a
+	// session's paymentId (the link to its payment [I]) and paymentUrl.
+	Full Shape = iota
+	// Documented answers exactly the fields BPC's document shows for each object: a
+	// session without paymentId or paymentUrl (the document's session has neither), so
+	// a session never names its payment.
+	Documented
+)
+
+// String names the shape.
+func (sh Shape) String() string {
+	if sh == Documented {
+		return "documented"
+	}
+	return "full"
 }
 
 // Simulator is a strict, stateful stand-in for the BPC eCommerce API v2, served relative
@@ -416,7 +444,7 @@ func (s *Simulator) getPayment(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.payments[id]
 	var body []byte
 	if ok {
-		body = mustJSON(p)
+		body = s.paymentJSON(p)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -449,7 +477,7 @@ func (s *Simulator) cancelPayment(w http.ResponseWriter, r *http.Request) {
 	p.Status = "canceled"
 	p.AmountCapturable = 0
 	p.CanceledAt = s.nowString()
-	body := mustJSON(p)
+	body := s.paymentJSON(p)
 	env := s.envelopeLocked("", id)
 	s.mu.Unlock()
 	s.notify(EventPaymentCanceled, env)
@@ -460,7 +488,7 @@ func (s *Simulator) listRefunds(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()
 	_, ok := s.payments[id]
-	list := s.refundsLocked(id)
+	list := providers.JSONList(s.refundsJSON(s.refundsLocked(id)))
 	shape := s.listShape
 	s.mu.Unlock()
 	if !ok {
@@ -470,11 +498,11 @@ func (s *Simulator) listRefunds(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	switch shape {
 	case ListArray:
-		body = mustJSON(list)
+		body = list
 	case ListRefunds:
-		body = mustJSON(map[string]any{"refunds": list})
+		body = s.shaped(mustJSON(map[string]any{"refunds": list}))
 	default:
-		body = mustJSON(map[string]any{"data": list, "hasMore": false})
+		body = s.shaped(mustJSON(map[string]any{"data": list, "hasMore": false}))
 	}
 	writeBody(w, http.StatusOK, body)
 }
@@ -554,7 +582,7 @@ func (s *Simulator) createRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	s.refunds[ref.ID] = ref
 	s.paymentRefunds[pid] = append(s.paymentRefunds[pid], ref.ID)
-	body := mustJSON(ref)
+	body := s.shaped(mustJSON(ref))
 	env := s.envelopeLocked("", pid)
 	s.mu.Unlock()
 	s.notify(EventRefundUpdated, env)
@@ -567,7 +595,7 @@ func (s *Simulator) getRefund(w http.ResponseWriter, r *http.Request) {
 	ref, ok := s.refunds[id]
 	var body []byte
 	if ok {
-		body = mustJSON(ref)
+		body = s.shaped(mustJSON(ref))
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -613,7 +641,39 @@ func (s *Simulator) sessionJSON(sess *session) []byte {
 	if s.cfg.PublicURL != "" {
 		out.PaymentURL = s.cfg.PublicURL + "/pay/" + sess.ID
 	}
-	return mustJSON(&out)
+	if s.cfg.Shapes == Documented {
+		out.PaymentID, out.PaymentURL = "", ""
+		if len(out.Metadata) == 0 {
+			out.Metadata = json.RawMessage(`{}`) // the document shows it, empty
+		}
+	}
+	return s.shaped(mustJSON(&out))
+}
+
+// paymentJSON renders a payment as the API answers it.
+func (s *Simulator) paymentJSON(p *payment) []byte {
+	out := *p
+	if s.cfg.Shapes == Documented && len(out.Metadata) == 0 {
+		out.Metadata = json.RawMessage(`{}`)
+	}
+	return s.shaped(mustJSON(&out))
+}
+
+// refundsJSON renders refunds as the API answers them, one JSON object each.
+func (s *Simulator) refundsJSON(list []*refund) []json.RawMessage {
+	out := make([]json.RawMessage, len(list))
+	for i, r := range list {
+		out[i] = s.shaped(mustJSON(r))
+	}
+	return out
+}
+
+// shaped adds the undocumented extra fields to an answer when SimConfig.ExtraFields asks.
+func (s *Simulator) shaped(body []byte) []byte {
+	if !s.cfg.ExtraFields {
+		return body
+	}
+	return withExtraFields(body, "simUnknownField", "simUnknownObject")
 }
 
 func (s *Simulator) refundsLocked(paymentID string) []*refund {
@@ -644,8 +704,8 @@ func (s *Simulator) envelopeLocked(sessionID, paymentID string) []byte {
 		env.Session = s.sessionJSON(sess)
 	}
 	if pay != nil {
-		env.Payment = mustJSON(pay)
-		env.Refunds = mustJSON(s.refundsLocked(pay.ID))
+		env.Payment = s.paymentJSON(pay)
+		env.Refunds = providers.JSONList(s.refundsJSON(s.refundsLocked(pay.ID)))
 	}
 	return mustJSON(env)
 }

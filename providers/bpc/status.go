@@ -10,7 +10,7 @@ func Normalise(s providers.Snapshot) providers.Status {
 }
 
 func normalise(s providers.Snapshot) providers.Status {
-	if s.PaymentID == "" {
+	if !paymentRead(s) {
 		switch s.SessionStatus {
 		case "open":
 			return providers.StatusAwaitingPayment
@@ -36,4 +36,12 @@ func normalise(s providers.Snapshot) providers.Status {
 		return providers.StatusFailed
 	}
 	return providers.StatusUnknown
+}
+
+// paymentRead reports whether s carries a payment's own status. A session alone has none,
+// even when it names its payment: then RawStatus is the session's status (BPC's session
+// and payment statuses share no word), and the session's status is what Paydesk shows
+// until the payment is read (a refresh or the payment's webhook).
+func paymentRead(s providers.Snapshot) bool {
+	return s.PaymentID != "" && !(s.SessionStatus != "" && s.RawStatus == s.SessionStatus)
 }

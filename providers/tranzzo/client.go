@@ -158,19 +158,14 @@ func (c *Client) Fetch(ctx context.Context, ref providers.Ref) (providers.Snapsh
 	return snap, nil
 }
 
-// Cancel cancels the payment the way Tranzzo allows for its current state, which it reads
-// first (one GET): a held authorisation (auth, success) is voided with Void; anything
-// else is sent to CancelUnpaid, and Tranzzo's refusal comes back as Refused when the
-// payment is not an unpaid hosted one. If the order cannot be read nothing is sent.
+// Cancel sends the cancellation Paydesk's eligibility chose from the stored payment
+// (req.Op): a held authorisation (auth, success) is voided with Void; anything else goes
+// to CancelUnpaid, the call Tranzzo documents, and Tranzzo's refusal comes back as Refused
+// when the payment is no longer an unpaid hosted one. Nothing is read before: Tranzzo
+// documents no read for this, and a read that fails or is refused must not stop the
+// documented call (docs/providers.md#tranzzo-cancel). The order is read after, best effort.
 func (c *Client) Cancel(ctx context.Context, ref providers.Ref, req providers.CancelRequest) providers.Outcome {
-	snap, err := c.Fetch(ctx, ref)
-	if err != nil {
-		return providers.Outcome{Kind: providers.Refused,
-			Message: "Paydesk could not read the order before cancelling, so nothing was sent to Tranzzo. " + providers.SafeMessage(err),
-			Detail:  err.Error()}
-	}
-	if snap.Method == methodAuth && snap.RawStatus == statusSuccess {
-		ref.Currency = snap.Currency
+	if req.Op == providers.OpVoid {
 		return c.Void(ctx, ref, req.Comment)
 	}
 	return c.CancelUnpaid(ctx, ref)
@@ -187,7 +182,13 @@ func (c *Client) CancelUnpaid(ctx context.Context, ref providers.Ref) providers.
 	path := "/pos/" + url.PathEscape(c.cfg.POSID) + "/order/" + url.PathEscape(ref.OrderID) + "/cancel"
 	body, pe := c.call(ctx, http.MethodPost, path, nil)
 	if pe != nil {
-		return failed(pe, body)
+		out := failed(pe, body)
+		if out.Kind == providers.Refused {
+			// Tranzzo said no, typically because the payment is no longer unpaid: show
+			// staff what it is now.
+			c.readBack(ctx, ref, &out)
+		}
+		return out
 	}
 	t, err := answerTransaction(body, methodPurchase, methodAuth)
 	if err != nil {
@@ -298,7 +299,8 @@ func (c *Client) Refund(ctx context.Context, ref providers.Ref, req providers.Re
 	return out
 }
 
-// readBack attaches the payment as it is after a successful action; a failed read only
+// readBack attaches the payment as it is after an action (a success, or a refusal whose
+// reason the fresh state shows); a failed read only
 // leaves a note for the log, the action itself is done.
 func (c *Client) readBack(ctx context.Context, ref providers.Ref, out *providers.Outcome) {
 	snap, err := c.Fetch(ctx, ref)

@@ -3,10 +3,13 @@ package tranzzo
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,37 +191,46 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
+// TestCancel: Cancel sends the call the stored state chose (req.Op, as ops passes it from
+// the eligibility decision) first, with no read before it; the order is read after.
 func TestCancel(t *testing.T) {
 	tests := []struct {
 		variant  int
+		op       providers.Operation // what ops passes: Eligible(stored).Cancel.Op, or a stale choice
 		kind     providers.OutcomeKind
 		message  string // contained in the outcome's message
-		endpoint string // the POST sent, "" for none
+		endpoint string // the POST sent
 		after    providers.Status
 	}{
-		{VariantHostedPurchaseInit, providers.Done, "cancelled the unpaid payment", "/cancel", providers.StatusCancelled},
-		{VariantHostedAuthInit, providers.Done, "cancelled the unpaid payment", "/cancel", providers.StatusCancelled},
-		{VariantDirectPurchaseInit, providers.Refused, "Payment cannot be cancelled: only an unpaid hosted purchase or auth (status init) can be; this one is direct purchase init", "/cancel", providers.StatusAwaitingPayment},
-		{VariantPurchasePending, providers.Refused, "this one is hosted purchase pending", "/cancel", providers.StatusProcessing},
-		{VariantPurchaseSuccess, providers.Refused, "this one is hosted purchase success", "/cancel", providers.StatusPaid},
-		{VariantAuthHeld, providers.Done, "voided the authorisation", "/void", providers.StatusCancelled},
-		{VariantAuthVoided, providers.Refused, "Authorisation is already voided", "/void", providers.StatusCancelled},
-		{VariantAuthCaptured, providers.Refused, "this one is hosted capture success", "/cancel", providers.StatusPaid},
-		{VariantHostedCancelled, providers.Refused, "this one is hosted purchase failure", "/cancel", providers.StatusCancelled},
-		{VariantUnknownStatus, providers.Refused, "this one is hosted purchase processing", "/cancel", providers.StatusUnknown},
+		{VariantHostedPurchaseInit, providers.OpCancel, providers.Done, "cancelled the unpaid payment", "/cancel", providers.StatusCancelled},
+		{VariantHostedAuthInit, providers.OpCancel, providers.Done, "cancelled the unpaid payment", "/cancel", providers.StatusCancelled},
+		{VariantHostedPurchaseInit, "", providers.Done, "cancelled the unpaid payment", "/cancel", providers.StatusCancelled},
+		{VariantDirectPurchaseInit, providers.OpCancel, providers.Refused, "Payment cannot be cancelled: only an unpaid hosted purchase or auth (status init) can be; this one is direct purchase init", "/cancel", providers.StatusAwaitingPayment},
+		{VariantPurchasePending, providers.OpCancel, providers.Refused, "this one is hosted purchase pending", "/cancel", providers.StatusProcessing},
+		{VariantPurchaseSuccess, providers.OpCancel, providers.Refused, "this one is hosted purchase success", "/cancel", providers.StatusPaid},
+		{VariantAuthHeld, providers.OpVoid, providers.Done, "voided the authorisation", "/void", providers.StatusCancelled},
+		{VariantAuthVoided, providers.OpVoid, providers.Refused, "Authorisation is already voided", "/void", providers.StatusCancelled},
+		{VariantAuthCaptured, providers.OpCancel, providers.Refused, "this one is hosted capture success", "/cancel", providers.StatusPaid},
+		{VariantHostedCancelled, providers.OpCancel, providers.Refused, "this one is hosted purchase failure", "/cancel", providers.StatusCancelled},
+		{VariantUnknownStatus, providers.OpCancel, providers.Refused, "this one is hosted purchase processing", "/cancel", providers.StatusUnknown},
 	}
 	for _, tt := range tests {
-		t.Run(variantNames[tt.variant], func(t *testing.T) {
+		t.Run(variantNames[tt.variant]+"/"+string(tt.op), func(t *testing.T) {
 			f := newFixture(t, nil)
 			ref := f.load(t, tt.variant, "EUR", 4200)
 			before := f.state(t, ref)
-			out := f.client.Cancel(context.Background(), ref, providers.CancelRequest{Comment: "customer asked"})
+			out := f.client.Cancel(context.Background(), ref, providers.CancelRequest{Comment: "customer asked", Op: tt.op})
 			if out.Kind != tt.kind || !strings.Contains(out.Message, tt.message) {
 				t.Fatalf("got %s %q, want %s containing %q (detail %s)", out.Kind, out.Message, tt.kind, tt.message, out.Detail)
 			}
 			reqs := f.sim.Requests()
-			if len(reqs) < 2 || reqs[0].Method != http.MethodGet || reqs[1].Method != http.MethodPost || !strings.HasSuffix(reqs[1].Path, tt.endpoint) {
-				t.Errorf("requests: got %v, want a GET then POST …%s", reqs, tt.endpoint)
+			if len(reqs) == 0 || reqs[0].Method != http.MethodPost || !strings.HasSuffix(reqs[0].Path, tt.endpoint) {
+				t.Errorf("requests: got %v, want the POST …%s first, nothing read before it", reqs, tt.endpoint)
+			}
+			for _, r := range reqs[1:] {
+				if r.Method != http.MethodGet {
+					t.Errorf("requests: got %v, want only reads after the POST", reqs)
+				}
 			}
 			if f.posts() != 1 {
 				t.Errorf("got %d POSTs, want exactly 1", f.posts())
@@ -240,6 +252,79 @@ func TestCancel(t *testing.T) {
 				f.waitChange(t)
 			} else if after := f.state(t, ref); after != before {
 				t.Errorf("refused cancel changed the order:\ngot  %s\nwant %s", after, before)
+			}
+			if tt.kind == providers.Refused && tt.endpoint == "/cancel" {
+				// The refusal's reason is the payment's fresh state, read after the call.
+				if out.Snapshot == nil || providers.Normalise(*out.Snapshot) != tt.after {
+					t.Errorf("refused cancel: snapshot read after = %+v, want the order as it is (%s)", out.Snapshot, tt.after)
+				}
+			}
+		})
+	}
+}
+
+// TestCancelSentWhateverTheReadAnswers: a plain server whose GET answers 500, 404 or an
+// HTML page still receives the documented cancel, once, and its answer decides.
+func TestCancelSentWhateverTheReadAnswers(t *testing.T) {
+	answer, err := os.ReadFile("testdata/seed_cancel_response_fixed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gets := []struct {
+		name   string
+		status int
+		ctype  string
+		body   string
+	}{
+		{"500", http.StatusInternalServerError, "application/json", `{"message":"Internal error","args":{"code":"S-500"}}`},
+		{"404", http.StatusNotFound, "application/json", `{"message":"Order not found","args":{"code":"O-404"}}`},
+		{"html", http.StatusOK, "text/html", "<!DOCTYPE html><html><body>Maintenance</body></html>"},
+		{"html 502", http.StatusBadGateway, "text/html", "<html><body>Bad gateway</body></html>"},
+	}
+	for _, g := range gets {
+		t.Run(g.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, r.Method+" "+r.URL.Path)
+				mu.Unlock()
+				if r.Method == http.MethodGet {
+					w.Header().Set("Content-Type", g.ctype)
+					w.WriteHeader(g.status)
+					io.WriteString(w, g.body)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(answer)
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv.URL, nil)
+			out := c.Cancel(context.Background(), providers.Ref{OrderID: "123", Currency: "UAH"},
+				providers.CancelRequest{Op: providers.OpCancel, Comment: "customer asked"})
+			if out.Kind != providers.Done || !strings.Contains(out.Message, "cancelled the unpaid payment") {
+				t.Errorf("got %s %q, want done (detail %s)", out.Kind, out.Message, out.Detail)
+			}
+			if out.Snapshot != nil {
+				t.Errorf("snapshot %+v from a read that failed", out.Snapshot)
+			}
+			if !strings.Contains(out.Detail, "reading the order back failed") {
+				t.Errorf("detail %q does not note the failed read after", out.Detail)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want := "POST /pos/" + testPOS + "/order/123/cancel"
+			if len(seen) == 0 || seen[0] != want {
+				t.Fatalf("requests %v, want %q first", seen, want)
+			}
+			posts := 0
+			for _, s := range seen {
+				if strings.HasPrefix(s, "POST ") {
+					posts++
+				}
+			}
+			if posts != 1 {
+				t.Errorf("requests %v, want exactly one POST", seen)
 			}
 		})
 	}
@@ -306,7 +391,7 @@ func TestVoid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tx.Method != methodVoid || string(tx.Amount) != "50.50" || tx.Status != statusSuccess || tx.StatusCode != codeOK {
+	if v, err := providers.ParseMajorJSON(tx.Amount, "XTS"); tx.Method != methodVoid || err != nil || v != 5050 || tx.Status != statusSuccess || tx.StatusCode != codeOK {
 		t.Errorf("answer: got %s %s %s %s, want void 50.50 success 1000", tx.Method, tx.Amount, tx.Status, tx.StatusCode)
 	}
 	if out := f.client.Void(context.Background(), held, ""); out.Kind != providers.Refused || out.Message != "Authorisation is already voided" {
@@ -747,10 +832,11 @@ func TestUnreachable(t *testing.T) {
 	if out.Kind != providers.Unknown {
 		t.Errorf("Refund: got %s, want unknown", out.Kind)
 	}
-	// Cancel reads first: when that fails nothing is sent, which is definitive.
-	if out := c.Cancel(context.Background(), providers.Ref{OrderID: "o-1"}, providers.CancelRequest{}); out.Kind != providers.Refused ||
-		!strings.Contains(out.Message, "nothing was sent") {
-		t.Errorf("Cancel: got %s %q, want refused, nothing sent", out.Kind, out.Message)
+	// Cancel reads nothing first: the cancel itself was sent into the void, so its outcome
+	// is unknown.
+	if out := c.Cancel(context.Background(), providers.Ref{OrderID: "o-1"}, providers.CancelRequest{Op: providers.OpCancel}); out.Kind != providers.Unknown ||
+		!strings.Contains(out.Message, "could not be reached") {
+		t.Errorf("Cancel: got %s %q, want unknown, could not be reached", out.Kind, out.Message)
 	}
 }
 

@@ -113,7 +113,7 @@ func TestDemoVariants(t *testing.T) {
 				for _, d := range diffSnapshot(fetched, snap) {
 					t.Errorf("Fetch: %s", d)
 				}
-				out := f.client.Cancel(context.Background(), providers.RefOf(snap), providers.CancelRequest{})
+				out := f.client.Cancel(context.Background(), providers.RefOf(snap), providers.CancelRequest{Op: el.Cancel.Op})
 				if wantDone := tt.cancelOp != ""; (out.Kind == providers.Done) != wantDone || (!wantDone && out.Kind != providers.Refused) {
 					t.Errorf("Cancel: got %s %q, want done %v (else refused)", out.Kind, out.Message, wantDone)
 				}

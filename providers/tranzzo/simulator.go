@@ -55,6 +55,34 @@ type SimConfig struct {
 	// It runs synchronously, outside the simulator's lock, before the answer is written.
 	// Load does not call it. Webhooks will hang off it.
 	OnChange func(transaction, envelope []byte)
+	// Shapes chooses how the answers are written: Full (the default) or the way Tranzzo's
+	// document writes them (Documented).
+	Shapes Shape
+	// ExtraFields adds fields Tranzzo does not document to every transaction answered:
+	// the client must ignore them.
+	ExtraFields bool
+}
+
+// Shape is how the simulator writes its answers.
+type Shape int
+
+// The shapes.
+const (
+	// Full writes every documented field of a transaction, amounts with all their
+	// minor digits (42.00), and answers /void and /refund with one transaction object.
+	Full Shape = iota
+	// Documented writes what the document's only answer shows: every action answered
+	// with an array of transactions, amounts as plain numbers without trailing zeros
+	// (the document's "amount": 1).
+	Documented
+)
+
+// String names the shape.
+func (sh Shape) String() string {
+	if sh == Documented {
+		return "documented"
+	}
+	return "full"
 }
 
 // Request is one request the simulator received, for tests to count calls.
@@ -137,7 +165,7 @@ func (s *Simulator) Snapshot(orderID string) (providers.Snapshot, error) {
 	if !ok {
 		return providers.Snapshot{}, fmt.Errorf("tranzzo: simulator: order %q: %w", orderID, providers.ErrNotFound)
 	}
-	return snapshotOfTxs(txs)
+	return snapshotOf(s.present(txs))
 }
 
 // Envelope is the import envelope of orderID as the simulator holds it.
@@ -173,11 +201,8 @@ func (s *Simulator) SetStatus(orderID, status, code, description string) error {
 	}
 	txs[i].Status, txs[i].StatusCode, txs[i].StatusDescription = text(status), text(code), text(description)
 	txs[i].ProcessedAt = text(formatTime(s.cfg.Now()))
-	tx, err := json.Marshal(txs[i])
-	var env []byte
-	if err == nil {
-		env, err = envelopeOfTxs(txs)
-	}
+	tx := s.presentOne(txs[i])
+	env, err := s.envelopeOf(txs)
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("tranzzo: simulator: %w", err)
@@ -303,7 +328,7 @@ func (s *Simulator) getOrder(posID, orderID string) (int, []byte, *change) {
 	if !ok {
 		return answer(http.StatusNotFound, simError("Order not found", simCodeNotFound))
 	}
-	return answer(http.StatusOK, txs)
+	return http.StatusOK, providers.JSONList(s.present(txs)), nil
 }
 
 // cancel answers POST /pos/{pos_id}/order/{order_id}/cancel: only an unpaid hosted
@@ -468,17 +493,56 @@ func (s *Simulator) newPaymentID() string {
 
 // answerChanged encodes the answer to an action and what changed. Callers hold s.mu.
 func (s *Simulator) answerChanged(txs []transaction, changed transaction, v any) (int, []byte, *change) {
-	env, err := envelopeOfTxs(txs)
-	var tx []byte
-	if err == nil {
-		tx, err = json.Marshal(changed)
-	}
+	env, err := s.envelopeOf(txs)
 	if err != nil {
 		// Cannot happen with transactions the simulator built; say so loudly.
 		return answer(http.StatusInternalServerError, simError("Simulator error: "+err.Error(), simCodeServer))
 	}
-	status, body, _ := answer(http.StatusOK, v)
-	return status, body, &change{tx: tx, env: env}
+	var body []byte
+	switch x := v.(type) {
+	case []transaction:
+		body = providers.JSONList(s.present(x))
+	case transaction:
+		body = s.presentOne(x)
+		if s.cfg.Shapes == Documented {
+			body = providers.JSONList([]json.RawMessage{body})
+		}
+	}
+	return http.StatusOK, body, &change{tx: s.presentOne(changed), env: env}
+}
+
+// present writes transactions as the API answers them, in the simulator's shape.
+func (s *Simulator) present(txs []transaction) []json.RawMessage {
+	out := make([]json.RawMessage, len(txs))
+	for i, t := range txs {
+		out[i] = s.presentOne(t)
+	}
+	return out
+}
+
+// presentOne writes one transaction as the API answers it, in the simulator's shape.
+func (s *Simulator) presentOne(t transaction) json.RawMessage {
+	if s.cfg.Shapes == Documented {
+		t.Amount = plainNumber(t.Amount)
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		// Only the simulator's own transactions are written: a programming error.
+		panic(fmt.Sprintf("tranzzo: simulator: %v", err))
+	}
+	if s.cfg.ExtraFields {
+		b = withExtraFields(b)
+	}
+	return b
+}
+
+// envelopeOf is the import envelope of an order as the simulator answers it.
+func (s *Simulator) envelopeOf(txs []transaction) ([]byte, error) {
+	snap, err := snapshotOf(s.present(txs))
+	if err != nil {
+		return nil, err
+	}
+	return snap.Raw, nil
 }
 
 // mainOf finds the payment transaction of an order (the one the Snapshot is built from)
@@ -508,15 +572,6 @@ func snapshotOfTxs(txs []transaction) (providers.Snapshot, error) {
 		list[i] = b
 	}
 	return snapshotOf(list)
-}
-
-// envelopeOfTxs is the import envelope of the simulator's transactions.
-func envelopeOfTxs(txs []transaction) ([]byte, error) {
-	snap, err := snapshotOfTxs(txs)
-	if err != nil {
-		return nil, err
-	}
-	return snap.Raw, nil
 }
 
 // segments splits the request path into unescaped segments.
