@@ -38,7 +38,7 @@ func (d *Desk) simpleAction(ctx context.Context, who Person, p storage.Payment, 
 	if err != nil {
 		return Result{}, d.startRefusal(who, err)
 	}
-	prov := d.Provider(p.Provider)
+	prov := d.ProviderOf(p)
 	nonce := newNonce()
 	ref := providers.RefOf(p.Snapshot)
 	out := d.runAction(ctx, who, p, a, nonce, func(ctx context.Context) providers.Outcome {
