@@ -8,8 +8,8 @@ import (
 	"paydesk/storage"
 )
 
-// Account is one configured account of a provider (docs/providers.md, "Accounts"): a
-// BPC account per legal entity, a Tranzzo point of sale, a Powens domain. Each has its
+// Account is one configured account of a provider (docs/providers.md, "Accounts"): an
+// account per legal entity, per point of sale or per country. Each has its
 // own client, its own webhook URL (/webhooks/{provider}/{account}) and secret; every
 // payment belongs to one, and every call about a payment goes through its account's
 // client.
@@ -111,7 +111,7 @@ func (d *Desk) defaultAccount(n providers.Name) *Account {
 	return nil
 }
 
-// storedUnder are the account names a webhook to a the Desk's account a may find its
+// storedUnder are the account names a webhook to account a may find its
 // payments under: its own, and for the provider's default account the name payments
 // stored before accounts existed carry.
 func (d *Desk) storedUnder(a *Account) []string {

@@ -6,8 +6,8 @@
 -- file).
 ALTER TABLE payments ADD COLUMN account TEXT NOT NULL DEFAULT 'default';
 
--- A provider's ids are unique within one account, not across accounts: Tranzzo order ids
--- are chosen by the merchant and two points of sale may use the same one. Building the
+-- A provider's ids are unique within one account, not across accounts: a provider that
+-- keys payments on the merchant's own order id lets two points of sale use the same one. Building the
 -- three unique indexes again reads the table once each (a few seconds on a million
 -- payments), acceptable once.
 DROP INDEX payments_provider_payment;
