@@ -61,7 +61,7 @@ func loadAccounts(getenv func(string) string, env map[providers.Name]providers.S
 	if path == "" {
 		return out, nil
 	}
-	fromFile, errs := readAccountsFile(path, os.Getenv)
+	fromFile, errs := readAccountsFile(path, getenv)
 	for _, a := range fromFile {
 		if i := slices.IndexFunc(out, func(o accountConfig) bool { return o.Provider == a.Provider && o.Name == a.Name }); i >= 0 {
 			errs = append(errs, fmt.Errorf("%s: configured twice: by %s and by the file (name one of them otherwise)", a.where, out[i].where))
@@ -87,7 +87,7 @@ func loadAccounts(getenv func(string) string, env map[providers.Name]providers.S
 // with its provider, name, optional default mark and its provider's settings, a setting
 // given as its value (base_url = "…"), as the environment variable holding it
 // (api_key_env = "ACME_FR_API_KEY") or as the file holding it (api_key_file =
-// "/run/secrets/acme-fr-api-key"). lookupEnv reads the environment (os.Getenv).
+// "/run/secrets/acme-fr-api-key"). lookupEnv reads the environment.
 func readAccountsFile(path string, lookupEnv func(string) string) ([]accountConfig, []error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -157,9 +157,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer stopBackground()
 	mux := http.NewServeMux()
-	for key, sim := range sims {
-		mux.Handle(simPrefix(key)+"/", http.StripPrefix(simPrefix(key), lazy.handler(key, sim)))
-	}
+	lazy.mount(mux)
 	// Demo only (loopback, generated data): the metrics next to the app. Production serves
 	// them on PAYDESK_METRICS_ADDR, never on the public address.
 	mux.Handle("GET /metrics", srv.MetricsHandler())
@@ -292,8 +290,8 @@ func printBanner(w io.Writer, baseURL, issuer, dbPath string, payments int, took
 	fmt.Fprintf(&b, "  database: %s (%d payments), ready in %s\n", dbPath, payments, took.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  OpenID provider (local, demo users only): %s\n", issuer)
 	var sims []string
-	for _, n := range providers.Names {
-		sims = append(sims, simURL(baseURL, n))
+	for _, a := range demoAccounts(nil) {
+		sims = append(sims, simURL(baseURL, simKey(a.Provider, a.Name)))
 	}
 	fmt.Fprintf(&b, "  provider simulators: %s\n\n", strings.Join(sims, ", "))
 	fmt.Fprintf(&b, "Sign in as:\n")

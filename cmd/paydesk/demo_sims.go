@@ -28,6 +28,14 @@ type lazySimulators struct {
 	known sync.Map
 }
 
+// mount serves every simulator under /sim/ on mux: an account's at simPrefix of its
+// simKey (demo_accounts.go).
+func (l *lazySimulators) mount(mux *http.ServeMux) {
+	for key, sim := range l.sims {
+		mux.Handle(simPrefix(key)+"/", http.StripPrefix(simPrefix(key), l.handler(key, sim)))
+	}
+}
+
 // handler wraps an account's simulator (key is its simKey): before it answers, the
 // payments of that account the request names are loaded.
 func (l *lazySimulators) handler(key providers.Name, sim http.Handler) http.Handler {
