@@ -38,7 +38,7 @@ func (d *Desk) simpleAction(ctx context.Context, who Person, p storage.Payment, 
 	if err != nil {
 		return Result{}, d.startRefusal(who, err)
 	}
-	prov := d.Provider(p.Provider)
+	prov := d.ProviderOf(p)
 	// The signed state sent with a cancel request belongs to the cancellation: it is kept
 	// on the journal row, and every payer link made for it carries it (docs/states.md).
 	nonce := newNonce()

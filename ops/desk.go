@@ -40,7 +40,11 @@ type Config struct {
 	// Webhooks are the registered providers' webhook receivers, built by cmd/paydesk from
 	// each provider's settings. A provider without one has its webhooks refused as not
 	// configured, so it sends them again once Paydesk can verify them (webhooks.go).
+	// They and New's clients are the "default" accounts of the providers Accounts lacks.
 	Webhooks map[providers.Name]providers.WebhookReceiver
+	// Accounts are the configured provider accounts, each with its client and webhook
+	// receiver (accounts.go).
+	Accounts []Account
 	// Metrics receives the actions, webhooks and reconciler runs (none counted when nil).
 	Metrics Metrics
 	// Hook, when set, is called at each step of a provider action ("before_call",
@@ -87,7 +91,7 @@ func (noMetrics) Webhook(providers.Name, string)       {}
 type Desk struct {
 	cfg       Config
 	db        *storage.DB
-	providers map[providers.Name]providers.Provider
+	accounts  map[providers.Name][]*Account // by provider, in configuration order (accounts.go)
 	log       *slog.Logger
 	metrics   Metrics
 	started   time.Time    // when this desk was built: older pending actions are abandoned
@@ -128,17 +132,24 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 	if m == nil {
 		m = noMetrics{}
 	}
-	if provs == nil {
-		provs = map[providers.Name]providers.Provider{}
+	accounts, err := buildAccounts(cfg, provs)
+	if err != nil {
+		return nil, err
 	}
-	return &Desk{cfg: cfg, db: db, providers: provs, log: log, metrics: m, started: cfg.Now()}, nil
+	return &Desk{cfg: cfg, db: db, accounts: accounts, log: log, metrics: m, started: cfg.Now()}, nil
 }
 
 // Store is the database the Desk works on (pages read lists from it directly).
 func (d *Desk) Store() *storage.DB { return d.db }
 
-// Provider returns the client of a provider, or nil when it is not configured.
-func (d *Desk) Provider(n providers.Name) providers.Provider { return d.providers[n] }
+// Provider returns the client of a provider's default account, or nil when it is not
+// configured. A stored payment's calls go through ProviderOf (its own account's client).
+func (d *Desk) Provider(n providers.Name) providers.Provider {
+	if a := d.defaultAccount(n); a != nil {
+		return a.Client
+	}
+	return nil
+}
 
 // Now is the Desk's clock.
 func (d *Desk) Now() time.Time { return d.cfg.Now() }
@@ -156,10 +167,14 @@ func (d *Desk) ApprovalTTL() time.Duration { return d.cfg.ApprovalTTL }
 func (d *Desk) Metrics() Metrics { return d.metrics }
 
 // MakesPayerLinks reports whether a provider's payments may need the payer to confirm
-// through a link (its client can make one).
+// through a link (its clients can make one).
 func (d *Desk) MakesPayerLinks(n providers.Name) bool {
-	_, ok := d.providers[n].(providers.PayerLinker)
-	return ok
+	for _, a := range d.accounts[n] {
+		if _, ok := a.Client.(providers.PayerLinker); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // hook tells Config.Hook (the crash test) that an action reached step.

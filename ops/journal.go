@@ -93,7 +93,7 @@ func (d *Desk) runAction(ctx context.Context, who Person, p storage.Payment, a s
 func (d *Desk) storeSnapshot(ctx context.Context, p storage.Payment, out providers.Outcome) {
 	snap := out.Snapshot
 	if snap == nil && (out.Kind == providers.Done || out.Kind == providers.NeedsPayer) {
-		if prov := d.Provider(p.Provider); prov != nil {
+		if prov := d.ProviderOf(p); prov != nil {
 			fetched, err := prov.Fetch(ctx, providers.RefOf(p.Snapshot))
 			if err != nil {
 				d.log.Warn("read back after action", "payment", p.PublicID, "err", err)
@@ -105,7 +105,7 @@ func (d *Desk) storeSnapshot(ctx context.Context, p storage.Payment, out provide
 	if snap == nil {
 		return
 	}
-	if _, _, err := d.db.UpsertPayment(ctx, *snap, storage.UpsertOptions{Actor: "provider", Kind: "refreshed"}); err != nil {
+	if _, _, err := d.db.UpsertPayment(ctx, d.stamp(p, *snap), storage.UpsertOptions{Actor: "provider", Kind: "refreshed"}); err != nil {
 		d.log.Error("store snapshot", "payment", p.PublicID, "err", err)
 	}
 }

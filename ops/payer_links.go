@@ -21,7 +21,7 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 	if !who.mayAct() {
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "Your role cannot make payer links; support staff and managers can.")
 	}
-	linker, ok := d.Provider(p.Provider).(providers.PayerLinker)
+	linker, ok := d.ProviderOf(p).(providers.PayerLinker)
 	if !ok || p.Status != providers.StatusCancelling {
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "This payment is not waiting for the payer, so no link is needed.")
 	}
@@ -178,7 +178,7 @@ func (d *Desk) ReturnPayer(ctx context.Context, who Person, ret PayerReturn) Pay
 	readCtx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
 	var snap providers.Snapshot
-	if prov := d.Provider(p.Provider); prov != nil {
+	if prov := d.ProviderOf(p); prov != nil {
 		snap, err = prov.Fetch(readCtx, providers.RefOf(p.Snapshot))
 	} else {
 		err = errors.New("ops: provider not configured")
@@ -191,7 +191,7 @@ func (d *Desk) ReturnPayer(ctx context.Context, who Person, ret PayerReturn) Pay
 		memo.status, memo.outcome = p.Status, PayerChecking
 		return PayerAnswer{Outcome: PayerChecking}
 	}
-	if _, _, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: "provider", Kind: "refreshed"}); err != nil {
+	if _, _, err := d.db.UpsertPayment(ctx, d.stamp(p, snap), storage.UpsertOptions{Actor: "provider", Kind: "refreshed"}); err != nil {
 		d.log.Error("payer return: store payment", "payment", p.PublicID, "err", err)
 	}
 	status := providers.Normalise(snap)

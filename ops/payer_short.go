@@ -92,7 +92,7 @@ func (d *Desk) ContinuePayerLink(ctx context.Context, who Person, token string) 
 	if err != nil || p.Status != providers.StatusCancelling {
 		return to, nil
 	}
-	linker, ok := d.Provider(p.Provider).(providers.PayerLinker)
+	linker, ok := d.ProviderOf(p).(providers.PayerLinker)
 	if !ok {
 		return to, nil
 	}

@@ -93,7 +93,7 @@ func (d *Desk) Reconcile(ctx context.Context) (ReconcileResult, error) {
 			res.Errors++
 			continue
 		}
-		prov := d.Provider(p.Provider)
+		prov := d.ProviderOf(p)
 		if prov == nil {
 			d.log.Error("reconcile: provider not configured", "action_id", a.ID, "provider", p.Provider)
 			res.Errors++
@@ -107,7 +107,7 @@ func (d *Desk) Reconcile(ctx context.Context) (ReconcileResult, error) {
 			d.unsettled(ctx, a, p, &res, fmt.Sprintf("%s could not be read yet (%s); Paydesk will try again.", p.Provider.Label(), providers.SafeMessage(err)))
 			continue
 		}
-		after, _, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: reconcilerActor, Kind: "refreshed"})
+		after, _, err := d.db.UpsertPayment(ctx, d.stamp(p, snap), storage.UpsertOptions{Actor: reconcilerActor, Kind: "refreshed"})
 		if err != nil {
 			d.log.Error("reconcile: store payment", "action_id", a.ID, "payment", p.PublicID, "err", err)
 			res.Errors++

@@ -21,7 +21,7 @@ func (d *Desk) Refresh(ctx context.Context, who Person, p storage.Payment) (Resu
 	if !who.mayView() {
 		return Result{}, refuse(ErrNotAllowed, "Your role cannot see payments.")
 	}
-	prov := d.Provider(p.Provider)
+	prov := d.ProviderOf(p)
 	if prov == nil {
 		return Result{}, refuse(ErrNotAllowed, p.Provider.Label()+" is not configured in this Paydesk, so the payment cannot be refreshed.")
 	}
@@ -33,7 +33,7 @@ func (d *Desk) Refresh(ctx context.Context, who Person, p storage.Payment) (Resu
 		return Result{}, &Refusal{Reason: ErrProvider, Cause: err,
 			Message: fmt.Sprintf("%s could not be read: %s Nothing was changed.", p.Provider.Label(), providers.SafeMessage(err))}
 	}
-	_, change, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: who.Email, Kind: "refreshed"})
+	_, change, err := d.db.UpsertPayment(ctx, d.stamp(p, snap), storage.UpsertOptions{Actor: who.Email, Kind: "refreshed"})
 	if err != nil {
 		return Result{}, &Refusal{Reason: ErrUnavailable, Cause: err, Message: "The provider's answer could not be stored; nothing was changed."}
 	}

@@ -144,7 +144,7 @@ func (d *Desk) Refund(ctx context.Context, who Person, p storage.Payment, args R
 // the threshold, or one a manager just approved).
 func (d *Desk) runRefund(ctx context.Context, who Person, p storage.Payment, a storage.Action, amount int64) providers.Outcome {
 	return d.runAction(ctx, who, p, a, "", func(ctx context.Context) providers.Outcome {
-		rf, ok := d.Provider(p.Provider).(providers.Refunder)
+		rf, ok := d.ProviderOf(p).(providers.Refunder)
 		if !ok {
 			return providers.Outcome{Kind: providers.Refused, Message: p.Provider.Label() + " has no refunds."}
 		}

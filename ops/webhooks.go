@@ -93,12 +93,19 @@ func (l *webhookLocks) lock(n providers.Name) func() {
 	return mu.(*sync.Mutex).Unlock
 }
 
-// notConfigured is the receiver of a provider whose webhooks Paydesk cannot verify.
-type notConfigured struct{ provider providers.Name }
+// notConfigured is the receiver of a provider or account whose webhooks Paydesk cannot
+// verify.
+type notConfigured struct {
+	provider providers.Name
+	account  string // the account named in the URL, "" for /webhooks/{provider}
+}
 
 func (notConfigured) Headers() []string { return nil }
 
 func (n notConfigured) Verify(http.Header, []byte) error {
+	if n.account != "" {
+		return fmt.Errorf("%w: %s account %q is not configured in this Paydesk", providers.ErrWebhookNotConfigured, n.provider.Label(), n.account)
+	}
 	return fmt.Errorf("%w: %s webhooks are not configured in this Paydesk", providers.ErrWebhookNotConfigured, n.provider.Label())
 }
 
@@ -106,18 +113,29 @@ func (notConfigured) Decode(http.Header, []byte) (providers.WebhookEvent, error)
 	return providers.WebhookEvent{}, providers.ErrWebhookNotConfigured
 }
 
-// receiver is a provider's webhook receiver; without one every webhook is refused as not
-// configured.
-func (d *Desk) receiver(n providers.Name) providers.WebhookReceiver {
-	if r := d.cfg.Webhooks[n]; r != nil {
-		return r
+// receiver is the webhook receiver of a provider's account (account "" is the default
+// account, /webhooks/{provider}) and that account; without one every webhook is refused
+// as not configured.
+func (d *Desk) receiver(n providers.Name, account string) (providers.WebhookReceiver, *Account) {
+	a := d.account(n, account)
+	if account == "" && a != nil && d.defaultAccount(n) != a {
+		a = nil
 	}
-	return notConfigured{n}
+	if a != nil && a.Webhooks != nil {
+		return a.Webhooks, a
+	}
+	return notConfigured{n, account}, nil
 }
 
 // WebhookHeaders are the request headers a provider's receiver reads and wants kept with
 // the raw webhook (none of them secret).
-func (d *Desk) WebhookHeaders(n providers.Name) []string { return d.receiver(n).Headers() }
+func (d *Desk) WebhookHeaders(n providers.Name) []string { return d.AccountWebhookHeaders(n, "") }
+
+// AccountWebhookHeaders is WebhookHeaders for one account's receiver.
+func (d *Desk) AccountWebhookHeaders(n providers.Name, account string) []string {
+	r, _ := d.receiver(n, account)
+	return r.Headers()
+}
 
 // ReceiveWebhook applies one webhook of a provider, header holding the request headers
 // kept with it: verify and decode (the provider's receiver), then — one webhook at a
@@ -136,8 +154,15 @@ func (d *Desk) ReceiveWebhook(ctx context.Context, n providers.Name, header http
 // spent it is answered WebhookLimited and not recorded. A verified webhook is never
 // limited and spends nothing. An empty source is not limited.
 func (d *Desk) ReceiveWebhookFrom(ctx context.Context, n providers.Name, source string, header http.Header, body []byte) WebhookResult {
+	return d.ReceiveAccountWebhookFrom(ctx, n, "", source, header, body)
+}
+
+// ReceiveAccountWebhookFrom is ReceiveWebhookFrom for one account of the provider
+// (/webhooks/{provider}/{account}; "" is the default account): the webhook is verified
+// with that account's secret only, and applies to that account's payments only.
+func (d *Desk) ReceiveAccountWebhookFrom(ctx context.Context, n providers.Name, account, source string, header http.Header, body []byte) WebhookResult {
 	rec := storage.WebhookEvent{Provider: string(n), Body: body, Headers: headersJSON(header)}
-	res := d.applyWebhook(ctx, n, header, body, &rec)
+	res := d.applyWebhook(ctx, n, account, header, body, &rec)
 	if res.Kind == WebhookBadSignature || res.Kind == WebhookNotConfigured {
 		if limited, ok := d.limitRefusal(n, source); !ok {
 			return limited
@@ -185,8 +210,8 @@ func (d *Desk) limitRefusal(n providers.Name, source string) (WebhookResult, boo
 
 // applyWebhook decides a webhook's verdict and applies it, filling rec's event and
 // payment. A verdict of "" means nothing was decided and nothing is recorded.
-func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, header http.Header, body []byte, rec *storage.WebhookEvent) WebhookResult {
-	recv := d.receiver(n)
+func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, account string, header http.Header, body []byte, rec *storage.WebhookEvent) WebhookResult {
+	recv, acct := d.receiver(n, account)
 	if err := recv.Verify(header, body); err != nil {
 		kind := WebhookBadSignature
 		if errors.Is(err, providers.ErrWebhookNotConfigured) {
@@ -197,6 +222,11 @@ func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, header http.H
 	ev, err := recv.Decode(header, body)
 	if err != nil {
 		return WebhookResult{Verdict: VerdictMalformed, Detail: err.Error(), Kind: WebhookMalformed, Type: ev.Type, Ref: ev.Ref}
+	}
+	// Two accounts may number their events alike: another account's event is not a
+	// duplicate. The default account's keys stay as they were before accounts existed.
+	if ev.Key != "" && acct.Name != providers.DefaultAccount {
+		ev.Key = acct.Name + "/" + ev.Key
 	}
 	rec.EventKey, rec.EventType = ev.Key, ev.Type
 	answer := func(verdict string, kind WebhookKind, detail string, p *storage.Payment) WebhookResult {
@@ -212,7 +242,7 @@ func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, header http.H
 	defer d.hooks.lock(n)()
 
 	var stored *storage.Payment
-	p, err := d.webhookPayment(ctx, n, ev)
+	p, err := d.webhookPayment(ctx, acct, ev)
 	switch {
 	case err == nil:
 		stored = &p
@@ -248,7 +278,13 @@ func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, header http.H
 	case err != nil:
 		return answer(VerdictMalformed, WebhookMalformed, err.Error(), stored)
 	}
-	after, change, err := d.db.UpsertPayment(ctx, snap, storage.UpsertOptions{Actor: "webhook", Kind: "webhook", RejectStale: true})
+	// The payment belongs to the account the webhook came to (where it was found, for a
+	// payment stored before accounts existed).
+	snap.Account = acct.Name
+	if stored != nil {
+		snap.Account = stored.Account
+	}
+	after, change, err := d.db.UpsertPayment(ctx, d.withoutOwnState(snap), storage.UpsertOptions{Actor: "webhook", Kind: "webhook", RejectStale: true})
 	switch {
 	case errors.Is(err, storage.ErrInvalidSnapshot):
 		return answer(VerdictMalformed, WebhookMalformed, err.Error(), stored)
@@ -272,19 +308,21 @@ func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, header http.H
 	return answer(VerdictApplied, WebhookTaken, detail, &after)
 }
 
-// webhookPayment returns the stored payment an event is about: the first of its ids
-// Paydesk holds, or an error wrapping storage.ErrNotFound.
-func (d *Desk) webhookPayment(ctx context.Context, n providers.Name, ev providers.WebhookEvent) (storage.Payment, error) {
+// webhookPayment returns the stored payment of the account an event is about: the first
+// of its ids Paydesk holds in that account, or an error wrapping storage.ErrNotFound.
+func (d *Desk) webhookPayment(ctx context.Context, a *Account, ev providers.WebhookEvent) (storage.Payment, error) {
 	for _, id := range ev.IDs {
 		if id == "" {
 			continue
 		}
-		p, err := d.db.PaymentByProviderID(ctx, n, id)
-		if err == nil || !errors.Is(err, storage.ErrNotFound) {
-			return p, err
+		for _, account := range d.storedUnder(a) {
+			p, err := d.db.PaymentByAccountID(ctx, a.Provider, account, id)
+			if err == nil || !errors.Is(err, storage.ErrNotFound) {
+				return p, err
+			}
 		}
 	}
-	return storage.Payment{}, fmt.Errorf("%s %s: %w", n, ev.Ref, storage.ErrNotFound)
+	return storage.Payment{}, fmt.Errorf("%s %s: %w", a.Provider, ev.Ref, storage.ErrNotFound)
 }
 
 // webhookTimeline writes a timeline line for a webhook about a known payment.

@@ -26,6 +26,9 @@ type Name string
 // builds it from the provider's own JSON; storage keeps it as a payments row.
 type Snapshot struct {
 	Provider Name
+	// Account is the provider account the payment belongs to (account.go): set by
+	// Paydesk, never by a provider's client; empty means the provider's default account.
+	Account string
 	// PaymentID is the provider's payment id (for an order-keyed provider, the id of the
 	// order's main transaction). Empty for a hosted session with no payment yet.
 	PaymentID string

@@ -138,7 +138,8 @@ var refundDaysRebuild = []string{
 // indexes are dropped and rebuilt like the others (a fifth of the rows, a fiftieth of the
 // bytes: rebuilding them takes a second, maintaining them took three on the one core that
 // inserts); the events' index is appended to (payment ids grow), so it is kept.
-var bulkKept = []string{"payments_created", "payments_provider_created", "payments_status_created", "payments_currency_created"}
+var bulkKept = []string{"payments_created", "payments_provider_created", "payments_status_created", "payments_currency_created",
+	"payments_account_created"}
 
 // BulkLoader inserts new payments in bulk; see NewBulkLoader. It is not safe for
 // concurrent use.
@@ -305,8 +306,8 @@ func (l *BulkLoader) begin() error {
 		{&l.payStmt, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id, order_id,
 			merchant_reference, amount, captured, refunded, currency, status, raw_status, state_detail, error_code,
 			session_status, method, mode, voided, instant, validate_uri, customer_name, customer_email, card_last4,
-			description, created_at, updated_at, raw_json)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			description, created_at, updated_at, raw_json, account)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&l.refundStmt, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note, requested_by,
 			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at, provider,
 			payment_public_id, customer_name)
@@ -442,7 +443,8 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 	res, err := l.payStmt.ExecContext(ctx, row.PublicID, string(row.Provider), row.PaymentID, row.SessionID, row.OrderID,
 		row.MerchantReference, row.Amount, row.Captured, row.Refunded, row.Currency, string(row.Status), row.RawStatus,
 		row.StateDetail, row.ErrorCode, row.SessionStatus, row.Method, row.Mode, row.Voided, row.Instant, row.ValidateURI,
-		row.CustomerName, row.CustomerEmail, row.CardLast4, row.Description, ms(row.CreatedAt), ms(now), string(row.Raw))
+		row.CustomerName, row.CustomerEmail, row.CardLast4, row.Description, ms(row.CreatedAt), ms(now), string(row.Raw),
+		providers.AccountOr(row.Account))
 	if err != nil {
 		return 0, err
 	}

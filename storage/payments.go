@@ -71,7 +71,7 @@ type FieldChange struct {
 const paymentColumns = `id, public_id, provider, provider_payment_id, session_id, order_id, merchant_reference,
 	amount, captured, refunded, currency, status, raw_status, state_detail, error_code, session_status,
 	method, mode, voided, instant, validate_uri, customer_name, customer_email, card_last4, description,
-	created_at, updated_at, raw_json`
+	created_at, updated_at, account, raw_json`
 
 // scanPayment reads one row selected with paymentColumns.
 func scanPayment(s interface{ Scan(dest ...any) error }) (Payment, error) {
@@ -89,7 +89,7 @@ func scanPaymentInto(s interface{ Scan(dest ...any) error }, p *Payment) error {
 	err := s.Scan(&p.ID, &p.PublicID, &provider, &p.PaymentID, &p.SessionID, &p.OrderID, &p.MerchantReference,
 		&p.Amount, &p.Captured, &p.Refunded, &p.Currency, &status, &p.RawStatus, &p.StateDetail, &p.ErrorCode, &p.SessionStatus,
 		&p.Method, &p.Mode, &voided, &instant, &p.ValidateURI, &p.CustomerName, &p.CustomerEmail, &p.CardLast4, &p.Description,
-		&createdAt, &updatedAt, &raw)
+		&createdAt, &updatedAt, &p.Account, &raw)
 	if err != nil {
 		*p = Payment{}
 		return err
@@ -104,11 +104,23 @@ func scanPaymentInto(s interface{ Scan(dest ...any) error }, p *Payment) error {
 	return nil
 }
 
-// PublicIDFor returns the Paydesk id of a payment first seen by key (its first non-empty
-// provider id): "pd_" and 12 lower-case base32 characters of sha256(provider|key). It is
-// deterministic so that demo data and re-imports get the same ids.
+// PublicIDFor returns the Paydesk id of a payment of the default account first seen by
+// key (its first non-empty provider id): "pd_" and 12 lower-case base32 characters of
+// sha256(provider|key). It is deterministic so that demo data and re-imports get the same
+// ids.
 func PublicIDFor(provider providers.Name, key string) string {
-	sum := sha256.Sum256([]byte(string(provider) + "|" + key))
+	return PublicIDForAccount(provider, providers.DefaultAccount, key)
+}
+
+// PublicIDForAccount is PublicIDFor for a payment of any account: the same id for the
+// default account (payments stored before accounts existed keep theirs), and
+// sha256(provider|account|key) for the others, since two accounts may use one key.
+func PublicIDForAccount(provider providers.Name, account, key string) string {
+	in := string(provider) + "|" + key
+	if account = providers.AccountOr(account); account != providers.DefaultAccount {
+		in = string(provider) + "|" + account + "|" + key
+	}
+	sum := sha256.Sum256([]byte(in))
 	return "pd_" + strings.ToLower(base32.StdEncoding.EncodeToString(sum[:])[:12])
 }
 
@@ -134,6 +146,10 @@ func validateSnapshot(s providers.Snapshot, rawCompact bool) (providers.Snapshot
 	}
 	if snapshotKey(s) == "" {
 		return s, fmt.Errorf("storage: %s payment: %w: no payment, session or order id", s.Provider, ErrInvalidSnapshot)
+	}
+	s.Account = providers.AccountOr(s.Account)
+	if err := providers.CheckAccountName(s.Account); err != nil {
+		return s, bad("%v", err)
 	}
 	if !providers.ValidCurrency(s.Currency) {
 		return s, bad("currency %q is not an ISO 4217 code", s.Currency)
@@ -318,7 +334,8 @@ func findPayment(ctx context.Context, x execer, s providers.Snapshot) (Payment, 
 			continue
 		}
 		// The "<> ''" term lets SQLite use the partial unique index.
-		p, err := paymentWhere(ctx, x, "provider = ? AND "+k.col+" = ? AND "+k.col+" <> ''", string(s.Provider), k.id)
+		p, err := paymentWhere(ctx, x, "provider = ? AND account = ? AND "+k.col+" = ? AND "+k.col+" <> ''",
+			string(s.Provider), providers.AccountOr(s.Account), k.id)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -347,6 +364,7 @@ func mergeSnapshot(old Payment, found bool, s providers.Snapshot, now time.Time)
 	if found {
 		next.ID = old.ID
 		next.PublicID = old.PublicID
+		next.Account = old.Account // found in that account: a payment never moves
 		next.PaymentID = keep(old.PaymentID, s.PaymentID)
 		next.SessionID = keep(old.SessionID, s.SessionID)
 		next.OrderID = keep(old.OrderID, s.OrderID)
@@ -366,7 +384,7 @@ func mergeSnapshot(old Payment, found bool, s providers.Snapshot, now time.Time)
 			next.Raw = old.Raw
 		}
 	} else {
-		next.PublicID = PublicIDFor(s.Provider, snapshotKey(s))
+		next.PublicID = PublicIDForAccount(s.Provider, s.Account, snapshotKey(s))
 		if s.CreatedAt.IsZero() {
 			next.CreatedAt = now
 		}
@@ -436,12 +454,12 @@ func insertPayment(ctx context.Context, tx *sql.Tx, p Payment) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id, order_id,
 		merchant_reference, amount, captured, refunded, currency, status, raw_status, state_detail, error_code,
 		session_status, method, mode, voided, instant, validate_uri, customer_name, customer_email, card_last4,
-		description, created_at, updated_at, raw_json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		description, created_at, updated_at, raw_json, account)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.PublicID, string(p.Provider), p.PaymentID, p.SessionID, p.OrderID,
 		p.MerchantReference, p.Amount, p.Captured, p.Refunded, p.Currency, string(p.Status), p.RawStatus, p.StateDetail, p.ErrorCode,
 		p.SessionStatus, p.Method, p.Mode, p.Voided, p.Instant, p.ValidateURI, p.CustomerName, p.CustomerEmail, p.CardLast4,
-		p.Description, ms(p.CreatedAt), ms(p.UpdatedAt), string(p.Raw))
+		p.Description, ms(p.CreatedAt), ms(p.UpdatedAt), string(p.Raw), providers.AccountOr(p.Account))
 	if err != nil {
 		return 0, fmt.Errorf("storage: insert payment %s: %w", p.PublicID, err)
 	}
@@ -537,16 +555,22 @@ func (db *DB) PaymentByPublicID(ctx context.Context, pid string) (Payment, error
 	return p, nil
 }
 
-// PaymentByProviderID returns the provider's payment known by id as its payment id,
-// session id or order id.
+// PaymentByProviderID returns the payment of the provider's default account known by id
+// as its payment id, session id or order id (PaymentByAccountID for another account).
 func (db *DB) PaymentByProviderID(ctx context.Context, provider providers.Name, id string) (Payment, error) {
+	return db.PaymentByAccountID(ctx, provider, providers.DefaultAccount, id)
+}
+
+// PaymentByAccountID returns the payment of one account of the provider known by id as
+// its payment id, session id or order id (ids are unique within an account only).
+func (db *DB) PaymentByAccountID(ctx context.Context, provider providers.Name, account, id string) (Payment, error) {
 	if id != "" {
 		// The "<> ''" terms let SQLite use the partial unique indexes.
 		p, err := paymentWhere(ctx, db.db, `id IN (
-			SELECT id FROM payments WHERE provider = ?1 AND provider_payment_id = ?2 AND provider_payment_id <> ''
-			UNION ALL SELECT id FROM payments WHERE provider = ?1 AND session_id = ?2 AND session_id <> ''
-			UNION ALL SELECT id FROM payments WHERE provider = ?1 AND order_id = ?2 AND order_id <> '')
-			ORDER BY id`, string(provider), id)
+			SELECT id FROM payments WHERE provider = ?1 AND account = ?3 AND provider_payment_id = ?2 AND provider_payment_id <> ''
+			UNION ALL SELECT id FROM payments WHERE provider = ?1 AND account = ?3 AND session_id = ?2 AND session_id <> ''
+			UNION ALL SELECT id FROM payments WHERE provider = ?1 AND account = ?3 AND order_id = ?2 AND order_id <> '')
+			ORDER BY id`, string(provider), id, providers.AccountOr(account))
 		if !errors.Is(err, ErrNotFound) {
 			if err != nil {
 				return Payment{}, fmt.Errorf("storage: %s payment %s: %w", provider, id, err)

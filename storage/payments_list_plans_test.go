@@ -135,8 +135,8 @@ func TestListPaymentsFewNeedAttention(t *testing.T) {
 }
 
 // TestSearchByIDSeeksTheUniqueIndexes: a search by a provider's id, session or order seeks
-// the unique (provider, id) indexes on both columns, once per stored provider (listed
-// without naming them), and never reads the payments one by one.
+// the unique (provider, account, id) indexes on all three columns, once per stored provider
+// and account (listed without naming them), and never reads the payments one by one.
 func TestSearchByIDSeeksTheUniqueIndexes(t *testing.T) {
 	db := plansFixture(t)
 	for _, q := range []string{"1234", "70001"} { // as a card's last 4, and as any id
@@ -144,9 +144,9 @@ func TestSearchByIDSeeksTheUniqueIndexes(t *testing.T) {
 		plan := planOf(t, db, c.idSet, c.idSetArgs)
 		text := strings.Join(plan, "\n")
 		for _, want := range []string{
-			"USING COVERING INDEX payments_provider_payment (provider=? AND provider_payment_id=?)",
-			"USING COVERING INDEX payments_provider_session (provider=? AND session_id=?)",
-			"USING COVERING INDEX payments_provider_order (provider=? AND order_id=?)",
+			"USING COVERING INDEX payments_provider_payment (provider=? AND account=? AND provider_payment_id=?)",
+			"USING COVERING INDEX payments_provider_session (provider=? AND account=? AND session_id=?)",
+			"USING COVERING INDEX payments_provider_order (provider=? AND account=? AND order_id=?)",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("%q: the plan has no %q:\n%s", q, want, text)

@@ -163,6 +163,7 @@ func TestUpsertPaymentCreate(t *testing.T) {
 			// The stored row reads back as the snapshot.
 			want := tt.snap
 			want.CreatedAt, want.UpdatedAt = created, testEpoch
+			want.Account = providers.DefaultAccount // a snapshot naming no account is the default account's
 			if len(want.Raw) == 0 {
 				want.Raw = []byte("{}")
 			} else {
@@ -348,6 +349,7 @@ func TestUpsertPaymentKeepsWhatASnapshotOmits(t *testing.T) {
 	want.RawStatus, want.Captured = "success", 1000
 	want.UpdatedAt = testEpoch
 	want.Raw = []byte(`{"provider":"tranzzo","transactions":[]}`)
+	want.Account = providers.DefaultAccount
 	if !reflect.DeepEqual(got.Snapshot, want) {
 		t.Errorf("after a thin snapshot:\n got %+v\nwant %+v", got.Snapshot, want)
 	}

@@ -47,12 +47,16 @@ type PaymentsList struct {
 	Attention                                             bool
 	Anomaly                                               bool // only payments whose provider's answer cannot be right
 	Providers, Statuses                                   []Option
-	Error                                                 string // a filter that could not be understood
-	Rows                                                  []PaymentRow
-	Count                                                 string // "1,234 payments" or "10,000+ payments"
-	NextURL, PrevURL, FirstURL                            string
-	Filtered                                              bool // any search or filter is set
-	ClearURL                                              string
+	// Account is the account filter ("provider/name"); Accounts its choices, none when
+	// no provider has several accounts (the filter is not shown).
+	Account                    string
+	Accounts                   []Option
+	Error                      string // a filter that could not be understood
+	Rows                       []PaymentRow
+	Count                      string // "1,234 payments" or "10,000+ payments"
+	NextURL, PrevURL, FirstURL string
+	Filtered                   bool // any search or filter is set
+	ClearURL                   string
 }
 
 // PaymentRow is one line of the payments list.
@@ -60,6 +64,7 @@ type PaymentRow struct {
 	URL         string
 	PublicID    string
 	Provider    string
+	Account     string // the payment's account, "" when no provider has several
 	ProviderID  string
 	Customer    string
 	Email       string
@@ -74,6 +79,7 @@ type PaymentRow struct {
 // Payment is the payment page.
 type Payment struct {
 	ID, PublicID, Provider, ProviderLabel string
+	Account                               string // the provider account it belongs to ("" when there is only the default)
 	IDs                                   []Fact // provider ids, copyable
 	Reference, Customer, Email, CardLast4 string
 	Description                           string

@@ -43,6 +43,8 @@ type harness struct {
 	tranzzo *tranzzo.Simulator
 	bpcURL  string
 	seq     int
+	// bpcDE is the simulator of the second BPC account, bpc-de (harnessOptions.bpcDE).
+	bpcDE *bpc.Simulator
 }
 
 const (
@@ -55,6 +57,9 @@ const (
 type harnessOptions struct {
 	thresholds string
 	rules      []ops.ApprovalRule // approval rules besides the per-refund thresholds
+	// bpcDE adds a second BPC account, bpc-de, with its own simulator, API key and
+	// webhook secret; the first is then the account "default" (accounts_test.go).
+	bpcDE bool
 }
 
 func newHarness(t *testing.T, opts ...harnessOptions) *harness {
@@ -132,9 +137,14 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var accounts []ops.Account
+	if opt.bpcDE {
+		accounts = h.secondBPCAccount(bc, hc)
+	}
 	h.desk, err = ops.New(ops.Config{
 		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)),
 		Approval: ops.ApprovalPolicy{Thresholds: thresholds, Rules: opt.rules}, Now: h.clock.Now, Metrics: web.NewMetrics(),
+		Accounts: accounts,
 	}, db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -44,15 +44,30 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	for _, st := range providers.Statuses {
 		v.Statuses = append(v.Statuses, views.Option{Value: string(st), Label: st.Label(), Selected: string(st) == v.Status})
 	}
-	v.Filtered = v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly
+	v.Account = strings.TrimSpace(q.Get("account"))
+	if s.desk.SeveralAccounts() {
+		for _, a := range s.desk.Accounts() {
+			value := string(a.Provider) + "/" + a.Name
+			v.Accounts = append(v.Accounts, views.Option{Value: value, Label: a.Provider.Label() + " · " + a.Name, Selected: value == v.Account})
+		}
+	}
+	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly
 	v.ClearURL = "/payments"
 
 	f, err := parsePaymentFilter(q)
+	if err == nil {
+		err = s.parseAccountFilter(q.Get("account"), &f)
+	}
 	if err == nil {
 		var page storage.PaymentPage
 		page, err = s.db.ListPayments(r.Context(), f)
 		if err == nil {
 			fillPaymentsList(&v, page, q)
+			if s.desk.SeveralAccounts() {
+				for i, p := range page.Payments {
+					v.Rows[i].Account = s.accountLabel(p)
+				}
+			}
 		} else if !errors.Is(err, storage.ErrInvalidFilter) {
 			s.fail(w, r, http.StatusInternalServerError, "Payments unavailable", "The payments could not be loaded. Try again in a moment.", err)
 			return
@@ -66,6 +81,38 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveBody(w, r, slot, "Payments", "payments", views.PaymentsListView(v))
+}
+
+// parseAccountFilter reads the account filter, "provider/name", into f: one of the
+// configured accounts, and of the provider filter's provider when both are set.
+func (s *Server) parseAccountFilter(raw string, f *storage.PaymentFilter) error {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil
+	}
+	var names []string
+	for _, a := range s.desk.Accounts() {
+		names = append(names, string(a.Provider)+"/"+a.Name)
+		if string(a.Provider)+"/"+a.Name != raw {
+			continue
+		}
+		if f.Provider != "" && f.Provider != a.Provider {
+			return &filterError{fmt.Sprintf("The account %s is not a %s account: choose its provider or Any.", a.Name, f.Provider.Label())}
+		}
+		f.Provider, f.Account = a.Provider, a.Name
+		return nil
+	}
+	return &filterError{fmt.Sprintf("Unknown account %q: choose %s.", raw, providers.JoinOr(names))}
+}
+
+// accountLabel is the account a page shows for p: "" when no provider has several
+// accounts and p is its provider's default account's.
+func (s *Server) accountLabel(p storage.Payment) string {
+	label := s.desk.AccountLabel(p)
+	if !s.desk.SeveralAccounts() && label == providers.DefaultAccount {
+		return ""
+	}
+	return label
 }
 
 // filterError is a filter people typed that cannot be understood.

@@ -122,8 +122,10 @@ func (s *Server) routeTable() []Route {
 	}
 	// Provider webhooks, one route per registered provider (public: each is verified by
 	// the provider's own receiver, see webhooks.go).
+	// Each account has its own URL; the provider's own is its default account's.
 	for _, n := range providers.Names {
-		routes = append(routes, Route{"POST " + providers.WebhookPath(n), Public, s.webhookHandler(n)})
+		routes = append(routes, Route{"POST " + providers.WebhookPath(n), Public, s.webhookHandler(n)},
+			Route{"POST " + providers.AccountWebhookPath(n, "{account}"), Public, s.webhookHandler(n)})
 	}
 	return routes
 }

@@ -52,6 +52,10 @@ var access = map[string]web.Access{
 	"POST /webhooks/powens":           web.Public,
 	"POST /webhooks/bpc":              web.Public,
 	"POST /webhooks/tranzzo":          web.Public,
+	// Each provider account's webhooks (verified with that account's secret).
+	"POST /webhooks/powens/{account}":  web.Public,
+	"POST /webhooks/bpc/{account}":     web.Public,
+	"POST /webhooks/tranzzo/{account}": web.Public,
 }
 
 func TestEveryRouteHasItsAccess(t *testing.T) {

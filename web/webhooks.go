@@ -12,7 +12,9 @@ import (
 	"paydesk/providers"
 )
 
-// webhookHandler receives one provider's webhooks at /webhooks/{provider}: it reads the
+// webhookHandler receives one provider's webhooks at /webhooks/{provider} (its default
+// account's) and /webhooks/{provider}/{account} (each account's, verified with that
+// account's secret): it reads the
 // body (capped by the middleware), keeps the headers worth keeping and hands them to the
 // Desk with the source address, which verifies, decodes, applies and records the webhook
 // (ops/webhooks.go) and limits the refusals per source (ops/webhook_limit.go). The answer
@@ -20,6 +22,7 @@ import (
 func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		source := s.desk.WebhookSource(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+		account := r.PathValue("account")
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			var tooBig *http.MaxBytesError
@@ -36,8 +39,8 @@ func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 			webhookReply(w, http.StatusBadRequest, "webhook body could not be read: nothing stored")
 			return
 		}
-		header := keptHeader(r.Header, append([]string{"Content-Type", "User-Agent"}, s.desk.WebhookHeaders(provider)...))
-		res := s.desk.ReceiveWebhookFrom(r.Context(), provider, source, header, body)
+		header := keptHeader(r.Header, append([]string{"Content-Type", "User-Agent"}, s.desk.AccountWebhookHeaders(provider, account)...))
+		res := s.desk.ReceiveAccountWebhookFrom(r.Context(), provider, account, source, header, body)
 		if res.Kind == ops.WebhookLimited {
 			// Not logged one by one: the Desk logs a summary per source and minute.
 			webhookLimited(w, res)
@@ -49,7 +52,7 @@ func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 			webhookReply(w, status, "webhook could not be recorded; send it again")
 			return
 		}
-		s.log.Info("webhook", "request_id", requestID(r.Context()), "provider", provider, "type", res.Type, "ref", res.Ref,
+		s.log.Info("webhook", "request_id", requestID(r.Context()), "provider", provider, "account", account, "type", res.Type, "ref", res.Ref,
 			"payment", res.Payment, "verdict", res.Verdict, "status", status, "detail", res.Detail, "source", source)
 		webhookReply(w, status, res.Verdict)
 	}

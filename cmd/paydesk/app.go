@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"paydesk/ops"
@@ -22,7 +23,7 @@ type secrets struct {
 }
 
 // buildWeb builds the authenticator and the web server around an open database.
-func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, provs map[providers.Name]providers.Provider, sec secrets, issuer, clientID, clientSecret, roleGroups string, log *slog.Logger) (*web.Server, error) {
+func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, accounts []ops.Account, sec secrets, issuer, clientID, clientSecret, roleGroups string, log *slog.Logger) (*web.Server, error) {
 	groups, err := auth.ParseRoleMap(roleGroups)
 	if err != nil {
 		return nil, fmt.Errorf("PAYDESK_ROLE_GROUPS: %w", err)
@@ -62,10 +63,10 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 	}
 	desk, err := ops.New(ops.Config{
 		BaseURL: c.BaseURL, LinkSecret: sec.linkSecret, Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
-		Webhooks: c.webhookReceivers(provs), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+		Accounts: accounts, Webhooks: c.unconfiguredWebhooks(), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
 		WebhookRefusalsPerMinute: c.WebhookRefusedPerMinute, WebhookTrustedProxies: c.WebhookTrustedProxies,
 		WebhookRetention: c.WebhookRetention, WebhookRefusedRetention: c.WebhookRefusedRetention,
-	}, db, provs, log)
+	}, db, nil, log)
 	if err != nil {
 		return nil, err
 	}
@@ -75,33 +76,33 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, prov
 	}, desk, a, log)
 }
 
-// realProviders builds the clients of the providers configured for production, each
-// behind its resilience guard (reliability.go).
-func realProviders(c Config) (map[providers.Name]providers.Provider, error) {
+// realAccounts builds the client of every configured account, each behind its own
+// resilience guard (reliability.go: one account's outage does not open another's
+// circuit), and its webhook receiver, which follows hints through that client.
+func realAccounts(c Config) ([]ops.Account, error) {
 	hcTimeout := c.ProviderTimeout + 5*time.Second
-	out := map[providers.Name]providers.Provider{}
-	for _, n := range providers.Names {
-		s := c.Providers[n]
-		if s == nil || !s.Enabled() {
-			continue
-		}
-		g := newGuarded(n, c.metrics)
-		p, err := s.Client(g.client(hcTimeout), c.ProviderTimeout)
+	var out []ops.Account
+	for _, a := range c.Accounts {
+		g := newGuarded(a.Provider, c.metrics)
+		p, err := a.Settings.Client(g.client(hcTimeout), c.ProviderTimeout)
 		if err != nil {
-			return nil, err
+			return nil, a.problem(err)
 		}
-		out[n] = g.guard.Wrap(p)
+		client := g.guard.Wrap(p)
+		out = append(out, ops.Account{Provider: a.Provider, Name: a.Name, Default: a.Default,
+			Client: client, Webhooks: a.Settings.Webhooks(client)})
 	}
 	return out, nil
 }
 
-// webhookReceivers builds every registered provider's webhook receiver from its settings;
-// a provider's receiver follows hints through its client (nil when not configured).
-func (c Config) webhookReceivers(provs map[providers.Name]providers.Provider) map[providers.Name]providers.WebhookReceiver {
+// unconfiguredWebhooks are the webhook receivers of the registered providers that have no
+// account, built from their variables without a client (a receiver whose secret is not
+// set refuses every webhook as not configured).
+func (c Config) unconfiguredWebhooks() map[providers.Name]providers.WebhookReceiver {
 	out := map[providers.Name]providers.WebhookReceiver{}
 	for _, n := range providers.Names {
-		if s := c.Providers[n]; s != nil {
-			out[n] = s.Webhooks(provs[n])
+		if s := c.Providers[n]; s != nil && !slices.ContainsFunc(c.Accounts, func(a accountConfig) bool { return a.Provider == n }) {
+			out[n] = s.Webhooks(nil)
 		}
 	}
 	return out

@@ -55,6 +55,10 @@ type Config struct {
 	// Providers are the registered providers' settings, each read by the provider's
 	// package from its own PAYDESK_<NAME>_* variables.
 	Providers map[providers.Name]providers.Settings
+	// Accounts are the provider accounts Paydesk calls and takes webhooks for: each
+	// enabled provider's variables as its "default" account, then those of the file
+	// PAYDESK_ACCOUNTS_FILE (accounts.go); the demo's own in the demo (demo_accounts.go).
+	Accounts []accountConfig
 
 	DemoPayments    int // PAYDESK_DEMO_PAYMENTS
 	PageCacheMB     int // PAYDESK_PAGE_CACHE_MB: rendered list pages kept; 0 turns it off
@@ -172,6 +176,13 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		c.Providers[d.Name] = s
 		errs = append(errs, problems...)
 	}
+	if demo {
+		c.Accounts = demoAccounts(c.Providers)
+	} else {
+		var problems []error
+		c.Accounts, problems = loadAccounts(getenv, c.Providers)
+		errs = append(errs, problems...)
+	}
 	if s := c.TestCrashAt; s != "" && s != "before_call" && s != "before_store" {
 		errs = append(errs, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use before_call or before_store (crash tests only)", s))
 	}
@@ -263,25 +274,20 @@ func (c Config) providerProblems() []error {
 	var vars []string
 	for _, d := range providers.Descriptors() {
 		vars = append(vars, d.BaseURLVariable)
-		if s := c.Providers[d.Name]; s != nil && s.Enabled() {
-			missing = append(missing, s.Check()...)
+	}
+	for _, a := range c.Accounts {
+		for _, err := range a.Settings.Check() {
+			missing = append(missing, a.problem(err))
 		}
 	}
 	if !c.anyProvider() {
-		errs = append(errs, fmt.Errorf("configure at least one provider (%s)", providers.JoinOr(vars)))
+		errs = append(errs, fmt.Errorf("configure at least one provider (%s, or accounts in %s)", providers.JoinOr(vars), envAccountsFile))
 	}
 	return append(errs, missing...)
 }
 
-// anyProvider reports whether at least one provider is configured.
-func (c Config) anyProvider() bool {
-	for _, s := range c.Providers {
-		if s.Enabled() {
-			return true
-		}
-	}
-	return false
-}
+// anyProvider reports whether at least one provider account is configured.
+func (c Config) anyProvider() bool { return len(c.Accounts) > 0 }
 
 // approvalPolicy builds the web layer's policy (thresholds were checked by loadConfig).
 func (c Config) approvalPolicy() ops.ApprovalPolicy {

@@ -29,14 +29,16 @@ const (
 	demoSeed             = 20261122
 )
 
-// simulators are the demo's provider simulators, by provider.
+// simulators are the demo's provider simulators, one per account, by simKey: the
+// provider's name for its first account, provider/account for the others
+// (demo_accounts.go).
 type simulators map[providers.Name]providers.Simulator
 
-// load adds one stored payment (its raw import envelope) to its provider's simulator.
+// load adds one stored payment (its raw import envelope) to its account's simulator.
 func (s simulators) load(p storage.Payment) error {
-	sim, ok := s[p.Provider]
+	sim, ok := s[simKey(p.Provider, p.Account)]
 	if !ok {
-		return fmt.Errorf("unknown provider %q", p.Provider)
+		return fmt.Errorf("unknown provider %q or account %q", p.Provider, p.Account)
 	}
 	return sim.Load(p.Raw)
 }
@@ -125,7 +127,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	// Stored payments reach the simulators when a request first names them (demo_sims.go).
 	lazy := &lazySimulators{db: db, sims: sims, log: log}
-	provs, err := realProviders(c)
+	accounts, err := realAccounts(c)
 	if err != nil {
 		return err
 	}
@@ -143,7 +145,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer idp.Close()
 
-	srv, err := buildWeb(ctx, c, true, db, provs, sec, idp.Issuer(), demoOIDCClientID, demoOIDCClientSecret, devidp.DemoRoleMap(), log)
+	srv, err := buildWeb(ctx, c, true, db, accounts, sec, idp.Issuer(), demoOIDCClientID, demoOIDCClientSecret, devidp.DemoRoleMap(), log)
 	if err != nil {
 		return err
 	}
@@ -155,9 +157,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer stopBackground()
 	mux := http.NewServeMux()
-	for _, n := range providers.Names {
-		mux.Handle(simPrefix(n)+"/", http.StripPrefix(simPrefix(n), lazy.handler(n, sims[n])))
-	}
+	lazy.mount(mux)
 	// Demo only (loopback, generated data): the metrics next to the app. Production serves
 	// them on PAYDESK_METRICS_ADDR, never on the public address.
 	mux.Handle("GET /metrics", srv.MetricsHandler())
@@ -172,6 +172,12 @@ func seedDemo(ctx context.Context, db *storage.DB, count int, makers map[provide
 	pr, pw := io.Pipe()
 	go func() {
 		err := demogen.Generate(demogen.Options{Count: count, Seed: demoSeed, Now: time.Now(), Makers: makers}, func(line []byte) error {
+			// A provider with several demo accounts has its payments spread over them.
+			if snap, err := parseLine(line); err == nil {
+				if account := demoAccountOf(snap); account != "" {
+					line = append([]byte(`{"account":"`+account+`",`), line[1:]...)
+				}
+			}
 			if _, err := pw.Write(append(line, '\n')); err != nil {
 				return err
 			}
@@ -179,7 +185,7 @@ func seedDemo(ctx context.Context, db *storage.DB, count int, makers map[provide
 		})
 		pw.CloseWithError(err)
 	}()
-	sum, err := importLines(ctx, db, pr, report)
+	sum, err := importLinesFor(ctx, db, pr, report, demoImportAccounts())
 	pr.Close()
 	if err != nil {
 		return fmt.Errorf("demo: generate: %w", err)
@@ -225,20 +231,36 @@ func demoProviderKeys(secret []byte, n providers.Name) func(purpose string) stri
 	}
 }
 
-// simulate points each provider's settings in c at its simulator, with the demo's
-// credentials kept in db, and returns the simulators; send posts their webhooks.
+// simulate points each account's settings in c (c.Accounts, and c.Providers for each
+// provider's first account: both shared with the caller's Config) at its own simulator,
+// with the demo's credentials kept in db, and returns the simulators; send posts their
+// webhooks, each to its account's webhook URL.
 func simulate(ctx context.Context, db *storage.DB, c Config, send func(providers.DemoWebhook)) (simulators, error) {
 	secret, err := demoSecret(ctx, db, "provider_secret", 32)
 	if err != nil {
 		return nil, err
 	}
 	sims := simulators{}
-	for _, n := range providers.Names {
-		st := c.Providers[n]
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		key := simKey(a.Provider, a.Name)
+		st := a.Settings
 		if k, ok := st.(demoKeyed); ok {
-			st = k.WithDemoKeys(demoProviderKeys(secret, n))
+			// Keyed by simKey: each account its own credentials, the first one's as before.
+			st = k.WithDemoKeys(demoProviderKeys(secret, key))
 		}
-		c.Providers[n], sims[n] = st.Simulate(simURL(c.BaseURL, n), send)
+		post := send
+		if key != a.Provider {
+			path := providers.AccountWebhookPath(a.Provider, a.Name)
+			post = func(w providers.DemoWebhook) {
+				w.Path = path
+				send(w)
+			}
+		}
+		a.Settings, sims[key] = st.Simulate(simURL(c.BaseURL, key), post)
+		if key == a.Provider {
+			c.Providers[a.Provider] = a.Settings
+		}
 	}
 	return sims, nil
 }
@@ -268,8 +290,8 @@ func printBanner(w io.Writer, baseURL, issuer, dbPath string, payments int, took
 	fmt.Fprintf(&b, "  database: %s (%d payments), ready in %s\n", dbPath, payments, took.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  OpenID provider (local, demo users only): %s\n", issuer)
 	var sims []string
-	for _, n := range providers.Names {
-		sims = append(sims, simURL(baseURL, n))
+	for _, a := range demoAccounts(nil) {
+		sims = append(sims, simURL(baseURL, simKey(a.Provider, a.Name)))
 	}
 	fmt.Fprintf(&b, "  provider simulators: %s\n\n", strings.Join(sims, ", "))
 	fmt.Fprintf(&b, "Sign in as:\n")

@@ -46,6 +46,9 @@ func seedDemoBulk(ctx context.Context, db *storage.DB, c Config, count int, make
 		Parse: parseEnvelope}
 	prep := func(p demogen.Payment) (storage.BulkPayment, error) {
 		b := storage.BulkPayment{Snapshot: p.Snapshot}
+		if account := demoAccountOf(p.Snapshot); account != "" {
+			b.Snapshot.Account = account // as seedDemo spreads them
+		}
 		for _, q := range p.Requests {
 			b.Requests = append(b.Requests, storage.BulkRefund(q))
 		}

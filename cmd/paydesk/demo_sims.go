@@ -28,24 +28,37 @@ type lazySimulators struct {
 	known sync.Map
 }
 
-// handler wraps provider's simulator: before it answers, the payments the request names
-// are loaded.
-func (l *lazySimulators) handler(provider providers.Name, sim http.Handler) http.Handler {
+// mount serves every simulator under /sim/ on mux: an account's at simPrefix of its
+// simKey (demo_accounts.go).
+func (l *lazySimulators) mount(mux *http.ServeMux) {
+	for key, sim := range l.sims {
+		mux.Handle(simPrefix(key)+"/", http.StripPrefix(simPrefix(key), l.handler(key, sim)))
+	}
+}
+
+// handler wraps an account's simulator (key is its simKey): before it answers, the
+// payments of that account the request names are loaded.
+func (l *lazySimulators) handler(key providers.Name, sim http.Handler) http.Handler {
+	provider, account := simAccount(key)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, id := range simulatorIDs(provider, r) {
-			l.ensure(r, provider, id)
+			l.ensure(r, provider, account, id)
 		}
 		sim.ServeHTTP(w, r)
 	})
 }
 
-// ensure loads the stored payment the provider knows by id, once.
-func (l *lazySimulators) ensure(r *http.Request, provider providers.Name, id string) {
-	key := string(provider) + "|" + id
+// ensure loads the stored payment the account knows by id, once. A first account also
+// holds the payments stored under "default" (before the demo had accounts).
+func (l *lazySimulators) ensure(r *http.Request, provider providers.Name, account, id string) {
+	key := string(provider) + "|" + account + "|" + id
 	if _, ok := l.known.Load(key); ok {
 		return
 	}
-	p, err := l.db.PaymentByProviderID(r.Context(), provider, id)
+	p, err := l.db.PaymentByAccountID(r.Context(), provider, account, id)
+	if errors.Is(err, storage.ErrNotFound) && account != providers.DefaultAccount && simKey(provider, account) == provider {
+		p, err = l.db.PaymentByAccountID(r.Context(), provider, providers.DefaultAccount, id)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return // the simulator answers "not found", as the provider would
 	}

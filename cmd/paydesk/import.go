@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"paydesk/providers"
@@ -74,12 +75,16 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		defer f.Close()
 		in = f
 	}
+	accounts, err := configuredImportAccounts(getenv)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 	db, err := storage.Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	sum, err := importLines(ctx, db, in, stderr)
+	sum, err := importLinesFor(ctx, db, in, stderr, accounts)
 	fmt.Fprintln(stdout, "import:", sum)
 	if err != nil {
 		return err
@@ -90,9 +95,54 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// importLines imports every line of r: good lines are stored (idempotently), bad lines
-// are reported with their number and skipped.
+// importLines imports every line of r as importLinesFor does, with no account configured:
+// every payment is its provider's default account's.
 func importLines(ctx context.Context, db *storage.DB, r io.Reader, report io.Writer) (importSummary, error) {
+	return importLinesFor(ctx, db, r, report, nil)
+}
+
+// importAccounts are the configured accounts' names by provider, for the import: a line
+// names its account ("account"), which it may leave out when its provider has one.
+type importAccounts map[providers.Name][]string
+
+// configuredImportAccounts reads the accounts configured for serve (PAYDESK_<NAME>_* and
+// the accounts file) for the import; a broken accounts file stops it.
+func configuredImportAccounts(getenv func(string) string) (importAccounts, error) {
+	env := map[providers.Name]providers.Settings{}
+	for _, d := range providers.Descriptors() {
+		env[d.Name], _ = d.LoadSettings(getenv)
+	}
+	list, errs := loadAccounts(getenv, env)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	out := importAccounts{}
+	for _, a := range list {
+		out[a.Provider] = append(out[a.Provider], a.Name)
+	}
+	return out, nil
+}
+
+// resolve is the account a line of provider n naming account belongs to.
+func (ia importAccounts) resolve(n providers.Name, account string) (string, error) {
+	names := ia[n]
+	if len(names) == 0 {
+		names = []string{providers.DefaultAccount} // nothing configured: the shorthand's
+	}
+	switch {
+	case account == "" && len(names) == 1:
+		return names[0], nil
+	case account == "":
+		return "", fmt.Errorf(`%s has several accounts: name one with "account" (%s)`, n, providers.JoinOr(names))
+	case slices.Contains(names, account):
+		return account, nil
+	}
+	return "", fmt.Errorf(`unknown %s account %q: use %s`, n, account, providers.JoinOr(names))
+}
+
+// importLinesFor imports every line of r: good lines are stored (idempotently) in the
+// account they name among accounts, bad lines are reported with their number and skipped.
+func importLinesFor(ctx context.Context, db *storage.DB, r io.Reader, report io.Writer, accounts importAccounts) (importSummary, error) {
 	var sum importSummary
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxImportLine)
@@ -103,6 +153,9 @@ func importLines(ctx context.Context, db *storage.DB, r io.Reader, report io.Wri
 			continue
 		}
 		snap, err := parseLine([]byte(line))
+		if err == nil {
+			snap.Account, err = lineAccount([]byte(line), snap.Provider, accounts)
+		}
 		if err != nil {
 			sum.Bad++
 			fmt.Fprintf(report, "line %d: %v\n", sum.Lines, err)
@@ -130,6 +183,24 @@ func importLines(ctx context.Context, db *storage.DB, r io.Reader, report io.Wri
 		return sum, fmt.Errorf("import: line %d: %w", sum.Lines+1, err)
 	}
 	return sum, nil
+}
+
+// lineAccount reads a line's optional "account" tag and resolves it among accounts.
+func lineAccount(line []byte, n providers.Name, accounts importAccounts) (string, error) {
+	var tag struct {
+		Account *string `json:"account"`
+	}
+	if err := json.Unmarshal(line, &tag); err != nil {
+		return "", errors.New(`the "account" tag must be a string: the name of one of the provider's accounts`)
+	}
+	if tag.Account != nil && *tag.Account == "" {
+		return "", errors.New(`the "account" tag is empty: name one of the provider's accounts, or leave the tag out`)
+	}
+	account := ""
+	if tag.Account != nil {
+		account = *tag.Account
+	}
+	return accounts.resolve(n, account)
 }
 
 // parseLine reads the provider tag, then lets that provider decode its own objects.

@@ -18,3 +18,8 @@ func registerProviders() {
 		tranzzo.Descriptor(),
 	)
 }
+
+// demoAccountNames are the demo's accounts of the providers it runs several of: BPC, one
+// account per legal entity (the first is the default account). Every other provider has
+// one account, named "default" (demo_accounts.go).
+var demoAccountNames = map[providers.Name][]string{bpc.Name: {"bpc-fr", "bpc-de"}}

@@ -19,7 +19,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(c, stderr)
-	provs, err := realProviders(c)
+	accounts, err := realAccounts(c)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer db.Close()
-	srv, err := buildWeb(ctx, c, false, db, provs, secrets{hashKey: c.SessionHashKey, blockKey: c.SessionBlockKey, linkSecret: c.LinkSecret},
+	srv, err := buildWeb(ctx, c, false, db, accounts, secrets{hashKey: c.SessionHashKey, blockKey: c.SessionBlockKey, linkSecret: c.LinkSecret},
 		c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret, c.RoleGroups, log)
 	if err != nil {
 		return err
