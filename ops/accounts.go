@@ -165,9 +165,9 @@ func (d *Desk) AccountLabel(p storage.Payment) string {
 
 // stamp returns snap as it belongs to p's account: a provider's client does not know
 // which account it speaks for, and storage finds the payment within its account. It also
-// drops a merchant reference that is Paydesk's own signed payer-link state: Powens keeps
-// the client_state of the last call, so after a cancel request the payment read back
-// carries Paydesk's state where the shop's reference was (docs/providers.md, Powens), and
+// drops a merchant reference that is Paydesk's own signed payer-link state: a provider
+// that keeps the client state of its last call echoes, after a cancel request, Paydesk's
+// state where the shop's reference was (docs/providers.md, the cancellation), and
 // storage keeps the reference it had when the new one is empty.
 func (d *Desk) stamp(p storage.Payment, snap providers.Snapshot) providers.Snapshot {
 	snap.Account = p.Account
