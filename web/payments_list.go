@@ -44,7 +44,8 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	for _, st := range providers.Statuses {
 		v.Statuses = append(v.Statuses, views.Option{Value: string(st), Label: st.Label(), Selected: string(st) == v.Status})
 	}
-	v.Filtered = v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly
+	v.Queue = queueFilters(q)
+	v.Filtered = v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly || len(v.Queue) > 0
 	v.ClearURL = "/payments"
 
 	f, err := parsePaymentFilter(q)
@@ -145,6 +146,9 @@ func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
 	}
 	f.NeedsAttention = q.Get("attention") == "1"
 	f.Anomaly = q.Get("anomaly") == "1"
+	if err := parseQueueFilters(q, &f); err != nil {
+		return f, err
+	}
 	if a := q.Get("after"); a != "" {
 		c, err := storage.ParseCursor(a)
 		if err != nil {
