@@ -176,6 +176,9 @@ type paymentConds struct {
 	searchTerm int
 	// attentionTerm is the place of the needs-attention term in terms (-1 if none).
 	attentionTerm int
+	// queueSets are the work-queue filters' sets of payment ids (work_queue.go), each
+	// with its place in terms.
+	queueSets []queueSet
 }
 
 func (c *paymentConds) add(term string, args ...any) {
@@ -307,16 +310,16 @@ func filterConditions(f PaymentFilter) paymentConds {
 		c.add("id IN (" + anomaliesSQL + ")")
 	}
 	if f.UnknownOutcome {
-		c.add(`id IN (SELECT payment_id FROM actions WHERE state = 'unknown' AND state IN ('pending', 'unknown', 'needs_payer', 'failed'))`)
+		c.addSet(`SELECT payment_id FROM actions WHERE state = 'unknown' AND state IN ('pending', 'unknown', 'needs_payer', 'failed')`)
 	}
 	switch f.Link {
 	case LinkNone:
 		c.add("id NOT IN (" + liveLinksSQL + ")")
 	case LinkActive, LinkAbandoned:
-		c.add("id IN (SELECT payment_id FROM payer_links WHERE state = ?)", f.Link)
+		c.addSet("SELECT payment_id FROM payer_links WHERE state = ?", f.Link)
 	}
 	if !f.FailedSince.IsZero() {
-		c.add("id IN (SELECT payment_id FROM ("+failedSinceSQL+"))", ms(f.FailedSince), ms(f.FailedSince))
+		c.addSet("SELECT payment_id FROM ("+failedSinceSQL+")", ms(f.FailedSince), ms(f.FailedSince))
 	}
 	if len(c.terms) != 1 {
 		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids
@@ -469,6 +472,10 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 			c.terms[c.attentionTerm] = needsAttentionScanSQL
 		}
 	}
+	setCount, err := db.chooseQueueSets(ctx, &c)
+	if err != nil {
+		return PaymentPage{}, err
+	}
 	query, args, ascending := paymentListSQL(f, c)
 	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -540,6 +547,8 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		page.Count = searchCount
 	case attentionCount >= 0:
 		page.Count = attentionCount
+	case setCount >= 0:
+		page.Count = setCount
 	default:
 		cq, cargs := paymentCountSQL(c)
 		if err := db.db.QueryRowContext(ctx, cq, cargs...).Scan(&page.Count); err != nil {

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -125,7 +127,97 @@ func TestWorkQueue(t *testing.T) {
 	if q.CancellingNoLink.N != 0 || q.LinksWaiting.N != 0 || q.Approvals.N != 0 || q.MyDecided.N != 0 || q.UnknownStatus.N != 2 {
 		t.Errorf("work queue without links, approvals or person = %+v", q)
 	}
+	checkStatusCounts(t, db)
 	if _, err := db.ListPayments(ctx, PaymentFilter{Link: "lost"}); err == nil {
 		t.Error("an unknown link state is accepted")
+	}
+}
+
+// checkStatusCounts fails unless the kept counts of payments by status are the table's.
+func checkStatusCounts(t *testing.T, db *DB) {
+	t.Helper()
+	var diff int
+	err := db.SQL().QueryRow(`SELECT count(*) FROM (
+		SELECT status, count(*) AS n FROM payments GROUP BY status
+		EXCEPT SELECT status, n FROM payment_status_counts WHERE n <> 0)`).Scan(&diff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extra int
+	if err := db.SQL().QueryRow(`SELECT count(*) FROM payment_status_counts c
+		WHERE n <> (SELECT count(*) FROM payments p WHERE p.status = c.status)`).Scan(&extra); err != nil {
+		t.Fatal(err)
+	}
+	if diff != 0 || extra != 0 {
+		t.Errorf("payment_status_counts is not the payments' count by status (%d, %d groups differ)", diff, extra)
+	}
+}
+
+// TestStatusCountsFollowEveryWrite: the counts by status the dashboard reads stay right
+// through upserts, status changes, deletions and a bulk load (which drops their triggers
+// and counts again).
+func TestStatusCountsFollowEveryWrite(t *testing.T) {
+	db := newTestDB(t)
+	snaps := bulkSnapshots()
+	upsertForTest(t, db, snaps[0], UpsertOptions{})
+	checkStatusCounts(t, db)
+	id := insertTestPayment(t, db, "powens", "EUR", 100)
+	for _, st := range []string{"unknown", "cancelling", "cancelling", "paid"} {
+		if _, err := db.SQL().Exec(`UPDATE payments SET status = ? WHERE id = ?`, st, id); err != nil {
+			t.Fatal(err)
+		}
+		checkStatusCounts(t, db)
+	}
+	bulkLoad(t, db, BulkOptions{BatchRows: 2}, BulkPayment{Snapshot: snaps[1]}, BulkPayment{Snapshot: snaps[2]}, BulkPayment{Snapshot: snaps[3]})
+	checkStatusCounts(t, db)
+	if _, err := db.SQL().Exec(`UPDATE payments SET status = 'unknown' WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	checkStatusCounts(t, db)
+	var n int
+	if err := db.SQL().QueryRow(`SELECT n FROM payment_status_counts WHERE status = 'unknown'`).Scan(&n); err != nil || n < 1 {
+		t.Errorf("unknown count after the load = %d (%v): the triggers are not back", n, err)
+	}
+}
+
+// TestQueueSetsReadManyInDateOrder: a work-queue filter matching more payments than the
+// list counts is read in date order (chooseQueueSets), and gives the same pages as when
+// it matches few.
+func TestQueueSetsReadManyInDateOrder(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	n := CountCap + 20
+	ids := seedOrdered(t, db, n+30, func(i int) time.Time { return testEpoch.Add(-time.Duration(i) * time.Minute) })
+	// Every payment but the first 30 (the newest) has a failed action.
+	for i, id := range ids[30:] {
+		if _, err := db.SQL().Exec(`INSERT INTO actions (payment_id, kind, state, idempotency_key, actor, started_at)
+			VALUES (?, 'refund', 'failed', ?, 'ann@x', ?)`, id, fmt.Sprint("k", i), ms(testEpoch)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := PaymentFilter{FailedSince: testEpoch.Add(-time.Hour)}
+	var seen []int64
+	for page := 0; ; page++ {
+		p, err := db.ListPayments(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page == 0 && (p.Count != CountCap || !p.CountCapped) {
+			t.Errorf("count = %d (capped %v), want %d capped", p.Count, p.CountCapped, CountCap)
+		}
+		seen = append(seen, pageIDs(p)...)
+		if p.Next == nil {
+			break
+		}
+		f.After = p.Next
+	}
+	if !slices.Equal(seen, ids[30:]) {
+		t.Errorf("the pages list %d payments, want the %d with a failure, newest first", len(seen), n)
+	}
+	// The same filter with another term: the set is still read in date order, the
+	// count is the rows'.
+	p, err := db.ListPayments(ctx, PaymentFilter{FailedSince: testEpoch.Add(-time.Hour), Currency: "EUR", Limit: 10})
+	if err != nil || len(p.Payments) != 10 || p.Payments[0].ID != ids[30] || !p.CountCapped {
+		t.Errorf("with a currency: %d payments, first %v, capped %v (%v)", len(p.Payments), pageIDs(p), p.CountCapped, err)
 	}
 }
