@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -51,13 +52,18 @@ func loadZone(name string) (*time.Location, bool) {
 	return loc, true
 }
 
-// cookieZone returns the zone named by the request's cookie, if it names one.
+// cookieZone returns the zone named by the request's cookie, if it names one. A value
+// written percent-encoded ("Europe%2FParis", as encodeURIComponent writes it) is read too.
 func cookieZone(r *http.Request, name string) (*time.Location, bool) {
 	c, err := r.Cookie(name)
 	if err != nil {
 		return nil, false
 	}
-	return loadZone(c.Value)
+	v, err := url.PathUnescape(c.Value)
+	if err != nil {
+		return nil, false
+	}
+	return loadZone(v)
 }
 
 // zoneFor is the zone a request's times are shown in: the person's choice, else their

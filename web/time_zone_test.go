@@ -74,6 +74,10 @@ func TestTimesShowInThePersonsZone(t *testing.T) {
 	r = sam.post("/settings/time-zone", url.Values{"zone": {""}})
 	mustContain(t, r, "Times now follow your browser's time zone.", "Times show in Asia/Tokyo (your browser's zone)")
 
+	// The zone percent-encoded, as encodeURIComponent writes it, is read too.
+	setZoneCookie(t, sam, "Asia%2FTokyo")
+	mustContain(t, sam.get("/payments/"+p.PublicID), localIn(t, created, "Asia/Tokyo"))
+
 	// A browser cookie that names no zone: UTC, the page as usual.
 	for _, bad := range []string{"Mars/Olympus", "../../../etc/passwd", "Local", "%00"} {
 		setZoneCookie(t, sam, bad)

@@ -8,7 +8,8 @@
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (_) { return; }
   if (!zone || !/^[A-Za-z0-9_+\/-]{1,64}$/.test(zone)) return;
   var m = document.cookie.match(/(?:^|;\s*)tz=([^;]*)/);
-  if (m && decodeURIComponent(m[1]) === zone) return;
-  document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax" +
+  if (m && m[1] === zone) return;
+  // Written as it is: a zone name's characters (checked above) are all allowed in a cookie.
+  document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax" +
     (location.protocol === "https:" ? "; secure" : "");
 })();
