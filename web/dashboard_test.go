@@ -104,7 +104,7 @@ func TestDashboardIsTheWorkQueueOfEachRole(t *testing.T) {
 				if want == 0 {
 					continue
 				}
-				if !strings.Contains(text(section), "Oldest:") || !strings.Contains(text(section), "waiting") {
+				if s := text(section); !strings.Contains(s, "Oldest:") || !strings.Contains(s, " ago.") && !strings.Contains(s, "waiting ") {
 					t.Errorf("%s: %q says nothing of the oldest: %s", role.user, key, text(section))
 				}
 				// The link leads to a list of exactly the payments counted.
