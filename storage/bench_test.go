@@ -239,3 +239,19 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWorkQueue is the dashboard's counts (storage.WorkQueue), every one asked for.
+func BenchmarkWorkQueue(b *testing.B) {
+	db := benchDatabase(b)
+	ctx := context.Background()
+	f := WorkQueueFilter{Since: testEpoch.AddDate(0, 0, -7), Links: true, Approvals: true, Mine: &Requester{Email: "ann@x"}}
+	for b.Loop() {
+		q, err := db.WorkQueue(ctx, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if q.UnknownStatus.N == 0 || q.CancellingNoLink.N == 0 {
+			b.Fatalf("work queue %+v: the data has unknown and cancelling payments", q)
+		}
+	}
+}

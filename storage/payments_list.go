@@ -52,12 +52,28 @@ type PaymentFilter struct {
 	NeedsAttention bool
 	// Anomaly keeps only the payments whose provider's answer cannot be right.
 	Anomaly bool
+	// UnknownOutcome keeps the payments with an action whose outcome is unknown
+	// (the dashboard's work queue, work_queue.go).
+	UnknownOutcome bool
+	// Link keeps the payments by their payer link: LinkNone (no live link), LinkActive
+	// (a link waiting for the payer) or LinkAbandoned; "" does not filter.
+	Link string
+	// FailedSince, when non-zero, keeps the payments with an action or a refund that
+	// failed at or after it.
+	FailedSince time.Time
 	// After asks for the page of payments older than the cursor; Before for the page
 	// newer than it. At most one is set.
 	After, Before *Cursor
 	// Limit is the page size: DefaultPageSize when zero, at most MaxPageSize.
 	Limit int
 }
+
+// The values of PaymentFilter.Link.
+const (
+	LinkNone      = "none"
+	LinkActive    = "active"
+	LinkAbandoned = "abandoned"
+)
 
 // Cursor is a position in the payments list (newest first): a payment's created_at and id.
 type Cursor struct {
@@ -135,6 +151,11 @@ func (f PaymentFilter) normalise() (PaymentFilter, error) {
 	if f.After != nil && f.Before != nil {
 		return bad("both after and before cursors are set")
 	}
+	switch f.Link {
+	case "", LinkNone, LinkActive, LinkAbandoned:
+	default:
+		return bad("unknown payer link state %q", f.Link)
+	}
 	switch {
 	case f.Limit < 0:
 		return bad("limit %d is negative", f.Limit)
@@ -161,6 +182,9 @@ type paymentConds struct {
 	searchTerm int
 	// attentionTerm is the place of the needs-attention term in terms (-1 if none).
 	attentionTerm int
+	// queueSets are the work-queue filters' sets of payment ids (work_queue.go), each
+	// with its place in terms.
+	queueSets []queueSet
 }
 
 func (c *paymentConds) add(term string, args ...any) {
@@ -298,6 +322,18 @@ func filterConditions(f PaymentFilter) paymentConds {
 	}
 	if f.Anomaly {
 		c.add("id IN (" + anomaliesSQL + ")")
+	}
+	if f.UnknownOutcome {
+		c.addSet(`SELECT payment_id FROM actions WHERE state = 'unknown' AND state IN ('pending', 'unknown', 'needs_payer', 'failed')`)
+	}
+	switch f.Link {
+	case LinkNone:
+		c.add("id NOT IN (" + liveLinksSQL + ")")
+	case LinkActive, LinkAbandoned:
+		c.addSet("SELECT payment_id FROM payer_links WHERE state = ?", f.Link)
+	}
+	if !f.FailedSince.IsZero() {
+		c.addSet("SELECT payment_id FROM ("+failedSinceSQL+")", ms(f.FailedSince), ms(f.FailedSince))
 	}
 	if len(c.terms) != 1 {
 		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids
@@ -450,6 +486,10 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 			c.terms[c.attentionTerm] = needsAttentionScanSQL
 		}
 	}
+	setCount, err := db.chooseQueueSets(ctx, &c)
+	if err != nil {
+		return PaymentPage{}, err
+	}
 	query, args, ascending := paymentListSQL(f, c)
 	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -521,6 +561,8 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		page.Count = searchCount
 	case attentionCount >= 0:
 		page.Count = attentionCount
+	case setCount >= 0:
+		page.Count = setCount
 	default:
 		cq, cargs := paymentCountSQL(c)
 		if err := db.db.QueryRowContext(ctx, cq, cargs...).Scan(&page.Count); err != nil {

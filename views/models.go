@@ -13,6 +13,7 @@ type Page struct {
 	Flashes []Flash
 	CSS     string
 	JS      string
+	ZoneJS  string // the script that tells Paydesk the browser's time zone (tz.js)
 	Demo    bool
 }
 
@@ -57,6 +58,10 @@ type PaymentsList struct {
 	NextURL, PrevURL, FirstURL string
 	Filtered                   bool // any search or filter is set
 	ClearURL                   string
+
+	// Queue are the dashboard's filters the form has no field for (outcome, link,
+	// failed_since): Value is "name=value", Label their words.
+	Queue []Option
 }
 
 // PaymentRow is one line of the payments list.
@@ -203,21 +208,30 @@ type PayerReturn struct {
 	CanClose bool
 }
 
-// Dashboard is the home page: what needs someone now.
+// Dashboard is the home page: the team's work queue, each kind of "needs someone" the
+// person's role can act on.
 type Dashboard struct {
-	Waiting       []DashItem // payer links awaiting the payer
-	Approvals     []DashItem // refunds awaiting approval (managers)
-	Unknown       []DashItem // actions whose outcome is unknown
-	Failures      []DashItem // recent failed actions
-	ShowApprovals bool
-	// Anomalies are the newest payments whose provider's answer cannot be right;
-	// AnomalyCount how many there are, AnomaliesURL the payments list filtered to them.
-	Anomalies    []DashItem
-	AnomalyCount int
-	AnomaliesURL string
+	Items  []QueueItem
+	Window string // how far back "recent" goes, in words ("7 days")
 }
 
-// DashItem is one line on the dashboard.
+// QueueItem is one kind of work on the dashboard: how many, since when, where to see them
+// all and what to do.
+type QueueItem struct {
+	Key      string // stable name: the section's data-testid is "dash-" + Key
+	Title    string
+	Count    int
+	Total    string    // Count written for people ("1,234")
+	Oldest   time.Time // zero when none
+	Age      string    // the oldest's age, in words ("waiting 3 hours", "created 2 days ago")
+	URL      string    // the list of them all
+	LinkText string
+	Next     string // what to do, in plain words
+	Empty    string // what the section says when none waits
+	Examples []DashItem
+}
+
+// DashItem is one example under a queue item.
 type DashItem struct {
 	URL, Title, Detail string
 	At                 time.Time

@@ -39,7 +39,7 @@ func mustShowAnomaly(t *testing.T, h *harness, p storage.Payment, words, actor s
 	if strings.Contains(dash.body, "@When") {
 		t.Errorf("the dashboard prints template source (@When) instead of times")
 	}
-	if n := regexpFind(section, `data-testid="anomaly-count">(\d+)<`); n != "1" {
+	if n := regexpFind(section, `data-testid="count-anomalies">(\d+)<`); n != "1" {
 		t.Errorf("the dashboard's anomaly count is %q, want 1", n)
 	}
 	list, err := h.db.ListAudit(context.Background(), storage.AuditFilter{PaymentID: p.ID, Kind: "anomaly"})

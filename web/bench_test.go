@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -367,6 +368,36 @@ func BenchmarkPaymentPage(b *testing.B) {
 		paths[i] = "/payments/" + id
 	}
 	e.timed(b, paths...)
+}
+
+// BenchmarkDashboard is the home page (every count of the work queue, as a manager: all
+// of them) and the lists its lines link to. Besides the times it reports the process's
+// CPU time per page (cpu-ms), which a busy machine does not inflate as it does the clock.
+func BenchmarkDashboard(b *testing.B) {
+	e := benchSetup(b)
+	timed := func(b *testing.B, path string) {
+		before := cpuTime()
+		e.timed(b, path)
+		b.ReportMetric(float64((cpuTime()-before).Microseconds())/1000/float64(b.N+1), "cpu-ms")
+	}
+	b.Run("page", func(b *testing.B) { timed(b, "/") })
+	since := e.newest.AddDate(0, 0, -7).Format("2006-01-02")
+	for _, c := range []struct{ name, path string }{
+		{"list_unknown_status", "/payments?status=unknown"},
+		{"list_unknown_outcome", "/payments?outcome=unknown"},
+		{"list_cancelling_without_link", "/payments?status=cancelling&link=none"},
+		{"list_links_waiting", "/payments?link=active"},
+		{"list_failed_since", "/payments?failed_since=" + since},
+	} {
+		b.Run(c.name, func(b *testing.B) { timed(b, c.path) })
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func BenchmarkRefundHistory(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -70,8 +71,15 @@ type csvExport struct {
 	cells []string
 }
 
-// startCSV writes the response headers of an attachment named name-YYYYMMDD-HHMMSS.csv and
-// the header row.
+// csvBOM starts every export: the UTF-8 byte-order mark. Excel reads a CSV file without
+// it in the machine's legacy code page (Windows-1252 and the like), so "Müller" or
+// "Шевченко" arrive garbled; with it, Excel, LibreOffice, Numbers and Google Sheets all
+// read UTF-8. Programs that read CSV as UTF-8 skip it (Python's utf-8-sig, pandas, R's
+// readr); Go's encoding/csv does not: strip it first (docs/governance.md).
+const csvBOM = "\uFEFF"
+
+// startCSV writes the response headers of an attachment named name-YYYYMMDD-HHMMSS.csv,
+// the byte-order mark and the header row.
 func startCSV(w http.ResponseWriter, name string, now time.Time, header []string) *csvExport {
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
@@ -80,6 +88,7 @@ func startCSV(w http.ResponseWriter, name string, now time.Time, header []string
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	e := &csvExport{w: w, cw: csv.NewWriter(w), rc: http.NewResponseController(w)}
+	io.WriteString(w, csvBOM)
 	e.cw.Write(header)
 	return e
 }

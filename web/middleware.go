@@ -81,7 +81,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := newID(8)
 		ctx := storage.WithDataVersionMemo(context.WithValue(r.Context(), requestIDKey, id))
-		r = r.WithContext(ctx)
+		r = withZone(r.WithContext(ctx)) // the person's time zone, for every time shown
 		sw := &statusWriter{ResponseWriter: w}
 		s.securityHeaders(sw, r)
 		if r.Body != nil {

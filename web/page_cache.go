@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/a-h/templ"
+
+	"paydesk/views"
 )
 
 // defaultPageCacheBytes is the page cache's size when Config.PageCacheBytes is 0: about
@@ -22,8 +24,9 @@ const defaultPageCacheBytes = 8 << 20
 // the database's data version (storage.DB.DataVersion), which moves with any commit by
 // anyone, and a new version empties the cache. A refund, a webhook, an import in another
 // process: the next page is rendered afresh. The body holds nothing about the user (the
-// layout around it, rendered on each request, does), so one entry serves everyone
-// allowed on the page.
+// layout around it, rendered on each request, does) but its times, written in the
+// person's time zone: the key carries the zone, so one entry serves everyone allowed on
+// the page who reads times in the same zone.
 //
 // The cache holds at most max bytes; when full, entries are dropped in map order (an
 // arbitrary one each time) until the new one fits. A request that read the version just
@@ -102,8 +105,9 @@ type pageSlot struct {
 	key     string
 }
 
-// cachedPage returns the body kept for key (a path and its sorted query) if the data has
-// not changed since it was rendered; otherwise the slot to keep the new one in.
+// cachedPage returns the body kept for key (a path and its sorted query) and the
+// person's time zone if the data has not changed since it was rendered; otherwise the
+// slot to keep the new one in.
 func (s *Server) cachedPage(r *http.Request, key string) ([]byte, pageSlot, bool) {
 	if s.pages == nil {
 		return nil, pageSlot{}, false
@@ -112,6 +116,8 @@ func (s *Server) cachedPage(r *http.Request, key string) ([]byte, pageSlot, bool
 	if err != nil {
 		return nil, pageSlot{}, false // cannot tell whether a kept page is current: work it out
 	}
+	// The body shows times in the person's zone: one entry per zone.
+	key += "#tz=" + views.Zone(r.Context()).String()
 	slot := pageSlot{cache: s.pages, version: version, key: key}
 	body, ok := s.pages.get(version, key)
 	return body, slot, ok

@@ -59,7 +59,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		v.Attention = append(v.Attention, fmt.Sprintf("%s reported a status Paydesk does not know (%q): no action is offered until it is understood.", p.Provider.Label(), p.RawStatus))
 	}
 	if st.InFlight != nil && st.InFlight.State == "unknown" {
-		v.Attention = append(v.Attention, fmt.Sprintf("The outcome of the %s started %s by %s is unknown: the provider did not answer in time. Paydesk will settle it by reading the provider; do not repeat it elsewhere.", st.InFlight.Kind, st.InFlight.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), st.InFlight.Actor))
+		v.Attention = append(v.Attention, fmt.Sprintf("The outcome of the %s started %s by %s is unknown: the provider did not answer in time. Paydesk will settle it by reading the provider; do not repeat it elsewhere.", st.InFlight.Kind, views.LocalTime(ctx, st.InFlight.StartedAt), st.InFlight.Actor))
 	}
 	for _, f := range []views.Fact{
 		{Label: "Payment id", Value: p.PaymentID, Copy: true},

@@ -51,7 +51,8 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 			v.Accounts = append(v.Accounts, views.Option{Value: value, Label: a.Provider.Label() + " · " + a.Name, Selected: value == v.Account})
 		}
 	}
-	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly
+	v.Queue = queueFilters(q)
+	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly || len(v.Queue) > 0
 	v.ClearURL = "/payments"
 
 	f, err := parsePaymentFilter(q)
@@ -192,6 +193,9 @@ func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
 	}
 	f.NeedsAttention = q.Get("attention") == "1"
 	f.Anomaly = q.Get("anomaly") == "1"
+	if err := parseQueueFilters(q, &f); err != nil {
+		return f, err
+	}
 	if a := q.Get("after"); a != "" {
 		c, err := storage.ParseCursor(a)
 		if err != nil {

@@ -30,7 +30,12 @@ func govCSV(t *testing.T, b *browser, path string) ([]string, []map[string]strin
 	if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment; filename=") || !strings.HasSuffix(cd, `.csv"`) {
 		t.Errorf("GET %s: Content-Disposition %q, want an attachment", path, cd)
 	}
-	records, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	// A UTF-8 byte-order mark first, so spreadsheets read the file as UTF-8 (csv.go).
+	body, bom := strings.CutPrefix(r.body, "\uFEFF")
+	if !bom {
+		t.Errorf("GET %s: the export does not start with a UTF-8 byte-order mark: %q", path, r.body[:min(len(r.body), 20)])
+	}
+	records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil || len(records) == 0 {
 		t.Fatalf("GET %s: not CSV: %v\n%s", path, err, r.body)
 	}

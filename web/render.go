@@ -20,6 +20,7 @@ import (
 // navigation, and the flash messages waiting for them.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section string) views.Page {
 	p := views.Page{Title: title, Section: section, CSS: s.assets.URL("app.css"), JS: s.assets.URL("app.js"), Demo: s.cfg.Demo}
+	p.ZoneJS = s.assets.URL("tz.js")
 	u := userFrom(r.Context())
 	if u.Subject == "" && u.Email == "" {
 		return p

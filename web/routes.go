@@ -82,6 +82,10 @@ func (s *Server) routeTable() []Route {
 		{"POST /sessions/end-person", Manage, s.sessionsEndPerson},
 		{"GET /signed-out", Public, s.signedOut},
 
+		// The person's settings: the time zone times show in.
+		{"GET /settings", SignedIn, s.settingsPage},
+		{"POST /settings/time-zone", SignedIn, s.settingsZone},
+
 		// Dashboard.
 		{"GET /{$}", ViewPayments, s.dashboard},
 

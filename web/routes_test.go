@@ -24,6 +24,8 @@ var access = map[string]web.Access{
 	"POST /sessions/{id}/end":         web.Manage,
 	"POST /sessions/end-person":       web.Manage,
 	"GET /signed-out":                 web.Public,
+	"GET /settings":                   web.SignedIn,
+	"POST /settings/time-zone":        web.SignedIn,
 	"GET /{$}":                        web.ViewPayments,
 	"GET /payments":                   web.ViewPayments,
 	"GET /payments/{id}":              web.ViewPayments,

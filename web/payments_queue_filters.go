@@ -1,0 +1,67 @@
+package web
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"paydesk/storage"
+	"paydesk/views"
+)
+
+// The payments list's work-queue filters, which the dashboard links to (dashboard.go):
+// outcome=unknown (an action's outcome is unknown), link=none|active|abandoned (the
+// payment's payer link), failed_since=YYYY-MM-DD (an action or refund failed since that
+// UTC day). They have no field in the filter form: the form carries them as hidden
+// fields, and the page names them in words.
+
+// linkFilterWords names each link filter for people.
+var linkFilterWords = map[string]string{
+	storage.LinkNone:      "without a live payer link",
+	storage.LinkActive:    "with a payer link waiting for the payer",
+	storage.LinkAbandoned: "with a payer link the payer abandoned",
+}
+
+// parseQueueFilters reads the work-queue filters into f, refusing a value it does not
+// know with a sentence.
+func parseQueueFilters(q url.Values, f *storage.PaymentFilter) error {
+	switch o := strings.TrimSpace(q.Get("outcome")); o {
+	case "":
+	case "unknown":
+		f.UnknownOutcome = true
+	default:
+		return &filterError{fmt.Sprintf("Unknown outcome filter %q: only \"unknown\" is possible.", o)}
+	}
+	if l := strings.TrimSpace(q.Get("link")); l != "" {
+		if _, ok := linkFilterWords[l]; !ok {
+			return &filterError{fmt.Sprintf("Unknown payer link filter %q: use none, active or abandoned.", l)}
+		}
+		f.Link = l
+	}
+	since, err := parseDay(q.Get("failed_since"))
+	if err != nil {
+		return &filterError{"The failed-since date must look like 2026-01-31."}
+	}
+	f.FailedSince = since
+	return nil
+}
+
+// queueFilters lists the work-queue filters of a query, as hidden fields of the filter
+// form (Value is the parameter's name=value) with their words (Label).
+func queueFilters(q url.Values) []views.Option {
+	var out []views.Option
+	if o := strings.TrimSpace(q.Get("outcome")); o != "" {
+		out = append(out, views.Option{Value: "outcome=" + o, Label: "with an action whose outcome is unknown"})
+	}
+	if l := strings.TrimSpace(q.Get("link")); l != "" {
+		words, ok := linkFilterWords[l]
+		if !ok {
+			words = "payer link " + l
+		}
+		out = append(out, views.Option{Value: "link=" + l, Label: words})
+	}
+	if d := strings.TrimSpace(q.Get("failed_since")); d != "" {
+		out = append(out, views.Option{Value: "failed_since=" + d, Label: "with an action or refund failed since " + d + " (UTC)"})
+	}
+	return out
+}
