@@ -2,6 +2,7 @@ package tranzzo
 
 import (
 	"fmt"
+	"strings"
 
 	"paydesk/providers"
 )
@@ -48,7 +49,7 @@ func what(s providers.Snapshot) string {
 	case "init":
 		return "an unpaid " + method + " " + raw
 	case "pending":
-		return "a " + method + " still processing " + raw
+		return article(method) + " " + method + " still processing " + raw
 	case "success":
 		if s.Method == "auth" {
 			return "a held authorisation " + raw
@@ -100,4 +101,12 @@ func refundDecision(s providers.Snapshot) providers.Decision {
 		return providers.Refuse(providers.ActionRefund, fmt.Sprintf("Tranzzo refunds only successful purchases or captures; this one is %s.%s", what(s), next))
 	}
 	return providers.RefundLeft(s, "Tranzzo")
+}
+
+// article is "a" or "an" before a word.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
