@@ -165,3 +165,32 @@ func onlyDigits(s string) string {
 	}
 	return b.String()
 }
+
+// TestParseRefundAmount: Paydesk's own "all that is left" is read as it wrote it; an
+// amount read two ways is read the small way only when the large one could not be
+// refunded anyway; otherwise it is refused.
+func TestParseRefundAmount(t *testing.T) {
+	for _, tt := range []struct {
+		in, currency string
+		max, want    int64
+		refused      bool
+	}{
+		{"1.234", "BHD", 1234, 1234, false},       // the form's default, as Paydesk wrote it
+		{"100.499", "BHD", 300000, 100499, false}, // 100499 BHD is more than is left: 100.499
+		{"100,499", "BHD", 300000, 100499, false},
+		{"1.000", "BHD", 5000000, 0, true}, // 1 or 1000 BHD: both could be refunded
+		{"1,234", "EUR", 5000, 0, true},    // 1234 EUR is too much, and 1.234 is not euros
+		{"1,234", "EUR", 500000, 0, true},  // 1234 EUR could be refunded: asked, not guessed
+		{"100,50", "EUR", 500000, 10050, false},
+	} {
+		got, err := ops.ParseRefundAmount(tt.in, tt.currency, tt.max)
+		switch {
+		case tt.refused && err == nil:
+			t.Errorf("ParseRefundAmount(%q, %s, %d) = %d; want it refused", tt.in, tt.currency, tt.max, got)
+		case tt.refused && !strings.Contains(ops.AmountMessage(err, tt.currency), "could mean"):
+			t.Errorf("ParseRefundAmount(%q): %v; want the two readings named", tt.in, err)
+		case !tt.refused && (err != nil || got != tt.want):
+			t.Errorf("ParseRefundAmount(%q, %s, %d) = %d, %v; want %d", tt.in, tt.currency, tt.max, got, err, tt.want)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func (s *Server) renderRefundForm(w http.ResponseWriter, r *http.Request, p stor
 		Title: "Refund this payment", PostURL: "/payments/" + p.PublicID + "/refund", IdempotencyKey: f.Key,
 		Button: "Refund", ButtonVerb: "Refund", Irreversible: true, Refund: true, Focus: refundFocus(errs),
 		SignInNotice: s.signInNotice(r),
-		Amount: f.Amount, MaxAmount: providers.FormatMoney(d.MaxRefund, p.Currency), Currency: p.Currency,
+		Amount:       f.Amount, MaxAmount: providers.FormatMoney(d.MaxRefund, p.Currency), Currency: p.Currency,
 		Reason: f.Reason, Note: f.Note, Errors: errs,
 		Consequence: []string{
 			fmt.Sprintf("%s sends the money back to %s card for payment %s (%s captured).", p.Provider.Label(), whose(p.CustomerName), p.PublicID, providers.FormatMoney(p.Captured, p.Currency)),
