@@ -391,7 +391,7 @@ func TestPaymentPageEligibilityByRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = h.signedIn("sam").get("/payments/" + held.PublicID)
-	if got, want := testidText(r.body, "why-cancel"), "A cancel on this payment is pending: Paydesk starts nothing else until its outcome is known."; got != want {
+	if got, want := testidText(r.body, "why-cancel"), "A cancel on this payment is in progress: Paydesk starts nothing else until its outcome is known."; got != want {
 		t.Errorf("in flight:\n got %q\nwant %q", got, want)
 	}
 }
