@@ -3,12 +3,16 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"paydesk/providers"
 	"paydesk/providers/bpc"
+	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
+	"paydesk/storage"
 )
 
 // TestRefundFormAsAPersonTypes: the cursor starts on the amount, the button says how much
@@ -173,5 +177,48 @@ func TestStepUpBackAfterItWasSent(t *testing.T) {
 	mustContain(t, back, "This was already submitted once")
 	if back.url.Path != "/payments/"+p.PublicID {
 		t.Errorf("after the step-up the person is at %s, want the payment", back.url.Path)
+	}
+}
+
+// TestPaymentPageWordsPerRoleAndState: every role that may see payments, over payments
+// in every demo state of every provider, reads the head (amount, status, customer,
+// provider) first and no raw code outside the <code> beside its words: no enum, no US
+// spelling, no template or formatting leak.
+func TestPaymentPageWordsPerRoleAndState(t *testing.T) {
+	h := newHarness(t)
+	var pays []storage.Payment
+	for _, prov := range []providers.Name{powens.Name, bpc.Name, tranzzo.Name} {
+		for v := 0; v < 14; v++ {
+			pays = append(pays, h.add(prov, spec{variant: v}))
+		}
+	}
+	codeRe := regexp.MustCompile(`(?s)<code[^>]*>.*?</code>`)
+	for _, user := range []string{"sam", "fran", "max"} {
+		b := h.signedIn(user)
+		for _, p := range pays {
+			r := b.get("/payments/" + p.PublicID)
+			if r.status != http.StatusOK {
+				t.Fatalf("%s %s: status %d", user, p.PublicID, r.status)
+			}
+			head := text(regexpFind(r.body, `(?s)data-testid="payment-head">(.*?)</header>`))
+			if !strings.HasPrefix(head, providers.FormatMoney(p.Amount, p.Currency)+" "+p.Status.Label()+" ") || !strings.Contains(head, p.Provider.Label()) {
+				t.Errorf("%s %s (%s): the head does not lead with amount, status and provider: %q", user, p.PublicID, p.Status, head)
+			}
+			words := text(codeRe.ReplaceAllString(regexpFind(r.body, `(?s)<main[^>]*>(.*)</main>`), ""))
+			if !strings.Contains(words, "What can be done") {
+				t.Fatalf("%s %s: the page's main part was not found", user, p.PublicID)
+			}
+			for _, raw := range []string{"needs_payer", "cancelling_webauth", "awaiting_payment", "partially_refunded", "awaiting_approval", "authorized", "Authorized", "authorization", "%!", "<nil>", "0001-01-01", "@When", "Code "} {
+				if strings.Contains(words, raw) {
+					t.Errorf("%s %s (%s %s): %q reaches people: %.600s", user, p.PublicID, p.Provider, p.RawStatus, raw, words)
+				}
+			}
+			if !p.Provider.Has(providers.ActionExpire) && strings.Contains(r.body, `data-testid="action-expire"`) {
+				t.Errorf("%s %s: Expire is offered on a %s payment", user, p.PublicID, p.Provider)
+			}
+			if p.Status == providers.StatusUnknown && !strings.Contains(words, "own dashboard") {
+				t.Errorf("%s %s: an unknown status names no next step", user, p.PublicID)
+			}
+		}
 	}
 }
