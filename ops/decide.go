@@ -167,7 +167,7 @@ func stale(who Person) error {
 // what to do meanwhile.
 func inFlightReason(a storage.Action) string {
 	if a.State == "unknown" {
-		return fmt.Sprintf("A %s on this payment has an unknown outcome: Paydesk starts nothing else until it has read the outcome from the provider, which it tries every minute. Do not repeat it at the provider meanwhile.", a.Kind)
+		return fmt.Sprintf("A %s on this payment has an unknown outcome: Paydesk starts nothing else until its outcome is known, which it learns by reading the provider every minute. Do not repeat it at the provider meanwhile.", a.Kind)
 	}
 	return fmt.Sprintf("A %s on this payment is in progress: Paydesk starts nothing else until its outcome is known.", a.Kind)
 }
