@@ -92,7 +92,7 @@ func (d *Desk) decisions(who Person, st PaymentState) []providers.Decision {
 		}
 		if st.InFlight != nil {
 			dec.Allowed = false
-			dec.Reason = fmt.Sprintf("A %s on this payment is %s: Paydesk starts nothing else until its outcome is known.", st.InFlight.Kind, st.InFlight.State)
+			dec.Reason = inFlightReason(*st.InFlight)
 			continue
 		}
 		if dec.Action == providers.ActionRefund {
@@ -161,4 +161,13 @@ func stale(who Person) error {
 		return nil
 	}
 	return refuse(ErrStepUp, "Sign in again to confirm it is you: nothing was sent.")
+}
+
+// inFlightReason says why nothing else starts while an action is open, in words, with
+// what to do meanwhile.
+func inFlightReason(a storage.Action) string {
+	if a.State == "unknown" {
+		return fmt.Sprintf("A %s on this payment has an unknown outcome: Paydesk starts nothing else until its outcome is known, which it learns by reading the provider every minute. Do not repeat it at the provider meanwhile.", a.Kind)
+	}
+	return fmt.Sprintf("A %s on this payment is in progress: Paydesk starts nothing else until its outcome is known.", a.Kind)
 }

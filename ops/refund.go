@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-playground/validator/v10"
 
@@ -33,20 +34,48 @@ type RefundInput struct{ Amount, Reason, Note, Key string }
 // ParseRefund checks a typed refund request against the most that may be refunded (max,
 // minor units). It returns the request, or what is wrong with it in words, keyed by
 // "amount", "reason", "note", and "form" for the submission as a whole.
+//
+// The amount is read as the person's locale writes it (ParseRefundAmount).
 func ParseRefund(in RefundInput, currency string, max int64) (RefundArgs, map[string]string) {
-	amount, err := providers.ParseMajor(in.Amount, currency)
+	amount, err := ParseRefundAmount(in.Amount, currency, max)
 	args := RefundArgs{Amount: amount, Reason: in.Reason, Note: in.Note, Key: in.Key}
 	errs := args.problems(currency, max)
-	switch {
-	case in.Amount == "" || len(in.Amount) > 32:
-		errs["amount"] = "Enter an amount."
-	case err != nil:
-		errs["amount"] = fmt.Sprintf("%q is not an amount in %s (for example %s).", in.Amount, currency, providers.FormatMajor(max, currency))
+	if err != nil {
+		errs["amount"] = AmountMessage(err, currency)
 	}
 	if len(errs) > 0 {
 		return args, errs
 	}
 	return args, nil
+}
+
+// ParseRefundAmount reads a refund form's amount: as the person typed it
+// (ParseTypedAmount), or exactly as Paydesk wrote it in the form — all that is left, max,
+// in plain major units (Paydesk writes dot-decimal, so "1.234" it wrote is 1.234 BHD).
+//
+// An amount two conventions read differently ("100.499": 100.499 or 100499) is read the
+// small way only when the large reading could not be refunded anyway (more than max) and
+// the small one is an amount of the currency that could: the one reading left is never
+// the larger. Otherwise it is refused, asking for an unambiguous form.
+func ParseRefundAmount(typed, currency string, max int64) (int64, error) {
+	s := strings.TrimSpace(typed)
+	if s != "" && s == providers.FormatMajor(max, currency) {
+		return max, nil
+	}
+	v, err := ParseTypedAmount(typed, currency)
+	var ae *AmountError
+	if !errors.As(err, &ae) || ae.readings == nil {
+		return v, err
+	}
+	large, errLarge := providers.ParseMajor(ae.readings[1], currency)
+	small, errSmall := providers.ParseMajor(ae.readings[0], currency)
+	if errLarge == nil && large > max && errSmall == nil && small > 0 && small <= max {
+		if ae.negative {
+			return -small, nil
+		}
+		return small, nil
+	}
+	return v, err
 }
 
 // problems says what is wrong with a refund request, keyed as ParseRefund's.

@@ -135,9 +135,9 @@ func TestWebhookVerdicts(t *testing.T) {
 	f.runHooks(bpc.Name, p, []hookStep{
 		{name: "bad signature", body: good, header: signedAs(hmacHex("another-secret", good)), wantKind: WebhookBadSignature, wantVerdict: VerdictBadSignature, wantPayment: providers.StatusAuthorized},
 		{name: "no signature", body: good, header: http.Header{}, wantKind: WebhookBadSignature, wantVerdict: VerdictBadSignature, wantPayment: providers.StatusAuthorized},
-		{name: "good", body: good, header: signed(good), wantKind: WebhookTaken, wantVerdict: VerdictApplied, wantPayment: providers.StatusPaid, wantTimes: "webhook: Updated by webhook: status authorized → paid"},
+		{name: "good", body: good, header: signed(good), wantKind: WebhookTaken, wantVerdict: VerdictApplied, wantPayment: providers.StatusPaid, wantTimes: "webhook: Updated by webhook: status authorised → paid"},
 		{name: "duplicate", body: good, header: signed(good), wantKind: WebhookTaken, wantVerdict: VerdictDuplicate, wantPayment: providers.StatusPaid, wantTimes: "BPC webhook payment.succeeded received again: a duplicate of one already applied; nothing changed"},
-		{name: "out of order", body: older, header: signed(older), wantKind: WebhookTaken, wantVerdict: VerdictStale, wantPayment: providers.StatusPaid, wantTimes: "BPC webhook payment.updated received out of order: it says authorized, Paydesk already has paid; nothing changed"},
+		{name: "out of order", body: older, header: signed(older), wantKind: WebhookTaken, wantVerdict: VerdictStale, wantPayment: providers.StatusPaid, wantTimes: "BPC webhook payment.updated received out of order: it says authorised, Paydesk already has paid; nothing changed"},
 		{name: "unknown payment", body: unknown, header: signed(unknown), wantKind: WebhookTaken, wantVerdict: VerdictUnknownPayment, wantPayment: providers.StatusPaid},
 		{name: "garbage", body: []byte("{this is not json"), header: signed([]byte("{this is not json")), wantKind: WebhookMalformed, wantVerdict: VerdictMalformed, wantPayment: providers.StatusPaid},
 		{name: "signed, not an event", body: notEvent, header: signed(notEvent), wantKind: WebhookMalformed, wantVerdict: VerdictMalformed, wantPayment: providers.StatusPaid},

@@ -67,6 +67,7 @@ func Eligible(s Snapshot) Eligibility {
 		if s.RawStatus == "" {
 			why = fmt.Sprintf("%s gave no status for this payment, so no action is offered.", s.Provider.Label())
 		}
+		why += fmt.Sprintf(" Refresh it from %[1]s; if it stays unknown, look the payment up in %[1]s's own dashboard.", s.Provider.Label())
 		return Eligibility{
 			Cancel: Refuse(ActionCancel, why),
 			Expire: Refuse(ActionExpire, why),

@@ -42,6 +42,9 @@ type Descriptor struct {
 	// demo can load those payments first (empty strings are ignored). PeekJSON reads a body
 	// without taking it from the simulator.
 	SimulatorIDs func(r *http.Request) []string
+
+	// Words is how the provider's facts read for people (words.go); optional.
+	Words Words
 }
 
 // Settings is one provider's configuration as read from the environment, and what is

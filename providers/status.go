@@ -44,6 +44,8 @@ func (s Status) Label() string {
 		return "awaiting payment"
 	case StatusPartiallyRefunded:
 		return "partially refunded"
+	case StatusAuthorized:
+		return "authorised" // the code keeps its US spelling; people read British English
 	}
 	return string(s)
 }

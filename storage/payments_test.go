@@ -131,7 +131,7 @@ func TestUpsertPaymentCreate(t *testing.T) {
 			snap: providers.Snapshot{Provider: tranzzo.Name, PaymentID: "tz_1", OrderID: "order-1", Amount: 150000,
 				Captured: 0, Currency: "UAH", RawStatus: "success", Method: "auth", Mode: "hosted", CardLast4: "4242", CreatedAt: created},
 			wantKey: "tz_1", wantStatus: providers.StatusAuthorized,
-			wantMsg: "Imported from Tranzzo: authorized, 1,500.00 UAH",
+			wantMsg: "Imported from Tranzzo: authorised, 1,500.00 UAH",
 		},
 		{
 			name: "zero-decimal currency",

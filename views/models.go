@@ -111,6 +111,22 @@ type Payment struct {
 	// with AnomalySince when Paydesk first saw it.
 	Anomaly      string
 	AnomalySince time.Time
+	// The page's head and its words (issue 15): how the payer paid ("card"), the raw
+	// codes in plain words ("" when there are none), the amounts that apply to this
+	// payment, and why the provider has no refunds at all ("" when it has).
+	Means                                            string
+	RawStatusWords, StateDetailWords, ErrorCodeWords string
+	SessionStatusWords                               string
+	Amounts                                          []AmountRow
+	NoRefund                                         string
+}
+
+// AmountRow is one amount of a payment, labelled by what it is (amount, authorised,
+// captured, refunded, refundable…).
+type AmountRow struct {
+	Label, Value string
+	TestID       string // "amount", "authorised", "captured", "refunded", "refundable", "reserved"
+	Note         string // a few words on what it means here ("" when the label says it all)
 }
 
 // Fact is a labelled value.
@@ -150,6 +166,7 @@ type PayerLinkView struct {
 // JournalRow is one provider call from the action journal.
 type JournalRow struct {
 	Kind, State, Amount, Actor, Message string
+	StateLabel                          string // the state in words ("waiting for the payer")
 	StartedAt, FinishedAt               time.Time
 }
 
@@ -166,6 +183,17 @@ type Confirm struct {
 	Consequence                                    []string // sentences that restate what will happen
 	PostURL, IdempotencyKey, Button                string
 	Irreversible                                   bool
+	// StepUp says, after the person signed in again, that nothing was sent yet and what to
+	// press to send it ("" otherwise).
+	StepUp string
+	// SignInNotice warns, before the person submits, that their sign-in is (or will soon
+	// be) too old to move money, so Paydesk will ask them to sign in again ("" when not).
+	SignInNotice string
+	// ButtonVerb is the button's word without the amount ("Refund"): the refund form's
+	// script says the amount after it as the person types.
+	ButtonVerb string
+	// Focus names the field the cursor starts in ("amount", "reason", "note"; "" none).
+	Focus string
 	// Refund form only.
 	Refund        bool
 	Amount        string
@@ -186,6 +214,9 @@ type Confirm struct {
 type RefundRule struct {
 	// Effect is "" (runs at once), "approval" or "block"; Sentence says why.
 	Effect, Sentence string
+	// Amount is the amount as Paydesk read it ("1,234.50 EUR"; "" when it is not one),
+	// for the refund button.
+	Amount string
 }
 
 // ErrorPage is a 4xx/5xx page that leaks nothing.

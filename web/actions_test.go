@@ -346,8 +346,10 @@ func TestRefundFormValidation(t *testing.T) {
 		want string
 	}{
 		{"no amount", url.Values{"amount": {""}, "reason": {"duplicate"}}, "Enter an amount."},
-		{"not a number", url.Values{"amount": {"ten"}, "reason": {"duplicate"}}, "is not an amount in EUR"},
-		{"too many decimals", url.Values{"amount": {"1.005"}, "reason": {"duplicate"}}, "is not an amount in EUR"},
+		{"not a number", url.Values{"amount": {"ten"}, "reason": {"duplicate"}}, `"ten" is not an amount: write digits, with a point or a comma before the decimals`},
+		{"too many decimals", url.Values{"amount": {"1.0055"}, "reason": {"duplicate"}}, `"1.0055" has more decimals than EUR has (2).`},
+		{"read two ways", url.Values{"amount": {"1,005"}, "reason": {"duplicate"}}, `"1,005" could mean 1005 or 1.005: write it without a thousands separator, for example 1005 or 1005.00.`},
+		{"mixed separators", url.Values{"amount": {"1.234,56.7"}, "reason": {"duplicate"}}, "mixes points and commas"},
 		{"zero", url.Values{"amount": {"0"}, "reason": {"duplicate"}}, "must be more than zero"},
 		{"above what is left", url.Values{"amount": {"50.01"}, "reason": {"duplicate"}}, "At most 50.00 EUR can be refunded."},
 		{"no reason", url.Values{"amount": {"10"}}, "Choose a reason."},
@@ -479,7 +481,7 @@ func TestTranzzoCancelAndVoid(t *testing.T) {
 	if a := lastAction(t, h, held); a.Kind != "void" {
 		t.Errorf("journal kind %q, want void", a.Kind)
 	}
-	mustContain(t, staff.get("/payments/"+direct.PublicID), "Tranzzo cancels only unpaid hosted payments; this one is direct.")
+	mustContain(t, staff.get("/payments/"+direct.PublicID), "Tranzzo cancels only unpaid payments made on its hosted page; this one was not (mode direct).")
 }
 
 func TestRoleCannotActButServerRefusesAnyway(t *testing.T) {

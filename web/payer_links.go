@@ -119,6 +119,9 @@ func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, v *views
 		v.Links = append(v.Links, lv)
 	}
 	v.LinksKey = strings.Join(key, " ")
+	if p.Status == providers.StatusCancelling && v.CanAct {
+		v.Attention = append(v.Attention, cancellingNextStep(links))
+	}
 	if anyLive {
 		v.LinksPoll = "/payments/" + p.PublicID + "/payer-links"
 	}

@@ -17,15 +17,18 @@ func (s *Server) paymentCancelForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := s.desk.Check(r.Context(), s.person(r), p, providers.ActionCancel, "")
+	path := "/payments/" + p.PublicID + "/cancel"
+	// After signing in again, the saved key is checked first: a form already sent is
+	// answered with its outcome, never offered again.
+	saved, back := s.auth.SavedForm(w, r, path)
+	key := savedKey(saved.Get("idempotency_key"))
+	d, err := s.desk.Check(r.Context(), s.person(r), p, providers.ActionCancel, key)
 	if err != nil {
 		s.refused(w, r, err, "/payments/"+p.PublicID)
 		return
 	}
-	path := "/payments/" + p.PublicID + "/cancel"
-	key := newID(16)
-	if saved, ok := s.auth.SavedForm(w, r, path); ok && ops.ValidKey(saved.Get("idempotency_key")) {
-		key = saved.Get("idempotency_key")
+	if key == "" {
+		key = newID(16)
 	}
 	amount := providers.FormatMoney(p.Amount, p.Currency)
 	v := views.Confirm{
@@ -40,6 +43,10 @@ func (s *Server) paymentCancelForm(w http.ResponseWriter, r *http.Request) {
 		v.Consequence = append(v.Consequence, fmt.Sprintf("The customer gets the full held amount (%s) back.", amount))
 	case d.MayNeedPayer:
 		v.Consequence = append(v.Consequence, "If the payer's bank asks for it, Paydesk gives you a link for the payer to confirm; the payment stays pending until they do.")
+	}
+	v.SignInNotice = s.signInNotice(r)
+	if back {
+		v.StepUp = signedInAgain(v.Button, "what will happen")
 	}
 	s.render(w, r, s.page(w, r, v.Title, "payments"), views.ConfirmView(v))
 }

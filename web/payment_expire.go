@@ -17,15 +17,18 @@ func (s *Server) paymentExpireForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := s.desk.Check(r.Context(), s.person(r), p, providers.ActionExpire, "")
+	path := "/payments/" + p.PublicID + "/expire"
+	// After signing in again, the saved key is checked first: a form already sent is
+	// answered with its outcome, never offered again.
+	saved, back := s.auth.SavedForm(w, r, path)
+	key := savedKey(saved.Get("idempotency_key"))
+	d, err := s.desk.Check(r.Context(), s.person(r), p, providers.ActionExpire, key)
 	if err != nil {
 		s.refused(w, r, err, "/payments/"+p.PublicID)
 		return
 	}
-	path := "/payments/" + p.PublicID + "/expire"
-	key := newID(16)
-	if saved, ok := s.auth.SavedForm(w, r, path); ok && ops.ValidKey(saved.Get("idempotency_key")) {
-		key = saved.Get("idempotency_key")
+	if key == "" {
+		key = newID(16)
 	}
 	v := views.Confirm{
 		PaymentURL: "/payments/" + p.PublicID, PaymentID: p.PublicID, Provider: p.Provider.Label(), Action: "expire",
@@ -35,6 +38,10 @@ func (s *Server) paymentExpireForm(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Payment %s of %s, %s, through %s.", p.PublicID, providers.FormatMoney(p.Amount, p.Currency), p.CustomerName, p.Provider.Label()),
 			d.Reason,
 		},
+	}
+	v.SignInNotice = s.signInNotice(r)
+	if back {
+		v.StepUp = signedInAgain(v.Button, "what will happen")
 	}
 	s.render(w, r, s.page(w, r, v.Title, "payments"), views.ConfirmView(v))
 }

@@ -26,18 +26,33 @@ func (s *Server) paymentRefundForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := s.desk.Check(r.Context(), s.person(r), p, providers.ActionRefund, "")
+	saved, back := s.auth.SavedForm(w, r, "/payments/"+p.PublicID+"/refund")
+	var f ops.RefundInput
+	if back {
+		f = refundForm(saved)
+	}
+	// After signing in again, the saved key is checked first: a form already sent (from
+	// another tab, say) is answered with its outcome, never offered again.
+	d, err := s.desk.Check(r.Context(), s.person(r), p, providers.ActionRefund, savedKey(f.Key))
 	if err != nil {
 		s.refused(w, r, err, "/payments/"+p.PublicID)
 		return
 	}
-	f := ops.RefundInput{Amount: providers.FormatMajor(d.MaxRefund, p.Currency), Key: newID(16)}
-	if saved, ok := s.auth.SavedForm(w, r, "/payments/"+p.PublicID+"/refund"); ok {
-		if f = refundForm(saved); !ops.ValidKey(f.Key) {
-			f.Key = newID(16)
-		}
+	if !back {
+		f = ops.RefundInput{Amount: providers.FormatMajor(d.MaxRefund, p.Currency)}
 	}
-	s.renderRefundForm(w, r, p, d, f, nil)
+	if !ops.ValidKey(f.Key) {
+		f.Key = newID(16)
+	}
+	s.renderRefundForm(w, r, p, d, f, nil, back)
+}
+
+// savedKey is the idempotency key a saved form carried, when it is a valid one.
+func savedKey(key string) string {
+	if ops.ValidKey(key) {
+		return key
+	}
+	return ""
 }
 
 // paymentRefund reads the form and asks the Desk for the refund: run at once, or left
@@ -59,7 +74,7 @@ func (s *Server) paymentRefund(w http.ResponseWriter, r *http.Request) {
 		if !ops.ValidKey(f.Key) {
 			f.Key = newID(16)
 		}
-		s.renderRefundForm(w, r, p, d, f, errs)
+		s.renderRefundForm(w, r, p, d, f, errs, false)
 		return
 	}
 	res, err := s.desk.Refund(r.Context(), who, p, args)
@@ -74,15 +89,18 @@ func (s *Server) paymentRefund(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) renderRefundForm(w http.ResponseWriter, r *http.Request, p storage.Payment, d providers.Decision, f ops.RefundInput, errs map[string]string) {
+// renderRefundForm writes the refund form with what f holds, errs the problems found in
+// it; back says the person has just signed in again to send it.
+func (s *Server) renderRefundForm(w http.ResponseWriter, r *http.Request, p storage.Payment, d providers.Decision, f ops.RefundInput, errs map[string]string, back bool) {
 	v := views.Confirm{
 		PaymentURL: "/payments/" + p.PublicID, PaymentID: p.PublicID, Provider: p.Provider.Label(), Action: "refund",
 		Title: "Refund this payment", PostURL: "/payments/" + p.PublicID + "/refund", IdempotencyKey: f.Key,
-		Button: "Refund", Irreversible: true, Refund: true,
-		Amount: f.Amount, MaxAmount: providers.FormatMoney(d.MaxRefund, p.Currency), Currency: p.Currency,
+		Button: "Refund", ButtonVerb: "Refund", Irreversible: true, Refund: true, Focus: refundFocus(errs),
+		SignInNotice: s.signInNotice(r),
+		Amount:       f.Amount, MaxAmount: providers.FormatMoney(d.MaxRefund, p.Currency), Currency: p.Currency,
 		Reason: f.Reason, Note: f.Note, Errors: errs,
 		Consequence: []string{
-			fmt.Sprintf("%s sends the money back to %s's card for payment %s (%s captured).", p.Provider.Label(), p.CustomerName, p.PublicID, providers.FormatMoney(p.Captured, p.Currency)),
+			fmt.Sprintf("%s sends the money back to %s card for payment %s (%s captured).", p.Provider.Label(), whose(p.CustomerName), p.PublicID, providers.FormatMoney(p.Captured, p.Currency)),
 			"Partial refunds are allowed; several refunds may follow, up to what is left.",
 		},
 	}
@@ -95,7 +113,19 @@ func (s *Server) renderRefundForm(w http.ResponseWriter, r *http.Request, p stor
 	// The approval rules for the amount shown (the whole refundable amount at first); the
 	// form's script asks again when the amount or reason changes.
 	v.RulesURL = "/payments/" + p.PublicID + "/refund/rules"
-	if amount, err := providers.ParseMajor(f.Amount, p.Currency); err == nil && amount > 0 && amount <= d.MaxRefund {
+	amount, err := ops.ParseRefundAmount(f.Amount, p.Currency, d.MaxRefund)
+	if err == nil && amount > 0 {
+		// The button says how much it sends.
+		v.Button = "Refund " + providers.FormatMoney(amount, p.Currency)
+	}
+	if back {
+		what := "the refund"
+		if err == nil && amount > 0 {
+			what = "the refund of " + providers.FormatMoney(amount, p.Currency)
+		}
+		v.StepUp = signedInAgain(v.Button, what)
+	}
+	if err == nil && amount > 0 && amount <= d.MaxRefund {
 		reason := f.Reason
 		if !storage.ValidRefundReason(reason) {
 			reason = ""
@@ -110,4 +140,24 @@ func (s *Server) renderRefundForm(w http.ResponseWriter, r *http.Request, p stor
 		w.WriteHeader(http.StatusUnprocessableEntity)
 	}
 	s.render(w, r, s.page(w, r, v.Title, "payments"), views.ConfirmView(v))
+}
+
+// refundFocus is the field the refund form's cursor starts in: the first one with a
+// problem, else the amount.
+func refundFocus(errs map[string]string) string {
+	for _, f := range []string{"amount", "reason", "note"} {
+		if _, ok := errs[f]; ok {
+			return f
+		}
+	}
+	return "amount"
+}
+
+// whose names the customer as an owner ("Ada Lovelace's", or "the customer's" when the
+// provider gave no name).
+func whose(name string) string {
+	if name == "" {
+		return "the customer's"
+	}
+	return name + "'s"
 }

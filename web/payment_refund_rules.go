@@ -29,18 +29,23 @@ func (s *Server) paymentRefundRules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	amount, err := providers.ParseMajor(strings.TrimSpace(q.Get("amount")), p.Currency)
+	typed := strings.TrimSpace(q.Get("amount"))
+	amount, parseErr := ops.ParseRefundAmount(typed, p.Currency, d.MaxRefund)
 	reason := q.Get("reason")
 	if !storage.ValidRefundReason(reason) {
 		reason = ""
 	}
 	var v views.RefundRule
-	if err == nil && amount > 0 && amount <= d.MaxRefund {
+	if parseErr == nil && amount > 0 && amount <= d.MaxRefund {
 		if v, err = s.refundRule(r, who, p, amount, reason); err != nil {
 			s.log.Warn("refund rules preview", append(logAttrs(r), "err", err)...)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
+	}
+	// The button says the amount read; a problem with it is said when the form is sent.
+	if parseErr == nil && amount > 0 {
+		v.Amount = providers.FormatMoney(amount, p.Currency)
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)

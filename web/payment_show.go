@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"paydesk/ops"
 	"paydesk/providers"
@@ -50,13 +49,18 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	if reserved := st.Balance.InFlight + st.Balance.Reserved; reserved > 0 {
 		v.Reserved = money(reserved)
 	}
+	v.Means = p.Provider.Means()
+	v.RawStatusWords = p.Provider.Explain("status", p.RawStatus)
+	v.StateDetailWords = p.Provider.Explain("state_detail", p.StateDetail)
+	v.ErrorCodeWords = p.Provider.Explain("error_code", p.ErrorCode)
+	v.Amounts = amountRows(p, st)
 	if a, had, err := s.db.PaymentAnomaly(ctx, p.ID); err != nil {
 		return views.Payment{}, err
 	} else if had {
 		v.Anomaly, v.AnomalySince = a.Message, a.Since
 	}
 	if p.Status == providers.StatusUnknown {
-		v.Attention = append(v.Attention, fmt.Sprintf("%s reported a status Paydesk does not know (%q): no action is offered until it is understood.", p.Provider.Label(), p.RawStatus))
+		v.Attention = append(v.Attention, fmt.Sprintf("%[1]s reported a status Paydesk does not know (%[2]q): no action is offered until it is understood. Refresh it from %[1]s below; if it stays unknown, look the payment up in %[1]s's own dashboard.", p.Provider.Label(), p.RawStatus))
 	}
 	if st.InFlight != nil && st.InFlight.State == "unknown" {
 		v.Attention = append(v.Attention, fmt.Sprintf("The outcome of the %s started %s by %s is unknown: the provider did not answer in time. Paydesk will settle it by reading the provider; do not repeat it elsewhere.", st.InFlight.Kind, views.LocalTime(ctx, st.InFlight.StartedAt), st.InFlight.Actor))
@@ -92,6 +96,14 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		v.Facts = append(v.Facts, views.Fact{Label: "Instant instruction", Value: instant})
 	}
 	for _, d := range st.Decisions {
+		if !p.Provider.Has(d.Action) {
+			// The provider has no such action at all: no row for it. Customers ask for
+			// refunds, though, so a provider without any says why, in one line.
+			if d.Action == providers.ActionRefund {
+				v.NoRefund = d.Reason
+			}
+			continue
+		}
 		c := views.ActionChoice{Action: string(d.Action), Label: ops.ActionLabel(d.Action), Allowed: d.Allowed, Why: d.Reason}
 		if d.Allowed {
 			c.URL = "/payments/" + p.PublicID + "/" + string(d.Action)
@@ -104,7 +116,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	}
 	for _, rf := range refunds {
 		v.Refunds = append(v.Refunds, views.RefundRow{
-			Amount: providers.FormatMoney(rf.Amount, rf.Currency), Status: rf.Status, StatusLabel: strings.ReplaceAll(rf.Status, "_", " "),
+			Amount: providers.FormatMoney(rf.Amount, rf.Currency), Status: rf.Status, StatusLabel: refundStatusWords(rf.Status),
 			Reason: storage.RefundReasonLabel(rf.Reason), RequestedBy: rf.RequestedBy, ProviderID: rf.ProviderRefundID, Message: rf.Message,
 			DecidedBy: rf.DecidedBy, DecisionReason: rf.DecisionReason, RequestedAt: rf.RequestedAt,
 		})
@@ -113,7 +125,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		return v, err
 	}
 	for _, a := range st.Journal {
-		row := views.JournalRow{Kind: a.Kind, State: a.State, Actor: a.Actor, Message: a.Message, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt}
+		row := views.JournalRow{Kind: journalKindWords(a.Kind), State: a.State, StateLabel: journalStateWords(a.State), Actor: a.Actor, Message: a.Message, StartedAt: a.StartedAt, FinishedAt: a.FinishedAt}
 		if a.Amount > 0 {
 			row.Amount = providers.FormatMoney(a.Amount, a.Currency)
 		}

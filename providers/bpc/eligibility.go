@@ -6,6 +6,36 @@ import (
 	"paydesk/providers"
 )
 
+// words is how BPC's facts read for people: cards, every action, its statuses in words.
+var words = providers.Words{Means: "card", Explain: explain}
+
+// statusWords are BPC's payment statuses in plain words (docs/providers.md).
+var statusWords = map[string]string{
+	"requiresPaymentMethod": "waiting for the payer's card",
+	"requiresConfirmation":  "waiting for confirmation",
+	"requiresAction":        "waiting for the payer to authenticate",
+	"requiresCapture":       "authorised, not captured",
+	"processing":            "processing",
+	"succeeded":             "captured",
+	"canceled":              "cancelled",
+	"failed":                "failed",
+}
+
+func explain(field, value string) string {
+	if field == "status" {
+		return statusWords[value]
+	}
+	return ""
+}
+
+// is names a raw status for a reason: its words with the raw value beside them.
+func is(raw string) string {
+	if w, ok := statusWords[raw]; ok {
+		return fmt.Sprintf("%s (%s)", w, raw)
+	}
+	return raw
+}
+
 // Eligible is BPC's rules (docs/providers.md): it cancels payments before capture,
 // expires open hosted sessions and refunds captured payments up to what is left.
 // providers.Eligible calls it once the status is known.
@@ -26,7 +56,7 @@ func cancelDecision(s providers.Snapshot) providers.Decision {
 	case "requiresCapture":
 		return providers.Decision{Action: providers.ActionCancel, Allowed: true, Op: providers.OpCancel, Reason: "BPC will cancel the payment and release the held amount to the customer."}
 	}
-	return providers.Refuse(providers.ActionCancel, fmt.Sprintf("BPC cancels only before capture (requiresPaymentMethod, requiresAction, requiresCapture); this payment is %s.", s.RawStatus))
+	return providers.Refuse(providers.ActionCancel, fmt.Sprintf("BPC cancels only before capture (while waiting for the card, the payer's authentication or the capture); this payment is %s.", is(s.RawStatus)))
 }
 
 func expireDecision(s providers.Snapshot) providers.Decision {
@@ -44,11 +74,11 @@ func refundDecision(s providers.Snapshot) providers.Decision {
 		return providers.Refuse(providers.ActionRefund, unreadPayment(s))
 	}
 	if s.PaymentID == "" || s.RawStatus != "succeeded" {
-		st := s.RawStatus
+		st := is(s.RawStatus)
 		if s.PaymentID == "" {
 			st = "a session with no payment"
 		}
-		return providers.Refuse(providers.ActionRefund, fmt.Sprintf("BPC refunds only captured payments (succeeded); this one is %s.", st))
+		return providers.Refuse(providers.ActionRefund, fmt.Sprintf("BPC refunds only captured payments; this one is %s.", st))
 	}
 	return providers.RefundLeft(s, "BPC")
 }

@@ -17,6 +17,7 @@ func Descriptor() providers.Descriptor {
 		LoadSettings: LoadSettings,
 		Demo:         func(simURL string) providers.DemoMaker { return Demo{SimulatorURL: simURL} },
 		SimulatorIDs: SimulatorIDs,
+		Words:        words,
 	}
 }
 

@@ -17,6 +17,7 @@ func Descriptor() providers.Descriptor {
 		LoadSettings: LoadSettings,
 		Demo:         func(string) providers.DemoMaker { return Demo{} },
 		SimulatorIDs: SimulatorIDs,
+		Words:        words,
 	}
 }
 

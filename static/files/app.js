@@ -34,6 +34,12 @@
     if (f.classList.contains("busy")) { e.preventDefault(); return; }
     f.classList.add("busy");
     f.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) { b.disabled = true; });
+    // "Back without doing anything" would leave while the provider answers: not now.
+    f.querySelectorAll("a.back").forEach(function (a) { a.setAttribute("aria-disabled", "true"); a.setAttribute("tabindex", "-1"); });
+  });
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest ? e.target.closest("form.busy a.back") : null;
+    if (a) e.preventDefault();
   });
   // Filter forms leave empty fields out of the URL, so a pasted link stays short.
   document.addEventListener("submit", function (e) {
@@ -57,7 +63,12 @@
       fetch(url + q, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
         return r.ok ? r.text() : null;
       }).then(function (html) {
-        if (html !== null && mine === seq) { box.innerHTML = html; box.setAttribute("data-updated", String(mine)); }
+        if (html !== null && mine === seq) {
+          box.innerHTML = html; box.setAttribute("data-updated", String(mine));
+          // The button says the amount the server read ("Refund 100.50 EUR"), or only its verb.
+          var b = f.querySelector("[data-amount-button]"), a = box.querySelector("[data-refund-amount]");
+          if (b) b.textContent = b.getAttribute("data-amount-button") + (a ? " " + a.getAttribute("data-refund-amount") : "");
+        }
       }, function () { /* the preview stays as it was; the server decides anyway */ });
     };
     var later = function () { clearTimeout(timer); timer = setTimeout(ask, 250); };
