@@ -35,7 +35,7 @@ import (
 //     either theme.
 //
 // One Chromium, one browser context per person, the pages split over parallel tabs.
-// PAYDESK_SWEEP_SHOTS=1 saves a screenshot of every page in every mode; the README's
+// PAYDESK_SWEEP_SHOTS=dir saves what the screen shows of every page in every mode; the README's
 // screenshots are taken by the same sweep (make screenshots, see sweepREADMEShots).
 
 // sweepMode is one way of looking at a page.
@@ -159,8 +159,8 @@ func sweep(t *testing.T, ctx context.Context, base, who string, pages []sweepPag
 				t.Errorf("%s scrolls sideways: the page is %d px wide on a %d px screen", where, look.ScrollWidth, m.width)
 			}
 			sweepAxe(t, ctx, where)
-			if os.Getenv("PAYDESK_SWEEP_SHOTS") == "1" || t.Failed() {
-				shot(t, ctx, pg.name+"-"+who+"-"+m.name)
+			if dir := os.Getenv("PAYDESK_SWEEP_SHOTS"); dir != "" {
+				readmeShot(t, ctx, filepath.Join(dir, pg.name+"-"+who+"-"+m.name+".png"))
 			}
 			if dir := os.Getenv("PAYDESK_README_SHOTS"); dir != "" {
 				if name, ok := sweepREADMEShots[pg.name+"|"+m.name]; ok {
@@ -192,7 +192,7 @@ func sweepAxe(t *testing.T, ctx context.Context, where string) {
 	}
 }
 
-// readmeShot saves the viewport (not the full page: a README image shows a screen).
+// readmeShot saves what the screen shows (not the full page: a README image shows a screen).
 func readmeShot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -344,7 +344,7 @@ func TestSweepEveryPage(t *testing.T) {
 				t.Parallel()
 				tab, cancel := chromedp.NewContext(ch.ctx)
 				defer cancel()
-				tab, cancelTimeout := context.WithTimeout(tab, 2*time.Minute)
+				tab, cancelTimeout := context.WithTimeout(tab, 5*time.Minute)
 				defer cancelTimeout()
 				sweep(t, tab, h.srv.URL, ch.who, ch.pages)
 			})
