@@ -380,3 +380,50 @@ func TestSweepEveryPage(t *testing.T) {
 	})
 	t.Logf("swept in %s", time.Since(start).Round(time.Millisecond))
 }
+
+// On a phone, with script off, the navigation and the filters fold into disclosures that
+// open on a tap; a payment's amount and status are on the screen; on a desktop both show
+// without a tap.
+func TestBrowserPhoneMenuFiltersAndCards(t *testing.T) {
+	h := newHarness(t)
+	for v := range 3 {
+		h.add(bpc.Name, spec{variant: v, name: "Maximilian Alexander Vanderbilt-Montgomery", email: "maximilian.alexander.vanderbilt-montgomery@example-long-domain.com"})
+	}
+	c := newChrome(t)
+	sam := c.person()
+	signInBrowser(t, sam, h.srv.URL, "sam")
+	do(t, sam, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	visible := func(sel string) bool {
+		return eval[bool](t, sam, `(() => { const e = document.querySelector(`+"`"+sel+"`"+`); if (!e) return false; return e.checkVisibility(); })()`)
+	}
+	do(t, sam, chromedp.EmulateViewport(390, 844), chromedp.Navigate(h.srv.URL+"/payments"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=payments]`)))
+	if visible(`header nav a[href="/payments"]`) || visible(`[data-testid=filter-provider]`) {
+		t.Errorf("on a phone the navigation or the filters show before they are opened")
+	}
+	if !visible(`[data-testid=search]`) || !visible(`[data-testid=search-submit]`) {
+		t.Errorf("on a phone the search box is folded away")
+	}
+	// Every payment's amount and status are within the 390 px screen.
+	if off := eval[int](t, sam, `[...document.querySelectorAll("[data-testid=payment-row] .c-amount, [data-testid=payment-row] .c-status")].filter(e => { const r = e.getBoundingClientRect(); return r.right > 390 || r.left < 0; }).length`); off != 0 {
+		t.Errorf("on a phone %d amounts or statuses are off the screen", off)
+	}
+	do(t, sam, chromedp.Click(chromedp.CSS(`header details.menu > summary`)))
+	if !visible(`header nav a[href="/payments"]`) || !visible(`[data-testid=sign-out]`) {
+		t.Errorf("the Menu disclosure does not show the navigation once opened")
+	}
+	do(t, sam, chromedp.Click(chromedp.CSS(`details.filters-more > summary`)))
+	if !visible(`[data-testid=filter-provider]`) {
+		t.Errorf("the Filters disclosure does not show the filters once opened")
+	}
+	shot(t, sam, "phone-menu-and-filters-open")
+	// A set filter opens the disclosure by itself.
+	do(t, sam, chromedp.Navigate(h.srv.URL+"/payments?provider=bpc"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=filter-provider]`)))
+
+	do(t, sam, chromedp.EmulateViewport(1440, 900), chromedp.Navigate(h.srv.URL+"/payments"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=payments]`)))
+	if !visible(`header nav a[href="/payments"]`) || !visible(`[data-testid=filter-provider]`) || visible(`header details.menu > summary`) {
+		t.Errorf("on a desktop the navigation and the filters are not shown without a tap")
+	}
+}
