@@ -407,7 +407,7 @@ func TestBrowserPhoneMenuFiltersAndCards(t *testing.T) {
 		t.Errorf("on a phone the search box is folded away")
 	}
 	// Every payment's amount and status are within the 390 px screen.
-	if off := eval[int](t, sam, `[...document.querySelectorAll("[data-testid=payment-row] .c-amount, [data-testid=payment-row] .c-status")].filter(e => { const r = e.getBoundingClientRect(); return r.right > 390 || r.left < 0; }).length`); off != 0 {
+	if off := eval[int](t, sam, `[...document.querySelectorAll("[data-testid=payment-row] td.num, [data-testid=payment-row] .c-status")].filter(e => { const r = e.getBoundingClientRect(); return r.right > 390 || r.left < 0; }).length`); off != 0 {
 		t.Errorf("on a phone %d amounts or statuses are off the screen", off)
 	}
 	do(t, sam, chromedp.Click(chromedp.CSS(`header details.menu > summary`)))
