@@ -59,19 +59,19 @@ type sweepPage struct {
 	wait string // a selector the page shows once loaded
 }
 
-// sweepREADMEShots are the README's screenshots: page name and mode → file name in
+// sweepREADMEShots are the README's screenshots: person, page and mode → file name in
 // $PAYDESK_README_SHOTS (make screenshots sets it to docs/screenshots).
 var sweepREADMEShots = map[string]string{
-	"dashboard|desktop-light":               "dashboard.png",
-	"payments|desktop-light":                "payments-list.png",
-	"payments|phone-light":                  "payments-phone.png",
-	"payment-with-payer-link|desktop-light": "payer-link.png",
-	"payment-refunded|desktop-light":        "payment-refunded.png",
-	"payment-refunded|desktop-dark":         "payment-dark.png",
-	"approvals|desktop-light":               "approvals.png",
-	"refunds|desktop-light":                 "refund-history.png",
-	"audit|desktop-light":                   "audit-log.png",
-	"audit|phone-dark":                      "audit-phone-dark.png",
+	"manager|dashboard|desktop-light":               "dashboard.png",
+	"support|payments|desktop-light":                "payments-list.png",
+	"support|payments|phone-light":                  "payments-phone.png",
+	"support|payment-with-payer-link|desktop-light": "payer-link.png",
+	"support|payment-refunded|desktop-light":        "payment-refunded.png",
+	"support|payment-refunded|desktop-dark":         "payment-dark.png",
+	"manager|approvals|desktop-light":               "approvals.png",
+	"finance|refunds|desktop-light":                 "refund-history.png",
+	"finance|audit|desktop-light":                   "audit-log.png",
+	"manager|audit|phone-dark":                      "audit-phone-dark.png",
 }
 
 var (
@@ -163,7 +163,7 @@ func sweep(t *testing.T, ctx context.Context, base, who string, pages []sweepPag
 				readmeShot(t, ctx, filepath.Join(dir, pg.name+"-"+who+"-"+m.name+".png"))
 			}
 			if dir := os.Getenv("PAYDESK_README_SHOTS"); dir != "" {
-				if name, ok := sweepREADMEShots[pg.name+"|"+m.name]; ok {
+				if name, ok := sweepREADMEShots[who+"|"+pg.name+"|"+m.name]; ok {
 					readmeShot(t, ctx, filepath.Join(dir, name))
 				}
 			}
