@@ -7,7 +7,7 @@ export CGO_CFLAGS := -O2 -g -DSQLITE_DEFAULT_MEMSTATUS=0
 
 GO ?= go
 
-.PHONY: run build test generate check-generated lint bench fuzz
+.PHONY: run build test generate check-generated lint bench fuzz screenshots
 
 ## run: the embedded demo (SQLite file, demo payments, simulators, local OpenID provider)
 run:
@@ -55,3 +55,7 @@ fuzz:
 			echo "$$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+## screenshots: retake the README's screenshots (docs/screenshots) with the page sweep
+screenshots:
+	PAYDESK_README_SHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 15m -run '^TestSweepEveryPage$$' ./web

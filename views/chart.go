@@ -29,15 +29,17 @@ type Chart struct {
 }
 
 // Chart geometry, in SVG user units.
+// A chart is small (several sit side by side on the refund history, above the rows);
+// the page scales it down further on a narrow screen.
 const (
-	chartWidth  = 720
-	chartHeight = 240
-	chartLeft   = 84 // room for the amounts of the y axis
-	chartRight  = 12
-	chartTop    = 12
-	chartBottom = 36 // room for the bucket labels
+	chartWidth  = 420
+	chartHeight = 170
+	chartLeft   = 76 // room for the amounts of the y axis
+	chartRight  = 10
+	chartTop    = 10
+	chartBottom = 30 // room for the bucket labels
 	// chartMaxLabels is how many bucket labels fit under the bars without overlapping.
-	chartMaxLabels = 8
+	chartMaxLabels = 4
 	chartBarColour = "#3b7dd8"
 )
 

@@ -1,6 +1,8 @@
 package views
 
 import (
+	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -132,3 +134,23 @@ type AuditRowView struct {
 
 // chartSVG renders a chart built by BarChartSVG (which escapes every text it writes).
 func chartSVG(c Chart) templ.Component { return templ.Raw(BarChartSVG(c)) }
+
+// PrettyJSON shows an audit entry's data for people: indented, and with the characters
+// Go's encoder escapes for HTML (& < > as \u0026…) written as themselves (the page
+// escapes them anyway). Data that is not JSON is shown as it is.
+func PrettyJSON(raw string) string {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber() // amounts keep every digit
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return raw
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return raw
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

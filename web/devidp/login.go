@@ -195,6 +195,7 @@ button{font:inherit;padding:.5rem;border:0;border-radius:4px;background:#2450c8;
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e6e9ef}
 code{font-size:.95em}
+@media (max-width:40rem){main{margin:0;border:0;border-radius:0;padding:1rem}th,td{overflow-wrap:anywhere}}
 </style>`
 
 var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
