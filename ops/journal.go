@@ -83,7 +83,7 @@ func (d *Desk) runAction(ctx context.Context, who Person, p storage.Payment, a s
 			out.Message += " No payer link could be made yet: use \"Make a new link\" on the payment."
 		}
 	}
-	d.Audit(ctx, who, "action", p.ID, fmt.Sprintf("%s %s on %s: %s — %s", a.Kind, moneyOrEmpty(a.Amount, a.Currency), p.PublicID, out.Kind, out.Message),
+	d.Audit(ctx, who, "action", p.ID, fmt.Sprintf("%s %s on %s: %s — %s", a.Kind, moneyOrEmpty(a.Amount, a.Currency), p.PublicID, out.Kind.Words(), out.Message),
 		map[string]any{"action_id": a.ID, "outcome": out.Kind, "provider": p.Provider, "detail": out.Detail})
 	return out
 }

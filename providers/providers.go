@@ -208,6 +208,24 @@ const (
 	Unknown OutcomeKind = "unknown"
 )
 
+// Words says the outcome for people (audit messages, pages); the code itself stays in
+// data and metrics.
+func (k OutcomeKind) Words() string {
+	switch k {
+	case Done:
+		return "done"
+	case NeedsPayer:
+		return "waiting for the payer"
+	case NotSupported:
+		return "not supported"
+	case Refused:
+		return "refused"
+	case Unknown:
+		return "outcome unknown"
+	}
+	return string(k)
+}
+
 // Outcome is what an action produced.
 type Outcome struct {
 	Kind OutcomeKind
