@@ -54,6 +54,10 @@ type PaymentFilter struct {
 	After, Before *Cursor
 	// Limit is the page size: DefaultPageSize when zero, at most MaxPageSize.
 	Limit int
+
+	// currencies are the stored currencies, for a search by an amount that names none
+	// (ListPayments fills them in).
+	currencies []string
 }
 
 // Cursor is a position in the payments list (newest first): a payment's created_at and id.
@@ -87,9 +91,11 @@ type PaymentPage struct {
 	// Next is the cursor for the older page (PaymentFilter.After), nil on the last page.
 	// Prev is the cursor for the newer page (PaymentFilter.Before), nil on the first page.
 	Next, Prev *Cursor
-	// Count is how many payments match the filter (cursor aside), at most CountCap.
+	// Count is how many payments match the filter (cursor aside): exact, whatever the
+	// number, with no filter or only provider, status and currency (payment_counts);
+	// otherwise counted up to CountCap.
 	Count int
-	// CountCapped is true when more than CountCap payments match.
+	// CountCapped is true when more than CountCap payments match (then Count is CountCap).
 	CountCapped bool
 }
 
@@ -236,25 +242,9 @@ const (
 func filterConditions(f PaymentFilter) paymentConds {
 	var c paymentConds
 	if q := f.Query; q != "" {
-		switch {
-		case strings.Contains(q, "@"):
-			c.add("customer_email = ? COLLATE NOCASE", q)
-		case isLast4(q):
-			c.idSet = idMatchSQL + `
-				UNION SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''`
-			c.idSetArgs = []any{q, q, q, q, q, q}
-		default:
-			c.idSet, c.idSetArgs = idMatchSQL, []any{q, q, q, q, q}
-			if expr := ftsExpression(q); expr != "" {
-				c.idSet += `
-					UNION SELECT rowid FROM payments_fts WHERE payments_fts MATCH ?`
-				c.idSetArgs = append(c.idSetArgs, expr)
-			}
-		}
-		if c.idSet != "" {
-			c.search, c.searchArgs, c.searchTerm = c.idSet, c.idSetArgs, len(c.terms)
-			c.add("id IN ("+c.idSet+")", c.idSetArgs...)
-		}
+		c.idSet, c.idSetArgs = searchSet(q, f.currencies)
+		c.search, c.searchArgs, c.searchTerm = c.idSet, c.idSetArgs, len(c.terms)
+		c.add("id IN ("+c.idSet+")", c.idSetArgs...)
 	}
 	if f.Provider != "" {
 		c.add("provider = ?", string(f.Provider))
@@ -399,6 +389,11 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	if err != nil {
 		return PaymentPage{}, err
 	}
+	if a, ok := parseAmountQuery(f.Query); ok && f.Query != "" && a.currency == "" {
+		if f.currencies, err = db.storedCurrencies(ctx); err != nil {
+			return PaymentPage{}, err
+		}
+	}
 	c := filterConditions(f)
 	// A search that finds few payments drives the page: read them, sort them. One that
 	// finds many (a common name: 25,000 on a million payments) is checked row by row
@@ -503,6 +498,13 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	}
 
 	switch {
+	case facetsOnly(f):
+		n, err := db.facetCount(ctx, f)
+		if err != nil {
+			return PaymentPage{}, err
+		}
+		page.Count = n
+		return page, nil // exact however many: no cap
 	case c.idSet != "" && searchCount >= 0:
 		page.Count = searchCount
 	case attentionCount >= 0:
@@ -517,6 +519,33 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		page.Count, page.CountCapped = CountCap, true
 	}
 	return page, nil
+}
+
+// facetsOnly reports whether f filters by provider, status and currency alone (or not at
+// all): payment_counts (migration 0018) has its exact count.
+func facetsOnly(f PaymentFilter) bool {
+	return f.Query == "" && f.MinAmount == nil && f.MaxAmount == nil && f.From.IsZero() && f.To.IsZero() &&
+		!f.NeedsAttention && !f.Anomaly
+}
+
+// facetCount adds up payment_counts' groups for f's provider, status and currency: a few
+// hundred rows at most, where counting a million payments' index entries took 19–31 ms.
+func (db *DB) facetCount(ctx context.Context, f PaymentFilter) (int, error) {
+	var w sqlWhere
+	if f.Provider != "" {
+		w.add("provider = ?", string(f.Provider))
+	}
+	if f.Status != "" {
+		w.add("status = ?", string(f.Status))
+	}
+	if f.Currency != "" {
+		w.add("currency = ?", f.Currency)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM payment_counts"+w.clause(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("storage: count payments: %w", err)
+	}
+	return n, nil
 }
 
 // paymentsBeyond reports whether a payment matching c lies beyond edge: older with "<",
