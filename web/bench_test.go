@@ -28,6 +28,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -114,9 +115,13 @@ func newBenchEnv(b *testing.B) (*benchEnv, error) {
 		}
 		b.Logf("built %s in %s", path, time.Since(start).Round(time.Second))
 	}
+	opened := time.Now()
 	db, err := storage.Open(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	if took := time.Since(opened); took > time.Second {
+		b.Logf("opened %s in %s (migrations)", path, took.Round(100*time.Millisecond))
 	}
 	env := &benchEnv{db: db, search: map[string]string{}}
 	thresholds, err := ops.ParseThresholds(benchThresholds)
@@ -172,7 +177,24 @@ func newBenchEnv(b *testing.B) (*benchEnv, error) {
 	if err := sql.QueryRowContext(ctx, "SELECT provider_payment_id FROM payments WHERE provider = 'powens' AND id >= ? ORDER BY id LIMIT 1", maxID/4).Scan(&powensID); err != nil {
 		return nil, fmt.Errorf("bench sample: %w", err)
 	}
+	// A word of an e-mail's local part with digits ("thomas31" of jules.thomas31@…), the
+	// same e-mail's start up to its "@", and an amount written three ways.
+	var numbered string
+	var amount int64
+	if err := sql.QueryRowContext(ctx, `SELECT customer_email FROM payments WHERE id >= ? AND customer_email GLOB '*.*[0-9]@*'
+		ORDER BY id LIMIT 1`, maxID/2).Scan(&numbered); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	if err := sql.QueryRowContext(ctx, "SELECT amount FROM payments WHERE currency = 'EUR' AND amount >= 100000 AND id >= ? ORDER BY id LIMIT 1", maxID/5).Scan(&amount); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	local, _, _ := strings.Cut(numbered, "@")
+	_, word, _ := strings.Cut(local, ".")
+	major := providers.FormatMajor(amount, "EUR")
 	env.search = map[string]string{
+		"email_word": word, "email_start": local + "@", "amount": major, "amount_comma": strings.Replace(major, ".", ",", 1),
+		"amount_euro": "€" + major,
+
 		"public_id": publicID, "bpc_payment_id": bpcID, "bpc_session_id": session, "tranzzo_order_id": order,
 		"powens_id": powensID, "reference": reference, "email": email, "last4": last4,
 		"name": "Shevchenko", "name_prefix": "shev", "two_words": "olena kov",
@@ -355,7 +377,8 @@ func BenchmarkListPage(b *testing.B) {
 func BenchmarkSearch(b *testing.B) {
 	e := benchSetup(b)
 	for _, kind := range []string{"public_id", "bpc_payment_id", "bpc_session_id", "tranzzo_order_id", "powens_id",
-		"reference", "email", "last4", "name", "name_prefix", "two_words"} {
+		"reference", "email", "last4", "name", "name_prefix", "two_words",
+		"email_word", "email_start", "amount", "amount_comma", "amount_euro"} {
 		b.Run(kind, func(b *testing.B) { e.timed(b, "/payments?q="+url.QueryEscape(e.search[kind])) })
 	}
 }
