@@ -55,9 +55,10 @@ type PaymentFilter struct {
 	// Limit is the page size: DefaultPageSize when zero, at most MaxPageSize.
 	Limit int
 
-	// currencies are the stored currencies, for a search by an amount that names none
-	// (ListPayments fills them in).
+	// currencies are the stored currencies, for a search by an amount that names none;
+	// wholeEmail says the search is a stored e-mail. ListPayments fills them in.
 	currencies []string
+	wholeEmail bool
 }
 
 // Cursor is a position in the payments list (newest first): a payment's created_at and id.
@@ -241,7 +242,12 @@ const (
 // filterConditions turns a normalised filter into WHERE terms (cursor aside).
 func filterConditions(f PaymentFilter) paymentConds {
 	var c paymentConds
-	if q := f.Query; q != "" {
+	switch q := f.Query; {
+	case q == "":
+	case f.wholeEmail:
+		// An e-mail typed whole: its payments, read from payments_email in date order.
+		c.add("customer_email = ? COLLATE NOCASE", q)
+	default:
 		c.idSet, c.idSetArgs = searchSet(q, f.currencies)
 		c.search, c.searchArgs, c.searchTerm = c.idSet, c.idSetArgs, len(c.terms)
 		c.add("id IN ("+c.idSet+")", c.idSetArgs...)
@@ -392,6 +398,11 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	if a, ok := parseAmountQuery(f.Query); ok && f.Query != "" && a.currency == "" {
 		if f.currencies, err = db.storedCurrencies(ctx); err != nil {
 			return PaymentPage{}, err
+		}
+	}
+	if strings.Contains(f.Query, "@") {
+		if err := db.db.QueryRowContext(ctx, wholeEmailSQL, f.Query).Scan(&f.wholeEmail); err != nil {
+			return PaymentPage{}, fmt.Errorf("storage: search e-mails: %w", err)
 		}
 	}
 	c := filterConditions(f)

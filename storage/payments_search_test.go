@@ -179,8 +179,8 @@ func TestSearchByAmountSeeksTheAmountIndex(t *testing.T) {
 	// A part of an e-mail: the search index, then the row of each payment it finds.
 	c = filterConditions(PaymentFilter{Query: "thomas31@mail"})
 	plan = strings.Join(planOf(t, db, c.idSet, c.idSetArgs), "\n")
-	if !strings.Contains(plan, "VIRTUAL TABLE INDEX 0:M") || !strings.Contains(plan, "payments_email") {
-		t.Errorf("the e-mail plan uses neither the search index nor payments_email:\n%s", plan)
+	if !strings.Contains(plan, "VIRTUAL TABLE INDEX 0:M") {
+		t.Errorf("the plan for part of an e-mail does not use the search index:\n%s", plan)
 	}
 }
 
