@@ -23,9 +23,13 @@ const (
 	DefaultPageSize = 50
 	// MaxPageSize is the largest page ListPayments returns.
 	MaxPageSize = 200
-	// CountCap is where ListPayments stops counting matching rows. Counting costs one
+	// CountCap is where ListPayments stops counting matching rows, when payment_counts
+	// cannot count them (a search, an amount, dates, needs attention). Counting costs one
 	// index entry per match, more for sparse filters: 500 keeps the count of a filtered
-	// list around a millisecond on a million payments, where 10,000 cost up to 10 ms.
+	// list around a millisecond on a million payments, where 10,000 cost up to 10 ms. The
+	// same count chooses how a search or "needs attention" reads its page (ListPayments):
+	// a higher cap alone would make a search of 500–10,000 matches with another filter
+	// read that filter's whole index range to count it (docs/benchmarks.md).
 	CountCap = 500
 	// maxSearchLen bounds the search box, in characters.
 	maxSearchLen = 200

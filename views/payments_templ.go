@@ -53,7 +53,7 @@ func PaymentsListView(v PaymentsList) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " data-search data-testid=\"search\" placeholder=\"Any id, reference, e-mail, name or card last 4 — press /\" autocomplete=\"off\"></label> <label>Provider <select name=\"provider\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " data-search data-testid=\"search\" placeholder=\"Any id, reference, e-mail, name, amount or card last 4 — press /\" autocomplete=\"off\"></label> <label>Provider <select name=\"provider\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
