@@ -26,7 +26,7 @@ HELLO_PORT=${HELLO_PORT:-18081}
 TMP=${TMPDIR:-/tmp}
 DB=${DB:-$TMP/paydesk-load-$PAYMENTS.db}
 BASE=http://127.0.0.1:$PORT
-PAGES=${PAGES:-list_default list_filtered search_ids search_email search_last4 payment_page refund_history}
+PAGES=${PAGES:-list_default list_filtered search_ids search_email search_last4 search_parts payment_page refund_history}
 PROFILE=${PROFILE:-}
 PROFILE_DIR=${PROFILE_DIR:-$TMP/paydesk-profiles}
 METRICS_PORT=${METRICS_PORT:-18082}
@@ -142,6 +142,14 @@ mapfile -t p < <(search_paths $public_ids $provider_ids | sed -n '1,60p')
 paths_file search_ids "${p[@]}"
 mapfile -t p < <(search_paths $emails)
 paths_file search_email "${p[@]}"
+# Parts of e-mails and amounts as people type them: an e-mail's second word ("thomas31"),
+# its start up to the "@", a surname's prefix, an amount with a point, a comma, a euro sign.
+email_words=$(for e in $emails; do l=${e%%@*}; [ "$l" != "${l#*.}" ] && echo "${l#*.}"; done | sed -n '1,10p')
+email_starts=$(for e in $emails; do echo "${e%%@*}@"; done | sed -n '1,5p')
+amounts=$(grep -o 'class="num">[0-9][0-9,]*\.[0-9][0-9] EUR' "$work/listing.html" | sed 's/.*>//; s/ EUR//; s/,//g' | sort -u | sed -n '1,5p')
+mapfile -t p < <(search_paths $email_words $email_starts shev kowal $amounts \
+	$(for a in $amounts; do echo "${a/./,}"; done) $(for a in $amounts; do echo "€$a"; done))
+paths_file search_parts "${p[@]}"
 mapfile -t p < <(search_paths 0420 1234 4242 7777 9001 5555 3141 2718 8080 6006)
 paths_file search_last4 "${p[@]}"
 mapfile -t p < <(for id in $public_ids; do echo "/payments/$id"; done)

@@ -25,7 +25,8 @@ import (
 // random keys (see bulkKept), and puts them back at the end from their own stored SQL, in
 // one transaction with the FTS rebuild. The refund history's daily summary is handled the
 // same way: its triggers (refund_days_*) are dropped and the summary is rebuilt once, by
-// refundDaysRebuild, in that transaction. A setting records that SQL while the load runs:
+// refundDaysRebuild, in that transaction; so are the payments' counts (payment_counts_*,
+// paymentCountsRebuild). A setting records that SQL while the load runs:
 // if the process dies in the middle, Open finishes the job (recoverBulkLoad), so the
 // database never stays without its indexes, with an incomplete search index or a stale
 // summary.
@@ -110,6 +111,14 @@ const bulkSetting = "storage.bulk_load.restore"
 // times, about three upserts each) and runs this once at the end, after the indexes are
 // back and before the triggers are (refund_day_totals' triggers fire on refund_days: 1.3 s
 // for its 16,000 groups).
+// paymentCountsRebuild fills the payments' counts by provider, status and currency
+// (migration 0018) once, where its triggers would have upserted a row per payment.
+var paymentCountsRebuild = []string{
+	`DELETE FROM payment_counts`,
+	`INSERT INTO payment_counts (provider, status, currency, n)
+	SELECT provider, status, currency, count(*) FROM payments GROUP BY provider, status, currency`,
+}
+
 var refundDaysRebuild = []string{
 	`DELETE FROM refund_days_people`,
 	`INSERT INTO refund_days_people (requested_by, approved_by, day, provider, currency, status, reason, n, amount)
@@ -130,14 +139,6 @@ var refundDaysRebuild = []string{
 	// What a server keeps of refund_day_totals in memory is stale (migration 0007, whose
 	// triggers, dropped with the others, would have counted every group of the rebuild).
 	`UPDATE refund_summary_version SET v = v + 1`,
-}
-
-// statusCountsRebuild counts the payments in each status again (migration 0017), as its
-// triggers, dropped for the load, would have row by row: one read of
-// payments_status_created, 0.1 s on a million payments.
-var statusCountsRebuild = []string{
-	`DELETE FROM payment_status_counts`,
-	`INSERT INTO payment_status_counts (status, n) SELECT status, count(*) FROM payments GROUP BY status`,
 }
 
 // bulkKept are the payments indexes a bulk load keeps up to date row by row: ordered by
@@ -249,7 +250,7 @@ func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 		WHERE (type = 'index' AND tbl_name = 'payments' AND sql IS NOT NULL AND name NOT IN (`+marks+`))
 		   OR (type = 'index' AND tbl_name IN ('refunds', 'refund_approvals') AND sql IS NOT NULL)
 		   OR (type = 'trigger' AND (name = 'payments_fts_insert' OR name LIKE 'refund\_days\_%' ESCAPE '\'
-		       OR name LIKE 'payment\_status\_counts\_%' ESCAPE '\'))
+		        OR name LIKE 'payment\_counts\_%' ESCAPE '\'))
 		ORDER BY type, name`, args...)
 	if err != nil {
 		return err
@@ -270,26 +271,28 @@ func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
 	}
 	// Indexes first (objects are ordered by type), then the summaries' rebuild, then the
 	// triggers: none of them fires during the rebuild.
-	summary := false
+	summary, counts := false, false
 	for _, o := range objects {
 		summary = summary || strings.HasPrefix(o.name, "refund_days_")
+		counts = counts || strings.HasPrefix(o.name, "payment_counts_")
 	}
-	for _, o := range objects {
-		if summary && o.kind == "trigger" {
+	rebuild := func() {
+		if summary {
 			l.restore = append(l.restore, refundDaysRebuild...)
 			summary = false
 		}
-		l.restore = append(l.restore, o.sql)
-	}
-	if summary {
-		l.restore = append(l.restore, refundDaysRebuild...)
-	}
-	for _, o := range objects {
-		if strings.HasPrefix(o.name, "payment_status_counts_") {
-			l.restore = append(l.restore, statusCountsRebuild...)
-			break
+		if counts {
+			l.restore = append(l.restore, paymentCountsRebuild...)
+			counts = false
 		}
 	}
+	for _, o := range objects {
+		if o.kind == "trigger" {
+			rebuild()
+		}
+		l.restore = append(l.restore, o.sql)
+	}
+	rebuild()
 	if len(objects) > 0 {
 		l.restore = append(l.restore, "INSERT INTO payments_fts (payments_fts) VALUES ('rebuild')")
 	}

@@ -23,9 +23,13 @@ const (
 	DefaultPageSize = 50
 	// MaxPageSize is the largest page ListPayments returns.
 	MaxPageSize = 200
-	// CountCap is where ListPayments stops counting matching rows. Counting costs one
+	// CountCap is where ListPayments stops counting matching rows, when payment_counts
+	// cannot count them (a search, an amount, dates, needs attention). Counting costs one
 	// index entry per match, more for sparse filters: 500 keeps the count of a filtered
-	// list around a millisecond on a million payments, where 10,000 cost up to 10 ms.
+	// list around a millisecond on a million payments, where 10,000 cost up to 10 ms. The
+	// same count chooses how a search or "needs attention" reads its page (ListPayments):
+	// a higher cap alone would make a search of 500–10,000 matches with another filter
+	// read that filter's whole index range to count it (docs/benchmarks.md).
 	CountCap = 500
 	// maxSearchLen bounds the search box, in characters.
 	maxSearchLen = 200
@@ -66,6 +70,11 @@ type PaymentFilter struct {
 	After, Before *Cursor
 	// Limit is the page size: DefaultPageSize when zero, at most MaxPageSize.
 	Limit int
+
+	// currencies are the stored currencies, for a search by an amount that names none;
+	// wholeEmail says the search is a stored e-mail. ListPayments fills them in.
+	currencies []string
+	wholeEmail bool
 }
 
 // The values of PaymentFilter.Link.
@@ -106,9 +115,11 @@ type PaymentPage struct {
 	// Next is the cursor for the older page (PaymentFilter.After), nil on the last page.
 	// Prev is the cursor for the newer page (PaymentFilter.Before), nil on the first page.
 	Next, Prev *Cursor
-	// Count is how many payments match the filter (cursor aside), at most CountCap.
+	// Count is how many payments match the filter (cursor aside): exact, whatever the
+	// number, with no filter or only provider, status and currency (payment_counts);
+	// otherwise counted up to CountCap.
 	Count int
-	// CountCapped is true when more than CountCap payments match.
+	// CountCapped is true when more than CountCap payments match (then Count is CountCap).
 	CountCapped bool
 }
 
@@ -270,26 +281,15 @@ const (
 // filterConditions turns a normalised filter into WHERE terms (cursor aside).
 func filterConditions(f PaymentFilter) paymentConds {
 	var c paymentConds
-	if q := f.Query; q != "" {
-		switch {
-		case strings.Contains(q, "@"):
-			c.add("customer_email = ? COLLATE NOCASE", q)
-		case isLast4(q):
-			c.idSet = idMatchSQL + `
-				UNION SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''`
-			c.idSetArgs = []any{q, q, q, q, q, q}
-		default:
-			c.idSet, c.idSetArgs = idMatchSQL, []any{q, q, q, q, q}
-			if expr := ftsExpression(q); expr != "" {
-				c.idSet += `
-					UNION SELECT rowid FROM payments_fts WHERE payments_fts MATCH ?`
-				c.idSetArgs = append(c.idSetArgs, expr)
-			}
-		}
-		if c.idSet != "" {
-			c.search, c.searchArgs, c.searchTerm = c.idSet, c.idSetArgs, len(c.terms)
-			c.add("id IN ("+c.idSet+")", c.idSetArgs...)
-		}
+	switch q := f.Query; {
+	case q == "":
+	case f.wholeEmail:
+		// An e-mail typed whole: its payments, read from payments_email in date order.
+		c.add("customer_email = ? COLLATE NOCASE", q)
+	default:
+		c.idSet, c.idSetArgs = searchSet(q, f.currencies)
+		c.search, c.searchArgs, c.searchTerm = c.idSet, c.idSetArgs, len(c.terms)
+		c.add("id IN ("+c.idSet+")", c.idSetArgs...)
 	}
 	if f.Provider != "" {
 		c.add("provider = ?", string(f.Provider))
@@ -449,6 +449,16 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	if err != nil {
 		return PaymentPage{}, err
 	}
+	if a, ok := parseAmountQuery(f.Query); ok && f.Query != "" && a.currency == "" {
+		if f.currencies, err = db.storedCurrencies(ctx); err != nil {
+			return PaymentPage{}, err
+		}
+	}
+	if strings.Contains(f.Query, "@") {
+		if err := db.db.QueryRowContext(ctx, wholeEmailSQL, f.Query).Scan(&f.wholeEmail); err != nil {
+			return PaymentPage{}, fmt.Errorf("storage: search e-mails: %w", err)
+		}
+	}
 	c := filterConditions(f)
 	// A search that finds few payments drives the page: read them, sort them. One that
 	// finds many (a common name: 25,000 on a million payments) is checked row by row
@@ -557,6 +567,13 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	}
 
 	switch {
+	case facetsOnly(f):
+		n, err := db.facetCount(ctx, f)
+		if err != nil {
+			return PaymentPage{}, err
+		}
+		page.Count = n
+		return page, nil // exact however many: no cap
 	case c.idSet != "" && searchCount >= 0:
 		page.Count = searchCount
 	case attentionCount >= 0:
@@ -573,6 +590,33 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		page.Count, page.CountCapped = CountCap, true
 	}
 	return page, nil
+}
+
+// facetsOnly reports whether f filters by provider, status and currency alone (or not at
+// all): payment_counts (migration 0018) has its exact count.
+func facetsOnly(f PaymentFilter) bool {
+	return f.Query == "" && f.MinAmount == nil && f.MaxAmount == nil && f.From.IsZero() && f.To.IsZero() &&
+		!f.NeedsAttention && !f.Anomaly
+}
+
+// facetCount adds up payment_counts' groups for f's provider, status and currency: a few
+// hundred rows at most, where counting a million payments' index entries took 19–31 ms.
+func (db *DB) facetCount(ctx context.Context, f PaymentFilter) (int, error) {
+	var w sqlWhere
+	if f.Provider != "" {
+		w.add("provider = ?", string(f.Provider))
+	}
+	if f.Status != "" {
+		w.add("status = ?", string(f.Status))
+	}
+	if f.Currency != "" {
+		w.add("currency = ?", f.Currency)
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM payment_counts"+w.clause(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("storage: count payments: %w", err)
+	}
+	return n, nil
 }
 
 // paymentsBeyond reports whether a payment matching c lies beyond edge: older with "<",

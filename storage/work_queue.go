@@ -59,15 +59,16 @@ type WorkQueue struct {
 	Anomalies QueueCount
 }
 
-// The work queue's counts. The statuses' are kept by triggers (payment_status_counts);
+// The work queue's counts. The statuses' are kept by triggers (payment_counts, by
+// provider, status and currency: a sum over a few rows);
 // each other reads one index range: actions_state, payer_links_state_created,
 // refunds_status (few rows awaiting approval), refunds_status_updated and
 // refund_approvals_decided for what happened lately, payment_anomalies whole (a handful
 // of rows).
 const (
-	// The count is kept by triggers (payment_status_counts, migration 0017); the oldest
+	// The count is kept by triggers (payment_counts, migration 0018); the oldest
 	// is one seek in payments_status_created.
-	queueUnknownStatusSQL = `SELECT coalesce((SELECT n FROM payment_status_counts WHERE status = 'unknown'), 0),
+	queueUnknownStatusSQL = `SELECT (SELECT coalesce(sum(n), 0) FROM payment_counts WHERE status = 'unknown'),
 		(SELECT created_at FROM payments WHERE status = 'unknown' ORDER BY created_at, id LIMIT 1)`
 	// The second state term is the partial index's own WHERE, so that SQLite may use it.
 	queueUnknownOutcomeSQL = `SELECT count(*), min(at) FROM (SELECT payment_id, min(started_at) AS at FROM actions
@@ -79,7 +80,7 @@ const (
 	// 51,000 cancelling payments of the demo and look up each one's link, 5 ms); the
 	// oldest walks the cancelling ones from the oldest and stops at the first without a
 	// link.
-	queueCancellingSQL = `SELECT coalesce((SELECT n FROM payment_status_counts WHERE status = 'cancelling'), 0)
+	queueCancellingSQL = `SELECT (SELECT coalesce(sum(n), 0) FROM payment_counts WHERE status = 'cancelling')
 			- (SELECT count(*) FROM payer_links l CROSS JOIN payments p ON p.id = l.payment_id
 				WHERE l.state IN ('active', 'abandoned') AND p.status = 'cancelling'),
 		(SELECT created_at FROM payments WHERE status = 'cancelling' AND id NOT IN (` + liveLinksSQL + `)

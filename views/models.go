@@ -53,8 +53,9 @@ type PaymentsList struct {
 	Account                    string
 	Accounts                   []Option
 	Error                      string // a filter that could not be understood
+	ErrorField                 string // the field at fault ("q", "status", …), "" for none
 	Rows                       []PaymentRow
-	Count                      string // "1,234 payments" or "10,000+ payments"
+	Count                      string // "1,234 payments" or "More than 500 payments match (counted up to 500)"
 	NextURL, PrevURL, FirstURL string
 	Filtered                   bool // any search or filter is set
 	ClearURL                   string
@@ -77,8 +78,16 @@ type PaymentRow struct {
 	Status      string
 	StatusLabel string
 	RawStatus   string
-	Actions     []string // eligible actions: cancel, expire, refund
+	Actions     []RowAction // what the provider allows now
 	CreatedAt   time.Time
+}
+
+// RowAction is one action a payments list row offers: a link to its form for those who
+// may act (URL set), else the words alone ("Refundable").
+type RowAction struct {
+	Action string // cancel, expire, refund
+	Label  string // "Refund", or "Refundable"
+	URL    string // "/payments/pd_…/refund", or "" as words only
 }
 
 // Payment is the payment page.

@@ -137,6 +137,8 @@ func TestPaymentsListFilters(t *testing.T) {
 		{"currency=EUR&max=50.90", inOrder("pw-done", "bpc-unknown")}, // bounds are inclusive
 		{"currency=EUR&min=50.90&max=250", inOrder("pw-done", "bpc-paid")},
 		{"currency=EUR&min=50.91&max=249.99", nil},
+		{"currency=EUR&min=50,90&max=50,90", inOrder("pw-done")}, // a decimal comma
+		{"currency=UAH&min=4%20000,00", inOrder("tz-paid")},      // grouped by a space
 		{"currency=JPY&min=5000&max=5000", inOrder("bpc-open")},
 		{"currency=JPY&min=5001", nil},
 		{"currency=UAH&min=3999.99", inOrder("tz-paid")},
@@ -196,23 +198,23 @@ func TestPaymentsListBadFilters(t *testing.T) {
 	}{
 		{"min=10", "Choose a currency to filter by amount"},
 		{"max=10", "Choose a currency to filter by amount"},
-		{"currency=EUR&min=ten", `The min amount "ten" is not an amount in EUR`},
-		{"currency=EUR&max=1.234", `The max amount "1.234" is not an amount in EUR`},
-		{"currency=JPY&min=1.5", `The min amount "1.5" is not an amount in JPY`},
-		{"currency=EUR&min=-5", `The min amount "-5" is not an amount in EUR`},
-		{"currency=EUR&min=1e3", `The min amount "1e3" is not an amount in EUR`},
-		{"currency=EUR&min=20&max=10", "The minimum amount is above the maximum."},
+		{"currency=EUR&min=ten", `The minimum amount "ten" is not an amount in EUR: write it like 12.50.`},
+		{"currency=EUR&max=1.234", `The maximum amount "1.234" is not an amount in EUR: write it like 12.50.`},
+		{"currency=JPY&min=1.5", `The minimum amount "1.5" is not an amount in JPY: write it like 12.`},
+		{"currency=EUR&min=-5", `The minimum amount "-5" is not an amount in EUR`},
+		{"currency=EUR&min=1e3", `The minimum amount "1e3" is not an amount in EUR`},
+		{"currency=EUR&min=20&max=10", "The minimum amount is above the maximum: swap them, or lower the minimum."},
 		{"currency=EURO", `"EURO" is not a currency code`},
 		{"currency=12", `"12" is not a currency code`},
 		{"provider=paypal", `Unknown provider "paypal"`},
-		{"status=refundable", `Unknown status "refundable"`},
-		{"from=31/01/2025", "The From date must look like 2026-01-31."},
-		{"to=yesterday", "The To date must look like 2026-01-31."},
-		{"from=2025-06-05&to=2025-06-04", "The From date is after the To date."},
+		{"status=refundable", `Unknown status "refundable": choose one from the Status list.`},
+		{"from=31/01/2025", "The From date must look like 2026-01-31"},
+		{"to=yesterday", "The To date must look like 2026-01-31"},
+		{"from=2025-06-05&to=2025-06-04", "The From date is after the To date: swap them."},
 		{"after=garbage", "This page link is damaged"},
 		{"before=12-0", "This page link is damaged"},
 		{"after=1-1&before=1-2", "This page link is damaged"},
-		{"q=" + strings.Repeat("x", 201), "The search is too long"},
+		{"q=" + strings.Repeat("x", 201), "The search is 201 characters long: shorten it to 200 at most."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query[:min(len(tt.query), 40)], func(t *testing.T) {
@@ -226,8 +228,14 @@ func TestPaymentsListBadFilters(t *testing.T) {
 			if ids := listed(r); len(ids) != 0 {
 				t.Errorf("a refused filter shows %d payments, want none", len(ids))
 			}
-			if got, want := countText(r), "No results: fix the filter above."; got != want {
-				t.Errorf("count: got %q, want %q", got, want)
+			// One message per problem: no count, no "no payment matches" beside it.
+			if n := strings.Count(r.body, `role="alert"`); n != 1 {
+				t.Errorf("the refused page has %d alerts, want 1:\n%s", n, text(r.body))
+			}
+			for _, other := range []string{`data-testid="count"`, `data-testid="empty"`, "No payment matches", "No results"} {
+				if strings.Contains(r.body, other) {
+					t.Errorf("the refused page also shows %s", other)
+				}
 			}
 			// The page is still the list, with the form to fix the filter.
 			if !strings.Contains(r.body, `data-testid="filters"`) {
@@ -247,9 +255,82 @@ func TestPaymentsListBadFilters(t *testing.T) {
 	}
 }
 
+// TestPaymentsListBadFilterMarksItsField: the field at fault is marked invalid and
+// described by the message; the others are not.
+func TestPaymentsListBadFilterMarksItsField(t *testing.T) {
+	fx := newListFixture(t)
+	for _, tt := range []struct{ query, field string }{
+		{"status=refundable", `<select name="status"`},
+		{"currency=EUR&min=ten", `<input name="min"`},
+		{"from=2025-06-05&to=2025-06-04", `<input type="date" name="from"`},
+		{"currency=12", `<input name="currency"`},
+	} {
+		r := fx.b.get("/payments?" + tt.query)
+		tag := regexpFind(r.body, `(`+regexp.QuoteMeta(tt.field)+`[^>]*>)`)
+		if !strings.Contains(tag, `aria-invalid="true"`) || !strings.Contains(tag, `aria-describedby="filter-error"`) {
+			t.Errorf("%s: the field is not marked: %s", tt.query, tag)
+		}
+		if n := strings.Count(r.body, `aria-invalid="true"`); n != 1 {
+			t.Errorf("%s: %d fields are marked invalid, want 1", tt.query, n)
+		}
+	}
+}
+
+// TestPaymentsListActionsAreLinks: the Actions column links each action the provider
+// allows to its form for those who may act, and says it in words (no link, no button)
+// to the others; a kept page of one never reaches the other.
+func TestPaymentsListActionsAreLinks(t *testing.T) {
+	fx := newListFixture(t)
+	paid := fx.by["bpc-paid"]
+	actionsCell := func(r response, id string) string {
+		for _, m := range rowRe.FindAllStringSubmatch(r.body, -1) {
+			if strings.Contains(m[1], ">"+id+"<") {
+				cells := regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`).FindAllStringSubmatch(m[1], -1)
+				return cells[len(cells)-1][1]
+			}
+		}
+		t.Fatalf("no row for %s", id)
+		return ""
+	}
+	for round := range 2 { // the second round is served from the page cache
+		r := fx.b.get("/payments")
+		cell := actionsCell(r, paid.PublicID)
+		want := `<a class="row-action" href="/payments/` + paid.PublicID + `/refund" data-testid="row-refund">Refund</a>`
+		if !strings.Contains(cell, want) {
+			t.Errorf("round %d: support's actions cell for a paid payment: %s, want %s", round, cell, want)
+		}
+		if strings.Contains(cell, "badge") {
+			t.Errorf("round %d: the actions cell still shows badges: %s", round, cell)
+		}
+		// The link acts: it opens the refund form.
+		form := fx.b.get("/payments/" + paid.PublicID + "/refund")
+		if form.status != http.StatusOK || !strings.Contains(form.body, `method="post"`) {
+			t.Errorf("round %d: following the Refund link: status %d, no form", round, form.status)
+		}
+
+		fran := fx.h.signedIn("fran") // finance: may see, may not act
+		r = fran.get("/payments")
+		cell = actionsCell(r, paid.PublicID)
+		if strings.Contains(cell, "<a") || strings.Contains(cell, "<button") || strings.Contains(cell, "badge") {
+			t.Errorf("round %d: finance's actions cell has a link or a button: %s", round, cell)
+		}
+		if got := text(cell); got != "Refundable" {
+			t.Errorf("round %d: finance's actions cell reads %q, want Refundable", round, got)
+		}
+	}
+	// A payment nothing can be done to says so.
+	if cell := actionsCell(fx.b.get("/payments"), fx.by["tz-failed"].PublicID); text(cell) != "—" {
+		t.Errorf("a failed payment's actions: %q, want —", text(cell))
+	}
+}
+
 // TestPaymentsListSearch: one box finds a payment by any of its keys.
 func TestPaymentsListSearch(t *testing.T) {
 	fx := newListFixture(t)
+	fx.by["thomas"] = fx.h.add(tranzzo.Name, spec{variant: 4, currency: "KWD", amount: 2533740, name: "Jules Thomas",
+		email: "jules.thomas31@mail.example", created: day(9)})
+	fx.by["thomas-eur"] = fx.h.add(powens.Name, spec{variant: 7, currency: "EUR", amount: 253374, name: "Lena Thomas",
+		email: "lena.thomas3@example.org", created: day(10)})
 	by := fx.by
 	type search struct {
 		kind, q string
@@ -275,6 +356,25 @@ func TestPaymentsListSearch(t *testing.T) {
 		{"name prefix", "Shev", []string{"bpc-paid"}},
 		{"search syntax is only text", `"Sato*" -`, []string{"bpc-open"}},
 		{"search operators are words", `Sato OR Koval`, nil},
+		{"part of an e-mail", "thomas31", []string{"thomas"}},
+		{"part of an e-mail, in capitals", "THOMAS31", []string{"thomas"}},
+		{"a prefix of two e-mails' words", "thomas3", []string{"thomas-eur", "thomas"}},
+		{"an e-mail up to its @", "thomas31@", []string{"thomas"}},
+		{"an e-mail's end", "thomas31@mail.example", []string{"thomas"}},
+		{"an e-mail's domain", "@mail.example", []string{"thomas"}},
+		{"an e-mail's local part with another domain", "thomas31@example.org", nil},
+		{"a word of an e-mail and a name", "dupont", []string{"pw-done"}},
+		{"the prefix of a name", "Thom", []string{"thomas-eur", "thomas"}},
+		{"amount", "2533.74", []string{"thomas-eur", "thomas"}}, // 2533.74 EUR, and 2533.740 KWD
+		{"amount with a decimal comma", "2533,74", []string{"thomas-eur", "thomas"}},
+		{"amount grouped by a space", "2 533.74", []string{"thomas-eur", "thomas"}},
+		{"amount grouped by a comma", "2,533.74", []string{"thomas-eur", "thomas"}},
+		{"amount in euros", "€2533.74", []string{"thomas-eur"}},
+		{"amount with its code", "2533.74 KWD", []string{"thomas"}},
+		{"amount with cents", "50.90", []string{"pw-done"}},
+		{"amount in yen", "¥5 000", []string{"bpc-open"}},
+		{"amount in hryvnias", "4 000,00", []string{"tz-paid"}},
+		{"a neighbouring amount", "2533.75", nil},
 		{"unknown e-mail", "nobody@example.com", nil},
 		{"unknown id", "pd_zzzzzzzzzzzz", nil},
 	}
@@ -332,7 +432,7 @@ func TestPaymentsListStates(t *testing.T) {
 	if len(rows) != 1 {
 		t.Fatalf("got %d rows, want 1", len(rows))
 	}
-	for _, want := range []string{p.PublicID, p.PaymentID, "BPC", "Grace Hopper", p.CustomerEmail, "1,234.56 EUR", "paid", "succeeded", "refund"} {
+	for _, want := range []string{p.PublicID, p.PaymentID, "BPC", "Grace Hopper", p.CustomerEmail, "1,234.56 EUR", "paid", "succeeded", "Refundable"} {
 		if !strings.Contains(rows[0], want) {
 			t.Errorf("the row does not say %q: %s", want, rows[0])
 		}
@@ -418,8 +518,8 @@ func TestPaymentsListUnknownStatus(t *testing.T) {
 		if !strings.HasSuffix(rows[0], "—") {
 			t.Errorf("%s: an unknown status lists actions: %s", c.provider, rows[0])
 		}
-		if strings.Contains(r.body, `<span class="badge">`) {
-			t.Errorf("%s: an unknown status shows an action badge", c.provider)
+		if strings.Contains(r.body, `class="row-action"`) {
+			t.Errorf("%s: an unknown status shows an action", c.provider)
 		}
 	}
 	r := b.get("/payments?status=unknown")
