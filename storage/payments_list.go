@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -593,10 +594,15 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 }
 
 // facetsOnly reports whether f filters by provider, status and currency alone (or not at
-// all): payment_counts (migration 0018) has its exact count.
+// all): payment_counts (migration 0018) has its exact count. It clears those three and
+// the paging, and asks whether anything is left, so that a filter added later (account,
+// the dashboard's outcome, link and failure filters…) is never counted from the facets.
 func facetsOnly(f PaymentFilter) bool {
-	return f.Query == "" && f.MinAmount == nil && f.MaxAmount == nil && f.From.IsZero() && f.To.IsZero() &&
-		!f.NeedsAttention && !f.Anomaly
+	rest := f
+	rest.Provider, rest.Status, rest.Currency = "", "", ""
+	rest.After, rest.Before, rest.Limit = nil, nil, 0
+	rest.currencies, rest.wholeEmail = nil, false
+	return reflect.DeepEqual(rest, PaymentFilter{})
 }
 
 // facetCount adds up payment_counts' groups for f's provider, status and currency: a few
