@@ -7,13 +7,14 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/powens"
 	"paydesk/providers/simfault"
+	"paydesk/providers/simshape"
 )
 
 // documentedPowens swaps the fixture's Powens simulator for one that answers exactly the
 // fields Powens' guides show (partial cancel answers); the fixture's server serves
 // whichever simulator f.powens is.
 func (f *fixture) documentedPowens() {
-	f.powens = powens.NewSimulator(powens.SimConfig{ClientID: "pw-client", ClientSecret: "pw-secret", Shapes: powens.ShapesDocumented})
+	f.powens = powens.NewSimulator(powens.SimConfig{ClientID: "pw-client", ClientSecret: "pw-secret", Shapes: simshape.Documented})
 }
 
 // TestCancelPartialAnswers: Powens' guide shows its cancel answers as partial objects.

@@ -16,6 +16,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/simfault"
+	"paydesk/providers/simshape"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -165,7 +166,7 @@ func TestFetch(t *testing.T) {
 		}},
 	}
 	const sessionAlone = "session only: the document's session names no payment"
-	if simMode.Shapes == Documented {
+	if simMode.Shapes == simshape.Documented {
 		// The document's session names no payment: a session alone is read alone, shown
 		// by its own status until the payment's id is known (docs/providers.md#bpc-session).
 		tests[1].name, tests[1].wantStatus = sessionAlone, providers.StatusProcessing

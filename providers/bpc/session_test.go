@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/simshape"
 )
 
 const docSession = `{"id":"ps_1","amount":20000,"created":"2024-03-29T05:33:26Z","currency":"EUR","customerDetails":{},` +
@@ -51,7 +52,7 @@ func TestSessionWithoutPayment(t *testing.T) {
 // refresh of a session alone reads the session alone; a ref that knows the payment reads
 // both.
 func TestFetchSessionOnly(t *testing.T) {
-	f := newFixture(t, func(sc *SimConfig, _ *Config) { sc.Shapes = Documented })
+	f := newFixture(t, func(sc *SimConfig, _ *Config) { sc.Shapes = simshape.Documented })
 	raw := []byte(`{"provider":"bpc","session":` + strings.Replace(docSession, "%s", "", 1) + `}`)
 	if err := f.sim.Load(raw); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"paydesk/providers/simshape"
 	"reflect"
 	"sort"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // simMode is the answer shape every fixture's simulator uses; TestClientShapes changes it
 // while it runs the client tests again (the package's tests do not run in parallel).
 var simMode struct {
-	Shapes      Shape
+	Shapes      simshape.Shape
 	ExtraFields bool
 }
 
@@ -42,17 +43,17 @@ func TestClientShapes(t *testing.T) {
 	}
 	modes := []struct {
 		name  string
-		shape Shape
+		shape simshape.Shape
 		extra bool
 	}{
-		{"documented", Documented, false},
-		{"documented+extra", Documented, true},
-		{"full+extra", Full, true},
+		{"documented", simshape.Documented, false},
+		{"documented+extra", simshape.Documented, true},
+		{"full+extra", simshape.Full, true},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			simMode.Shapes, simMode.ExtraFields = m.shape, m.extra
-			defer func() { simMode.Shapes, simMode.ExtraFields = Full, false }()
+			defer func() { simMode.Shapes, simMode.ExtraFields = simshape.Full, false }()
 			for _, tt := range tests {
 				t.Run(tt.name, tt.run)
 			}
@@ -94,7 +95,7 @@ func TestSimulatorShapes(t *testing.T) {
 	var sid, pid struct{ ID string }
 	json.Unmarshal(session, &sid)
 	json.Unmarshal(payment, &pid)
-	load := func(t *testing.T, shape Shape, extra bool) *Simulator {
+	load := func(t *testing.T, shape simshape.Shape, extra bool) *Simulator {
 		sim := NewSimulator(SimConfig{APIKey: testKey, PublicURL: "http://sim.test", Shapes: shape, ExtraFields: extra})
 		for _, part := range []string{`"session":` + string(session), `"payment":` + string(payment)} {
 			if err := sim.Load([]byte(`{"provider":"bpc",` + part + `}`)); err != nil {
@@ -104,17 +105,17 @@ func TestSimulatorShapes(t *testing.T) {
 		return sim
 	}
 
-	doc := load(t, Documented, false)
+	doc := load(t, simshape.Documented, false)
 	for _, c := range []struct{ path, fixture string }{{"/sessions/" + sid.ID, "seed_session_expired.json"}, {"/payments/" + pid.ID, "seed_payment_canceled.json"}} {
 		if got, want := keysOf(t, get(t, doc, c.path)), keysOf(t, readFixture(t, c.fixture)); !reflect.DeepEqual(got, want) {
 			t.Errorf("documented GET %s keys\n %v\nwant the guide's\n %v", c.path, got, want)
 		}
 	}
-	full := load(t, Full, false)
+	full := load(t, simshape.Full, false)
 	if got := string(get(t, full, "/sessions/"+sid.ID)); !strings.Contains(got, `"paymentUrl":"http://sim.test/pay/`+sid.ID+`"`) {
 		t.Errorf("full session %s, want its paymentUrl", got)
 	}
-	extra := load(t, Documented, true)
+	extra := load(t, simshape.Documented, true)
 	got := string(get(t, extra, "/payments/"+pid.ID))
 	if strings.Count(got, `"simUnknownField"`) < 5 { // the payment, customerDetails, address, paymentMethod, card, …
 		t.Errorf("payment with extra fields %s, want them in every object", got)

@@ -17,6 +17,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/simfault"
+	"paydesk/providers/simshape"
 )
 
 // ListShape is the envelope the simulator uses for GET /payments/{id}/refunds. BPC does
@@ -83,35 +84,20 @@ type SimConfig struct {
 	// Event constants) and the payment's import envelope as it now stands, outside the
 	// simulator's lock. Webhooks will hang off it. Load does not call it.
 	OnChange func(event string, envelope []byte)
-	// Shapes chooses how much of each object the answers carry: Full (the default) or
-	// exactly what BPC's document shows (Documented).
-	Shapes Shape
+	// Shapes chooses how much of each object the answers carry: simshape.Full (the default) or
+	// exactly what BPC's document shows (simshape.Documented).
+	Shapes simshape.Shape
 	// ExtraFields adds fields BPC does not document to every object answered, nested ones
 	// included, as a newer API version might: the client must ignore them.
 	ExtraFields bool
 }
 
-// Shape is how much of each object the simulator's answers carry.
-type Shape int
-
-// The shapes.
-const (
-	// Full answers every field the simulator knows, the undocumented ones included: a
-	// session's paymentId (the link to its payment [I]) and paymentUrl.
-	Full Shape = iota
-	// Documented answers exactly the fields BPC's document shows for each object: a
-	// session without paymentId or paymentUrl (the document's session has neither), so
-	// a session never names its payment.
-	Documented
-)
-
-// String names the shape.
-func (sh Shape) String() string {
-	if sh == Documented {
-		return "documented"
-	}
-	return "full"
-}
+// How much of each object the answers carry (SimConfig.Shapes): simshape.Full (the
+// default) answers every field the simulator knows, the undocumented ones included: a
+// session's paymentId (the link to its payment [I]) and paymentUrl. simshape.Documented
+// answers exactly the fields BPC's document shows for each object: a session without
+// paymentId or paymentUrl (the document's session has neither), so a session never names
+// its payment.
 
 // Simulator is a strict, stateful stand-in for the BPC eCommerce API v2, served relative
 // to its own root (behind httptest.NewServer or http.StripPrefix). It refuses what the
@@ -641,7 +627,7 @@ func (s *Simulator) sessionJSON(sess *session) []byte {
 	if s.cfg.PublicURL != "" {
 		out.PaymentURL = s.cfg.PublicURL + "/pay/" + sess.ID
 	}
-	if s.cfg.Shapes == Documented {
+	if s.cfg.Shapes == simshape.Documented {
 		out.PaymentID, out.PaymentURL = "", ""
 		if len(out.Metadata) == 0 {
 			out.Metadata = json.RawMessage(`{}`) // the document shows it, empty
@@ -653,7 +639,7 @@ func (s *Simulator) sessionJSON(sess *session) []byte {
 // paymentJSON renders a payment as the API answers it.
 func (s *Simulator) paymentJSON(p *payment) []byte {
 	out := *p
-	if s.cfg.Shapes == Documented && len(out.Metadata) == 0 {
+	if s.cfg.Shapes == simshape.Documented && len(out.Metadata) == 0 {
 		out.Metadata = json.RawMessage(`{}`)
 	}
 	return s.shaped(mustJSON(&out))
@@ -673,7 +659,13 @@ func (s *Simulator) shaped(body []byte) []byte {
 	if !s.cfg.ExtraFields {
 		return body
 	}
-	return withExtraFields(body, "simUnknownField", "simUnknownObject")
+	if more, err := simshape.WithFields(body, map[string]any{
+		"simUnknownField":  "a field this version of the API added",
+		"simUnknownObject": map[string]any{"items": []any{json.Number("1"), "two"}},
+	}); err == nil {
+		return more
+	}
+	return body
 }
 
 func (s *Simulator) refundsLocked(paymentID string) []*refund {

@@ -13,6 +13,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/simfault"
+	"paydesk/providers/simshape"
 )
 
 func TestNewConfig(t *testing.T) {
@@ -262,7 +263,7 @@ func TestCancelScenarios(t *testing.T) {
 				}
 				// A whole payment in the answer is enough; the guide's partial answer
 				// makes the client read the payment once, never cancel again.
-				partial := sh.shapes == ShapesDocumented && tt.kind != providers.NotSupported
+				partial := sh.shapes == simshape.Documented && tt.kind != providers.NotSupported
 				if tt.kind != providers.NotSupported && partial == strings.Contains(string(out.Raw), `"instructions"`) {
 					t.Errorf("answer %s: partial %v", out.Raw, partial)
 				}

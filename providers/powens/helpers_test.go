@@ -16,6 +16,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/resilient"
+	"paydesk/providers/simshape"
 )
 
 const (
@@ -59,16 +60,16 @@ func (l *changeLog) all() [][]byte {
 // fields with unknown ones added to every object (notSupported as a 400).
 type simShape struct {
 	name               string
-	shapes             Shapes
+	shapes             simshape.Shape
 	extra              bool
 	notSupportedStatus int
 }
 
 // simShapes are the shapes the client's tests run against.
 var simShapes = []simShape{
-	{"full", ShapesFull, false, 0},
-	{"documented", ShapesDocumented, false, http.StatusOK},
-	{"documented+extra", ShapesDocumented, true, http.StatusBadRequest},
+	{"full", simshape.Full, false, 0},
+	{"documented", simshape.Documented, false, http.StatusOK},
+	{"documented+extra", simshape.Documented, true, http.StatusBadRequest},
 }
 
 // eachShape runs f as one subtest per simulator shape.

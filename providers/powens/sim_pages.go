@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"paydesk/providers"
+	"paydesk/providers/simshape"
 )
 
 // The payer-facing pages of the simulator: Powens' webview (reached with a scoped token,
@@ -91,7 +92,7 @@ func (s *Simulator) handleWebview(w http.ResponseWriter, r *http.Request) {
 	// The payer goes back with the link's redirect_uri and state, which the guide says
 	// are those configured on the payment; as documented, to the payment's own.
 	backTo, backState := redirect, state
-	if s.cfg.Shapes == ShapesDocumented && current.ClientRedirectURI != "" {
+	if s.cfg.Shapes == simshape.Documented && current.ClientRedirectURI != "" {
 		backTo, backState = current.ClientRedirectURI, current.ClientState
 	}
 	back := func(params ...string) string {

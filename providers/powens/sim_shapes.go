@@ -1,44 +1,26 @@
 package powens
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"strconv"
+	"paydesk/providers/simshape"
 )
 
-// Shapes is how much of a payment the simulator puts in its answers.
-type Shapes int
-
-const (
-	// ShapesFull answers whole payment objects wherever a payment is concerned (the
-	// default): the reading of the guides the client was first written from.
-	ShapesFull Shapes = iota
-	// ShapesDocumented answers exactly the fields Powens' guides show: a cancellation
-	// gets {"id","state","error_code"} or {"id","state","state_detail"} (the bank's
-	// variant adds nothing: its validate_uri is only in the payment, read with GET), error
-	// bodies are {"code","description"} without request_id, and a payment read with GET
-	// carries error_code and error_description as null when it has none, as the guide's
-	// created payment does. The payer coming back from the webview is sent to the
-	// client_redirect_uri and client_state configured on the payment, as the guide's
-	// "Receive a callback" says, rather than to the link's own.
-	ShapesDocumented
-)
-
-// String names the shapes.
-func (s Shapes) String() string {
-	switch s {
-	case ShapesFull:
-		return "full"
-	case ShapesDocumented:
-		return "documented"
-	}
-	return "Shapes(" + strconv.Itoa(int(s)) + ")"
-}
+// How much of a payment the simulator puts in its answers (SimConfig.Shapes):
+// simshape.Full answers whole payment objects wherever a payment is concerned (the
+// default): the reading of the guides the client was first written from.
+// simshape.Documented answers exactly the fields Powens' guides show: a cancellation gets
+// {"id","state","error_code"} or {"id","state","state_detail"} (the bank's variant adds
+// nothing: its validate_uri is only in the payment, read with GET), error bodies are
+// {"code","description"} without request_id, and a payment read with GET carries
+// error_code and error_description as null when it has none, as the guide's created
+// payment does. The payer coming back from the webview is sent to the client_redirect_uri
+// and client_state configured on the payment, as the guide's "Receive a callback" says,
+// rather than to the link's own.
 
 // extraFields are the fields ExtraFields adds to every object: names Paydesk does not
 // know, of every JSON type, as a newer API would send.
-var extraFields = map[string]json.RawMessage{
+var extraFields = map[string]any{
 	"sim_extra_number": json.RawMessage(`12.5`),
 	"sim_extra_object": json.RawMessage(`{"kind":"unknown","list":[1,"two",null,true]}`),
 	"sim_extra_null":   json.RawMessage(`null`),
@@ -67,7 +49,7 @@ func (s *Simulator) replyRaw(w http.ResponseWriter, status int, b []byte) {
 // paymentAnswer is a payment as GET /payments/{id} (and a list) answers it.
 func (s *Simulator) paymentAnswer(p *payment) ([]byte, error) {
 	b, err := json.Marshal(p)
-	if err != nil || s.cfg.Shapes != ShapesDocumented {
+	if err != nil || s.cfg.Shapes != simshape.Documented {
 		return b, err
 	}
 	var obj map[string]json.RawMessage
@@ -83,9 +65,9 @@ func (s *Simulator) paymentAnswer(p *payment) ([]byte, error) {
 }
 
 // cancelAnswerOf is the answer to an accepted cancellation: the whole payment, or in
-// ShapesDocumented only the fields the guide shows for the outcome.
+// simshape.Documented only the fields the guide shows for the outcome.
 func (s *Simulator) cancelAnswerOf(p *payment) ([]byte, error) {
-	if s.cfg.Shapes != ShapesDocumented {
+	if s.cfg.Shapes != simshape.Documented {
 		return json.Marshal(p)
 	}
 	ans := struct {
@@ -107,39 +89,4 @@ func (s *Simulator) notSupportedStatus() int {
 
 // withExtraFields adds fields no Powens document names to every JSON object in b, nested
 // ones included (the "…" of the guides' examples). Numbers are kept as written.
-func withExtraFields(b []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(addExtra(v)); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSpace(buf.Bytes()), nil
-}
-
-// addExtra walks a decoded JSON value and adds extraFields to each object.
-func addExtra(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = addExtra(x)
-		}
-		for k, x := range extraFields {
-			if _, ok := t[k]; !ok {
-				t[k] = x
-			}
-		}
-		return t
-	case []any:
-		for i, x := range t {
-			t[i] = addExtra(x)
-		}
-	}
-	return v
-}
+func withExtraFields(b []byte) ([]byte, error) { return simshape.WithFields(b, extraFields) }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"paydesk/providers"
+	"paydesk/providers/simshape"
 )
 
 // keysOf lists a JSON object's keys, sorted.
@@ -41,7 +42,7 @@ func TestSimulatorDocumentedShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario.String(), func(t *testing.T) {
-			e := newShapedEnv(t, simShape{shapes: ShapesDocumented, notSupportedStatus: http.StatusOK}, nil)
+			e := newShapedEnv(t, simShape{shapes: simshape.Documented, notSupportedStatus: http.StatusOK}, nil)
 			e.load(t, testPayment("500", "pending", "", "first_open_day"))
 			e.sim.SetCancelScenario("500", tt.scenario)
 			auth := map[string]string{"Authorization": "Bearer " + e.adminToken(t)}
@@ -58,7 +59,7 @@ func TestSimulatorDocumentedShapes(t *testing.T) {
 		})
 	}
 
-	e := newShapedEnv(t, simShape{shapes: ShapesDocumented}, nil)
+	e := newShapedEnv(t, simShape{shapes: simshape.Documented}, nil)
 	e.load(t, testPayment("501", "created", "", "first_open_day"))
 	auth := map[string]string{"Authorization": "Bearer " + e.adminToken(t)}
 	// A payment read carries error_code and error_description as null, as the guide's
@@ -90,7 +91,7 @@ func TestSimulatorDocumentedShapes(t *testing.T) {
 
 // ExtraFields puts unknown fields into every object of every answer, nested ones too.
 func TestSimulatorExtraFields(t *testing.T) {
-	e := newShapedEnv(t, simShape{shapes: ShapesFull, extra: true}, nil)
+	e := newShapedEnv(t, simShape{shapes: simshape.Full, extra: true}, nil)
 	p := testPayment("510", "pending", "", "first_open_day")
 	p.Instructions[0].Amount = json.RawMessage("50.90")
 	e.load(t, p)

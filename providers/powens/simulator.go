@@ -21,6 +21,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/simfault"
+	"paydesk/providers/simshape"
 )
 
 // SimConfig configures a Simulator.
@@ -44,9 +45,9 @@ type SimConfig struct {
 	// of a payment's state (cancel, payer confirmation, SetState), outside the simulator's
 	// lock and in the goroutine that made the change. It is the hook for webhooks later.
 	OnChange func(envelope []byte)
-	// Shapes is how much of a payment the answers carry: ShapesFull (the zero value) or
-	// ShapesDocumented, exactly the fields Powens' guides show (sim_shapes.go).
-	Shapes Shapes
+	// Shapes is how much of a payment the answers carry: simshape.Full (the zero value) or
+	// simshape.Documented, exactly the fields Powens' guides show (sim_shapes.go).
+	Shapes simshape.Shape
 	// ExtraFields adds fields Paydesk does not know to every object of every API answer,
 	// as the guides' "…" allows.
 	ExtraFields bool
@@ -734,7 +735,7 @@ func (s *Simulator) apiError(w http.ResponseWriter, status int, code, descriptio
 	n := s.requests
 	s.mu.Unlock()
 	eb := errorBody{Code: code, Description: description, RequestID: flexID("sim-" + strconv.Itoa(n))}
-	if s.cfg.Shapes == ShapesDocumented {
+	if s.cfg.Shapes == simshape.Documented {
 		eb.RequestID = "" // the guide's error body has code and description only
 	}
 	s.reply(w, status, eb)

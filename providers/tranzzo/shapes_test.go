@@ -3,6 +3,7 @@ package tranzzo
 import (
 	"context"
 	"encoding/json"
+	"paydesk/providers/simshape"
 	"reflect"
 	"sort"
 	"strings"
@@ -12,7 +13,7 @@ import (
 // simMode is the answer shape every fixture's simulator uses; TestClientShapes changes it
 // while it runs the client tests again (the package's tests do not run in parallel).
 var simMode struct {
-	Shapes      Shape
+	Shapes      simshape.Shape
 	ExtraFields bool
 }
 
@@ -40,17 +41,17 @@ func TestClientShapes(t *testing.T) {
 	}
 	modes := []struct {
 		name  string
-		shape Shape
+		shape simshape.Shape
 		extra bool
 	}{
-		{"documented", Documented, false},
-		{"documented+extra", Documented, true},
-		{"full+extra", Full, true},
+		{"documented", simshape.Documented, false},
+		{"documented+extra", simshape.Documented, true},
+		{"full+extra", simshape.Full, true},
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			simMode.Shapes, simMode.ExtraFields = m.shape, m.extra
-			defer func() { simMode.Shapes, simMode.ExtraFields = Full, false }()
+			defer func() { simMode.Shapes, simMode.ExtraFields = simshape.Full, false }()
 			for _, tt := range tests {
 				t.Run(tt.name, tt.run)
 			}
@@ -80,12 +81,12 @@ func TestSimulatorShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []struct {
-		shape Shape
+		shape simshape.Shape
 		extra bool
-	}{{Documented, false}, {Documented, true}, {Full, false}} {
+	}{{simshape.Documented, false}, {simshape.Documented, true}, {simshape.Full, false}} {
 		t.Run(m.shape.String()+map[bool]string{true: "+extra"}[m.extra], func(t *testing.T) {
 			simMode.Shapes, simMode.ExtraFields = m.shape, m.extra
-			defer func() { simMode.Shapes, simMode.ExtraFields = Full, false }()
+			defer func() { simMode.Shapes, simMode.ExtraFields = simshape.Full, false }()
 			f := newFixture(t, nil)
 			unpaid := f.load(t, VariantHostedPurchaseInit, "UAH", 100)
 			held := f.load(t, VariantAuthHeld, "UAH", 4250)
@@ -104,12 +105,12 @@ func TestSimulatorShapes(t *testing.T) {
 			}
 			var tx transaction
 			json.Unmarshal(list[0], &tx)
-			if wantAmount := map[Shape]string{Documented: "1", Full: "1.00"}[m.shape]; string(tx.Amount) != wantAmount {
+			if wantAmount := map[simshape.Shape]string{simshape.Documented: "1", simshape.Full: "1.00"}[m.shape]; string(tx.Amount) != wantAmount {
 				t.Errorf("amount %s, want %s", tx.Amount, wantAmount)
 			}
 			void := f.client.Void(context.Background(), held, "")
-			if isArray := strings.HasPrefix(string(void.Raw), "["); isArray != (m.shape == Documented) {
-				t.Errorf("void answer %s: array %v, want %v", void.Raw, isArray, m.shape == Documented)
+			if isArray := strings.HasPrefix(string(void.Raw), "["); isArray != (m.shape == simshape.Documented) {
+				t.Errorf("void answer %s: array %v, want %v", void.Raw, isArray, m.shape == simshape.Documented)
 			}
 		})
 	}

@@ -20,7 +20,9 @@ func plainNumber(raw json.RawMessage) json.RawMessage {
 }
 
 // withExtraFields adds two fields Tranzzo does not document to a transaction object: a
-// string and an object holding an array. Anything but an object is returned as it is.
+// string and an object holding an array. Anything but an object is returned as it is. It
+// appends to the object as written, keeping the order of its fields (a re-encoding, as
+// simshape.WithFields does, would sort them).
 func withExtraFields(obj []byte) []byte {
 	obj = bytes.TrimSpace(obj)
 	if len(obj) < 2 || obj[0] != '{' {

@@ -15,6 +15,7 @@ import (
 
 	"paydesk/providers"
 	"paydesk/providers/simfault"
+	"paydesk/providers/simshape"
 )
 
 // Error codes the simulator puts in args.code. Only S-404 is documented [D]; the others
@@ -55,35 +56,20 @@ type SimConfig struct {
 	// It runs synchronously, outside the simulator's lock, before the answer is written.
 	// Load does not call it. Webhooks will hang off it.
 	OnChange func(transaction, envelope []byte)
-	// Shapes chooses how the answers are written: Full (the default) or the way Tranzzo's
-	// document writes them (Documented).
-	Shapes Shape
+	// Shapes chooses how the answers are written: simshape.Full (the default) or the way Tranzzo's
+	// document writes them (simshape.Documented).
+	Shapes simshape.Shape
 	// ExtraFields adds fields Tranzzo does not document to every transaction answered:
 	// the client must ignore them.
 	ExtraFields bool
 }
 
-// Shape is how the simulator writes its answers.
-type Shape int
-
-// The shapes.
-const (
-	// Full writes every documented field of a transaction, amounts with all their
-	// minor digits (42.00), and answers /void and /refund with one transaction object.
-	Full Shape = iota
-	// Documented writes what the document's only answer shows: every action answered
-	// with an array of transactions, amounts as plain numbers without trailing zeros
-	// (the document's "amount": 1).
-	Documented
-)
-
-// String names the shape.
-func (sh Shape) String() string {
-	if sh == Documented {
-		return "documented"
-	}
-	return "full"
-}
+// How the answers are written (SimConfig.Shapes): simshape.Full (the default) writes
+// every documented field of a transaction, amounts with all their minor digits (42.00),
+// and answers /void and /refund with one transaction object; simshape.Documented writes
+// what the document's only answer shows: every action answered with an array of
+// transactions, amounts as plain numbers without trailing zeros (the document's
+// "amount": 1).
 
 // Request is one request the simulator received, for tests to count calls.
 type Request struct {
@@ -504,7 +490,7 @@ func (s *Simulator) answerChanged(txs []transaction, changed transaction, v any)
 		body = providers.JSONList(s.present(x))
 	case transaction:
 		body = s.presentOne(x)
-		if s.cfg.Shapes == Documented {
+		if s.cfg.Shapes == simshape.Documented {
 			body = providers.JSONList([]json.RawMessage{body})
 		}
 	}
@@ -522,7 +508,7 @@ func (s *Simulator) present(txs []transaction) []json.RawMessage {
 
 // presentOne writes one transaction as the API answers it, in the simulator's shape.
 func (s *Simulator) presentOne(t transaction) json.RawMessage {
-	if s.cfg.Shapes == Documented {
+	if s.cfg.Shapes == simshape.Documented {
 		t.Amount = plainNumber(t.Amount)
 	}
 	b, err := json.Marshal(t)
