@@ -18,7 +18,7 @@ import (
 // Tokyo days even when the browser's zone has changed since.
 func TestDateFiltersAreThePersonsDays(t *testing.T) {
 	h := newHarness(t)
-	late := h.add(powens.Name, spec{variant: 7, created: time.Date(2025, 6, 9, 23, 30, 0, 0, time.UTC)}) // 2025-06-10 08:30 in Tokyo
+	late := h.add(powens.Name, spec{variant: 7, created: time.Date(2025, 6, 9, 23, 30, 0, 0, time.UTC)})  // 2025-06-10 08:30 in Tokyo
 	next := h.add(powens.Name, spec{variant: 7, created: time.Date(2025, 6, 10, 15, 30, 0, 0, time.UTC)}) // 2025-06-11 00:30 in Tokyo
 	for _, p := range []struct {
 		id int64
