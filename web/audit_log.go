@@ -26,11 +26,11 @@ var auditKinds = []string{
 }
 
 // parseAuditFilter turns the audit page's query string into a storage filter. A payment is
-// named by its Paydesk id.
+// named by its Paydesk id; dates are days in the person's zone (views.Zone(ctx)).
 func (s *Server) parseAuditFilter(ctx context.Context, q url.Values) (storage.AuditFilter, error) {
 	var f storage.AuditFilter
 	var err error
-	if f.From, f.To, err = parseDayRange(q); err != nil {
+	if f.From, f.To, err = parseDayRange(q, views.Zone(ctx)); err != nil {
 		return f, err
 	}
 	f.Actor = strings.TrimSpace(q.Get("actor"))
@@ -64,7 +64,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		From: q.Get("from"), To: q.Get("to"), Actor: strings.TrimSpace(q.Get("actor")),
 		Kind: strings.TrimSpace(q.Get("kind")), Payment: strings.TrimSpace(q.Get("payment")),
 		Kinds: auditKinds, Filtered: len(base) > 0, ClearURL: "/audit",
-		CSVURL: withQuery("/audit.csv", base),
+		CSVURL: exportURL("/audit.csv", base, views.Zone(ctx)),
 	}
 	v.Chain = s.auditChainStatus(ctx)
 
@@ -161,6 +161,11 @@ var auditCSVHeader = []string{"id", "at", "actor", "remote", "kind", "payment", 
 // export is itself audited (first, so it is recorded even if the download breaks).
 func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	r, filter, err := exportZone(r, filterQuery(q, auditFilterKeys))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "Export not possible", filterMessage(err), err)
+		return
+	}
 	f, err := s.parseAuditFilter(r.Context(), q)
 	if err != nil {
 		var fe *filterError
@@ -171,7 +176,6 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Export not possible", "The audit log could not be read. Try again in a moment.", err)
 		return
 	}
-	filter := filterQuery(q, auditFilterKeys)
 	s.audit(r, "export", 0, "exported the audit log as CSV: "+csvFilterText(filter), map[string]any{"export": "audit", "filter": filter.Encode()})
 	out := startCSV(w, "audit-log", s.desk.Now(), auditCSVHeader)
 	rows := 0

@@ -22,9 +22,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
 	now := s.desk.Now()
-	// Recent starts at a UTC midnight, so the list's failed_since names the same instant.
-	y, m, d := now.UTC().AddDate(0, 0, -recentDays).Date()
-	since := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	// Recent starts at the person's midnight recentDays back, in their zone: the list's
+	// failed_since, a day read in the same zone (parseDay), names the same instant, so the
+	// count and the linked list agree.
+	loc := views.Zone(ctx)
+	y, m, d := now.In(loc).AddDate(0, 0, -recentDays).Date()
+	since := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	canAct, canApprove := Act.Allows(u), Approve.Allows(u)
 	f := storage.WorkQueueFilter{Since: since, Links: canAct, Approvals: canApprove}
 	if canAct {
@@ -35,7 +38,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Dashboard unavailable", "The dashboard could not be loaded. Try again in a moment.", err)
 		return
 	}
-	day := since.Format("2006-01-02")
+	day := since.Format("2006-01-02") // the day in loc, as since is
 	payments := func(n int) string {
 		if n == 1 {
 			return "See the payment"

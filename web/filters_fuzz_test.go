@@ -37,6 +37,10 @@ func FuzzParsePaymentFilter(f *testing.F) {
 		f.Add(q)
 	}
 	ctx := context.Background()
+	paris, err := time.LoadLocation("Europe/Paris") // a zone with daylight-saving changes
+	if err != nil {
+		f.Fatal(err)
+	}
 	db, err := storage.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
 	if err != nil {
 		f.Fatal(err)
@@ -61,7 +65,7 @@ func FuzzParsePaymentFilter(f *testing.F) {
 		if err != nil {
 			return // the server answers a query string it cannot split with 400 before this
 		}
-		flt, err := web.ParsePaymentFilter(q)
+		flt, err := web.ParsePaymentFilter(q, paris) // dates are days in the person's zone
 		if err != nil {
 			opstest.CheckRefusal(t, raw, err)
 			return

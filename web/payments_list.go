@@ -59,11 +59,12 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 			v.Accounts = append(v.Accounts, views.Option{Value: value, Label: a.Provider.Label() + " · " + a.Name, Selected: value == v.Account})
 		}
 	}
-	v.Queue = queueFilters(q)
+	v.Queue = queueFilters(r.Context(), q)
 	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly || len(v.Queue) > 0
 	v.ClearURL = "/payments"
 
-	f, err := parsePaymentFilter(q)
+	// Dates are days in the person's zone, as the page's times are (the cache key holds it).
+	f, err := parsePaymentFilter(q, views.Zone(r.Context()))
 	if err == nil {
 		err = s.parseAccountFilter(q.Get("account"), &f)
 	}
@@ -156,8 +157,9 @@ func filterMessage(err error) string {
 }
 
 // parsePaymentFilter turns the list's query string into a storage filter, refusing what it
-// cannot understand with a sentence that says what to fix.
-func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
+// cannot understand with a sentence that says what to fix. Its dates (from, to,
+// failed_since) are days in loc, the person's zone.
+func parsePaymentFilter(q url.Values, loc *time.Location) (storage.PaymentFilter, error) {
 	f := storage.PaymentFilter{Query: strings.TrimSpace(q.Get("q"))}
 	if len(f.Query) > 200 {
 		return f, &fieldError{"q", fmt.Sprintf("The search is %d characters long: shorten it to 200 at most.", len(f.Query))}
@@ -202,22 +204,22 @@ func parsePaymentFilter(q url.Values) (storage.PaymentFilter, error) {
 		return f, &fieldError{"min", "The minimum amount is above the maximum: swap them, or lower the minimum."}
 	}
 	var err error
-	if f.From, err = parseDay(q.Get("from")); err != nil {
+	if f.From, err = parseDay(q.Get("from"), loc); err != nil {
 		return f, &fieldError{"from", "The From date must look like 2026-01-31: pick it in the calendar or type it that way."}
 	}
-	to, err := parseDay(q.Get("to"))
+	to, err := parseDay(q.Get("to"), loc)
 	if err != nil {
 		return f, &fieldError{"to", "The To date must look like 2026-01-31: pick it in the calendar or type it that way."}
 	}
 	if !to.IsZero() {
-		f.To = to.AddDate(0, 0, 1) // the To day is included
+		f.To = dayAfter(to, loc) // the To day is included: up to its end, exclusive
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return f, &fieldError{"from", "The From date is after the To date: swap them."}
 	}
 	f.NeedsAttention = q.Get("attention") == "1"
 	f.Anomaly = q.Get("anomaly") == "1"
-	if err := parseQueueFilters(q, &f); err != nil {
+	if err := parseQueueFilters(q, &f, loc); err != nil {
 		return f, err
 	}
 	if a := q.Get("after"); a != "" {
@@ -262,12 +264,23 @@ func amountExample(currency string) string {
 	return providers.FormatMajor(v/100, currency)
 }
 
-func parseDay(s string) (time.Time, error) {
+// parseDay reads a date a person typed or followed ("2026-01-31") as the instant that day
+// starts in their zone loc — the zone's midnight, in UTC — and "" as the zero time. A
+// person in Tokyo asking for 2026-01-31 means from 2026-01-30T15:00Z.
+func parseDay(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
 	}
-	return time.Parse("2006-01-02", s)
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
+	return t.UTC(), err
+}
+
+// dayAfter is the start, in loc, of the day after the one holding t: the exclusive end of
+// t's day in the person's zone (23 or 25 hours on a daylight-saving change, not 24).
+func dayAfter(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
 }
 
 // fillPaymentsList formats a page of payments for the view; canAct makes the eligible

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"paydesk/storage"
 	"paydesk/views"
@@ -12,7 +14,7 @@ import (
 // The payments list's work-queue filters, which the dashboard links to (dashboard.go):
 // outcome=unknown (an action's outcome is unknown), link=none|active|abandoned (the
 // payment's payer link), failed_since=YYYY-MM-DD (an action or refund failed since that
-// UTC day). They have no field in the filter form: the form carries them as hidden
+// day began in the person's zone). They have no field in the filter form: the form carries them as hidden
 // fields, and the page names them in words.
 
 // linkFilterWords names each link filter for people.
@@ -23,8 +25,8 @@ var linkFilterWords = map[string]string{
 }
 
 // parseQueueFilters reads the work-queue filters into f, refusing a value it does not
-// know with a sentence.
-func parseQueueFilters(q url.Values, f *storage.PaymentFilter) error {
+// know with a sentence; failed_since is a day in loc, the person's zone.
+func parseQueueFilters(q url.Values, f *storage.PaymentFilter, loc *time.Location) error {
 	switch o := strings.TrimSpace(q.Get("outcome")); o {
 	case "":
 	case "unknown":
@@ -38,7 +40,7 @@ func parseQueueFilters(q url.Values, f *storage.PaymentFilter) error {
 		}
 		f.Link = l
 	}
-	since, err := parseDay(q.Get("failed_since"))
+	since, err := parseDay(q.Get("failed_since"), loc)
 	if err != nil {
 		return &filterError{"The failed-since date must look like 2026-01-31."}
 	}
@@ -47,8 +49,9 @@ func parseQueueFilters(q url.Values, f *storage.PaymentFilter) error {
 }
 
 // queueFilters lists the work-queue filters of a query, as hidden fields of the filter
-// form (Value is the parameter's name=value) with their words (Label).
-func queueFilters(q url.Values) []views.Option {
+// form (Value is the parameter's name=value) with their words (Label); a date is said as
+// the instant it means in the person's zone (ctx).
+func queueFilters(ctx context.Context, q url.Values) []views.Option {
 	var out []views.Option
 	if o := strings.TrimSpace(q.Get("outcome")); o != "" {
 		out = append(out, views.Option{Value: "outcome=" + o, Label: "with an action whose outcome is unknown"})
@@ -61,7 +64,11 @@ func queueFilters(q url.Values) []views.Option {
 		out = append(out, views.Option{Value: "link=" + l, Label: words})
 	}
 	if d := strings.TrimSpace(q.Get("failed_since")); d != "" {
-		out = append(out, views.Option{Value: "failed_since=" + d, Label: "with an action or refund failed since " + d + " (UTC)"})
+		since := d
+		if t, err := parseDay(d, views.Zone(ctx)); err == nil {
+			since = views.LocalTime(ctx, t) // "2026-01-31 00:00 JST"
+		}
+		out = append(out, views.Option{Value: "failed_since=" + d, Label: "with an action or refund failed since " + since})
 	}
 	return out
 }

@@ -22,8 +22,9 @@ const refundHistoryPageSize = 50
 var refundFilterKeys = []string{"from", "to", "provider", "currency", "status", "reason", "requested_by", "approved_by"}
 
 // parseRefundFilter turns the history's query string into a storage filter, refusing what
-// it cannot understand with a sentence that says what to fix. Paging is read by the page.
-func parseRefundFilter(q url.Values) (storage.RefundFilter, error) {
+// it cannot understand with a sentence that says what to fix; its dates are days in loc,
+// the person's zone. Paging is read by the page.
+func parseRefundFilter(q url.Values, loc *time.Location) (storage.RefundFilter, error) {
 	var f storage.RefundFilter
 	if p := q.Get("provider"); p != "" {
 		if !providers.Name(p).Valid() {
@@ -59,22 +60,24 @@ func parseRefundFilter(q url.Values) (storage.RefundFilter, error) {
 		return f, &filterError{"An e-mail in the filters is too long (200 characters at most)."}
 	}
 	var err error
-	if f.From, f.To, err = parseDayRange(q); err != nil {
+	if f.From, f.To, err = parseDayRange(q, loc); err != nil {
 		return f, err
 	}
 	return f, nil
 }
 
-// parseDayRange reads the from and to days of a filter (the To day included).
-func parseDayRange(q url.Values) (from, to time.Time, err error) {
-	if from, err = parseDay(q.Get("from")); err != nil {
+// parseDayRange reads the from and to days of a filter, days in loc (the person's zone):
+// from the start of the From day to the end of the To day, which is included (to is the
+// next day's start, exclusive).
+func parseDayRange(q url.Values, loc *time.Location) (from, to time.Time, err error) {
+	if from, err = parseDay(q.Get("from"), loc); err != nil {
 		return from, to, &filterError{"The From date must look like 2026-01-31."}
 	}
-	if to, err = parseDay(q.Get("to")); err != nil {
+	if to, err = parseDay(q.Get("to"), loc); err != nil {
 		return from, to, &filterError{"The To date must look like 2026-01-31."}
 	}
 	if !to.IsZero() {
-		to = to.AddDate(0, 0, 1)
+		to = dayAfter(to, loc)
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return from, to, &filterError{"The From date is after the To date."}
@@ -120,7 +123,7 @@ func (s *Server) refundsHistory(w http.ResponseWriter, r *http.Request) {
 		RequestedBy: strings.TrimSpace(q.Get("requested_by")), ApprovedBy: strings.TrimSpace(q.Get("approved_by")),
 		Bucket:   q.Get("bucket"),
 		Filtered: len(base) > 0, ClearURL: "/refunds",
-		CSVURL: withQuery("/refunds.csv", base),
+		CSVURL: exportURL("/refunds.csv", base, views.Zone(r.Context())),
 	}
 	for _, n := range providers.Names {
 		v.Providers = append(v.Providers, views.Option{Value: string(n), Label: n.Label(), Selected: string(n) == v.Provider})
@@ -135,7 +138,9 @@ func (s *Server) refundsHistory(w http.ResponseWriter, r *http.Request) {
 		v.Buckets = append(v.Buckets, views.Option{Value: b.value, Label: b.label, Selected: b.value == v.Bucket})
 	}
 
-	f, err := parseRefundFilter(q)
+	// Dates are days in the person's zone (the cache key holds it); the chart's bars stay
+	// UTC days, as the daily summaries are kept, and the page says so.
+	f, err := parseRefundFilter(q, views.Zone(r.Context()))
 	if err == nil && v.Bucket != "" && v.Bucket != "day" && v.Bucket != "week" && v.Bucket != "month" {
 		err = &filterError{fmt.Sprintf("Unknown chart bucket %q: choose day, week or month.", v.Bucket)}
 	}
@@ -235,15 +240,20 @@ var refundsCSVHeader = []string{
 }
 
 // refundsCSV exports exactly the refunds the history's filters select (every page), as
-// CSV streamed row by row; each export is audited with its filter.
+// CSV streamed row by row; each export is audited with its filter. Its dates are the days
+// of the page it was linked from (exportZone); its times are UTC.
 func (s *Server) refundsCSV(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f, err := parseRefundFilter(q)
+	r, filter, err := exportZone(r, filterQuery(q, refundFilterKeys))
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "Export not possible", filterMessage(err), err)
 		return
 	}
-	filter := filterQuery(q, refundFilterKeys)
+	f, err := parseRefundFilter(q, views.Zone(r.Context()))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "Export not possible", filterMessage(err), err)
+		return
+	}
 	s.audit(r, "export", 0, "exported refunds as CSV: "+csvFilterText(filter), map[string]any{"export": "refunds", "filter": filter.Encode()})
 	out := startCSV(w, "refunds", s.desk.Now(), refundsCSVHeader)
 	rows := 0
@@ -337,8 +347,10 @@ func refundCharts(points []storage.SeriesPoint, from, to time.Time, bucket strin
 	if !from.IsZero() && from.Before(first) {
 		first = from
 	}
-	if !to.IsZero() && to.AddDate(0, 0, -1).After(last) {
-		last = to.AddDate(0, 0, -1)
+	// The dates are the person's days, the bars UTC days: the chart spans every UTC day
+	// the range touches (the last is the one holding the range's last instant).
+	if !to.IsZero() && to.Add(-time.Nanosecond).After(last) {
+		last = to.Add(-time.Nanosecond)
 	}
 	note := ""
 	if bucket == "" {
