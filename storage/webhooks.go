@@ -44,7 +44,7 @@ type WebhookEvent struct {
 }
 
 // WebhookVerdicts lists how a received webhook can have been handled.
-var WebhookVerdicts = []string{"applied", "duplicate", "stale", "bad_signature", "unknown_payment", "malformed"}
+var WebhookVerdicts = []string{"applied", "duplicate", "stale", "bad_signature", "unknown_payment", "malformed", "conflict"}
 
 // WebhookRefused reports whether a verdict refuses the webhook (a bad signature, not
 // configured, malformed): such a webhook is stored as its hash, size, kept headers and
