@@ -43,7 +43,8 @@ const (
 type WebhookKind int
 
 const (
-	// WebhookTaken: decided and recorded (applied, duplicate, stale, unknown payment).
+	// WebhookTaken: decided and recorded (applied, duplicate, stale, unknown payment,
+	// conflict).
 	WebhookTaken WebhookKind = iota
 	// WebhookBadSignature: refused, not verified; recorded.
 	WebhookBadSignature
@@ -289,6 +290,15 @@ func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, account strin
 	case errors.Is(err, storage.ErrInvalidSnapshot):
 		return answer(VerdictMalformed, WebhookMalformed, err.Error(), stored)
 	case err != nil:
+		if two, rerr := d.linkedPayments(ctx, err, "webhook"); two != nil && rerr == nil {
+			rec.PaymentID = two.First.ID
+			if stored != nil {
+				rec.PaymentID = stored.ID
+			}
+			return answer(VerdictConflict, WebhookTaken, label+" "+linkedDetail(two), stored)
+		} else if rerr != nil {
+			err = rerr
+		}
 		d.log.Error("webhook: store", "provider", n, "ref", ev.Ref, "err", err)
 		return answer("", WebhookRetry, "the payment could not be stored", stored)
 	}

@@ -210,7 +210,8 @@ func validateSnapshot(s providers.Snapshot, rawCompact bool) (providers.Snapshot
 // harmless). Empty ids, session status, reference, customer details, description and raw
 // JSON in the snapshot keep the stored values: a provider that does not repeat them has
 // not erased them. Invalid snapshots return an error wrapping ErrInvalidSnapshot; a
-// snapshot whose ids match two stored payments returns an error wrapping ErrConflict.
+// snapshot whose ids match two stored payments returns a *TwoPaymentsError (wrapping
+// ErrConflict).
 func (db *DB) UpsertPayment(ctx context.Context, snap providers.Snapshot, opt UpsertOptions) (Payment, Change, error) {
 	snap, err := validateSnapshot(snap, false)
 	if err != nil {
@@ -265,6 +266,9 @@ func (db *DB) upsert(ctx context.Context, tx *sql.Tx, snap providers.Snapshot, o
 			return err
 		}
 		anom.old, anom.had = a.Message, had
+		// A provider's link between two payments stays until a person deals with it: this
+		// answer, about one of them, says nothing about it (linked_payments.go).
+		anom.now = joinAnomaly(anom.now, linkedPart(a.Message))
 	}
 	if found && len(fields) == 0 && !rawChanged && len(plan) == 0 {
 		*out = old
@@ -343,8 +347,7 @@ func findPayment(ctx context.Context, x execer, s providers.Snapshot) (Payment, 
 			return Payment{}, false, fmt.Errorf("storage: %s payment %s: %w", s.Provider, k.id, err)
 		}
 		if found && p.ID != match.ID {
-			return Payment{}, false, fmt.Errorf("storage: %s payment %s: its ids match two stored payments (%s and %s): %w",
-				s.Provider, snapshotKey(s), match.PublicID, p.PublicID, ErrConflict)
+			return Payment{}, false, &TwoPaymentsError{First: match, Second: p, PaymentID: s.PaymentID, SessionID: s.SessionID}
 		}
 		match, found = p, true
 	}

@@ -44,7 +44,7 @@ type WebhookEvent struct {
 }
 
 // WebhookVerdicts lists how a received webhook can have been handled.
-var WebhookVerdicts = []string{"applied", "duplicate", "stale", "bad_signature", "unknown_payment", "malformed"}
+var WebhookVerdicts = []string{"applied", "duplicate", "stale", "bad_signature", "unknown_payment", "malformed", "conflict"}
 
 // WebhookRefused reports whether a verdict refuses the webhook (a bad signature, not
 // configured, malformed): such a webhook is stored as its hash, size, kept headers and
@@ -114,14 +114,15 @@ func (db *DB) RecordWebhook(ctx context.Context, e WebhookEvent) (WebhookEvent, 
 }
 
 // WebhookSeen reports whether a webhook from provider with that dedupe key was already
-// applied. An empty key is never seen.
+// applied, or recorded as linking two payments Paydesk holds separately (verdict
+// "conflict": it will never apply). An empty key is never seen.
 func (db *DB) WebhookSeen(ctx context.Context, provider, key string) (bool, error) {
 	if strings.TrimSpace(key) == "" {
 		return false, nil
 	}
 	var n int
 	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events
-		WHERE provider = ? AND event_key = ? AND verdict = 'applied'`, provider, key).Scan(&n)
+		WHERE provider = ? AND event_key = ? AND verdict IN ('applied', 'conflict')`, provider, key).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("storage: webhook seen: %w", err)
 	}

@@ -120,6 +120,9 @@ type Payment struct {
 	// with AnomalySince when Paydesk first saw it.
 	Anomaly      string
 	AnomalySince time.Time
+	// Linked says the provider linked this payment with another Paydesk holds separately,
+	// and what to do ("" when not; storage.SplitAnomaly).
+	Linked string
 	// The page's head and its words (issue 15): how the payer paid ("card"), the raw
 	// codes in plain words ("" when there are none), the amounts that apply to this
 	// payment, and why the provider has no refunds at all ("" when it has).

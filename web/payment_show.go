@@ -57,7 +57,8 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	if a, had, err := s.db.PaymentAnomaly(ctx, p.ID); err != nil {
 		return views.Payment{}, err
 	} else if had {
-		v.Anomaly, v.AnomalySince = a.Message, a.Since
+		v.AnomalySince = a.Since
+		v.Anomaly, v.Linked = storage.SplitAnomaly(a.Message)
 	}
 	if p.Status == providers.StatusUnknown {
 		v.Attention = append(v.Attention, fmt.Sprintf("%[1]s reported a status Paydesk does not know (%[2]q): no action is offered until it is understood. Refresh it from %[1]s below; if it stays unknown, look the payment up in %[1]s's own dashboard.", p.Provider.Label(), p.RawStatus))
