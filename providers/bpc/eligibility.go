@@ -21,9 +21,21 @@ var statusWords = map[string]string{
 	"failed":                "failed",
 }
 
+// sessionWords are BPC's hosted-session statuses in plain words (docs/providers.md): an
+// open session can still be paid (and expired), an expired one cannot, a completed one
+// led to a payment.
+var sessionWords = map[string]string{
+	"open":      "open: the payer can still pay on it",
+	"expired":   "expired: no payment is possible on it",
+	"completed": "completed: it led to a payment",
+}
+
 func explain(field, value string) string {
-	if field == "status" {
+	switch field {
+	case "status":
 		return statusWords[value]
+	case "session_status":
+		return sessionWords[value]
 	}
 	return ""
 }
