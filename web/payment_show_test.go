@@ -79,6 +79,11 @@ func TestPaymentPageSummary(t *testing.T) {
 		}
 	}
 
+	// A BPC session not paid yet: its status is the session's, in words as well.
+	open := h.add(bpc.Name, spec{variant: 0})
+	mustContain(t, b.get("/payments/"+open.PublicID),
+		"BPC status open: the payer can still pay on it open", "Session status open: the payer can still pay on it open")
+
 	// Powens: state_detail and error codes are shown as the provider wrote them, with
 	// whether an instruction is instant.
 	pw := h.add(powens.Name, spec{variant: 4})

@@ -33,7 +33,11 @@ var sessionWords = map[string]string{
 func explain(field, value string) string {
 	switch field {
 	case "status":
-		return statusWords[value]
+		if w, ok := statusWords[value]; ok {
+			return w
+		}
+		// Until its payment is read, a payment's raw status is its session's.
+		return sessionWords[value]
 	case "session_status":
 		return sessionWords[value]
 	}
