@@ -16,7 +16,8 @@ type Words struct {
 	// page offers no other (only a provider with hosted sessions can expire one).
 	Actions []Action
 	// Explain says a raw value in plain words, "" when it has none. field is "status"
-	// (the raw status), "state_detail", "error_code" or "session_status".
+	// (the raw status), "state_detail", "error_code", "session_status", "method" or
+	// "mode".
 	Explain func(field, value string) string
 }
 

@@ -128,7 +128,6 @@ type Payment struct {
 	// payment, and why the provider has no refunds at all ("" when it has).
 	Means                                            string
 	RawStatusWords, StateDetailWords, ErrorCodeWords string
-	SessionStatusWords                               string
 	Amounts                                          []AmountRow
 	NoRefund                                         string
 }
@@ -141,9 +140,12 @@ type AmountRow struct {
 	Note         string // a few words on what it means here ("" when the label says it all)
 }
 
-// Fact is a labelled value.
+// Fact is a labelled value. With a Code, Value is the code in plain words and the code
+// is shown beside them, in small monospace.
 type Fact struct {
 	Label, Value string
+	Code         string // the provider's raw code ("" when Value is not a code's words)
+	TestID       string // data-testid of the code ("" for none)
 	Copy         bool
 }
 
@@ -167,6 +169,8 @@ type RefundRow struct {
 type PayerLinkView struct {
 	// URL is the address to share: Paydesk's short one (/p/{token}) when the link has one.
 	ID, State, Kind, URL, QR, MailText, CreatedBy, Outcome string
+	// StateLabel is the state in words ("waiting for the payer"); State stays the code.
+	StateLabel string
 	// ProviderURL is the provider's own address the short one leads to.
 	ProviderURL string
 	// PayerSaid is what the payer's browser last brought back (untrusted), "" if nothing.

@@ -146,7 +146,7 @@ func TestPowensCancelPayerConfirmsThroughWebviewLink(t *testing.T) {
 		t.Errorf("journal after confirmation: %s, want succeeded", a.State)
 	}
 	show := staff.get("/payments/" + p.PublicID)
-	mustContain(t, show, "cancelled", "cancelledByUser", "confirmed", "The payer came back")
+	mustContain(t, show, "cancelled", "cancelledByUser", "confirmed by the payer confirmed", "The payer came back")
 	if got := attr(show.body, "payer-link", "data-state"); got != "confirmed" {
 		t.Errorf("link state %q, want confirmed", got)
 	}
@@ -191,6 +191,8 @@ func TestPowensCancelPayerAbandonsThenNewLink(t *testing.T) {
 	if states["superseded"] != 1 || states["active"] != 1 {
 		t.Errorf("links after renewal: %v, want one superseded and one active", states)
 	}
+	// Each link's state in words, the code beside them.
+	mustContain(t, renewed, "waiting for the payer active made by", "replaced by a newer link superseded made by")
 	// The payer confirms with the new link.
 	mustContain(t, payerDecides(t, h, second, "confirm"), "Cancellation confirmed")
 	if got := h.payment(p).Status; got != providers.StatusCancelled {

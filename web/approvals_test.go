@@ -134,6 +134,11 @@ func TestApprovalThresholdAtTheEdge(t *testing.T) {
 				t.Errorf("refundable while awaiting = %q, want %q (the request's amount reserved)", got, tt.wantRefundable)
 			}
 
+			// The manager's button says the amount it sends, as the refund form's does.
+			sec := govApprovalSection(manager.get("/approvals").body, waiting.ID)
+			if got, want := testidText(sec, "approve-button"), "Approve and refund "+providers.FormatMoney(waiting.Amount, tt.currency); got != want {
+				t.Errorf("approve button %q, want %q", got, want)
+			}
 			done := govApprove(t, manager, waiting.ID)
 			mustContain(t, done, "Approved refund of "+providers.FormatMoney(waiting.Amount, tt.currency)+" on "+p.PublicID+": done")
 			if got := govLastRefund(t, h, p); got.Status != "succeeded" || got.DecidedBy != "mia@paydesk.example" {

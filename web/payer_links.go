@@ -107,7 +107,7 @@ func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, v *views
 		anyLive = anyLive || live
 		key = append(key, fmt.Sprintf("%d:%s", l.ID, l.State))
 		lv := views.PayerLinkView{
-			ID: fmt.Sprint(l.ID), State: l.State, Kind: l.Kind, CreatedBy: l.CreatedBy, Outcome: l.Outcome, PayerSaid: l.PayerSaid,
+			ID: fmt.Sprint(l.ID), State: l.State, StateLabel: payerLinkStateWords(l.State), Kind: l.Kind, CreatedBy: l.CreatedBy, Outcome: l.Outcome, PayerSaid: l.PayerSaid,
 			CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, Live: live && v.CanAct,
 		}
 		if lv.Live {

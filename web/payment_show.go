@@ -75,12 +75,13 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 			v.IDs = append(v.IDs, f)
 		}
 	}
+	// The provider's session status, method and mode in words, each code beside its words.
 	for _, f := range []views.Fact{
-		{Label: "Session status", Value: p.SessionStatus},
-		{Label: "Method", Value: p.Method},
-		{Label: "Mode", Value: p.Mode},
+		{Label: "Session status", Code: p.SessionStatus, TestID: "session-status", Value: p.Provider.Explain("session_status", p.SessionStatus)},
+		{Label: "Method", Code: p.Method, TestID: "method", Value: p.Provider.Explain("method", p.Method)},
+		{Label: "Mode", Code: p.Mode, TestID: "mode", Value: p.Provider.Explain("mode", p.Mode)},
 	} {
-		if f.Value != "" {
+		if f.Code != "" {
 			v.Facts = append(v.Facts, f)
 		}
 	}

@@ -55,8 +55,12 @@ func TestPaymentPageSummary(t *testing.T) {
 		"Reference "+p.MerchantReference,
 		"Card •••• "+p.CardLast4,
 		"Created 2025-05-04 10:30 UTC",
-		"Session status completed",
+		// The session status in words, its code beside them.
+		"Session status completed: it led to a payment completed",
 	)
+	if got := testidText(r.body, "session-status"); got != "completed" {
+		t.Errorf("session status code %q, want completed", got)
+	}
 	if got := testidText(r.body, "public-id"); got != p.PublicID {
 		t.Errorf("public id %q", got)
 	}
@@ -74,6 +78,11 @@ func TestPaymentPageSummary(t *testing.T) {
 			t.Errorf("no copy button for %s", id)
 		}
 	}
+
+	// A BPC session not paid yet: its status is the session's, in words as well.
+	open := h.add(bpc.Name, spec{variant: 0})
+	mustContain(t, b.get("/payments/"+open.PublicID),
+		"BPC status open: the payer can still pay on it open", "Session status open: the payer can still pay on it open")
 
 	// Powens: state_detail and error codes are shown as the provider wrote them, with
 	// whether an instruction is instant.
@@ -96,7 +105,11 @@ func TestPaymentPageSummary(t *testing.T) {
 	// Tranzzo: method, mode, order id.
 	tz := h.add(tranzzo.Name, spec{variant: 8})
 	r = b.get("/payments/" + tz.PublicID)
-	mustContain(t, r, "Order id "+tz.OrderID, "Method auth", "Mode hosted", "Authorisation voided", "Status cancelled Tranzzo status successful success")
+	mustContain(t, r, "Order id "+tz.OrderID, "Method authorisation: held on the card, captured later auth",
+		"Mode on Tranzzo's payment page hosted", "Authorisation voided", "Status cancelled Tranzzo status successful success")
+	if got := testidText(r.body, "method") + " " + testidText(r.body, "mode"); got != "auth hosted" {
+		t.Errorf("method and mode codes %q, want auth hosted (in <code>, beside the words)", got)
+	}
 
 	// An unknown status is shown verbatim, with a sentence saying why nothing is offered.
 	u := h.add(bpc.Name, spec{variant: 13})

@@ -90,3 +90,20 @@ func refundStatusWords(status string) string {
 	}
 	return strings.ReplaceAll(status, "_", " ")
 }
+
+// payerLinkStateWords says a payer link's state in words (docs/states.md, "Payer link").
+func payerLinkStateWords(state string) string {
+	switch state {
+	case "active":
+		return "waiting for the payer"
+	case "abandoned":
+		return "the payer stopped before confirming"
+	case "superseded":
+		return "replaced by a newer link"
+	case "expired":
+		return "expired before the payer confirmed"
+	case "confirmed":
+		return "confirmed by the payer"
+	}
+	return providers.SplitCode(state)
+}

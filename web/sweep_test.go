@@ -90,14 +90,25 @@ var (
 	// sweepRawWords are provider and internal codes that must not stand in for words: they
 	// may appear only as codes (monospace) beside the words that say what they mean.
 	sweepRawWords = regexp.MustCompile(`\b(needs_payer|cancelling_webauth|awaiting_approval|awaiting_payment|partially_refunded|requires_capture|requires_action)\b`)
+	// sweepRawLabels are codes that are also English words, so they are caught where they
+	// would stand alone in place of words: as a whole badge (a payer link's state) or a
+	// whole value of the payment's details (BPC's session status, Tranzzo's method and
+	// mode), codes beside the words left out. "expired" is not here: it is also the word
+	// of the payment's and the refund's expired status.
+	sweepRawLabels = map[string]bool{
+		"active": true, "abandoned": true, "superseded": true, "confirmed": true, // payer link states
+		"open": true, "completed": true, // BPC session statuses
+		"purchase": true, "auth": true, "capture": true, "void": true, "hosted": true, "direct": true, // Tranzzo methods and modes
+	}
 )
 
 // sweepLook is what the page shows, read by the browser.
 type sweepLook struct {
-	Text        string `json:"text"`        // every text node and the title, aria-label and placeholder attributes
-	Words       string `json:"words"`       // the same without codes (.mono, code, pre)
-	ScrollWidth int    `json:"scrollWidth"` // of the document
-	InnerWidth  int    `json:"innerWidth"`
+	Text        string   `json:"text"`        // every text node and the title, aria-label and placeholder attributes
+	Words       string   `json:"words"`       // the same without codes (.mono, code, pre)
+	Labels      []string `json:"labels"`      // each badge and detail value, without its codes
+	ScrollWidth int      `json:"scrollWidth"` // of the document
+	InnerWidth  int      `json:"innerWidth"`
 }
 
 const sweepLookJS = `(() => {
@@ -105,9 +116,15 @@ const sweepLookJS = `(() => {
 	const all = [...document.querySelectorAll("[title],[aria-label],[placeholder],[alt]")].map(attrs).join(" ");
 	const words = document.body.cloneNode(true);
 	words.querySelectorAll(".mono, code, pre, script, style").forEach(e => e.remove());
+	const bare = el => {
+		const c = el.cloneNode(true);
+		c.querySelectorAll(".mono, code, pre").forEach(e => e.remove());
+		return c.textContent.trim().replace(/\s+/g, " ");
+	};
 	return JSON.stringify({
 		text: document.title + "\n" + document.body.textContent + "\n" + all,
 		words: words.textContent,
+		labels: [...document.querySelectorAll(".badge, dl.facts dd:not(.mono)")].map(bare),
 		scrollWidth: document.documentElement.scrollWidth,
 		innerWidth: window.innerWidth,
 	});
@@ -153,6 +170,11 @@ func sweep(t *testing.T, ctx context.Context, base, who string, pages []sweepPag
 				}
 				if s := sweepRawWords.FindString(look.Words); s != "" {
 					t.Errorf("%s shows the raw code %q as words: %q", where, s, around(look.Words, s))
+				}
+				for _, l := range look.Labels {
+					if sweepRawLabels[l] {
+						t.Errorf("%s shows the raw code %q alone, without words", where, l)
+					}
 				}
 			}
 			if m.width < 800 && look.ScrollWidth > int(m.width) {

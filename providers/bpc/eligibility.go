@@ -21,9 +21,25 @@ var statusWords = map[string]string{
 	"failed":                "failed",
 }
 
+// sessionWords are BPC's hosted-session statuses in plain words (docs/providers.md): an
+// open session can still be paid (and expired), an expired one cannot, a completed one
+// led to a payment.
+var sessionWords = map[string]string{
+	"open":      "open: the payer can still pay on it",
+	"expired":   "expired: no payment is possible on it",
+	"completed": "completed: it led to a payment",
+}
+
 func explain(field, value string) string {
-	if field == "status" {
-		return statusWords[value]
+	switch field {
+	case "status":
+		if w, ok := statusWords[value]; ok {
+			return w
+		}
+		// Until its payment is read, a payment's raw status is its session's.
+		return sessionWords[value]
+	case "session_status":
+		return sessionWords[value]
 	}
 	return ""
 }

@@ -18,8 +18,28 @@ var codeWords = map[string]string{
 	"6007": "payment cancelled",
 }
 
+// methodWords are Tranzzo's transaction methods in plain words, modeWords its modes
+// (docs/providers.md).
+var (
+	methodWords = map[string]string{
+		"purchase": "purchase: charged at once",
+		"auth":     "authorisation: held on the card, captured later",
+		"capture":  "capture of a held authorisation",
+		"void":     "void of a held authorisation",
+		"refund":   "refund of a payment",
+	}
+	modeWords = map[string]string{
+		"hosted": "on Tranzzo's payment page",
+		"direct": "card details sent by the merchant",
+	}
+)
+
 func explain(field, value string) string {
 	switch field {
+	case "method":
+		return methodWords[value]
+	case "mode":
+		return modeWords[value]
 	case "error_code":
 		return codeWords[value]
 	case "status":
