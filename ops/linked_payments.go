@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"paydesk/storage"
 )
@@ -29,22 +28,10 @@ func (d *Desk) linkedPayments(ctx context.Context, err error, actor string) (*st
 	return two, nil
 }
 
-// linkedIDs names the provider's ids an answer linked two payments by.
-func linkedIDs(two *storage.TwoPaymentsError) string {
-	var parts []string
-	if two.SessionID != "" {
-		parts = append(parts, "session "+two.SessionID)
-	}
-	if two.PaymentID != "" {
-		parts = append(parts, "payment "+two.PaymentID)
-	}
-	return strings.Join(parts, " and ")
-}
-
 // linkedDetail is a webhook's recorded detail when it links two payments.
 func linkedDetail(two *storage.TwoPaymentsError) string {
 	return fmt.Sprintf("links %s and %s (%s), which Paydesk holds as two separate payments: nothing was merged or changed; "+
-		"an anomaly is recorded on both, check both with %s", two.First.PublicID, two.Second.PublicID, linkedIDs(two), two.First.Provider.Label())
+		"an anomaly is recorded on both, check both with %s", two.First.PublicID, two.Second.PublicID, two.IDs(), two.First.Provider.Label())
 }
 
 // linkedMessage says to the person refreshing p that the provider linked it with another
@@ -57,5 +44,5 @@ func linkedMessage(p storage.Payment, two *storage.TwoPaymentsError) string {
 	who := p.Provider.Label()
 	return fmt.Sprintf("%s says this payment and %s are one payment (%s), but Paydesk holds them as two separate payments, so nothing was changed. "+
 		"Paydesk does not merge them by itself: the money and the history stay on both. Check both with %s before acting on either; "+
-		"both payments show this as a provider anomaly.", who, other, linkedIDs(two), who)
+		"both payments show this as a provider anomaly.", who, other, two.IDs(), who)
 }

@@ -22,14 +22,14 @@ type TwoPaymentsError struct {
 
 func (e *TwoPaymentsError) Error() string {
 	return fmt.Sprintf("storage: %s payment %s: its ids match two stored payments (%s and %s): %v",
-		e.First.Provider, e.ids(), e.First.PublicID, e.Second.PublicID, ErrConflict)
+		e.First.Provider, e.IDs(), e.First.PublicID, e.Second.PublicID, ErrConflict)
 }
 
 // Unwrap makes errors.Is(err, ErrConflict) hold.
 func (e *TwoPaymentsError) Unwrap() error { return ErrConflict }
 
-// ids names the provider's ids the answer linked, for people.
-func (e *TwoPaymentsError) ids() string {
+// IDs names the provider's ids the answer linked, for people ("session … and payment …").
+func (e *TwoPaymentsError) IDs() string {
 	var parts []string
 	if e.SessionID != "" {
 		parts = append(parts, "session "+e.SessionID)
@@ -49,7 +49,7 @@ func linkedWords(p, other Payment, e *TwoPaymentsError) string {
 	who := p.Provider.Label()
 	return fmt.Sprintf("%s%s says this payment and %s are one payment (%s), but Paydesk holds them as two separate payments. "+
 		"Paydesk does not merge them by itself: the money and the history stay on both. Check both with %s before acting on either.",
-		linkedLead, who, other.PublicID, e.ids(), who)
+		linkedLead, who, other.PublicID, e.IDs(), who)
 }
 
 // linkedPart returns the linked-payments part of an anomaly's words ("" when none).
