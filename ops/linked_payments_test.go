@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"paydesk/providers"
 	"paydesk/providers/bpc"
@@ -171,5 +172,38 @@ func TestRefreshLinkingTwoPayments(t *testing.T) {
 	}
 	if tl := f.timeline(pay); !strings.Contains(tl, fin.Email+": Anomaly: Linked payments:") {
 		t.Errorf("%s's timeline does not say who found the link:\n%s", pay.PublicID, tl)
+	}
+}
+
+// TestReconcilerLinkingTwoPayments: an action left pending on a row whose provider answer
+// links it with another row can never be settled from that answer: the reconciler marks
+// it unknown with the reason in words, records the anomaly on both, changes neither row,
+// and counts no error (it is not retried as a failure every minute).
+func TestReconcilerLinkingTwoPayments(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sess, pay := f.twoBPCRows("ps_twoReconcile", "p_twoReconcile")
+	a, err := f.db.StartAction(ctx, storage.Action{PaymentID: sess.ID, Kind: "expire", IdempotencyKey: strings.Repeat("e", 32), Actor: "sam@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(3 * time.Minute)
+	res, err := f.desk.Reconcile(ctx)
+	if err != nil || res.Errors != 0 || res.MarkedUnknown != 1 {
+		t.Fatalf("reconcile: %+v, %v; want the action marked unknown, no error", res, err)
+	}
+	got, err := f.db.ActionsOfPayment(ctx, sess.ID)
+	if err != nil || len(got) != 1 || got[0].ID != a.ID {
+		t.Fatalf("actions: %+v, %v", got, err)
+	}
+	if got[0].State != "unknown" || !strings.Contains(got[0].Message, "are one payment") || !strings.Contains(got[0].Message, pay.PublicID) {
+		t.Errorf("action %s: %q; want unknown, naming %s", got[0].State, got[0].Message, pay.PublicID)
+	}
+	f.sameRow("reconcile", sess)
+	f.sameRow("reconcile", pay)
+	for _, p := range []storage.Payment{sess, pay} {
+		if an := f.anomaly(p); !strings.Contains(an, "Linked payments: ") {
+			t.Errorf("anomaly of %s = %q, want the link", p.PublicID, an)
+		}
 	}
 }

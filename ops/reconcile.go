@@ -108,6 +108,12 @@ func (d *Desk) Reconcile(ctx context.Context) (ReconcileResult, error) {
 			continue
 		}
 		after, _, err := d.db.UpsertPayment(ctx, d.stamp(p, snap), storage.UpsertOptions{Actor: reconcilerActor, Kind: "refreshed"})
+		if two, rerr := d.linkedPayments(ctx, err, reconcilerActor); two != nil && rerr == nil {
+			// The answer can never be stored as it is: the action stays unknown, with the
+			// reason in words, for a person to settle after checking both payments.
+			d.unsettled(ctx, a, p, &res, linkedMessage(p, two))
+			continue
+		}
 		if err != nil {
 			d.log.Error("reconcile: store payment", "action_id", a.ID, "payment", p.PublicID, "err", err)
 			res.Errors++
