@@ -44,7 +44,7 @@ func TestDateFiltersAreThePersonsDays(t *testing.T) {
 		if list.status != http.StatusOK {
 			t.Fatalf("%s: the list answered %d", tt.zone, list.status)
 		}
-		mustContain(t, list, tt.in)
+		mustContain(t, list, tt.in, "To days in "+tt.zone)
 		mustNotContain(t, list, tt.out)
 		// From alone starts, To alone ends, at the same boundaries: from the day on holds the
 		// later payment too, up to the day's end the earlier one.
@@ -55,7 +55,7 @@ func TestDateFiltersAreThePersonsDays(t *testing.T) {
 		if refunds.status != http.StatusOK {
 			t.Fatalf("%s: the refund history answered %d", tt.zone, refunds.status)
 		}
-		mustContain(t, refunds, tt.in, "Refunded over time, in UTC days", "are days in "+tt.zone)
+		mustContain(t, refunds, tt.in, "Refunded over time, in UTC days", "are days in "+tt.zone, "To days in "+tt.zone)
 		mustNotContain(t, refunds, tt.out)
 		if n := strings.Count(refunds.body, `data-testid="refund-history-row"`); n != 1 {
 			t.Errorf("%s: the refund history lists %d refunds for one day, want 1", tt.zone, n)
