@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,12 @@ var sweepREADMEShots = map[string]string{
 	"finance|refunds|desktop-light":                 "refund-history.png",
 	"finance|audit|desktop-light":                   "audit-log.png",
 	"manager|audit|phone-dark":                      "audit-phone-dark.png",
+}
+
+// sweepShotScroll are the README screenshots that show a part of the page below the first
+// screen: the element scrolled to the top first.
+var sweepShotScroll = map[string]string{
+	"payer-link.png": `[data-testid=payer-links]`,
 }
 
 var (
@@ -186,7 +193,11 @@ func sweep(t *testing.T, ctx context.Context, base, who string, pages []sweepPag
 			}
 			if dir := os.Getenv("PAYDESK_README_SHOTS"); dir != "" {
 				if name, ok := sweepREADMEShots[who+"|"+pg.name+"|"+m.name]; ok {
+					if sel, ok := sweepShotScroll[name]; ok {
+						eval[bool](t, ctx, `(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); if (e) e.scrollIntoView(); return true })()`)
+					}
 					readmeShot(t, ctx, filepath.Join(dir, name))
+					eval[bool](t, ctx, `(() => { window.scrollTo(0, 0); return true })()`)
 				}
 			}
 		}
