@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"paydesk/providers"
@@ -59,5 +60,38 @@ func TestCancelPartialAnswers(t *testing.T) {
 	}
 	if got := f.payment(p).Status; got != providers.StatusProcessing {
 		t.Errorf("status %s, want it unchanged until the next read", got)
+	}
+}
+
+// TestNewLinkWhileTheStatusLags: Powens asked for the payer but the payment could not be
+// read back, so the stored status still says processing. "Make a new link" works from
+// what the journal knows (Powens re-reads the payment for the link), and the stored
+// status catches up.
+func TestNewLinkWhileTheStatusLags(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.documentedPowens()
+	p := f.add(powens.Name, 2, 10000) // pending
+	f.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
+	f.powens.FailNextOn(powens.RouteGetPayment, 2, simfault.Internal) // the client's read and the journal's
+	res, err := f.desk.Cancel(ctx, sam, p, key())
+	if err != nil || res.Outcome != providers.NeedsPayer {
+		t.Fatalf("cancel: %+v, %v", res, err)
+	}
+	if p = f.payment(p); p.Status == providers.StatusCancelling {
+		t.Fatalf("status %s: the read back was meant to fail", p.Status)
+	}
+	l, err := f.desk.NewPayerLink(ctx, sam, p)
+	if err != nil || l.State != "active" {
+		t.Fatalf("new link while the status lags: %+v, %v", l, err)
+	}
+	if got := f.payment(p).Status; got != providers.StatusCancelling {
+		t.Errorf("status after the new link %s, want cancelling", got)
+	}
+
+	// A payment whose journal holds no cancellation waiting for the payer is still refused.
+	q := f.add(powens.Name, 2, 10000)
+	if _, err := f.desk.NewPayerLink(ctx, sam, q); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("a link for a payment waiting for nobody: %v, want ErrNotAllowed", err)
 	}
 }

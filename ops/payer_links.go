@@ -22,7 +22,8 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "Your role cannot make payer links; support staff and managers can.")
 	}
 	linker, ok := d.ProviderOf(p).(providers.PayerLinker)
-	if !ok || p.Status != providers.StatusCancelling {
+	stale := ok && p.Status != providers.StatusCancelling && d.waitsByJournal(ctx, p)
+	if !ok || (p.Status != providers.StatusCancelling && !stale) {
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "This payment is not waiting for the payer, so no link is needed.")
 	}
 	c, err := d.db.PaymentCancellation(ctx, p.ID)
@@ -54,7 +55,39 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 		return l, &Refusal{Reason: ErrUnavailable, Cause: err, Message: "The new link could not be saved. Try again."}
 	}
 	d.Audit(ctx, who, "payer_link", p.ID, fmt.Sprintf("new payer link %d for %s (expires %s)", l.ID, p.PublicID, l.ExpiresAt.UTC().Format(time.RFC3339)), nil)
+	if stale {
+		// The provider just confirmed the cancellation waits for the payer: the stored
+		// status catches up.
+		d.storeSnapshot(ctx, p, providers.Outcome{Kind: providers.NeedsPayer})
+	}
 	return l, nil
+}
+
+// WaitsForPayer reports whether a cancellation of p waits for the payer: by its stored
+// status, or by the journal when the status lags (waitsByJournal). The payment page
+// offers "Make a new link" then.
+func (d *Desk) WaitsForPayer(ctx context.Context, p storage.Payment) bool {
+	if _, ok := d.ProviderOf(p).(providers.PayerLinker); !ok {
+		return false
+	}
+	return p.Status == providers.StatusCancelling || d.waitsByJournal(ctx, p)
+}
+
+// waitsByJournal reports whether the journal says p's cancellation waits for the payer
+// while the stored status does not: the provider answered "the payer must confirm" but
+// the payment could not be read back afterwards (docs/states.md, payer links). The
+// provider's PayerLink reads the payment itself and refuses if it no longer waits.
+func (d *Desk) waitsByJournal(ctx context.Context, p storage.Payment) bool {
+	acts, err := d.db.ActionsOfPayment(ctx, p.ID)
+	if err != nil {
+		return false
+	}
+	for i := len(acts) - 1; i >= 0; i-- {
+		if acts[i].Kind == "cancel" || acts[i].Kind == "void" {
+			return acts[i].State == "needs_payer"
+		}
+	}
+	return false
 }
 
 // PayerReturn is what the payer's browser brought back from the provider: Paydesk's own

@@ -113,6 +113,10 @@ type Payment struct {
 	// PayerLinksPanel fragment) while one is live, "" otherwise; LinksKey changes whenever
 	// a link or the payment's status does, which tells the page to read itself again.
 	LinksPoll, LinksKey string
+	// PayerWaits: a cancellation waits for the payer, by the status or by the journal
+	// (when the payment could not be read back after the provider said so): "Make a new
+	// link" is offered.
+	PayerWaits bool
 	Journal             []JournalRow
 	Timeline            []TimelineRow
 	Attention           []string // unknown outcomes, waiting payer… in plain words

@@ -305,7 +305,7 @@ func PayerLinksPanel(v Payment) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if v.CanAct && v.Status == "cancelling" {
+			if v.CanAct && v.PayerWaits {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

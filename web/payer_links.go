@@ -119,6 +119,7 @@ func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, v *views
 		v.Links = append(v.Links, lv)
 	}
 	v.LinksKey = strings.Join(key, " ")
+	v.PayerWaits = v.CanAct && s.desk.WaitsForPayer(ctx, p)
 	if p.Status == providers.StatusCancelling && v.CanAct {
 		v.Attention = append(v.Attention, cancellingNextStep(links))
 	}

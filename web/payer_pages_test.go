@@ -204,3 +204,37 @@ func TestPayerLinksFragment(t *testing.T) {
 		t.Errorf("payment %s, want cancelled", got)
 	}
 }
+
+// TestNewLinkOfferedWhileTheStatusLags: Powens asked for the payer but the payment could
+// not be read back, so its stored status lags; the page still offers "Make a new link"
+// (the journal knows the cancellation waits), and using it brings the status up to date.
+func TestNewLinkOfferedWhileTheStatusLags(t *testing.T) {
+	h := newHarness(t)
+	p := h.add(powens.Name, spec{variant: 2})
+	h.powens.SetCancelScenario(p.PaymentID, powens.CancelNeedsPayerWebview)
+	staff := h.signedIn("sam")
+	confirm(t, staff, p, "cancel", nil)
+	// The state the page meets when no read succeeded after Powens' partial answer (the ops
+	// test TestNewLinkWhileTheStatusLags makes it through the documented shapes): the
+	// journal says the payer must confirm, the stored status is still the old one.
+	if _, err := h.db.SQL().Exec(`UPDATE payments SET status = 'processing', state_detail = '' WHERE id = ?`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.payment(p).Status; got == providers.StatusCancelling {
+		t.Fatalf("status %s: the read back was meant to fail", got)
+	}
+	page := staff.get("/payments/" + p.PublicID)
+	if !strings.Contains(page.body, `data-testid="new-link"`) {
+		t.Fatalf("no \"Make a new link\" while the journal says the payer must confirm: %.400s", text(page.body))
+	}
+	staff.post("/payments/"+p.PublicID+"/payer-links", url.Values{})
+	if got := h.payment(p).Status; got != providers.StatusCancelling {
+		t.Errorf("status after the new link %s, want cancelling", got)
+	}
+
+	// A payment nobody is cancelling offers no link.
+	q := h.add(powens.Name, spec{variant: 2})
+	if r := staff.get("/payments/" + q.PublicID); strings.Contains(r.body, `data-testid="new-link"`) {
+		t.Error("\"Make a new link\" offered on a payment waiting for no payer")
+	}
+}
