@@ -117,9 +117,9 @@ type Payment struct {
 	// (when the payment could not be read back after the provider said so): "Make a new
 	// link" is offered.
 	PayerWaits bool
-	Journal             []JournalRow
-	Timeline            []TimelineRow
-	Attention           []string // unknown outcomes, waiting payer… in plain words
+	Journal    []JournalRow
+	Timeline   []TimelineRow
+	Attention  []string // unknown outcomes, waiting payer… in plain words
 	// Anomaly is what the provider's answer says that cannot be right ("" when nothing),
 	// with AnomalySince when Paydesk first saw it.
 	Anomaly      string
