@@ -18,7 +18,7 @@ import (
 const (
 	// VerdictApplied: what the provider says is stored (perhaps nothing changed).
 	VerdictApplied = "applied"
-	// VerdictDuplicate: the same webhook was applied before.
+	// VerdictDuplicate: the same webhook was received before.
 	VerdictDuplicate = "duplicate"
 	// VerdictStale: older than the state Paydesk holds (it arrived out of order).
 	VerdictStale = "stale"
@@ -259,8 +259,8 @@ func (d *Desk) applyWebhook(ctx context.Context, n providers.Name, account strin
 		return answer("", WebhookRetry, "dedupe lookup failed", nil)
 	}
 	if seen {
-		d.webhookTimeline(ctx, stored, label+" received again: a duplicate of one already applied; nothing changed")
-		return answer(VerdictDuplicate, WebhookTaken, "the same webhook was applied before", stored)
+		d.webhookTimeline(ctx, stored, label+" received again: a duplicate of one already received (applied, or recorded as a conflict); nothing changed")
+		return answer(VerdictDuplicate, WebhookTaken, "the same webhook was received before", stored)
 	}
 	var storedSnap *providers.Snapshot
 	if stored != nil {

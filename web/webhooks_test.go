@@ -243,7 +243,7 @@ func TestBPCWebhookVerdicts(t *testing.T) {
 		{name: "bad signature", send: post(good, hmacHex("another-secret", good)), wantStatus: 401, wantVerdict: "bad_signature", wantPayment: providers.StatusAuthorized},
 		{name: "no signature", send: post(good, ""), wantStatus: 401, wantVerdict: "bad_signature", wantPayment: providers.StatusAuthorized},
 		{name: "good", send: signed(good), wantStatus: 200, wantVerdict: "applied", wantPayment: providers.StatusPaid, wantTimes: "webhook: Updated by webhook: status authorised → paid"},
-		{name: "duplicate", send: signed(good), wantStatus: 200, wantVerdict: "duplicate", wantPayment: providers.StatusPaid, wantTimes: "a duplicate of one already applied"},
+		{name: "duplicate", send: signed(good), wantStatus: 200, wantVerdict: "duplicate", wantPayment: providers.StatusPaid, wantTimes: "a duplicate of one already received"},
 		{name: "out of order", send: signed(older), wantStatus: 200, wantVerdict: "stale", wantPayment: providers.StatusPaid, wantTimes: "received out of order"},
 		{name: "unknown payment", send: signed(unknown), wantStatus: 200, wantVerdict: "unknown_payment", wantPayment: providers.StatusPaid},
 		{name: "garbage", send: signed([]byte("{this is not json")), wantStatus: 400, wantVerdict: "malformed", wantPayment: providers.StatusPaid},
