@@ -148,10 +148,7 @@ func (db *DB) RenewPayerLink(ctx context.Context, id int64, rawURL string, expir
 	var l PayerLink
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		l, err = scanPayerLink(tx.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		l, err = payerLinkByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}

@@ -218,10 +218,7 @@ func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome st
 	var l PayerLink
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		l, err = scanPayerLink(tx.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		l, err = payerLinkByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -330,12 +327,19 @@ func queryPayerLinks(ctx context.Context, x execer, query string, args ...any) (
 
 // PayerLinkByID returns one payer link.
 func (db *DB) PayerLinkByID(ctx context.Context, id int64) (PayerLink, error) {
-	l, err := scanPayerLink(db.db.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, fmt.Errorf("storage: payer link %d: %w", id, ErrNotFound)
-	}
+	l, err := payerLinkByID(ctx, db.db, id)
 	if err != nil {
 		return l, fmt.Errorf("storage: payer link %d: %w", id, err)
 	}
 	return l, nil
+}
+
+// payerLinkByID reads one payer link, inside a transaction or not; a missing one is
+// ErrNotFound.
+func payerLinkByID(ctx context.Context, q execer, id int64) (PayerLink, error) {
+	l, err := scanPayerLink(q.QueryRowContext(ctx, `SELECT `+payerLinkColumns+` FROM payer_links WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, ErrNotFound
+	}
+	return l, err
 }
