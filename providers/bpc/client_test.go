@@ -166,7 +166,7 @@ func TestFetch(t *testing.T) {
 		}},
 	}
 	const sessionAlone = "session only: the document's session names no payment"
-	if simMode.Shapes == simshape.Documented {
+	if simMode.Shape == simshape.Documented {
 		// The document's session names no payment: a session alone is read alone, shown
 		// by its own status until the payment's id is known (docs/providers.md#bpc-session).
 		tests[1].name, tests[1].wantStatus = sessionAlone, providers.StatusProcessing

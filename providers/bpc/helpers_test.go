@@ -68,7 +68,7 @@ func newFixture(t *testing.T, edit func(*SimConfig, *Config)) *fixture {
 			f.events = append(f.events, event{name, env})
 		},
 	}
-	sc.Shapes, sc.ExtraFields = simMode.Shapes, simMode.ExtraFields
+	sc.Shapes, sc.ExtraFields = simMode.Shape, simMode.Extra
 	cc := Config{BaseURL: url, APIKey: testKey, Timeout: 2 * time.Second}
 	if edit != nil {
 		edit(&sc, &cc)

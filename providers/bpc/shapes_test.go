@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"paydesk/providers/providertest"
 	"paydesk/providers/simshape"
 	"reflect"
 	"sort"
@@ -13,52 +14,28 @@ import (
 
 // simMode is the answer shape every fixture's simulator uses; TestClientShapes changes it
 // while it runs the client tests again (the package's tests do not run in parallel).
-var simMode struct {
-	Shapes      simshape.Shape
-	ExtraFields bool
-}
+var simMode providertest.Shaped
 
 // TestClientShapes runs the client's tests against the simulator answering in the
 // document's shapes, then with unknown fields added to every object: whatever BPC adds or
 // leaves out of what its document shows, the client reads the same outcomes. (Run alone,
 // the same tests use the full shapes.)
 func TestClientShapes(t *testing.T) {
-	tests := []struct {
-		name string
-		run  func(*testing.T)
-	}{
-		{"ClientSendsDocumentedRequests", TestClientSendsDocumentedRequests},
-		{"Fetch", TestFetch},
-		{"FetchErrors", TestFetchErrors},
-		{"CredentialsAndVersion", TestCredentialsAndVersion},
-		{"Cancel", TestCancel},
-		{"Expire", TestExpire},
-		{"Refund", TestRefund},
-		{"RefundsAndRefundByID", TestRefundsAndRefundByID},
-		{"Faults", TestFaults},
-		{"FaultsOnReadsAndOtherActions", TestFaultsOnReadsAndOtherActions},
-		{"ProviderAnswers", TestProviderAnswers},
-		{"MountedUnderAPrefix", TestMountedUnderAPrefix},
-		{"ConcurrentRefunds", TestConcurrentRefunds},
-	}
-	modes := []struct {
-		name  string
-		shape simshape.Shape
-		extra bool
-	}{
-		{"documented", simshape.Documented, false},
-		{"documented+extra", simshape.Documented, true},
-		{"full+extra", simshape.Full, true},
-	}
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			simMode.Shapes, simMode.ExtraFields = m.shape, m.extra
-			defer func() { simMode.Shapes, simMode.ExtraFields = simshape.Full, false }()
-			for _, tt := range tests {
-				t.Run(tt.name, tt.run)
-			}
-		})
-	}
+	providertest.RunShaped(t, &simMode, []providertest.Test{
+		{Name: "ClientSendsDocumentedRequests", Run: TestClientSendsDocumentedRequests},
+		{Name: "Fetch", Run: TestFetch},
+		{Name: "FetchErrors", Run: TestFetchErrors},
+		{Name: "CredentialsAndVersion", Run: TestCredentialsAndVersion},
+		{Name: "Cancel", Run: TestCancel},
+		{Name: "Expire", Run: TestExpire},
+		{Name: "Refund", Run: TestRefund},
+		{Name: "RefundsAndRefundByID", Run: TestRefundsAndRefundByID},
+		{Name: "Faults", Run: TestFaults},
+		{Name: "FaultsOnReadsAndOtherActions", Run: TestFaultsOnReadsAndOtherActions},
+		{Name: "ProviderAnswers", Run: TestProviderAnswers},
+		{Name: "MountedUnderAPrefix", Run: TestMountedUnderAPrefix},
+		{Name: "ConcurrentRefunds", Run: TestConcurrentRefunds},
+	})
 }
 
 // TestSimulatorShapes: in the documented shape the simulator answers a session and a

@@ -46,7 +46,7 @@ func newFixture(t *testing.T, cfg func(*Config)) *fixture {
 	f.sim = NewSimulator(SimConfig{
 		POSID: testPOS, APIKey: testAPIKey, APISecret: testAPISecret, EndpointsKey: testEndpoints,
 		PublicURL: "http://sim.test",
-		Shapes:    simMode.Shapes, ExtraFields: simMode.ExtraFields,
+		Shapes:    simMode.Shape, ExtraFields: simMode.Extra,
 		Now:       func() time.Time { return testNow },
 		SlowDelay: 5 * time.Second,
 		OnChange: func(tx, env []byte) {

@@ -3,6 +3,7 @@ package tranzzo
 import (
 	"context"
 	"encoding/json"
+	"paydesk/providers/providertest"
 	"paydesk/providers/simshape"
 	"reflect"
 	"sort"
@@ -12,51 +13,27 @@ import (
 
 // simMode is the answer shape every fixture's simulator uses; TestClientShapes changes it
 // while it runs the client tests again (the package's tests do not run in parallel).
-var simMode struct {
-	Shapes      simshape.Shape
-	ExtraFields bool
-}
+var simMode providertest.Shaped
 
 // TestClientShapes runs the client's tests against the simulator writing its answers the
 // way Tranzzo's document does, then with unknown fields added to every transaction: the
 // client reads the same outcomes. (Run alone, the same tests use the full shapes.)
 func TestClientShapes(t *testing.T) {
-	tests := []struct {
-		name string
-		run  func(*testing.T)
-	}{
-		{"FetchEveryVariant", TestFetchEveryVariant},
-		{"FetchEscapesOrderID", TestFetchEscapesOrderID},
-		{"FetchErrors", TestFetchErrors},
-		{"Credentials", TestCredentials},
-		{"Cancel", TestCancel},
-		{"CancelUnpaidAnswer", TestCancelUnpaidAnswer},
-		{"Void", TestVoid},
-		{"Refund", TestRefund},
-		{"RefundOutcomes", TestRefundOutcomes},
-		{"Faults", TestFaults},
-		{"ReadRetriedOnceOnConnectionError", TestReadRetriedOnceOnConnectionError},
-		{"MoneyMovingCallNotRetried", TestMoneyMovingCallNotRetried},
-		{"MountedUnderPrefix", TestMountedUnderPrefix},
-	}
-	modes := []struct {
-		name  string
-		shape simshape.Shape
-		extra bool
-	}{
-		{"documented", simshape.Documented, false},
-		{"documented+extra", simshape.Documented, true},
-		{"full+extra", simshape.Full, true},
-	}
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			simMode.Shapes, simMode.ExtraFields = m.shape, m.extra
-			defer func() { simMode.Shapes, simMode.ExtraFields = simshape.Full, false }()
-			for _, tt := range tests {
-				t.Run(tt.name, tt.run)
-			}
-		})
-	}
+	providertest.RunShaped(t, &simMode, []providertest.Test{
+		{Name: "FetchEveryVariant", Run: TestFetchEveryVariant},
+		{Name: "FetchEscapesOrderID", Run: TestFetchEscapesOrderID},
+		{Name: "FetchErrors", Run: TestFetchErrors},
+		{Name: "Credentials", Run: TestCredentials},
+		{Name: "Cancel", Run: TestCancel},
+		{Name: "CancelUnpaidAnswer", Run: TestCancelUnpaidAnswer},
+		{Name: "Void", Run: TestVoid},
+		{Name: "Refund", Run: TestRefund},
+		{Name: "RefundOutcomes", Run: TestRefundOutcomes},
+		{Name: "Faults", Run: TestFaults},
+		{Name: "ReadRetriedOnceOnConnectionError", Run: TestReadRetriedOnceOnConnectionError},
+		{Name: "MoneyMovingCallNotRetried", Run: TestMoneyMovingCallNotRetried},
+		{Name: "MountedUnderPrefix", Run: TestMountedUnderPrefix},
+	})
 }
 
 // TestSimulatorShapes: in the documented shape the cancel answer is an array of
@@ -85,8 +62,8 @@ func TestSimulatorShapes(t *testing.T) {
 		extra bool
 	}{{simshape.Documented, false}, {simshape.Documented, true}, {simshape.Full, false}} {
 		t.Run(m.shape.String()+map[bool]string{true: "+extra"}[m.extra], func(t *testing.T) {
-			simMode.Shapes, simMode.ExtraFields = m.shape, m.extra
-			defer func() { simMode.Shapes, simMode.ExtraFields = simshape.Full, false }()
+			simMode = providertest.Shaped{Shape: m.shape, Extra: m.extra}
+			defer func() { simMode = providertest.Shaped{} }()
 			f := newFixture(t, nil)
 			unpaid := f.load(t, VariantHostedPurchaseInit, "UAH", 100)
 			held := f.load(t, VariantAuthHeld, "UAH", 4250)
