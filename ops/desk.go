@@ -142,15 +142,6 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 // Store is the database the Desk works on (pages read lists from it directly).
 func (d *Desk) Store() *storage.DB { return d.db }
 
-// Provider returns the client of a provider's default account, or nil when it is not
-// configured. A stored payment's calls go through ProviderOf (its own account's client).
-func (d *Desk) Provider(n providers.Name) providers.Provider {
-	if a := d.defaultAccount(n); a != nil {
-		return a.Client
-	}
-	return nil
-}
-
 // Now is the Desk's clock.
 func (d *Desk) Now() time.Time { return d.cfg.Now() }
 

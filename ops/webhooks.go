@@ -128,11 +128,8 @@ func (d *Desk) receiver(n providers.Name, account string) (providers.WebhookRece
 	return notConfigured{n, account}, nil
 }
 
-// WebhookHeaders are the request headers a provider's receiver reads and wants kept with
-// the raw webhook (none of them secret).
-func (d *Desk) WebhookHeaders(n providers.Name) []string { return d.AccountWebhookHeaders(n, "") }
-
-// AccountWebhookHeaders is WebhookHeaders for one account's receiver.
+// AccountWebhookHeaders are the request headers one account's receiver reads and wants
+// kept with the raw webhook (none of them secret); account "" is the provider's default.
 func (d *Desk) AccountWebhookHeaders(n providers.Name, account string) []string {
 	r, _ := d.receiver(n, account)
 	return r.Headers()

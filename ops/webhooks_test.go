@@ -195,7 +195,7 @@ func TestWebhookNotConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []providers.Name{bpc.Name, tranzzo.Name} {
-		if hs := desk.WebhookHeaders(n); len(hs) != 0 {
+		if hs := desk.AccountWebhookHeaders(n, ""); len(hs) != 0 {
 			t.Errorf("%s unconfigured keeps headers %v", n, hs)
 		}
 		res := desk.ReceiveWebhook(context.Background(), n, nil, []byte(`{}`))
