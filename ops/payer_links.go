@@ -22,7 +22,11 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "Your role cannot make payer links; support staff and managers can.")
 	}
 	linker, ok := d.ProviderOf(p).(providers.PayerLinker)
-	stale := ok && p.Status != providers.StatusCancelling && d.waitsByJournal(ctx, p)
+	stale := false
+	if ok && p.Status != providers.StatusCancelling {
+		journal, err := d.db.ActionsOfPayment(ctx, p.ID)
+		stale = err == nil && waitsByJournal(journal)
+	}
 	if !ok || (p.Status != providers.StatusCancelling && !stale) {
 		return storage.PayerLink{}, refuse(ErrNotAllowed, "This payment is not waiting for the payer, so no link is needed.")
 	}
@@ -64,27 +68,23 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 }
 
 // WaitsForPayer reports whether a cancellation of p waits for the payer: by its stored
-// status, or by the journal when the status lags (waitsByJournal). The payment page
-// offers "Make a new link" then.
-func (d *Desk) WaitsForPayer(ctx context.Context, p storage.Payment) bool {
+// status, or by its journal (as storage lists it, oldest first) when the status lags
+// (waitsByJournal). The payment page offers "Make a new link" then.
+func (d *Desk) WaitsForPayer(p storage.Payment, journal []storage.Action) bool {
 	if _, ok := d.ProviderOf(p).(providers.PayerLinker); !ok {
 		return false
 	}
-	return p.Status == providers.StatusCancelling || d.waitsByJournal(ctx, p)
+	return p.Status == providers.StatusCancelling || waitsByJournal(journal)
 }
 
-// waitsByJournal reports whether the journal says p's cancellation waits for the payer
-// while the stored status does not: the provider answered "the payer must confirm" but
+// waitsByJournal reports whether the journal says a cancellation waits for the payer
+// while the stored status may not: the provider answered "the payer must confirm" but
 // the payment could not be read back afterwards (docs/states.md, payer links). The
 // provider's PayerLink reads the payment itself and refuses if it no longer waits.
-func (d *Desk) waitsByJournal(ctx context.Context, p storage.Payment) bool {
-	acts, err := d.db.ActionsOfPayment(ctx, p.ID)
-	if err != nil {
-		return false
-	}
-	for i := len(acts) - 1; i >= 0; i-- {
-		if acts[i].Kind == "cancel" || acts[i].Kind == "void" {
-			return acts[i].State == "needs_payer"
+func waitsByJournal(journal []storage.Action) bool {
+	for i := len(journal) - 1; i >= 0; i-- {
+		if journal[i].Kind == "cancel" || journal[i].Kind == "void" {
+			return journal[i].State == "needs_payer"
 		}
 	}
 	return false

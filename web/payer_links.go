@@ -77,7 +77,16 @@ func (s *Server) payerLinksFragment(w http.ResponseWriter, r *http.Request) {
 	}
 	v := views.Payment{PublicID: p.PublicID, ProviderLabel: p.Provider.Label(), Status: string(p.Status),
 		StatusLabel: p.Status.Label(), CanAct: Act.Allows(userFrom(r.Context()))}
-	if err := s.payerLinksView(r.Context(), p, &v); err != nil {
+	// The journal matters only when the status may lag a cancellation (WaitsForPayer).
+	var journal []storage.Action
+	if v.CanAct && p.Status != providers.StatusCancelling {
+		var err error
+		if journal, err = s.db.ActionsOfPayment(r.Context(), p.ID); err != nil {
+			s.fail(w, r, http.StatusInternalServerError, "Payer links unavailable", "The payer links could not be read.", err)
+			return
+		}
+	}
+	if err := s.payerLinksView(r.Context(), p, journal, &v); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "Payer links unavailable", "The payer links could not be read.", err)
 		return
 	}
@@ -94,8 +103,10 @@ func (s *Server) payerLinksFragment(w http.ResponseWriter, r *http.Request) {
 
 // payerLinksView fills v's payer links, and while one is live where the page asks how
 // they stand (LinksPoll); LinksKey sums up the links and the payment's status. The live
-// link's address, QR code and message are for those who may act.
-func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, v *views.Payment) error {
+// link's address, QR code and message are for those who may act. journal is the payment's
+// actions (the page has them already): with it, "Make a new link" is offered while the
+// stored status lags a cancellation waiting for the payer.
+func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, journal []storage.Action, v *views.Payment) error {
 	links, err := s.db.PayerLinksOfPayment(ctx, p.ID)
 	if err != nil {
 		return err
@@ -119,7 +130,7 @@ func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, v *views
 		v.Links = append(v.Links, lv)
 	}
 	v.LinksKey = strings.Join(key, " ")
-	v.PayerWaits = v.CanAct && s.desk.WaitsForPayer(ctx, p)
+	v.PayerWaits = v.CanAct && s.desk.WaitsForPayer(p, journal)
 	if p.Status == providers.StatusCancelling && v.CanAct {
 		v.Attention = append(v.Attention, cancellingNextStep(links))
 	}

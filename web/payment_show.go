@@ -123,7 +123,7 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 			DecidedBy: rf.DecidedBy, DecisionReason: rf.DecisionReason, RequestedAt: rf.RequestedAt,
 		})
 	}
-	if err := s.payerLinksView(ctx, p, &v); err != nil {
+	if err := s.payerLinksView(ctx, p, st.Journal, &v); err != nil {
 		return v, err
 	}
 	for _, a := range st.Journal {
