@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -236,17 +235,9 @@ func settingOf(t map[string]any, field string, lookupEnv func(string) string) (s
 		}
 		return val, nil
 	case strings.HasSuffix(k, "_file"):
-		b, err := os.ReadFile(v)
+		val, err := readSecretFile(v)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return "", fmt.Errorf("%s: %s cannot be read: %v", k, v, err)
-		}
-		val := strings.TrimRight(string(b), "\r\n")
-		if strings.TrimSpace(val) == "" {
-			return "", fmt.Errorf("%s: %s is empty", k, v)
+			return "", fmt.Errorf("%s: %w", k, err)
 		}
 		return val, nil
 	}

@@ -84,6 +84,7 @@ type Config struct {
 // keys, provider URLs); everything else is checked the same way.
 func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	var errs []error
+	getenv, fileErrs := withSecretFiles(getenv)
 	str := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -261,6 +262,7 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		errs = append(errs, c.providerProblems()...)
 	}
 	errs = append(errs, c.loadWebhookFlood(getenv)...)
+	errs = append(errs, *fileErrs...)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
