@@ -9,7 +9,7 @@ import (
 
 // withSecretFiles returns getenv with container secrets: a variable that is not set is
 // read from the file named by the same variable with _FILE appended
-// (PAYDESK_BPC_API_KEY_FILE=/run/secrets/bpc-api-key), without its final line break.
+// (PAYDESK_LINK_SECRET_FILE=/run/secrets/link-secret), without its final line break.
 // Setting both, or naming a file that cannot be read or is empty, is a configuration
 // error, collected in *errs as each variable is read (README, "Configuration").
 func withSecretFiles(getenv func(string) string) (func(string) string, *[]error) {
