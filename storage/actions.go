@@ -111,7 +111,7 @@ func (db *DB) StartAction(ctx context.Context, a Action) (Action, error) {
 	}
 	var out Action
 	var dup bool
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		existing, err := actionByKey(ctx, tx, a.IdempotencyKey)
 		if err == nil {
 			if existing.PaymentID != a.PaymentID || existing.Kind != a.Kind {
@@ -139,7 +139,7 @@ func (db *DB) StartAction(ctx context.Context, a Action) (Action, error) {
 // insertAction writes a pending action and its timeline entry inside tx, refusing a
 // second money-moving action in flight on the payment. The currency defaults to the
 // payment's.
-func (db *DB) insertAction(ctx context.Context, tx *sql.Tx, a Action) (Action, error) {
+func (db *DB) insertAction(ctx context.Context, tx *Tx, a Action) (Action, error) {
 	var currency string
 	err := tx.QueryRowContext(ctx, "SELECT currency FROM payments WHERE id = ?", a.PaymentID).Scan(&currency)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -169,9 +169,9 @@ func (db *DB) insertAction(ctx context.Context, tx *sql.Tx, a Action) (Action, e
 	if a.RefundID != 0 {
 		refundID = a.RefundID
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO actions (payment_id, kind, state, amount, currency, refund_id,
-		idempotency_key, actor, started_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-		a.PaymentID, a.Kind, a.Amount, a.Currency, refundID, a.IdempotencyKey, a.Actor, ms(now))
+	err = tx.QueryRowContext(ctx, `INSERT INTO actions (payment_id, kind, state, amount, currency, refund_id,
+		idempotency_key, actor, started_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.PaymentID, a.Kind, a.Amount, a.Currency, refundID, a.IdempotencyKey, a.Actor, ms(now)).Scan(&a.ID)
 	if err != nil {
 		if isUniqueConstraint(err) {
 			// The checks above run under the write lock; this is only a safety net.
@@ -179,7 +179,6 @@ func (db *DB) insertAction(ctx context.Context, tx *sql.Tx, a Action) (Action, e
 		}
 		return a, err
 	}
-	a.ID, _ = res.LastInsertId()
 	a.State = "pending"
 	a.StartedAt = fromMS(ms(now))
 	a.FinishedAt = time.Time{}
@@ -228,7 +227,7 @@ func (db *DB) FinishAction(ctx context.Context, id int64, state, outcome, messag
 		return Action{}, fmt.Errorf("storage: finish action %d: invalid state %q", id, state)
 	}
 	var out Action
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		a, err := scanAction(tx.QueryRowContext(ctx, `SELECT `+actionColumns+` FROM actions WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -387,7 +386,7 @@ func (db *DB) SettlePayerAction(ctx context.Context, id int64, state, message st
 	if state != "succeeded" && state != "failed" {
 		return fmt.Errorf("storage: settle action %d: invalid state %q", id, state)
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		a, err := scanAction(tx.QueryRowContext(ctx, `SELECT `+actionColumns+` FROM actions WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound

@@ -130,7 +130,7 @@ func (c anomalyChange) changed() bool { return c.had != (c.now != "") || (c.had 
 // applyAnomaly records, clears or rewords a payment's anomaly in tx, with a line on its
 // timeline and, when the payment becomes anomalous or stops being so, an audit entry: the
 // provider's word is stored, never silently.
-func (db *DB) applyAnomaly(ctx context.Context, tx *sql.Tx, p Payment, c anomalyChange, actor string, now time.Time) error {
+func (db *DB) applyAnomaly(ctx context.Context, tx *Tx, p Payment, c anomalyChange, actor string, now time.Time) error {
 	if !c.changed() {
 		return nil
 	}

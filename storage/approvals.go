@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -96,7 +95,7 @@ func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key st
 	var r Refund
 	var act Action
 	var dup bool
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		if a, err := actionByKey(ctx, tx, key); err == nil {
 			if a.RefundID != refundID {
 				return fmt.Errorf("idempotency key %q belongs to action %d: %w", key, a.ID, ErrConflict)
@@ -163,7 +162,7 @@ func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key st
 
 // decidableRefund loads a refund inside tx and checks a manager (name and person key) may
 // decide on it now.
-func decidableRefund(ctx context.Context, tx *sql.Tx, refundID int64, manager, managerKey string, now time.Time) (Refund, error) {
+func decidableRefund(ctx context.Context, tx *Tx, refundID int64, manager, managerKey string, now time.Time) (Refund, error) {
 	r, err := refundByID(ctx, tx, refundID)
 	if err != nil {
 		return r, err
@@ -194,7 +193,7 @@ func isRequester(r Refund, name, key string) bool {
 }
 
 // insertDecision writes the one decision a refund may have; a second one is ErrConflict.
-func insertDecision(ctx context.Context, tx *sql.Tx, r Refund, manager, decision, reason string, now time.Time) error {
+func insertDecision(ctx context.Context, tx *Tx, r Refund, manager, decision, reason string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO refund_approvals (refund_id, decided_by, decision, reason, decided_at,
 		amount, currency, payment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, manager, decision, reason, ms(now), r.Amount, r.Currency, r.PaymentID)
@@ -221,7 +220,7 @@ func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, manager
 		return Refund{}, fmt.Errorf("storage: reject refund %d: the reason is longer than %d characters", refundID, maxNoteLength)
 	}
 	var r Refund
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		now := db.Now()
 		var err error
 		if r, err = decidableRefund(ctx, tx, refundID, manager, managerKey, now); err != nil {
@@ -252,7 +251,7 @@ func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, manager
 // expiry, with a timeline entry each, and returns how many.
 func (db *DB) ExpireApprovals(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+refundColumns+refundFrom+`
 			WHERE r.status = 'awaiting_approval' AND r.approval_expires_at <= ? ORDER BY r.id`, ms(now))
 		if err != nil {

@@ -54,7 +54,7 @@ func auditHash(prevHash string, at int64, actor, remote, kind string, paymentID 
 // Audit appends an entry to the audit log in its own write transaction. A zero At means now.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	var out AuditEntry
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		var err error
 		out, err = db.audit(ctx, tx, e)
 		return err
@@ -67,7 +67,7 @@ func (db *DB) Audit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 
 // audit appends an entry using tx, so a change and its audit entry commit together. It must
 // run in a write transaction: reading the last hash and appending are then one step.
-func (db *DB) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) (AuditEntry, error) {
+func (db *DB) audit(ctx context.Context, tx *Tx, e AuditEntry) (AuditEntry, error) {
 	e.Actor = strings.TrimSpace(e.Actor)
 	e.Kind = strings.TrimSpace(e.Kind)
 	switch {
@@ -106,12 +106,11 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) (AuditEntry, 
 	if e.PaymentID != 0 {
 		payment = e.PaymentID
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, remote, kind, payment_id, message, data, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, at, e.Actor, e.Remote, e.Kind, payment, e.Message, data, prev, hash)
+	err = tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, actor, remote, kind, payment_id, message, data, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, at, e.Actor, e.Remote, e.Kind, payment, e.Message, data, prev, hash).Scan(&e.ID)
 	if err != nil {
 		return e, fmt.Errorf("audit: %w", err)
 	}
-	e.ID, _ = res.LastInsertId()
 	e.At = fromMS(at)
 	e.Data = json.RawMessage(data)
 	e.PrevHash, e.Hash = prev, hash

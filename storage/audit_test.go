@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +57,7 @@ func TestAuditChain(t *testing.T) {
 		t.Errorf("VerifyAudit = %+v, %v; want OK with 5 checked", v, err)
 	}
 	// An entry written inside another transaction continues the same chain.
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *Tx) error {
 		_, err := db.audit(ctx, tx, AuditEntry{Actor: "system", Kind: "export", Message: "in a transaction"})
 		return err
 	})

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -105,7 +104,7 @@ func syntheticPayment(r *rand.Rand, i int) Payment {
 func bulkInsertPayments(tb testing.TB, db *DB, n int, gen func(i int) Payment) {
 	tb.Helper()
 	ctx := context.Background()
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id,
 			order_id, merchant_reference, amount, captured, refunded, currency, status, raw_status, card_last4,
 			customer_name, customer_email, created_at, updated_at)

@@ -156,8 +156,8 @@ type BulkLoader struct {
 	db   *DB
 	ctx  context.Context
 	opt  BulkOptions
-	conn *sql.Conn
-	tx   *sql.Tx
+	conn *Conn
+	tx   *Tx
 	// stmts are the batch transaction's prepared inserts.
 	payStmt, refundStmt, approvalStmt, eventStmt *sql.Stmt
 	restore                                      []string
@@ -230,7 +230,7 @@ func (l *BulkLoader) start() error {
 // dropForLoad drops the FTS insert trigger, the refund summary's triggers, the payments
 // indexes not in bulkKept and the refunds' and approvals' indexes, recording their SQL (and
 // the summary's rebuild) in l.restore and in the settings (for recoverBulkLoad).
-func (l *BulkLoader) dropForLoad(tx *sql.Tx) error {
+func (l *BulkLoader) dropForLoad(tx *Tx) error {
 	ctx := l.ctx
 	var pending []byte
 	err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", bulkSetting).Scan(&pending)
@@ -634,7 +634,7 @@ func (l *BulkLoader) finish() error {
 
 // bulkConn is what runBulkRestore needs of a connection or database.
 type bulkConn interface {
-	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error)
 }
 
 // runBulkRestore runs the recorded SQL and clears the record, in one transaction.

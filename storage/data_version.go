@@ -58,11 +58,21 @@ func (w *versionWatch) close() error {
 // It is SQLite's PRAGMA data_version, which changes when another connection commits,
 // read on a connection of its own that never writes, so every commit counts. A few µs.
 //
+// On PostgreSQL it counts this instance's commits and the other instances' notifications
+// (postgres.go).
+//
 // In a context made by WithDataVersionMemo it is read once and then remembered.
 func (db *DB) DataVersion(ctx context.Context) (int64, error) {
 	memo, _ := ctx.Value(versionMemoKey{}).(*versionMemo)
 	if memo != nil && memo.ok {
 		return memo.v, nil
+	}
+	if db.changes != nil {
+		v := db.changes.current()
+		if memo != nil {
+			memo.v, memo.ok = v, true
+		}
+		return v, nil
 	}
 	w := db.watch
 	var v int64

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3" // the SQLite driver (cgo; build with -tags sqlite_fts5), and its errors
 )
 
@@ -37,9 +39,11 @@ var (
 
 // DB is Paydesk's database handle.
 type DB struct {
-	db *sql.DB
-	// watch is a connection of its own that never writes, for DataVersion (data_version.go).
+	db *handle
+	// watch is a connection of its own that never writes, for DataVersion (data_version.go; SQLite).
 	watch *versionWatch
+	// changes counts commits of every instance for DataVersion (postgres.go; PostgreSQL).
+	changes *pgChanges
 	// dayTotals keeps refund_day_totals in memory for the refund history (refund_day_totals.go).
 	dayTotals refundDayTotalsCache
 	// Now is the clock; tests replace it.
@@ -78,8 +82,13 @@ func dsnOptions() url.Values {
 	return v
 }
 
-// Open opens (creating if needed) the database at path and applies pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
+// Open opens the database dsn names and applies pending migrations: a SQLite file
+// (created if needed) or, for a postgres:// URL, a PostgreSQL database (docs/postgres.md).
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if EngineOf(dsn) == Postgres {
+		return openPostgres(ctx, dsn)
+	}
+	path := dsn
 	sdb, err := sql.Open("sqlite3", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
@@ -88,7 +97,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	sdb.SetMaxOpenConns(8)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxLifetime(0)
-	db := &DB{db: sdb, Now: time.Now}
+	db := &DB{db: &handle{DB: sdb, engine: SQLite}, Now: time.Now}
 	if err := db.Migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -106,7 +115,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return errors.Join(db.db.Close(), db.watch.close()) }
+func (db *DB) Close() error {
+	if db.changes != nil {
+		db.changes.close()
+		return db.db.Close()
+	}
+	return errors.Join(db.db.Close(), db.watch.close())
+}
 
 // Ping reports whether the database answers a query (readiness).
 func (db *DB) Ping(ctx context.Context) error {
@@ -117,23 +132,57 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// SQL exposes the underlying handle for tests and tools (backup, benchmarks).
-func (db *DB) SQL() *sql.DB { return db.db }
+// SQL exposes the underlying handle for tests and tools (backup, benchmarks). It takes
+// SQLite's placeholders on both engines.
+func (db *DB) SQL() *handle { return db.db }
 
-// Migrate applies, in order and each in its own transaction, every embedded migration not
-// yet recorded in schema_migrations. It returns the versions applied.
-func (db *DB) Migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
-		return fmt.Errorf("storage: migrations table: %w", err)
+// migrationFiles lists the engine's migrations in order, with their versions.
+func (db *DB) migrationFiles() ([]string, error) {
+	pattern := "migrations/*.sql"
+	if db.db.engine == Postgres {
+		pattern = "migrations/postgres/*.sql"
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, pattern)
 	if err != nil {
-		return fmt.Errorf("storage: list migrations: %w", err)
+		return nil, fmt.Errorf("storage: list migrations: %w", err)
 	}
 	sort.Strings(names)
+	return names, nil
+}
+
+// migrationsLock is the PostgreSQL advisory lock two instances starting at once take in
+// turn, so each migration runs once.
+const migrationsLock = 0x7061796465736d // "paydesm"
+
+// Migrate applies, in order and each in its own transaction, every embedded migration of
+// the engine not yet recorded in schema_migrations. Two processes starting at once take
+// turns: SQLite's write lock, PostgreSQL's migrations lock, and each transaction looks
+// again whether its migration was applied meanwhile.
+func (db *DB) Migrate(ctx context.Context) error {
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`
+	if db.db.engine == Postgres {
+		create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`
+	}
+	err := db.tx(ctx, func(tx *Tx) error {
+		if db.db.engine == Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrationsLock); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, create)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("storage: migrations table: %w", err)
+	}
+	names, err := db.migrationFiles()
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
+		base := path.Base(name)
 		num, _, ok := strings.Cut(base, "_")
 		version, err := strconv.Atoi(num)
 		if !ok || err != nil {
@@ -150,8 +199,18 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("storage: migration %s: %w", base, err)
 		}
-		err = db.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		err = db.tx(ctx, func(tx *Tx) error {
+			if db.db.engine == Postgres {
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", migrationsLock); err != nil {
+					return err
+				}
+			}
+			// Another process may have applied it while this one waited for the lock.
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			// Migration files hold no placeholders: run them as they are.
+			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -174,25 +233,17 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE, see DSN), committing when fn
+// tx runs fn in a write transaction (BEGIN IMMEDIATE, see DSN; the writers' lock on PostgreSQL, engine.go), committing when fn
 // returns nil and rolling back otherwise.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+func (db *DB) tx(ctx context.Context, fn func(*Tx) error) error {
+	return db.db.writeTx(ctx, fn)
 }
 
-// execer is what both *sql.DB and *sql.Tx offer, so helpers run inside or outside a transaction.
+// execer is what both *sql.DB and *Tx offer, so helpers run inside or outside a transaction.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryRowContext(ctx context.Context, query string, args ...any) *Row
 }
 
 // scannable is what both *sql.Row and *sql.Rows offer.
@@ -200,9 +251,13 @@ type scannable interface {
 	Scan(dest ...any) error
 }
 
-// isUniqueConstraint reports whether err is SQLite refusing a write that would break a
-// UNIQUE constraint or index.
+// isUniqueConstraint reports whether err is the database refusing a write that would
+// break a UNIQUE constraint or index (SQLite's extended code, PostgreSQL's 23505).
 func isUniqueConstraint(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

@@ -36,12 +36,11 @@ func (db *DB) addEvent(ctx context.Context, x execer, e Event) (Event, error) {
 	if data == "" {
 		data = "{}"
 	}
-	res, err := x.ExecContext(ctx, `INSERT INTO events (payment_id, at, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.PaymentID, ms(e.At), e.Actor, e.Kind, e.Message, data)
+	err := x.QueryRowContext(ctx, `INSERT INTO events (payment_id, at, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.PaymentID, ms(e.At), e.Actor, e.Kind, e.Message, data).Scan(&e.ID)
 	if err != nil {
 		return e, fmt.Errorf("storage: event for payment %d: %w", e.PaymentID, err)
 	}
-	e.ID, _ = res.LastInsertId()
 	e.At = fromMS(ms(e.At))
 	return e, nil
 }

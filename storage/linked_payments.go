@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -89,7 +88,7 @@ func (db *DB) RecordLinkedPayments(ctx context.Context, e *TwoPaymentsError, act
 	if actor == "" {
 		actor = "system"
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *Tx) error {
 		now := db.Now()
 		for _, pair := range [][2]Payment{{e.First, e.Second}, {e.Second, e.First}} {
 			p, other := pair[0], pair[1]

@@ -146,7 +146,7 @@ func (db *DB) RenewPayerLink(ctx context.Context, id int64, rawURL string, expir
 		return PayerLink{}, fmt.Errorf("storage: renew payer link %d: already expired", id)
 	}
 	var l PayerLink
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		var err error
 		l, err = payerLinkByID(ctx, tx, id)
 		if err != nil {

@@ -106,7 +106,7 @@ func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, erro
 	if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return l, fmt.Errorf("storage: payer link: %q is not an http(s) URL", l.URL)
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		if l.ActionID != 0 {
 			var paymentID int64
 			err := tx.QueryRowContext(ctx, "SELECT payment_id FROM actions WHERE id = ?", l.ActionID).Scan(&paymentID)
@@ -138,16 +138,15 @@ func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, erro
 		if l.ActionID != 0 {
 			action = l.ActionID
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO payer_links (payment_id, action_id, state, kind, url, nonce,
-			created_by, created_at, expires_at, updated_at, state_nonce, token) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now), l.StateNonce, l.Token)
+		err = tx.QueryRowContext(ctx, `INSERT INTO payer_links (payment_id, action_id, state, kind, url, nonce,
+			created_by, created_at, expires_at, updated_at, state_nonce, token) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now), l.StateNonce, l.Token).Scan(&l.ID)
 		if err != nil {
 			if isUniqueConstraint(err) {
 				return fmt.Errorf("nonce or token already used: %w", ErrConflict)
 			}
 			return err
 		}
-		l.ID, _ = res.LastInsertId()
 		_, err = db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: l.CreatedBy, Kind: "link_created",
 			Message: fmt.Sprintf("Payer link made by %s, valid until %s", l.CreatedBy, l.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))})
 		return err
@@ -216,7 +215,7 @@ func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome st
 		return PayerLink{}, fmt.Errorf("storage: payer link %d: unknown state %q", id, state)
 	}
 	var l PayerLink
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		var err error
 		l, err = payerLinkByID(ctx, tx, id)
 		if err != nil {
@@ -258,7 +257,7 @@ func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome st
 // before now, with a timeline entry each, and returns how many.
 func (db *DB) ExpirePayerLinks(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		due, err := queryPayerLinks(ctx, tx, `SELECT `+payerLinkColumns+` FROM payer_links
 			WHERE state IN ('active', 'abandoned') AND expires_at <= ? ORDER BY id`, ms(now))
 		if err != nil {

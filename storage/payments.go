@@ -223,7 +223,7 @@ func (db *DB) UpsertPayment(ctx context.Context, snap providers.Snapshot, opt Up
 	var out Payment
 	var change Change
 	var failed error // an error of ours, already prefixed
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *Tx) error {
 		failed = db.upsert(ctx, tx, snap, opt, &out, &change)
 		return failed
 	})
@@ -237,7 +237,7 @@ func (db *DB) UpsertPayment(ctx context.Context, snap providers.Snapshot, opt Up
 }
 
 // upsert is UpsertPayment's transaction body; it sets *out and *change on success.
-func (db *DB) upsert(ctx context.Context, tx *sql.Tx, snap providers.Snapshot, opt UpsertOptions, out *Payment, change *Change) error {
+func (db *DB) upsert(ctx context.Context, tx *Tx, snap providers.Snapshot, opt UpsertOptions, out *Payment, change *Change) error {
 	old, found, err := findPayment(ctx, tx, snap)
 	if err != nil {
 		return err
@@ -453,24 +453,25 @@ func diffPayments(old, next Payment) []FieldChange {
 }
 
 // insertPayment inserts a new row and returns its id.
-func insertPayment(ctx context.Context, tx *sql.Tx, p Payment) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id, order_id,
+func insertPayment(ctx context.Context, tx *Tx, p Payment) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id, order_id,
 		merchant_reference, amount, captured, refunded, currency, status, raw_status, state_detail, error_code,
 		session_status, method, mode, voided, instant, validate_uri, customer_name, customer_email, card_last4,
 		description, created_at, updated_at, raw_json, account)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		p.PublicID, string(p.Provider), p.PaymentID, p.SessionID, p.OrderID,
 		p.MerchantReference, p.Amount, p.Captured, p.Refunded, p.Currency, string(p.Status), p.RawStatus, p.StateDetail, p.ErrorCode,
 		p.SessionStatus, p.Method, p.Mode, p.Voided, p.Instant, p.ValidateURI, p.CustomerName, p.CustomerEmail, p.CardLast4,
-		p.Description, ms(p.CreatedAt), ms(p.UpdatedAt), string(p.Raw), providers.AccountOr(p.Account))
+		p.Description, ms(p.CreatedAt), ms(p.UpdatedAt), string(p.Raw), providers.AccountOr(p.Account)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("storage: insert payment %s: %w", p.PublicID, err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // updatePayment rewrites a stored row.
-func updatePayment(ctx context.Context, tx *sql.Tx, p Payment) error {
+func updatePayment(ctx context.Context, tx *Tx, p Payment) error {
 	_, err := tx.ExecContext(ctx, `UPDATE payments SET provider_payment_id = ?, session_id = ?, order_id = ?,
 		merchant_reference = ?, amount = ?, captured = ?, refunded = ?, currency = ?, status = ?, raw_status = ?,
 		state_detail = ?, error_code = ?, session_status = ?, method = ?, mode = ?, voided = ?, instant = ?,

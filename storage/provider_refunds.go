@@ -50,7 +50,7 @@ func providerRefundStatus(r providers.RefundSnapshot) string {
 //     this payment, with the same amount and no provider id yet, is still pending or
 //     unknown: that is the same refund, whose answer was lost, so it is adopted (given the
 //     provider id and settled) instead of being counted twice.
-func planProviderRefunds(ctx context.Context, tx *sql.Tx, paymentID int64, found bool, s providers.Snapshot, now time.Time) ([]refundSync, error) {
+func planProviderRefunds(ctx context.Context, tx *Tx, paymentID int64, found bool, s providers.Snapshot, now time.Time) ([]refundSync, error) {
 	var plan []refundSync
 	claimed := map[int64]bool{} // Paydesk refunds already matched to a provider refund
 	for _, r := range s.Refunds {
@@ -105,7 +105,7 @@ type unmatchedRefund struct {
 
 // unmatchedRefunds returns the refunds Paydesk sent for a payment, of amount, that the
 // provider has not been matched with yet.
-func unmatchedRefunds(ctx context.Context, tx *sql.Tx, paymentID, amount int64) ([]unmatchedRefund, error) {
+func unmatchedRefunds(ctx context.Context, tx *Tx, paymentID, amount int64) ([]unmatchedRefund, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, status FROM refunds
 		WHERE payment_id = ? AND provider_refund_id = '' AND status IN ('pending', 'unknown') AND amount = ?`, paymentID, amount)
 	if err != nil {
@@ -127,7 +127,7 @@ func unmatchedRefunds(ctx context.Context, tx *sql.Tx, paymentID, amount int64) 
 }
 
 // applyProviderRefunds writes a refund plan.
-func applyProviderRefunds(ctx context.Context, tx *sql.Tx, paymentID int64, plan []refundSync, now time.Time) error {
+func applyProviderRefunds(ctx context.Context, tx *Tx, paymentID int64, plan []refundSync, now time.Time) error {
 	for _, r := range plan {
 		msg := "Reported by the provider: " + r.Raw
 		var err error

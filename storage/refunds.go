@@ -215,7 +215,7 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 	var r Refund
 	var act *Action
 	var dup bool
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *Tx) error {
 		existing, err := refundByKey(ctx, tx, req.IdempotencyKey)
 		if err == nil {
 			if existing.PaymentID != req.PaymentID {
@@ -282,15 +282,14 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 			return err
 		}
 		r.RequestedByKey = strings.TrimSpace(req.RequestedByKey)
-		res, err := tx.ExecContext(ctx, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note,
+		err = tx.QueryRowContext(ctx, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note,
 			requested_by, requested_at, approval_expires_at, idempotency_key, updated_at, approval_rule, approval_why, requested_by_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			r.PaymentID, r.Amount, r.Currency, r.Status, r.Reason, r.Note, r.RequestedBy, ms(now), expires,
-			r.IdempotencyKey, ms(now), r.ApprovalRule, r.ApprovalWhy, r.RequestedByKey)
+			r.IdempotencyKey, ms(now), r.ApprovalRule, r.ApprovalWhy, r.RequestedByKey).Scan(&r.ID)
 		if err != nil {
 			return err
 		}
-		r.ID, _ = res.LastInsertId()
 		msg := fmt.Sprintf("Refund of %s requested by %s (%s)", providers.FormatMoney(r.Amount, r.Currency),
 			r.RequestedBy, RefundReasonLabel(r.Reason))
 		if needsApproval {

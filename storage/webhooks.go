@@ -100,14 +100,13 @@ func (db *DB) RecordWebhook(ctx context.Context, e WebhookEvent) (WebhookEvent, 
 	if e.PaymentID != 0 {
 		payment = e.PaymentID
 	}
-	res, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (provider, received_at, event_key, event_type,
-		payment_id, verdict, detail, headers, body, body_sha256, body_size, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := db.db.QueryRowContext(ctx, `INSERT INTO webhook_events (provider, received_at, event_key, event_type,
+		payment_id, verdict, detail, headers, body, body_sha256, body_size, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		e.Provider, ms(e.ReceivedAt), e.EventKey, e.EventType, payment, e.Verdict, e.Detail, headers, e.Body,
-		e.BodySHA256, e.BodySize, e.Excerpt)
+		e.BodySHA256, e.BodySize, e.Excerpt).Scan(&e.ID)
 	if err != nil {
 		return e, fmt.Errorf("storage: record %s webhook: %w", e.Provider, err)
 	}
-	e.ID, _ = res.LastInsertId()
 	e.ReceivedAt = fromMS(ms(e.ReceivedAt))
 	e.Headers = json.RawMessage(headers)
 	return e, nil
