@@ -267,3 +267,39 @@ func TestOrphanedServerStops(t *testing.T) {
 		t.Errorf("%s after a sweep: %v, want it gone", dir, err)
 	}
 }
+
+// TestExternalServer: with PAYDESK_TEST_POSTGRES, databases are made on that server at
+// URLs that keep its parameters, and Stop drops the templates but leaves the server up.
+func TestExternalServer(t *testing.T) {
+	admin, err := AdminURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := useExternal(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := useExternal("host=/tmp dbname=x"); err == nil {
+		t.Error("a key=value string was taken for a URL")
+	}
+	name := ext.nextName()
+	if err := ext.create(name, ""); err != nil {
+		t.Fatal(err)
+	}
+	url := ext.urlFor(name)
+	want, _ := pgx.ParseConfig(admin)
+	got, err := pgx.ParseConfig(url)
+	if err != nil || got.Host != want.Host || got.Database != name {
+		t.Fatalf("urlFor = %s (%v): want host %s, database %s", url, err, want.Host, name)
+	}
+	connect(t, url)
+	ext.templates["kept"] = &template{name: name}
+	ext.stop()
+	if databaseExists(t, name) {
+		t.Errorf("template %s survived Stop on an external server", name)
+	}
+	// The admin connection is closed but the server is up: drop reconnects.
+	if err := ext.drop("anything"); err != nil {
+		t.Errorf("drop after stop on an external server: %v", err)
+	}
+}
