@@ -297,10 +297,10 @@ func TestPostgresCompatFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for q, index := range map[string]string{
-		`SELECT id FROM payments WHERE customer_email = 'A@b.c' COLLATE NOCASE ORDER BY created_at DESC`:        "payments_email",
-		`SELECT refund_id FROM refund_approvals WHERE decided_by = 'A@b.c' COLLATE NOCASE`:                        "refund_approvals_decider",
-		`SELECT id FROM refunds WHERE requested_by_key = '' AND requested_by = 'A@b.c' COLLATE NOCASE`:            "refunds_requester_key",
-		`SELECT id FROM payments WHERE search_words @@ '''thomas31'':* & ''jul'':*'::tsquery`:                     "payments_search_words",
+		`SELECT id FROM payments WHERE customer_email = 'A@b.c' COLLATE NOCASE ORDER BY created_at DESC`:       "payments_email",
+		`SELECT refund_id FROM refund_approvals WHERE decided_by = 'A@b.c' COLLATE NOCASE`:                     "refund_approvals_decider",
+		`SELECT id FROM refunds WHERE requested_by_key = '' AND requested_by = 'A@b.c' COLLATE NOCASE`:         "refunds_requester_key",
+		`SELECT id FROM payments WHERE search_words @@ '''thomas31'':* & ''jul'':*'::tsquery`:                  "payments_search_words",
 		`SELECT id FROM payments WHERE paydesk_words(customer_email) @@ '''jules'' <-> ''thomas31'''::tsquery`: "payments_email_words",
 	} {
 		var plan strings.Builder
