@@ -645,3 +645,23 @@ CREATE TRIGGER payment_counts_update AFTER UPDATE OF provider, status, currency 
     FOR EACH ROW WHEN (OLD.provider IS DISTINCT FROM NEW.provider OR OLD.status IS DISTINCT FROM NEW.status
         OR OLD.currency IS DISTINCT FROM NEW.currency)
     EXECUTE FUNCTION payment_counts_update();
+
+-- Every commit that changes a table tells every instance (storage/postgres.go): each
+-- instance LISTENs on paydesk_changes and empties its page cache on a notification.
+-- pg_notify in a transaction is delivered at commit, once per transaction however many
+-- statements fired it, and never for a rolled-back one. Tables added by later migrations
+-- get the same trigger (see docs/postgres.md), except those whose writes change no page
+-- (rate limits).
+CREATE FUNCTION paydesk_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('paydesk_changes', '');
+    RETURN NULL;
+END $$;
+DO $$
+DECLARE t text;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_migrations' LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION paydesk_notify_change()',
+            t || '_changed', t);
+    END LOOP;
+END $$;
