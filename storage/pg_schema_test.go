@@ -44,7 +44,11 @@ func newSchemaPostgres(t *testing.T) *pgx.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Logf("remove the server's files: %v", err)
+		}
+	})
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
@@ -72,9 +76,11 @@ func newSchemaPostgres(t *testing.T) *pgx.Conn {
 	run("pg_ctl", "start", "-w", "-D", data, "-l", filepath.Join(dir, "log"),
 		"-o", "-k "+dir+" -c listen_addresses='' -c fsync=off")
 	t.Cleanup(func() {
-		cmd := exec.Command(filepath.Join(pgSchemaBin, "pg_ctl"), "stop", "-m", "immediate", "-D", data)
+		cmd := exec.Command(filepath.Join(pgSchemaBin, "pg_ctl"), "stop", "-w", "-m", "immediate", "-D", data)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		cmd.Run()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("stop the server: %v\n%s", err, out)
+		}
 	})
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, "host="+dir+" user=postgres dbname=postgres")
