@@ -71,7 +71,9 @@ func TestJobLeaderSQLiteRunsTheJob(t *testing.T) {
 	}
 	l := db.JobLeader(time.Hour, slog.New(slog.DiscardHandler))
 	var changes []string
-	l.OnChange = func(job string, held bool) { changes = append(changes, job+map[bool]string{true: "+", false: "-"}[held]) }
+	l.OnChange = func(job string, held bool) {
+		changes = append(changes, job+map[bool]string{true: "+", false: "-"}[held])
+	}
 	p := newJobProbe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
