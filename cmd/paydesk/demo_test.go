@@ -475,7 +475,8 @@ func TestDemoServes(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return res, string(body)
 	}
-	if res, body := get("/readyz"); res.StatusCode != http.StatusOK || body != "ready\n" {
+	// The one instance runs both background jobs (storage.JobLeader).
+	if res, body := get("/readyz"); res.StatusCode != http.StatusOK || body != "ready\njobs: maintenance, reconciler\n" {
 		t.Errorf("/readyz: %d %q", res.StatusCode, body)
 	}
 	if res, body := get("/healthz"); res.StatusCode != http.StatusOK || body != "ok\n" {
