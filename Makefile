@@ -17,9 +17,12 @@ run:
 build:
 	$(GO) build -o bin/paydesk ./cmd/paydesk
 
-## test: every test, after checking generated files, formatting and static analysis
+## test: every test, after checking generated files, formatting and static analysis.
+## Both engines run: every package on SQLite, then the packages that touch the database
+## again on PostgreSQL (storage/pgtest starts a private server; docs/testing.md)
 test: check-generated lint
 	$(GO) test -count=1 -timeout 9m ./...
+	PAYDESK_TEST_ENGINE=postgres $(GO) test -count=1 -timeout 9m ./storage/... ./ops/... ./web/... ./cmd/...
 
 ## generate: regenerate templ components (the generated files are committed)
 generate:

@@ -21,7 +21,7 @@ import (
 	"github.com/mattn/go-sqlite3" // the SQLite driver (cgo; build with -tags sqlite_fts5), and its errors
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Errors callers can test with errors.Is.
@@ -252,11 +252,12 @@ type scannable interface {
 }
 
 // isUniqueConstraint reports whether err is the database refusing a write that would
-// break a UNIQUE constraint or index (SQLite's extended code, PostgreSQL's 23505).
+// break a UNIQUE constraint, index or primary key (SQLite's extended codes, PostgreSQL's
+// 23505).
 func isUniqueConstraint(err error) bool {
 	var se sqlite3.Error
 	if errors.As(err, &se) {
-		return se.ExtendedCode == sqlite3.ErrConstraintUnique
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
 	}
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"

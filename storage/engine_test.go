@@ -1,0 +1,74 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+)
+
+func TestDollarPlaceholders(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"SELECT * FROM t WHERE a = ? AND b = ?", "SELECT * FROM t WHERE a = $1 AND b = $2"},
+		{"WHERE p = ?1 AND a = ?3 AND id = ?2", "WHERE p = $1 AND a = $3 AND id = $2"},
+		{"WHERE s = '?' AND n = \"a?b\" AND x = ?", "WHERE s = '?' AND n = \"a?b\" AND x = $1"},
+		{"WHERE s = 'it''s ?' AND x = ?", "WHERE s = 'it''s ?' AND x = $1"},
+		{"-- is it ?\nSELECT ?", "-- is it ?\nSELECT $1"},
+		{"SELECT '?", "SELECT '?"},
+	} {
+		if got := dollarPlaceholders(c.in); got != c.want {
+			t.Errorf("dollarPlaceholders(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestEngineOf(t *testing.T) {
+	for dsn, want := range map[string]Engine{
+		"paydesk.db":                  SQLite,
+		"/var/lib/paydesk/paydesk.db": SQLite,
+		"postgres://u@db/paydesk":     Postgres,
+		"postgresql://u@db/paydesk":   Postgres,
+	} {
+		if got := EngineOf(dsn); got != want {
+			t.Errorf("EngineOf(%q) = %s, want %s", dsn, got, want)
+		}
+	}
+}
+
+func TestPostgresPoolSize(t *testing.T) {
+	dsn, n, err := poolSize("postgres://u@db/paydesk?sslmode=disable&pool_max_conns=40")
+	if err != nil || n != 40 || dsn != "postgres://u@db/paydesk?sslmode=disable" {
+		t.Fatalf("poolSize = %q, %d, %v", dsn, n, err)
+	}
+	if _, n, _ := poolSize("postgres://u@db/paydesk"); n != 16 {
+		t.Fatalf("default pool = %d, want 16", n)
+	}
+	if _, _, err := poolSize("postgres://u@db/paydesk?pool_max_conns=many"); err == nil {
+		t.Fatal("pool_max_conns=many accepted")
+	}
+}
+
+// A write that fails inside a RETURNING row leaves nothing behind and says why; one
+// that works is committed (both engines: on PostgreSQL the row runs in its own
+// transaction under the writers' lock).
+func TestReturningRowCommitsOrRollsBack(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	var id int64
+	err := db.db.QueryRowContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) RETURNING 1`, "engine-test", []byte("one")).Scan(&id)
+	if err != nil || id != 1 {
+		t.Fatalf("insert returning: %d, %v", id, err)
+	}
+	err = db.db.QueryRowContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) RETURNING 1`, "engine-test", []byte("two")).Scan(&id)
+	if !isUniqueConstraint(err) {
+		t.Fatalf("second insert of one key: %v, want a unique constraint error", err)
+	}
+	var v string
+	if err := db.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, "engine-test").Scan(&v); err != nil || v != "one" {
+		t.Fatalf("value = %q, %v; want one", v, err)
+	}
+	if err := db.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, "none").Scan(&v); !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("missing key: %v", err)
+	}
+}
