@@ -15,6 +15,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 )
 
 // TestForgedWebhookFloodStoresNoBody: 300 webhooks of 64 KiB with a wrong signature grow
@@ -257,7 +258,7 @@ func TestMaintainSweepsWebhooks(t *testing.T) {
 // turned away without asking the database.
 func TestRefusalBudgetSharedByInstances(t *testing.T) {
 	ctx := context.Background()
-	dsn := t.TempDir() + "/paydesk.db"
+	dsn := storagetest.DSN(t)
 	var dbs [2]*storage.DB
 	for i := range dbs {
 		db, err := storage.Open(ctx, dsn)

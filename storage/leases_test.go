@@ -3,12 +3,14 @@ package storage
 import (
 	"context"
 	"log/slog"
-	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"paydesk/storage/pgtest"
 )
 
 // jobProbe counts, per instance, the runs of a job in progress.
@@ -65,10 +67,12 @@ func waitFor(d time.Duration, cond func() bool) bool {
 // TestJobLeaderSQLiteRunsTheJob: on SQLite the one process always holds its jobs; the
 // job's context ends with Run's.
 func TestJobLeaderSQLiteRunsTheJob(t *testing.T) {
-	db := newTestDB(t)
-	if db.Engine() != SQLite {
-		t.Skip("the SQLite case")
+	// SQLite whatever the run's engine: this is SQLite's case.
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "paydesk.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
 	l := db.JobLeader(time.Hour, slog.New(slog.DiscardHandler))
 	var changes []string
 	l.OnChange = func(job string, held bool) {
@@ -212,13 +216,9 @@ func TestJobLeaderStopReleasesAtOnce(t *testing.T) {
 	}
 }
 
-// postgresTestURL is the PostgreSQL database of a test: PAYDESK_TEST_POSTGRES until the
-// shared harness (storage/pgtest) lands.
+// postgresTestURL is a fresh PostgreSQL database, whatever the run's engine: leases are
+// PostgreSQL's concern (pgtest starts a server when the run has none).
 func postgresTestURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("PAYDESK_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("PAYDESK_TEST_POSTGRES is not set")
-	}
-	return u
+	return pgtest.NewDatabase(t)
 }

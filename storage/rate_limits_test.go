@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -105,10 +104,10 @@ func TestSweepRateLimits(t *testing.T) {
 	}
 }
 
-// twoInstances opens one fresh database twice, as two instances would.
+// twoInstances opens one fresh database of the run's engine twice, as two instances would.
 func twoInstances(t *testing.T) (*DB, *DB) {
 	t.Helper()
-	dsn := filepath.Join(t.TempDir(), "paydesk.db")
+	dsn := testDSN(t)
 	var dbs [2]*DB
 	for i := range dbs {
 		db, err := Open(context.Background(), dsn)

@@ -2,14 +2,15 @@ package auth_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 	"paydesk/web/auth"
 )
 
@@ -58,9 +59,9 @@ func newInstances(t *testing.T) *instances {
 	return i
 }
 
-// sharedTestDSN is the database two instances of a test share.
+// sharedTestDSN is the database two instances of a test share, on the run's engine.
 func sharedTestDSN(t *testing.T) string {
-	return filepath.Join(t.TempDir(), "paydesk.db")
+	return storagetest.DSN(t)
 }
 
 // A sign-in started on one instance completes on the other (the flow cookie is sealed
@@ -161,6 +162,41 @@ func TestCallbackFailuresLimitedAcrossInstances(t *testing.T) {
 		x.auth.Callback(w, req)
 		if w.Code != http.StatusTooManyRequests {
 			t.Errorf("instance b=%v: %d, want 429", x == i.b, w.Code)
+		}
+	}
+}
+
+// A session ended on one instance (here straight in its database, as a manager's "end
+// session" or a sign-out does) is ended on the other at its very next request, with no
+// wait for the other to hear of the commit.
+func TestEndedSessionEndsAtOnceOnOtherInstance(t *testing.T) {
+	i := newInstances(t)
+	br := i.a.browser()
+	i.use(i.a)
+	br.signIn(demoUser(t, "sam"), "/")
+	cookie := br.sessionCookie()
+	if cookie == nil {
+		t.Fatal("no session cookie after the sign-in")
+	}
+	signedIn := func() bool {
+		req := httptest.NewRequest(http.MethodGet, "/me", nil)
+		req.AddCookie(cookie)
+		_, ok := i.a.auth.CurrentUser(httptest.NewRecorder(), req)
+		return ok
+	}
+	for n := range 20 {
+		if !signedIn() {
+			t.Fatal("the cookie does not work on a")
+		}
+		if n < 19 {
+			continue
+		}
+		h := sha256.Sum256([]byte(cookie.Value))
+		if ok, err := i.b.db.DeleteSession(context.Background(), h[:]); err != nil || !ok {
+			t.Fatalf("end the session on b: %v, %v", ok, err)
+		}
+		if signedIn() {
+			t.Error("the session ended on b still works on a")
 		}
 	}
 }
