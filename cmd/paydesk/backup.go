@@ -48,6 +48,10 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if src == "" {
 		src = "paydesk.db"
 	}
+	if storage.EngineOf(src) == storage.Postgres {
+		// PostgreSQL has its own tools, which its operators already run (docs/deployment.md).
+		return errors.New("backup: the database is PostgreSQL: back it up with pg_dump -Fc (or your provider's snapshots and point-in-time recovery); paydesk backup copies a SQLite file")
+	}
 	dest, err := filepath.Abs(files[0])
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)

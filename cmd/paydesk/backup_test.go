@@ -90,3 +90,22 @@ func TestBackupWhileWriting(t *testing.T) {
 		t.Error("backing up a missing database created it")
 	}
 }
+
+// A PostgreSQL database is not copied by paydesk backup: the message names pg_dump, and
+// nothing is written.
+func TestBackupRefusesPostgres(t *testing.T) {
+	dest := filepath.Join(t.TempDir(), "copy.db")
+	var out, errOut bytes.Buffer
+	err := backupCmd(context.Background(), []string{dest}, func(k string) string {
+		if k == "PAYDESK_DB" {
+			return "postgres://paydesk@db.internal/paydesk"
+		}
+		return ""
+	}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup of a PostgreSQL database: %v, want a message naming pg_dump", err)
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Errorf("the backup wrote %s: %v", dest, err)
+	}
+}
