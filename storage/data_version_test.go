@@ -2,20 +2,22 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestDataVersion: the version stays put while nothing is written, and moves with every
-// commit, whether this DB or another handle on the file (another process) made it.
+// commit, whether this DB or another handle on the file (another process) made it. On
+// PostgreSQL the other handle is another instance: its commit arrives as a notification.
 func TestDataVersion(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "paydesk.db")
+	path := testDSN(t)
 	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	waitListening(t, db)
 	version := func() int64 {
 		t.Helper()
 		v, err := db.DataVersion(ctx)
@@ -47,11 +49,55 @@ func TestDataVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
+	if onPostgres() {
+		// This instance's own commit also comes back as a notification, a moment later.
+		time.Sleep(100 * time.Millisecond)
+		v1 = version()
+	}
+	// A transaction rolled back on the other instance changes nothing.
+	tx, err := other.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE settings SET value = ? WHERE key = ?`, []byte("x"), "test.key"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
 	if err := other.SetSetting(ctx, "test.key", []byte("2")); err != nil {
 		t.Fatal(err)
 	}
-	if v := version(); v == v1 {
-		t.Fatal("a commit through another handle did not move the version")
+	// SQLite sees it at once; PostgreSQL when the notification arrives (a millisecond).
+	deadline := time.Now().Add(2 * time.Second)
+	for version() == v1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a commit through another handle did not move the version")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !onPostgres() {
+		return
+	}
+	// Nothing written since: the version holds still again.
+	time.Sleep(100 * time.Millisecond)
+	v2 := version()
+	time.Sleep(50 * time.Millisecond)
+	if v := version(); v != v2 {
+		t.Errorf("the version moved from %d to %d with nothing written", v2, v)
+	}
+}
+
+// waitListening waits until db hears other instances' commits (PostgreSQL; at once on
+// SQLite): until then every read of the version is a new number.
+func waitListening(t *testing.T, db *DB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !db.Listening() {
+		if time.Now().After(deadline) {
+			t.Fatal("not listening for changes after 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -59,6 +105,7 @@ func TestDataVersion(t *testing.T) {
 // does not change what that context is told, and a new context reads the new version.
 func TestDataVersionMemo(t *testing.T) {
 	db := newTestDB(t)
+	waitListening(t, db)
 	ctx := WithDataVersionMemo(context.Background())
 	v1, err := db.DataVersion(ctx)
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"path/filepath"
+	"paydesk/storage/pgtest"
+	"sync"
 	"testing"
 )
 
@@ -70,5 +73,50 @@ func TestReturningRowCommitsOrRollsBack(t *testing.T) {
 	}
 	if err := db.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, "none").Scan(&v); !errors.Is(err, sql.ErrNoRows) {
 		t.Fatalf("missing key: %v", err)
+	}
+}
+
+// Two instances starting at once on an empty database: both open it, each migration is
+// applied once (the migrations lock on PostgreSQL, the write lock on SQLite).
+func TestMigrateTwoInstancesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "paydesk.db")
+	if onPostgres() {
+		dsn = pgtest.NewDatabase(t) // empty: no template, every migration to run
+	}
+	const n = 4
+	dbs := make([]*DB, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = Open(ctx, dsn)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: %v", i, errs[i])
+		}
+		defer dbs[i].Close()
+	}
+	var applied, distinct int
+	if err := dbs[0].db.QueryRow(`SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&applied, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	files, err := dbs[0].migrationFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(files) || distinct != len(files) {
+		t.Errorf("schema_migrations has %d rows (%d versions); want %d, each once", applied, distinct, len(files))
+	}
+	for i, db := range dbs {
+		v, err := db.SchemaVersion(ctx)
+		if err != nil || v < 18 {
+			t.Errorf("instance %d: schema version %d, %v", i, v, err)
+		}
 	}
 }
