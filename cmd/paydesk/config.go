@@ -65,6 +65,7 @@ type Config struct {
 	PageConcurrency int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
 
 	ReconcileEvery time.Duration // PAYDESK_RECONCILE_EVERY
+	Instance       string        // PAYDESK_INSTANCE: the Paydesk-Instance response header (instance.go)
 	MetricsAddr    string        // PAYDESK_METRICS_ADDR
 	Profiling      bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
 	TestCrashAt    string        // PAYDESK_TEST_CRASH_AT (crash tests only)
@@ -160,6 +161,10 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	}
 	c.ReconcileEvery = dur("PAYDESK_RECONCILE_EVERY", time.Minute)
 	c.MetricsAddr = str("PAYDESK_METRICS_ADDR", "")
+	c.Instance = str("PAYDESK_INSTANCE", "")
+	if err := checkInstance(c.Instance); err != nil {
+		errs = append(errs, err)
+	}
 	c.TestCrashAt = str("PAYDESK_TEST_CRASH_AT", "")
 	switch v := str("PAYDESK_PPROF", ""); v {
 	case "", "0":

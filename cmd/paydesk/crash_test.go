@@ -57,6 +57,11 @@ type crashEnv struct {
 	killOnChange atomic.Pointer[paydeskProcess]
 	// refundCalls counts the refund requests the simulators received.
 	refundCalls atomic.Int64
+	// refundDelay holds each refund at the simulators this long (nanoseconds) before it
+	// is made: a refund in flight, for the shutdown test.
+	refundDelay atomic.Int64
+	// transport is the browsers' (nil: the default; the proxy test's trusts its certificate).
+	transport http.RoundTripper
 }
 
 func TestCrashDuringRefundLeavesNoRefundDoubledOrMissing(t *testing.T) {
@@ -231,6 +236,7 @@ func newProcessEnv(t *testing.T, bases ...string) *crashEnv {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "refund") {
 				env.refundCalls.Add(1)
+				time.Sleep(time.Duration(env.refundDelay.Load()))
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -532,7 +538,7 @@ func (p *paydeskProcess) signIn(t *testing.T, user string) *crashBrowser {
 func (e *crashEnv) signIn(t *testing.T, base, user string) *crashBrowser {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	b := &crashBrowser{c: &http.Client{Jar: secureAnywhere{jar}, Timeout: 30 * time.Second}, base: base}
+	b := &crashBrowser{c: &http.Client{Jar: secureAnywhere{jar}, Timeout: 30 * time.Second, Transport: e.transport}, base: base}
 	// The settings page: a signed-in page that reads no payment.
 	res, err := b.c.Get(b.base + "/auth/login?next=/settings")
 	if err != nil {
@@ -551,7 +557,7 @@ func (e *crashEnv) signIn(t *testing.T, base, user string) *crashBrowser {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if "http://"+res.Request.URL.Host != base || res.StatusCode != http.StatusOK {
+	if res.Request.URL.Scheme+"://"+res.Request.URL.Host != base || res.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in ended with %d at %s", res.StatusCode, res.Request.URL)
 	}
 	return b
@@ -593,7 +599,7 @@ func (b *crashBrowser) submitRefund(p storage.Payment, key, amount string) error
 		return err
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusSeeOther {
 		return errors.New(res.Status)
 	}
 	return nil

@@ -33,16 +33,29 @@ type cluster struct {
 	addrs [2]string
 	// metrics are the addresses of each instance's metrics listener.
 	metrics [2]string
+	// base is where people reach both instances (a proxy), or "" for each its own.
+	base string
 }
 
-// newCluster builds the environment of two instances (not started).
+// newCluster builds the environment of two instances (not started), each reached at its
+// own address.
 func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	return newClusterAt(t, "")
+}
+
+// newClusterAt is newCluster with both instances reached at base (a proxy), when set.
+func newClusterAt(t *testing.T, base string) *cluster {
 	t.Helper()
 	if pgtest.Engine() != "postgres" {
 		t.Skip("two instances need PostgreSQL: run with PAYDESK_TEST_ENGINE=postgres (make test does); two processes on one SQLite file is not a supported setup")
 	}
-	c := &cluster{addrs: [2]string{freeAddr(t), freeAddr(t)}, metrics: [2]string{freeAddr(t), freeAddr(t)}}
-	c.crashEnv = newProcessEnv(t, "http://"+c.addrs[0], "http://"+c.addrs[1])
+	c := &cluster{addrs: [2]string{freeAddr(t), freeAddr(t)}, metrics: [2]string{freeAddr(t), freeAddr(t)}, base: base}
+	bases := []string{base}
+	if base == "" {
+		bases = []string{"http://" + c.addrs[0], "http://" + c.addrs[1]}
+	}
+	c.crashEnv = newProcessEnv(t, bases...)
 	c.db = pgtest.NewDatabase(t)
 	return c
 }
@@ -51,11 +64,15 @@ func newCluster(t *testing.T) *cluster {
 // a short reconciler period, so that a survivor settles what a dead instance left.
 var instanceEnv = []string{"PAYDESK_RECONCILE_EVERY=300ms"}
 
-// start runs instance i (0 or 1), named a or b.
-func (c *cluster) start(t *testing.T, i int, crashAt string) *paydeskProcess {
+// start runs instance i (0 or 1), named a or b, with extra variables.
+func (c *cluster) start(t *testing.T, i int, crashAt string, extra ...string) *paydeskProcess {
 	t.Helper()
-	extra := append([]string{"PAYDESK_METRICS_ADDR=" + c.metrics[i], "PAYDESK_INSTANCE=" + "ab"[i:i+1]}, instanceEnv...)
-	return c.startOn(t, c.addrs[i], "http://"+c.addrs[i], crashAt, extra...)
+	base := c.base
+	if base == "" {
+		base = "http://" + c.addrs[i]
+	}
+	env := append([]string{"PAYDESK_METRICS_ADDR=" + c.metrics[i], "PAYDESK_INSTANCE=" + "ab"[i:i+1]}, instanceEnv...)
+	return c.startOn(t, c.addrs[i], base, crashAt, append(env, extra...)...)
 }
 
 // at is b's browser pointed at another instance: the same client, so the same cookies

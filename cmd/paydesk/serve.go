@@ -44,6 +44,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log.Info("paydesk serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "db", c.DBPath)
-	return serveHTTP(ctx, ln, srv.Handler(), log)
+	log.Info("paydesk serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "db", c.DBPath, "instance", c.Instance)
+	return serveHTTP(ctx, ln, withInstance(c.Instance, srv.Handler()), log)
 }
