@@ -39,3 +39,15 @@ func TestInstanceHeaderNamesTheInstance(t *testing.T) {
 		t.Errorf("PAYDESK_INSTANCE=\"bad name\" was taken: %v", err)
 	}
 }
+
+func TestServeLogsNoDatabasePassword(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"paydesk.db": "paydesk.db",
+		"postgres://paydesk:s3cret@db:5432/paydesk":               "postgres://paydesk:xxxxx@db:5432/paydesk",
+		"postgres://paydesk@db/paydesk?password=s3cret&sslmode=x": "postgres://paydesk@db/paydesk?password=xxxxx&sslmode=x",
+	} {
+		if got := redactDB(dsn); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactDB(%q) = %q, want %q", dsn, got, want)
+		}
+	}
+}
