@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"paydesk/providers/bpc"
 	"paydesk/providers/simfault"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 )
 
 // bpcAccount is one BPC account of the two-account fixture: its own simulator, API key
@@ -56,7 +56,7 @@ func newAccountsFixture(t *testing.T) *accountsFixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := opstest.NewClock(time.Now().UTC().Truncate(time.Second))
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

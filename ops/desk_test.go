@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 )
 
 // counts is the fixture's Metrics: what the Desk counted, by name.
@@ -86,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, clock: opstest.NewClock(time.Now().UTC().Truncate(time.Second)), metrics: &counts{}}
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

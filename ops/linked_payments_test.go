@@ -12,6 +12,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 )
 
 // twoBPCRows stores a BPC session and its payment as two separate payments (as two
@@ -130,8 +131,15 @@ func TestWebhookLinkingTwoPayments(t *testing.T) {
 func TestWebhookStorageFailureRetries(t *testing.T) {
 	f := newFixture(t)
 	sess := f.addBPCSession("ps_fail")
-	if _, err := f.db.SQL().Exec(`CREATE TRIGGER test_fail BEFORE UPDATE ON payments BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`); err != nil {
-		t.Fatal(err)
+	fail := []string{`CREATE TRIGGER test_fail BEFORE UPDATE ON payments BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`}
+	if storagetest.Postgres() {
+		fail = []string{`CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk I/O error'; END $$`,
+			`CREATE TRIGGER test_fail BEFORE UPDATE ON payments FOR EACH ROW EXECUTE FUNCTION test_fail()`}
+	}
+	for _, q := range fail {
+		if _, err := f.db.SQL().Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	completed := bpcDocSession("ps_fail", `,"paymentId":"p_fail"`)
 	completed = json.RawMessage(strings.Replace(string(completed), `"status":"open"`, `"status":"completed"`, 1))

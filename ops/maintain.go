@@ -32,7 +32,8 @@ func (d *Desk) RunMaintenance(ctx context.Context, every time.Duration) {
 // Maintain runs one round of housekeeping at the Desk's clock: unanswered approval
 // requests and payer links past their expiry are marked expired (each with its timeline
 // entry, and one audit entry per round that expired something), webhook records past
-// their retention are deleted, expired sign-in sessions are deleted, and the audit chain
+// their retention are deleted, expired sign-in sessions and shared rate-limit budgets
+// whole again are deleted, and the audit chain
 // is verified when its last complete verification is older than ten minutes.
 func (d *Desk) Maintain(ctx context.Context) error {
 	now := d.cfg.Now()
@@ -64,6 +65,11 @@ func (d *Desk) Maintain(ctx context.Context) error {
 	}
 	if swept > 0 {
 		d.log.Info("maintenance", "sessions_swept", swept)
+	}
+	// Shared rate-limit budgets that are whole again (PostgreSQL; the table is empty on
+	// SQLite): a missing row is a whole budget.
+	if _, err := d.db.SweepRateLimits(ctx, now); err != nil {
+		return fmt.Errorf("ops: maintenance: %w", err)
 	}
 	// Webhook records past their retention go, a batch at a time (webhook_sweep.go).
 	if err := d.sweepWebhooks(ctx, now); err != nil {

@@ -41,3 +41,24 @@ func TestMaintainSweepsExpiredSessions(t *testing.T) {
 		t.Errorf("session expired since: %v, want swept", err)
 	}
 }
+
+// TestMaintainSweepsRateLimits: the maintenance round deletes shared rate-limit budgets
+// that are whole again and keeps those still spent.
+func TestMaintainSweepsRateLimits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	lim := storage.RateLimit{Every: time.Minute, Burst: 1}
+	f.db.SpendRate(ctx, "whole again", lim, now.Add(-2*time.Minute))
+	f.db.SpendRate(ctx, "spent", lim, now)
+	if err := f.desk.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A swept budget is whole: its next spend goes through, then the second is refused.
+	if ok, _, _ := f.db.SpendRate(ctx, "whole again", lim, now.Add(-2*time.Minute)); !ok {
+		t.Error("the budget whole again was kept")
+	}
+	if limited, _, _ := f.db.RateLimited(ctx, "spent", lim, now); !limited {
+		t.Error("the spent budget was swept")
+	}
+}

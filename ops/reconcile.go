@@ -60,7 +60,10 @@ func (d *Desk) RunReconciler(ctx context.Context, every time.Duration) {
 
 // Reconcile settles the journal's open actions by reading each payment from its
 // provider: every unknown action, and every pending one that no call in flight can still
-// finish (started by an earlier process, or older than Config.ReconcileGrace). It never
+// finish (started by an earlier process — on SQLite, where one process serves — or older
+// than Config.ReconcileGrace). Two rounds at once (on two instances, while a job moves)
+// settle each action once: FinishAction refuses a second answer (ErrConflict), and only
+// the round whose answer was stored writes the timeline and audit entries. It never
 // calls anything that moves money. What the provider says is stored like a refresh; a
 // refund the provider has becomes succeeded with its provider id, one it does not have
 // becomes failed (only on a definitive answer: a provider that cannot be read settles
@@ -78,6 +81,11 @@ func (d *Desk) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	// Journal times are stored to the millisecond: an action of this process is never
 	// before its start, truncated the same way.
 	started := d.started.Truncate(time.Millisecond)
+	if d.db.Engine() == storage.Postgres {
+		// Several instances: a pending action older than this process may be another
+		// instance's call still in flight, so only the grace says it was abandoned.
+		started = time.Time{}
+	}
 	for _, a := range open {
 		if ctx.Err() != nil {
 			break

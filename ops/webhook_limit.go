@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"net/netip"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"paydesk/storage"
 )
 
 // Defaults of the refused-webhook limiter (Config).
@@ -26,8 +29,11 @@ const (
 // refusalLimiter limits, per source address, how many refused webhooks (not verified,
 // or too large to read) are recorded: past the budget they are answered 429 and not
 // recorded at all. Verified webhooks never reach it, so a flood of forgeries from the
-// provider's own address cannot stop the genuine ones. It lives in this process's
-// memory (each instance has its own budget per source) and tracks at most max sources:
+// provider's own address cannot stop the genuine ones. With several instances (PostgreSQL)
+// a source's budget is shared by all of them through the database (shared): a refusal
+// spends this instance's budget in memory first — past it, 429 without asking the
+// database, so a flood costs no write beyond the budget — then the shared one, which
+// says no once the instances together have spent it. In memory it tracks at most max sources:
 // a source idle long enough to have its whole budget back is forgotten (forgetting it
 // changes nothing), and when the table is full of busy sources, new ones share a single
 // overflow budget rather than growing the table.
@@ -40,6 +46,13 @@ type refusalLimiter struct {
 	overflow *refusalSource
 	swept    time.Time
 	log      *slog.Logger
+	// shared is the budget every instance spends (PostgreSQL); nil: this process's only.
+	shared sharedBudget
+}
+
+// sharedBudget is the database's rate limits (storage.DB.SpendRate).
+type sharedBudget interface {
+	SpendRate(ctx context.Context, key string, lim storage.RateLimit, now time.Time) (bool, time.Duration, error)
 }
 
 // refusalSource is one source's budget and what it was turned away since the last log line.
@@ -61,6 +74,11 @@ type refusalGuard struct {
 func (d *Desk) refusalLimiter() *refusalLimiter {
 	d.refusals.once.Do(func() {
 		d.refusals.l = newRefusalLimiter(d.cfg.WebhookRefusalsPerMinute, d.cfg.WebhookLimitSources, d.log)
+		if d.db.Engine() == storage.Postgres {
+			// Several instances may serve: they share each source's budget. On SQLite one
+			// process serves, and a write would empty its page cache for nothing.
+			d.refusals.l.shared = d.db
+		}
 	})
 	return d.refusals.l
 }
@@ -82,10 +100,34 @@ func (l *refusalLimiter) newSource() *refusalSource {
 	return &refusalSource{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
 }
 
-// refuse spends one refusal of source's budget at now. It returns 0 when the refusal may
-// be recorded, or how long until the next one may be (the Retry-After) when it must be
-// turned away, which it counts towards the source's next summary line.
-func (l *refusalLimiter) refuse(source, provider string, now time.Time) time.Duration {
+// refuse spends one refusal of source's budget at now: this process's, then the shared
+// one if any. It returns 0 when the refusal may be recorded, or how long until the next one
+// may be (the Retry-After) when it must be turned away, which it counts towards the
+// source's next summary line. A shared budget that cannot be read does not refuse: this
+// process's budget still holds.
+func (l *refusalLimiter) refuse(ctx context.Context, source, provider string, now time.Time) time.Duration {
+	wait, s, name := l.refuseHere(source, provider, now)
+	if wait > 0 || l.shared == nil || s == l.overflow {
+		return wait
+	}
+	lim := storage.RateLimit{Every: l.every, Burst: l.burst}
+	ok, wait, err := l.shared.SpendRate(ctx, "webhook-refusals:"+source, lim, now)
+	if err != nil {
+		l.log.Error("webhook refusals: shared budget", "source", source, "err", err)
+		return 0
+	}
+	if ok {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.turnedAway(name, s, provider, now)
+	return max(wait, time.Second)
+}
+
+// refuseHere spends one refusal of source's budget in this process's memory, returning
+// the wait as refuse does, and the source's entry with the name it is logged under.
+func (l *refusalLimiter) refuseHere(source, provider string, now time.Time) (time.Duration, *refusalSource, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now, false)
@@ -103,15 +145,20 @@ func (l *refusalLimiter) refuse(source, provider string, now time.Time) time.Dur
 	}
 	s.seen = now
 	if s.lim.AllowN(now, 1) {
-		return 0
+		return 0, s, source
 	}
+	l.turnedAway(source, s, provider, now)
+	wait := time.Duration(math.Ceil((1 - s.lim.TokensAt(now)) * float64(l.every)))
+	return max(wait, time.Second), s, source
+}
+
+// turnedAway counts one refusal turned away towards the source's next summary line (l.mu held).
+func (l *refusalLimiter) turnedAway(source string, s *refusalSource, provider string, now time.Time) {
 	s.dropped++
 	s.provider = provider
 	if now.Sub(s.told) >= refusalSummaryEvery {
 		l.summarise(source, s, now)
 	}
-	wait := time.Duration(math.Ceil((1 - s.lim.TokensAt(now)) * float64(l.every)))
-	return max(wait, time.Second)
 }
 
 // summarise logs how many refusals a source had turned away since its last line.

@@ -15,6 +15,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 )
 
 // TestForgedWebhookFloodStoresNoBody: 300 webhooks of 64 KiB with a wrong signature grow
@@ -100,7 +101,7 @@ func TestWebhookRefusalsRateLimited(t *testing.T) {
 		t.Errorf("rate-limited counted %d, want 5", got)
 	}
 	// Not-configured refusals and too-large ones spend the same budget.
-	if res := f.desk.WebhookTooLarge(bpc.Name, attacker); res.Kind != WebhookLimited {
+	if res := f.desk.WebhookTooLarge(context.Background(), bpc.Name, attacker); res.Kind != WebhookLimited {
 		t.Errorf("too large past the budget: %+v, want limited", res)
 	}
 
@@ -141,15 +142,16 @@ func TestWebhookRefusalsRateLimited(t *testing.T) {
 func TestRefusalLimiterBoundedMemory(t *testing.T) {
 	var logged bytes.Buffer
 	l := newRefusalLimiter(2, 3, slog.New(slog.NewTextHandler(&logged, nil)))
+	ctx := context.Background()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, s := range []string{"a", "b", "c"} {
-		l.refuse(s, "bpc", now)
+		l.refuse(ctx, s, "bpc", now)
 	}
 	if l.size() != 3 {
 		t.Fatalf("tracked %d sources, want 3", l.size())
 	}
 	// Full: d, e and f share the overflow budget of 2.
-	d, e, g := l.refuse("d", "bpc", now), l.refuse("e", "bpc", now), l.refuse("f", "bpc", now)
+	d, e, g := l.refuse(ctx, "d", "bpc", now), l.refuse(ctx, "e", "bpc", now), l.refuse(ctx, "f", "bpc", now)
 	if d != 0 || e != 0 || g == 0 {
 		t.Errorf("the overflow budget is not shared by the sources beyond the table")
 	}
@@ -158,13 +160,13 @@ func TestRefusalLimiterBoundedMemory(t *testing.T) {
 	}
 	// A minute later the idle sources have their budget back and are forgotten.
 	later := now.Add(time.Minute)
-	if l.refuse("g", "bpc", later) != 0 || l.size() != 1 {
+	if l.refuse(ctx, "g", "bpc", later) != 0 || l.size() != 1 {
 		t.Errorf("after a minute: %d sources tracked, want only the new one", l.size())
 	}
 	// Turned-away refusals are summed up in one log line per source and minute.
 	logged.Reset()
 	for range 50 {
-		l.refuse("g", "bpc", later)
+		l.refuse(ctx, "g", "bpc", later)
 	}
 	if n := strings.Count(logged.String(), "webhook refusals rate-limited"); n != 1 || !strings.Contains(logged.String(), "turned_away=1") {
 		t.Errorf("log lines for 49 turned away: %d\n%s", n, logged.String())
@@ -174,7 +176,7 @@ func TestRefusalLimiterBoundedMemory(t *testing.T) {
 	// summing up the 48 not logged yet; two are recorded, the third turned away.
 	logged.Reset()
 	next := later.Add(time.Minute + time.Second)
-	first, second, third := l.refuse("g", "bpc", next), l.refuse("g", "bpc", next), l.refuse("g", "bpc", next)
+	first, second, third := l.refuse(ctx, "g", "bpc", next), l.refuse(ctx, "g", "bpc", next), l.refuse(ctx, "g", "bpc", next)
 	if first != 0 || second != 0 || third == 0 {
 		t.Errorf("the budget did not come back after a minute")
 	}
@@ -247,4 +249,67 @@ func TestMaintainSweepsWebhooks(t *testing.T) {
 	if got, want := strings.Join(left, ", "), "bad_signature 144h0m0s, applied 192h0m0s, applied 2136h0m0s"; got != want {
 		t.Errorf("left after the sweep: %s; want %s", got, want)
 	}
+}
+
+// TestRefusalBudgetSharedByInstances: two instances' limiters on one database share each
+// source's budget (what the Desk does on PostgreSQL): together they record no more
+// refusals than one would, a source spent on one is turned away by the other with a
+// Retry-After, another source is not, and a source past this instance's own budget is
+// turned away without asking the database.
+func TestRefusalBudgetSharedByInstances(t *testing.T) {
+	ctx := context.Background()
+	dsn := storagetest.DSN(t)
+	var dbs [2]*storage.DB
+	for i := range dbs {
+		db, err := storage.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	a, b := newRefusalLimiter(4, 100, quiet), newRefusalLimiter(4, 100, quiet)
+	counting := &countingBudget{db: dbs[0]}
+	a.shared, b.shared = counting, dbs[1]
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	recorded := 0
+	for i := range 8 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		if l.refuse(ctx, "198.51.100.7", "bpc", now) == 0 {
+			recorded++
+		}
+	}
+	if recorded != 4 {
+		t.Errorf("two instances recorded %d refusals of one source, want its budget of 4", recorded)
+	}
+	if wait := b.refuse(ctx, "198.51.100.7", "bpc", now); wait < time.Second {
+		t.Errorf("a source spent across instances: wait %v, want a Retry-After", wait)
+	}
+	if a.refuse(ctx, "203.0.113.9", "bpc", now) != 0 {
+		t.Error("another source is turned away")
+	}
+	// a spent 4 of its own (2 recorded, 2 refused by the shared budget) plus one for the
+	// other source: past its own budget it asks the database no more.
+	before := counting.n
+	for range 20 {
+		a.refuse(ctx, "198.51.100.7", "bpc", now)
+	}
+	if counting.n != before {
+		t.Errorf("%d database spends for refusals past this instance's own budget, want none", counting.n-before)
+	}
+}
+
+// countingBudget counts the spends sent to the database.
+type countingBudget struct {
+	db *storage.DB
+	n  int
+}
+
+func (c *countingBudget) SpendRate(ctx context.Context, key string, lim storage.RateLimit, now time.Time) (bool, time.Duration, error) {
+	c.n++
+	return c.db.SpendRate(ctx, key, lim, now)
 }

@@ -162,7 +162,7 @@ func (d *Desk) ReceiveAccountWebhookFrom(ctx context.Context, n providers.Name, 
 	rec := storage.WebhookEvent{Provider: string(n), Body: body, Headers: headersJSON(header)}
 	res := d.applyWebhook(ctx, n, account, header, body, &rec)
 	if res.Kind == WebhookBadSignature || res.Kind == WebhookNotConfigured {
-		if limited, ok := d.limitRefusal(n, source); !ok {
+		if limited, ok := d.limitRefusal(ctx, n, source); !ok {
 			return limited
 		}
 	}
@@ -183,8 +183,8 @@ func (d *Desk) ReceiveAccountWebhookFrom(ctx context.Context, n providers.Name, 
 // WebhookTooLarge refuses, unread, a webhook whose body is above the size limit: nothing
 // is recorded, and it spends one of the source's refusals (WebhookLimited once they are
 // spent).
-func (d *Desk) WebhookTooLarge(n providers.Name, source string) WebhookResult {
-	if limited, ok := d.limitRefusal(n, source); !ok {
+func (d *Desk) WebhookTooLarge(ctx context.Context, n providers.Name, source string) WebhookResult {
+	if limited, ok := d.limitRefusal(ctx, n, source); !ok {
 		return limited
 	}
 	d.metrics.Webhook(n, VerdictTooLarge)
@@ -193,11 +193,11 @@ func (d *Desk) WebhookTooLarge(n providers.Name, source string) WebhookResult {
 
 // limitRefusal spends one refusal of source's budget. When none is left it counts the
 // webhook as rate limited and returns what to answer, and false.
-func (d *Desk) limitRefusal(n providers.Name, source string) (WebhookResult, bool) {
+func (d *Desk) limitRefusal(ctx context.Context, n providers.Name, source string) (WebhookResult, bool) {
 	if source == "" {
 		return WebhookResult{}, true
 	}
-	wait := d.refusalLimiter().refuse(source, string(n), d.cfg.Now())
+	wait := d.refusalLimiter().refuse(ctx, source, string(n), d.cfg.Now())
 	if wait == 0 {
 		return WebhookResult{}, true
 	}

@@ -10,6 +10,9 @@ import (
 // CREATE statement names no provider any more, the rest of it is unchanged, the database
 // is intact, and a payment of a provider registered later can be stored.
 func TestPaymentsTableNamesNoProvider(t *testing.T) {
+	if onPostgres() {
+		t.Skip("SQLite's migration 0013: PostgreSQL's schema never named providers (cmd/paydesk's layering test reads it)")
+	}
 	db := newTestDB(t)
 	ctx := context.Background()
 	var sql string

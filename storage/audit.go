@@ -255,7 +255,9 @@ const auditRowSelect = `SELECT ` + auditColumns + `,
 // index, streaming in constant memory.
 func (db *DB) EachAuditRow(ctx context.Context, f AuditFilter, fn func(AuditRow) error) error {
 	where, args := f.where()
-	query := auditRowSelect + ` FROM audit_log NOT INDEXED` + where + ` ORDER BY id DESC`
+	// NOT INDEXED keeps SQLite from walking a filter's index and sorting; PostgreSQL's
+	// planner chooses by its statistics and has no such clause.
+	query := auditRowSelect + db.pick(` FROM audit_log NOT INDEXED`, ` FROM audit_log`) + where + ` ORDER BY id DESC`
 	if f.Limit > 0 {
 		query = auditRowSelect + ` FROM audit_log WHERE id IN (SELECT id FROM audit_log` + where + `
 			ORDER BY id DESC LIMIT ?) ORDER BY id DESC`

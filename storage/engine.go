@@ -51,7 +51,7 @@ func (h *handle) q(query string) string {
 }
 
 // dollarPlaceholders rewrites ? and ?N placeholders to $N, leaving quoted strings,
-// quoted names and comments alone.
+// quoted names and comments alone, and SQLite's CROSS JOIN … ON to JOIN … ON.
 func dollarPlaceholders(query string) string {
 	if v, ok := rewritten.Load(query); ok {
 		return v.(string)
@@ -92,7 +92,9 @@ func dollarPlaceholders(query string) string {
 			b.WriteByte(c)
 		}
 	}
-	s := b.String()
+	// SQLite's CROSS JOIN is an inner join whose order the planner keeps (storage uses it
+	// as a hint, always with ON); PostgreSQL spells an inner join with ON as JOIN.
+	s := strings.ReplaceAll(b.String(), " CROSS JOIN ", " JOIN ")
 	rewritten.Store(query, s)
 	return s
 }
@@ -224,6 +226,19 @@ func (h *handle) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		return &Tx{Tx: tx, h: h}, nil
 	}
 	return h.beginWrite(ctx)
+}
+
+// Begin is BeginTx without a context or options.
+func (h *handle) Begin() (*Tx, error) { return h.BeginTx(context.Background(), nil) }
+
+// PrepareContext prepares a statement in the engine's placeholders.
+func (h *handle) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return h.DB.PrepareContext(ctx, h.q(query))
+}
+
+// Prepare is PrepareContext without a context.
+func (h *handle) Prepare(query string) (*sql.Stmt, error) {
+	return h.PrepareContext(context.Background(), query)
 }
 
 // writersLock is the PostgreSQL advisory lock every write transaction takes first: writes

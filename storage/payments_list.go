@@ -76,6 +76,8 @@ type PaymentFilter struct {
 	// wholeEmail says the search is a stored e-mail. ListPayments fills them in.
 	currencies []string
 	wholeEmail bool
+	// postgres says the search's SQL is PostgreSQL's (payments_search.go).
+	postgres bool
 }
 
 // The values of PaymentFilter.Link.
@@ -204,10 +206,10 @@ func (c *paymentConds) add(term string, args ...any) {
 	c.args = append(c.args, args...)
 }
 
-// sql returns the terms joined by AND ("1" when there are none) and a copy of the args.
+// sql returns the terms joined by AND ("1 = 1" when there are none) and a copy of the args.
 func (c paymentConds) sql() (string, []any) {
 	if len(c.terms) == 0 {
-		return "1", nil
+		return "1 = 1", nil
 	}
 	return strings.Join(c.terms, " AND "), append([]any(nil), c.args...)
 }
@@ -271,12 +273,12 @@ const (
 	UNION ` + anomaliesSQL + `))`
 	// attentionStatusSQL counts the cancelling and unknown payments, and attentionSizeSQL
 	// all of them roughly (a payment may count twice), to choose.
-	attentionStatusSQL = `SELECT count(*) FROM (SELECT 1 FROM payments WHERE status IN ('cancelling', 'unknown') LIMIT ?)`
+	attentionStatusSQL = `SELECT count(*) FROM (SELECT 1 FROM payments WHERE status IN ('cancelling', 'unknown') LIMIT ?) AS capped`
 	attentionSizeSQL   = `SELECT count(*) FROM (SELECT id FROM payments WHERE status IN ('cancelling', 'unknown')
 	UNION ALL ` + openActionsSQL + `
 	UNION ALL ` + openRefundsSQL + `
 	UNION ALL ` + openLinksSQL + `
-	UNION ALL ` + anomaliesSQL + ` LIMIT ?)`
+	UNION ALL ` + anomaliesSQL + ` LIMIT ?) AS capped`
 )
 
 // filterConditions turns a normalised filter into WHERE terms (cursor aside).
@@ -288,7 +290,7 @@ func filterConditions(f PaymentFilter) paymentConds {
 		// An e-mail typed whole: its payments, read from payments_email in date order.
 		c.add("customer_email = ? COLLATE NOCASE", q)
 	default:
-		c.idSet, c.idSetArgs = searchSet(q, f.currencies)
+		c.idSet, c.idSetArgs = searchSet(q, f.currencies, f.postgres)
 		c.search, c.searchArgs, c.searchTerm = c.idSet, c.idSetArgs, len(c.terms)
 		c.add("id IN ("+c.idSet+")", c.idSetArgs...)
 	}
@@ -334,7 +336,7 @@ func filterConditions(f PaymentFilter) paymentConds {
 		c.addSet("SELECT payment_id FROM payer_links WHERE state = ?", f.Link)
 	}
 	if !f.FailedSince.IsZero() {
-		c.addSet("SELECT payment_id FROM ("+failedSinceSQL+")", ms(f.FailedSince), ms(f.FailedSince))
+		c.addSet("SELECT payment_id FROM ("+failedSinceSQL+") AS failed", ms(f.FailedSince), ms(f.FailedSince))
 	}
 	if len(c.terms) != 1 {
 		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids
@@ -436,10 +438,10 @@ func paymentCountSQL(c paymentConds) (string, []any) {
 	if c.idSet != "" {
 		// Every id a search finds is a payment: count the ids alone.
 		args := append([]any(nil), c.idSetArgs...)
-		return "SELECT count(*) FROM (" + c.idSet + " LIMIT ?)", append(args, CountCap+1)
+		return "SELECT count(*) FROM (" + c.idSet + " LIMIT ?) AS capped", append(args, CountCap+1)
 	}
 	where, args := c.sql()
-	return "SELECT count(*) FROM (SELECT 1 FROM payments WHERE " + where + " LIMIT ?)", append(args, CountCap+1)
+	return "SELECT count(*) FROM (SELECT 1 FROM payments WHERE " + where + " LIMIT ?) AS capped", append(args, CountCap+1)
 }
 
 // ListPayments returns one page of payments matching f, newest first, with the cursors
@@ -460,6 +462,7 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 			return PaymentPage{}, fmt.Errorf("storage: search e-mails: %w", err)
 		}
 	}
+	f.postgres = db.db.engine == Postgres
 	c := filterConditions(f)
 	// A search that finds few payments drives the page: read them, sort them. One that
 	// finds many (a common name: 25,000 on a million payments) is checked row by row
@@ -469,7 +472,7 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	searchCount := -1
 	if c.search != "" {
 		args := append(append([]any(nil), c.searchArgs...), CountCap+1)
-		if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+c.search+" LIMIT ?)", args...).Scan(&searchCount); err != nil {
+		if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+c.search+" LIMIT ?) AS capped", args...).Scan(&searchCount); err != nil {
 			return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
 		}
 		if searchCount > CountCap {
@@ -494,7 +497,8 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 			}
 		}
 		if n > CountCap {
-			c.terms[c.attentionTerm] = needsAttentionScanSQL
+			// SQLite's unary + keeps a column's index out; PostgreSQL has none for text.
+			c.terms[c.attentionTerm] = db.pick(needsAttentionScanSQL, strings.Replace(needsAttentionScanSQL, "+status", "status", 1))
 		}
 	}
 	setCount, err := db.chooseQueueSets(ctx, &c)
@@ -601,7 +605,7 @@ func facetsOnly(f PaymentFilter) bool {
 	rest := f
 	rest.Provider, rest.Status, rest.Currency = "", "", ""
 	rest.After, rest.Before, rest.Limit = nil, nil, 0
-	rest.currencies, rest.wholeEmail = nil, false
+	rest.currencies, rest.wholeEmail, rest.postgres = nil, false, false
 	return reflect.DeepEqual(rest, PaymentFilter{})
 }
 

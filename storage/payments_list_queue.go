@@ -30,7 +30,7 @@ func (db *DB) chooseQueueSets(ctx context.Context, c *paymentConds) (int, error)
 	for _, s := range c.queueSets {
 		var n int
 		args := append(append([]any(nil), s.args...), CountCap+1)
-		if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT DISTINCT payment_id FROM ("+s.ids+") LIMIT ?)", args...).Scan(&n); err != nil {
+		if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT DISTINCT payment_id FROM ("+s.ids+") AS ids LIMIT ?) AS capped", args...).Scan(&n); err != nil {
 			return -1, fmt.Errorf("storage: count payments: %w", err)
 		}
 		if n > CountCap {

@@ -5,7 +5,9 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 
 	"paydesk/providers"
 )
@@ -20,25 +22,83 @@ import (
 const emailPartSQL = `SELECT p.id FROM payments_fts f JOIN payments p ON p.id = f.rowid
 	WHERE payments_fts MATCH ? AND instr(lower(p.customer_email), ?) > 0`
 
+// emailPartPostgresSQL is emailPartSQL on PostgreSQL: the e-mail's own words index
+// (payments_email_words) instead of FTS5's column filter, the query folded as the index
+// is (paydesk_fold; docs/postgres-schema.md).
+const emailPartPostgresSQL = `SELECT p.id FROM payments p
+	WHERE paydesk_words(p.customer_email) @@ paydesk_fold(?)::tsquery AND instr(lower(p.customer_email), ?) > 0`
+
 // wholeEmailSQL tells whether a search is a stored e-mail (one seek of payments_email).
 const wholeEmailSQL = `SELECT EXISTS (SELECT 1 FROM payments WHERE customer_email = ? COLLATE NOCASE)`
 
 // emailSearch returns the subquery and arguments of a search holding "@" that is no
 // stored e-mail as a whole.
-func emailSearch(q string) (string, []any) {
+func emailSearch(q string, postgres bool) (string, []any) {
 	local, domain, _ := strings.Cut(q, "@")
 	expr := ""
 	switch {
 	case ftsExpression(local) != "":
 		// The local part is whole (the "@" follows it): its last word is not a prefix.
 		expr = `customer_email : ` + ftsPhrase(local)
+		if postgres {
+			expr = tsPhrase(local, false)
+		}
 	case ftsExpression(domain) != "":
 		expr = `customer_email : ` + ftsPhrase(domain) + `*`
+		if postgres {
+			expr = tsPhrase(domain, true)
+		}
 	}
 	if expr == "" {
 		return `SELECT id FROM payments WHERE customer_email = ? COLLATE NOCASE`, []any{q}
 	}
+	if postgres {
+		return emailPartPostgresSQL, []any{expr, asciiLower(q)}
+	}
 	return emailPartSQL, []any{expr, asciiLower(q)}
+}
+
+// indexWords splits s as the search index does (PostgreSQL's paydesk_words, SQLite's
+// tokenizer): letters and digits, with '_' and '-' inside words.
+func indexWords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsNumber(r) || r == '_' || r == '-')
+	})
+}
+
+// tsPhrase is ftsPhrase for PostgreSQL: s's index words one after another
+// ('jules' <-> 'thomas31'), the last a prefix when prefix is set; "" when s has no word.
+// Words hold only letters, digits, '_' and '-', so quoting them is enough.
+func tsPhrase(s string, prefix bool) string {
+	words := indexWords(s)
+	if len(words) == 0 {
+		return ""
+	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = "'" + w + "'"
+	}
+	if prefix {
+		parts[len(parts)-1] += ":*"
+	}
+	return strings.Join(parts, " <-> ")
+}
+
+// tsExpression is ftsExpression for PostgreSQL: each word of the search a prefix phrase,
+// joined by &: `jean dup` → `'jean':* & 'dup':*`, "jules.thomas" → `'jules' <-> 'thomas':*`.
+func tsExpression(q string) string {
+	words := strings.FieldsFunc(q, func(r rune) bool { return !ftsToken(r) })
+	words = slices.DeleteFunc(words, func(w string) bool { return strings.Trim(w, "_-@.") == "" })
+	if len(words) > maxFTSTokens {
+		words = words[:maxFTSTokens]
+	}
+	parts := make([]string, 0, len(words))
+	for _, w := range words {
+		if p := tsPhrase(w, true); p != "" {
+			parts = append(parts, "("+p+")")
+		}
+	}
+	return strings.Join(parts, " & ")
 }
 
 // ftsPhrase quotes s as one FTS5 string: the index's tokenizer splits it into a phrase.
@@ -234,10 +294,10 @@ func (db *DB) storedCurrencies(ctx context.Context) ([]string, error) {
 // searchSet returns the subquery of the ids a search finds, and its arguments. currencies
 // are the stored ones, for an amount that names none. (A stored e-mail typed whole is no
 // set: filterConditions makes it a term.)
-func searchSet(q string, currencies []string) (string, []any) {
+func searchSet(q string, currencies []string, postgres bool) (string, []any) {
 	switch {
 	case strings.Contains(q, "@"):
-		return emailSearch(q)
+		return emailSearch(q, postgres)
 	case isLast4(q):
 		return idMatchSQL + `
 			UNION SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''`, []any{q, q, q, q, q, q}
@@ -249,6 +309,14 @@ func searchSet(q string, currencies []string) (string, []any) {
 		if arms, more := amountSearch(a.pairs(currencies)); arms != "" {
 			set += "\n\tUNION " + arms
 			args = append(args, more...)
+		}
+		return set, args
+	}
+	if postgres {
+		if expr := tsExpression(q); expr != "" {
+			set += `
+			UNION SELECT id FROM payments WHERE search_words @@ paydesk_fold(?)::tsquery`
+			args = append(args, expr)
 		}
 		return set, args
 	}

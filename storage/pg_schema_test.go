@@ -1,5 +1,3 @@
-//go:build unix
-
 // The PostgreSQL schema (migrations/postgres/0018_schema.sql) against what the SQLite
 // migrations make: the same writes leave the same summaries, and the search finds the
 // same payments.
@@ -10,80 +8,25 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
+
+	"paydesk/storage/pgtest"
 )
 
-// pgSchemaBin is where the PostgreSQL 15 server programs are (Debian's layout).
-const pgSchemaBin = "/usr/lib/postgresql/15/bin"
-
-// newSchemaPostgres starts a throwaway PostgreSQL server listening on a unix socket only,
-// applies 0018_schema.sql to its postgres database and returns a connection to it. The
-// server is stopped and its files removed when the test ends. initdb refuses to run as
-// root: as root, the server runs as the postgres user. Without the server programs the
-// test is skipped, unless PAYDESK_TEST_ENGINE=postgres says they must be there.
+// newSchemaPostgres applies 0018_schema.sql to a fresh database of the test server
+// (storage/pgtest) and returns a connection to it.
 func newSchemaPostgres(t *testing.T) *pgx.Conn {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(pgSchemaBin, "initdb")); err != nil {
-		if os.Getenv("PAYDESK_TEST_ENGINE") == "postgres" {
-			t.Fatalf("PostgreSQL server programs: %v", err)
-		}
-		t.Skipf("no PostgreSQL server programs in %s", pgSchemaBin)
-	}
-	// Not t.TempDir(): the postgres user must own it, and the socket path must be short.
-	dir, err := os.MkdirTemp("", "paydesk-pgschema-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("remove the server's files: %v", err)
-		}
-	})
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("running as root needs the postgres user: %v", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run := func(name string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(filepath.Join(pgSchemaBin, name), args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out)
-		}
-	}
-	data := filepath.Join(dir, "data")
-	// The C locale orders text by code point, as SQLite's BINARY collation does.
-	run("initdb", "-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C", "-A", "trust")
-	run("pg_ctl", "start", "-w", "-D", data, "-l", filepath.Join(dir, "log"),
-		"-o", "-k "+dir+" -c listen_addresses='' -c fsync=off")
-	t.Cleanup(func() {
-		cmd := exec.Command(filepath.Join(pgSchemaBin, "pg_ctl"), "stop", "-w", "-m", "immediate", "-D", data)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("stop the server: %v\n%s", err, out)
-		}
-	})
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, "host="+dir+" user=postgres dbname=postgres")
+	conn, err := pgx.Connect(ctx, pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +39,22 @@ func newSchemaPostgres(t *testing.T) *pgx.Conn {
 		t.Fatalf("apply 0018_schema.sql: %v", err)
 	}
 	return conn
+}
+
+// newSchemaEngines is a SQLite database and a PostgreSQL one with the same schema. These
+// comparisons run in the PostgreSQL pass of make test (PAYDESK_TEST_ENGINE=postgres).
+func newSchemaEngines(t *testing.T) bothEngines {
+	t.Helper()
+	if !onPostgres() {
+		t.Skip("compares SQLite with PostgreSQL: runs in the PostgreSQL pass (PAYDESK_TEST_ENGINE=postgres)")
+	}
+	lite, err := Open(context.Background(), filepath.Join(t.TempDir(), "paydesk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite.Now = func() time.Time { return testEpoch }
+	t.Cleanup(func() { lite.Close() })
+	return bothEngines{t: t, lite: lite, pg: newSchemaPostgres(t)}
 }
 
 // bothEngines runs the same statements on a SQLite database and a PostgreSQL one.
@@ -201,7 +160,7 @@ const insertPaymentSQL = `INSERT INTO payments (id, public_id, provider, provide
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func TestPostgresSchemaTriggersMatchSQLite(t *testing.T) {
-	e := bothEngines{t: t, lite: newTestDB(t), pg: newSchemaPostgres(t)}
+	e := newSchemaEngines(t)
 	ctx := context.Background()
 	day := func(d int64) int64 { return 20000*dayMs + d*dayMs + 3600000 }
 	pay := func(id int64, provider, status, currency, name string) {
@@ -296,7 +255,7 @@ func TestPostgresSchemaTriggersMatchSQLite(t *testing.T) {
 }
 
 func TestPostgresCompatFunctions(t *testing.T) {
-	e := bothEngines{t: t, lite: newTestDB(t), pg: newSchemaPostgres(t)}
+	e := newSchemaEngines(t)
 	e.same(`SELECT instr('jules.thomas31@mail.example', 'thomas'), instr('abc', 'B'), instr('abc', ''), instr('élan', 'l')`)
 	e.same(`SELECT iif(1 = 1, 5, 0), iif(1 = 2, 'a', 'b'), iif(NULL, 1, 2)`)
 	// (A comparison is 1 or 0 on SQLite, a boolean on PostgreSQL.)
@@ -332,7 +291,7 @@ func TestPostgresCompatFunctions(t *testing.T) {
 }
 
 func TestPostgresSearchMatchesSQLite(t *testing.T) {
-	e := bothEngines{t: t, lite: newTestDB(t), pg: newSchemaPostgres(t)}
+	e := newSchemaEngines(t)
 	for i, p := range [][]string{
 		// public id, provider payment id, session, order, reference, name, e-mail, last 4
 		{"pd_abc123", "p_1", "ps_1", "", "INV-2025-001", "Jules Thomas", "jules.thomas31@mail.example", "4242"},
@@ -423,7 +382,7 @@ func TestPostgresSearchMatchesSQLite(t *testing.T) {
 // ones: each letter between two q's is one word, the same word on both, or splits the
 // same way.
 func TestPostgresWordsFoldAsFTS5(t *testing.T) {
-	e := bothEngines{t: t, lite: newTestDB(t), pg: newSchemaPostgres(t)}
+	e := newSchemaEngines(t)
 	ctx := context.Background()
 	var words []string
 	for _, block := range [][2]rune{{0x20, 0x24f}, {0x370, 0x4ff}, {0x1e00, 0x1eff}} {

@@ -227,7 +227,7 @@ func totalsFromRefunds(ctx context.Context, db *DB, f RefundFilter) ([]CurrencyT
 		return nil, err
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT r.currency, count(*), coalesce(sum(r.amount), 0),
-			coalesce(sum(r.status = 'succeeded'), 0), coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0)`+
+			coalesce(sum(CASE WHEN r.status = 'succeeded' THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0)`+
 		f.aggregateFrom()+where+` GROUP BY r.currency ORDER BY r.currency`, args...)
 	if err != nil {
 		return nil, err
@@ -481,6 +481,11 @@ func (c *refundChanger) step() {
 // updates a refund right after its insert) before and after the summary's triggers.
 func TestRefundDaysFollowChanges(t *testing.T) {
 	for _, order := range []string{"migration order", "refunds_fill_payment last"} {
+		if order != "migration order" && onPostgres() {
+			// PostgreSQL fires a table's triggers in the order of their names, whatever
+			// the order they were made in: there is no other order to try.
+			continue
+		}
 		for seed := range uint64(3) {
 			t.Run(fmt.Sprintf("%s/seed %d", order, seed), func(t *testing.T) {
 				db := newTestDB(t)
@@ -784,23 +789,23 @@ func testMigrationFillsRefundDays(t *testing.T, before string) {
 	// Refunds and decisions as the old schema stored them (its trigger fills the provider).
 	r := rand.New(rand.NewPCG(7, 7))
 	for i := range 30 {
-		res, err := old.Exec(`INSERT INTO payments (public_id, provider, amount, captured, currency, status, customer_name, created_at, updated_at)
-			VALUES (?, ?, 100000, 100000, ?, 'paid', ?, 0, 0)`, fmt.Sprintf("pd_old%d", i), []string{"bpc", "tranzzo"}[i%2],
-			[]string{"EUR", "GBP"}[r.IntN(2)], fmt.Sprintf("Old Customer %d", i))
+		var pid int64
+		err := old.QueryRow(`INSERT INTO payments (public_id, provider, amount, captured, currency, status, customer_name, created_at, updated_at)
+			VALUES (?, ?, 100000, 100000, ?, 'paid', ?, 0, 0) RETURNING id`, fmt.Sprintf("pd_old%d", i), []string{"bpc", "tranzzo"}[i%2],
+			[]string{"EUR", "GBP"}[r.IntN(2)], fmt.Sprintf("Old Customer %d", i)).Scan(&pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pid, _ := res.LastInsertId()
 		for k := range 1 + r.IntN(4) {
-			res, err := old.Exec(`INSERT INTO refunds (payment_id, amount, currency, status, reason, requested_by, requested_at, updated_at)
-				SELECT id, ?, currency, ?, ?, ?, ?, 0 FROM payments WHERE id = ?`, 100+r.Int64N(900), RefundStatuses[r.IntN(len(RefundStatuses))],
+			var rid int64
+			err := old.QueryRow(`INSERT INTO refunds (payment_id, amount, currency, status, reason, requested_by, requested_at, updated_at)
+				SELECT id, ?, currency, ?, ?, ?, ?, 0 FROM payments WHERE id = ? RETURNING id`, 100+r.Int64N(900), RefundStatuses[r.IntN(len(RefundStatuses))],
 				changerReasons[r.IntN(len(changerReasons))], changerStaff[r.IntN(len(changerStaff))],
-				ms(testEpoch.Add(time.Duration(r.IntN(500))*time.Hour)), pid)
+				ms(testEpoch.Add(time.Duration(r.IntN(500))*time.Hour)), pid).Scan(&rid)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if k == 0 && r.IntN(2) == 0 {
-				rid, _ := res.LastInsertId()
 				if _, err := old.Exec(`INSERT INTO refund_approvals (refund_id, decided_by, decision, decided_at, amount, currency, payment_id)
 					SELECT id, ?, ?, 0, amount, currency, payment_id FROM refunds WHERE id = ?`,
 					changerManagers[r.IntN(len(changerManagers))], []string{"approved", "rejected"}[r.IntN(2)], rid); err != nil {
@@ -812,12 +817,12 @@ func testMigrationFillsRefundDays(t *testing.T, before string) {
 	// The same group under several spellings of the same people: one group each in the
 	// summary, whose filters ignore case.
 	for i, by := range []string{"sam@x.test", "SAM@X.TEST", "Sam@X.test"} {
-		res, err := old.Exec(`INSERT INTO refunds (payment_id, amount, currency, status, reason, requested_by, requested_at, updated_at)
-			SELECT id, 10, currency, 'pending', 'duplicate', ?, ?, 0 FROM payments WHERE id = 1`, by, ms(testEpoch))
+		var rid int64
+		err := old.QueryRow(`INSERT INTO refunds (payment_id, amount, currency, status, reason, requested_by, requested_at, updated_at)
+			SELECT id, 10, currency, 'pending', 'duplicate', ?, ?, 0 FROM payments WHERE id = 1 RETURNING id`, by, ms(testEpoch)).Scan(&rid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rid, _ := res.LastInsertId()
 		if i > 0 {
 			if _, err := old.Exec(`INSERT INTO refund_approvals (refund_id, decided_by, decision, decided_at, amount, currency, payment_id)
 				SELECT id, ?, 'approved', 0, amount, currency, payment_id FROM refunds WHERE id = ?`,

@@ -426,7 +426,7 @@ func (q Requester) where(alias string) (string, []any) {
 	case email != "": // a session from before keys: as before them
 		return alias + "requested_by = ? COLLATE NOCASE", []any{email}
 	}
-	return "0", nil
+	return "1 = 0", nil
 }
 
 // RefundByID returns one refund, or ErrNotFound.

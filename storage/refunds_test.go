@@ -20,15 +20,12 @@ var testPaymentSeq atomic.Int64
 func insertTestPayment(t *testing.T, db *DB, provider, currency string, captured int64) int64 {
 	t.Helper()
 	n := testPaymentSeq.Add(1)
-	res, err := db.SQL().Exec(`INSERT INTO payments (public_id, provider, provider_payment_id, amount, captured,
+	var id int64
+	err := db.SQL().QueryRow(`INSERT INTO payments (public_id, provider, provider_payment_id, amount, captured,
 		currency, status, raw_status, customer_name, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'paid', 'succeeded', ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, 'paid', 'succeeded', ?, ?, ?) RETURNING id`,
 		fmt.Sprintf("pd_test%06d", n), provider, fmt.Sprintf("p_%06d", n), captured, captured, currency,
-		fmt.Sprintf("Customer %d", n), ms(testEpoch), ms(testEpoch))
-	if err != nil {
-		t.Fatalf("insert test payment: %v", err)
-	}
-	id, err := res.LastInsertId()
+		fmt.Sprintf("Customer %d", n), ms(testEpoch), ms(testEpoch)).Scan(&id)
 	if err != nil {
 		t.Fatalf("insert test payment: %v", err)
 	}

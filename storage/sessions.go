@@ -88,8 +88,9 @@ func (db *DB) UpdateSession(ctx context.Context, s Session) error {
 	if err := checkSessionHash(s.IDHash); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE sessions SET email = ?, name = ?, data = ?,
-		last_seen = max(last_seen, ?), expires_at = max(expires_at, ?) WHERE id_hash = ?`,
+	res, err := db.db.ExecContext(ctx, db.pick(`UPDATE sessions SET email = ?, name = ?, data = ?,
+		last_seen = max(last_seen, ?), expires_at = max(expires_at, ?) WHERE id_hash = ?`, `UPDATE sessions SET email = ?, name = ?, data = ?,
+		last_seen = greatest(last_seen, ?), expires_at = greatest(expires_at, ?) WHERE id_hash = ?`),
 		s.Email, s.Name, string(s.Data), ms(s.LastSeen), ms(s.ExpiresAt), s.IDHash)
 	if err != nil {
 		return fmt.Errorf("storage: update session: %w", err)
@@ -108,8 +109,9 @@ func (db *DB) TouchSession(ctx context.Context, idHash []byte, seen, expires, no
 	if err := checkSessionHash(idHash); err != nil {
 		return false, err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE sessions SET last_seen = ?, expires_at = max(expires_at, ?)
-		WHERE id_hash = ? AND last_seen <= ?`, ms(seen), ms(expires), idHash, ms(notAfter))
+	res, err := db.db.ExecContext(ctx, db.pick(`UPDATE sessions SET last_seen = ?, expires_at = max(expires_at, ?)
+		WHERE id_hash = ? AND last_seen <= ?`, `UPDATE sessions SET last_seen = ?, expires_at = greatest(expires_at, ?)
+		WHERE id_hash = ? AND last_seen <= ?`), ms(seen), ms(expires), idHash, ms(notAfter))
 	if err != nil {
 		return false, fmt.Errorf("storage: touch session: %w", err)
 	}

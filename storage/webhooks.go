@@ -206,9 +206,16 @@ func (db *DB) SweepWebhooks(ctx context.Context, acceptedBefore, refusedBefore t
 	return total, nil
 }
 
-// DatabaseBytes is the size of the database's content (page count × page size), what
-// a flood of requests would grow.
+// DatabaseBytes is the size of the database's content (page count × page size; on
+// PostgreSQL pg_database_size), what a flood of requests would grow.
 func (db *DB) DatabaseBytes(ctx context.Context) (int64, error) {
+	if db.db.engine == Postgres {
+		var n int64
+		if err := db.db.QueryRowContext(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
+			return 0, fmt.Errorf("storage: database size: %w", err)
+		}
+		return n, nil
+	}
 	var pages, size int64
 	if err := db.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
 		return 0, fmt.Errorf("storage: page count: %w", err)

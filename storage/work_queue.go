@@ -72,7 +72,7 @@ const (
 		(SELECT created_at FROM payments WHERE status = 'unknown' ORDER BY created_at, id LIMIT 1)`
 	// The second state term is the partial index's own WHERE, so that SQLite may use it.
 	queueUnknownOutcomeSQL = `SELECT count(*), min(at) FROM (SELECT payment_id, min(started_at) AS at FROM actions
-		WHERE state = 'unknown' AND state IN ('pending', 'unknown', 'needs_payer', 'failed') GROUP BY payment_id)`
+		WHERE state = 'unknown' AND state IN ('pending', 'unknown', 'needs_payer', 'failed') GROUP BY payment_id) AS firsts`
 	// liveLinksSQL are the payments with a live payer link (payer_links_one_live).
 	liveLinksSQL = `SELECT payment_id FROM payer_links WHERE state IN ('active', 'abandoned')`
 	// The cancelling payments (a kept count) less those with a live link (a join from the
@@ -87,7 +87,7 @@ const (
 			ORDER BY created_at, id LIMIT 1)`
 	queueLinksSQL         = `SELECT count(*), min(created_at) FROM payer_links WHERE state = ?`
 	queueApprovalsSQL     = `SELECT count(*), min(requested_at) FROM refunds WHERE status = 'awaiting_approval' AND approval_expires_at > ?`
-	queueFailuresSQL      = `SELECT count(*), min(at) FROM (SELECT payment_id, min(at) AS at FROM (` + failedSinceSQL + `) GROUP BY payment_id)`
+	queueFailuresSQL      = `SELECT count(*), min(at) FROM (SELECT payment_id, min(at) AS at FROM (` + failedSinceSQL + `) AS failed GROUP BY payment_id) AS firsts`
 	queueAnomaliesSQL     = `SELECT count(*), min(since) FROM payment_anomalies`
 	queueMyDecidedSQLHead = `SELECT count(*), min(a.decided_at) FROM refund_approvals a CROSS JOIN refunds r ON r.id = a.refund_id
 		WHERE a.decided_at >= ? AND `

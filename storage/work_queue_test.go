@@ -63,12 +63,12 @@ func TestWorkQueue(t *testing.T) {
 	// one of ann's decided two days ago and one of bob's.
 	refundFail := pay("paid", -10*day)
 	refund := func(pid int64, status, by string, updated time.Duration) int64 {
-		res, err := x.Exec(`INSERT INTO refunds (payment_id, amount, currency, status, requested_by, requested_at, approval_expires_at, updated_at)
-			VALUES (?, 100, 'EUR', ?, ?, ?, ?, ?)`, pid, status, by, at(updated-time.Hour), at(time.Hour), at(updated))
+		var id int64
+		err := x.QueryRow(`INSERT INTO refunds (payment_id, amount, currency, status, requested_by, requested_at, approval_expires_at, updated_at)
+			VALUES (?, 100, 'EUR', ?, ?, ?, ?, ?) RETURNING id`, pid, status, by, at(updated-time.Hour), at(time.Hour), at(updated)).Scan(&id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, _ := res.LastInsertId()
 		return id
 	}
 	refund(refundFail, "failed", "ann@x", -day)
@@ -140,7 +140,7 @@ func checkStatusCounts(t *testing.T, db *DB) {
 	var diff int
 	err := db.SQL().QueryRow(`SELECT count(*) FROM (
 		SELECT status, count(*) AS n FROM payments GROUP BY status
-		EXCEPT SELECT status, sum(n) FROM payment_counts GROUP BY status HAVING sum(n) <> 0)`).Scan(&diff)
+		EXCEPT SELECT status, sum(n) FROM payment_counts GROUP BY status HAVING sum(n) <> 0) AS differing`).Scan(&diff)
 	if err != nil {
 		t.Fatal(err)
 	}

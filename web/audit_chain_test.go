@@ -3,19 +3,19 @@ package web
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"paydesk/ops"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 )
 
 // TestAuditChainStatusBudget: a verification that does not finish within its budget is
 // not retried for a minute, and the page falls back to the last complete result.
 func TestAuditChainStatusBudget(t *testing.T) {
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 	"paydesk/web"
 )
 
@@ -41,7 +41,7 @@ func FuzzParsePaymentFilter(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	db, err := storage.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(f))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 	"paydesk/web"
 	"paydesk/web/auth"
 	"paydesk/web/devidp"
@@ -77,7 +77,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	h := &harness{t: t, clock: opstest.NewWallClock()}
 	quiet := slog.New(slog.DiscardHandler)
 
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "paydesk.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type Metrics struct {
 	reconciled      *prometheus.CounterVec
 	reconcileRuns   *prometheus.CounterVec
 	pageCacheHits   *prometheus.CounterVec
+	jobs            *prometheus.GaugeVec
 	// the two children of pageCacheHits, looked up once: every list page counts one
 	pageCacheHit, pageCacheMiss prometheus.Counter
 }
@@ -87,9 +88,13 @@ func NewMetrics() *Metrics {
 			Name: "paydesk_page_cache_lookups_total",
 			Help: "Payments list pages asked of the page cache, by result (hit: served without a query; miss: rendered).",
 		}, []string{"result"}),
+		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paydesk_background_job_held",
+			Help: "1 for each background job this instance runs now (reconciler, maintenance), 0 for one another instance runs: across instances each job sums to 1.",
+		}, []string{"job"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.providerCalls, m.providerLatency, m.providerRetries, m.circuit,
-		m.actions, m.webhooks, m.reconciled, m.reconcileRuns, m.pageCacheHits,
+		m.actions, m.webhooks, m.reconciled, m.reconcileRuns, m.pageCacheHits, m.jobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, n := range providers.Names {
 		m.CircuitState(n, resilient.Closed)
@@ -105,6 +110,15 @@ func (m *Metrics) Handler() http.Handler {
 
 // Registry is where the metrics live (tests read it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// JobHeld records whether this instance runs a background job (storage.JobLeader's OnChange).
+func (m *Metrics) JobHeld(job string, held bool) {
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.jobs.WithLabelValues(job).Set(v)
+}
 
 // pageCache counts one lookup in the page cache.
 func (m *Metrics) pageCache(hit bool) {

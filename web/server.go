@@ -62,8 +62,9 @@ type Server struct {
 	routes []Route
 
 	metrics *Metrics
-	pages   *pageCache // rendered list pages; nil when off
-	turns   turns      // signed-in pages worked out at once (turns.go); nil: no limit
+	pages   *pageCache         // rendered list pages; nil when off
+	turns   turns              // signed-in pages worked out at once (turns.go); nil: no limit
+	jobs    *storage.JobLeader // the background jobs of this instance (WatchJobs); nil: none shown
 }
 
 // New checks the configuration and builds the server around the Desk.

@@ -27,7 +27,7 @@ func (s *Server) webhookHandler(provider providers.Name) http.HandlerFunc {
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				if res := s.desk.WebhookTooLarge(provider, source); res.Kind == ops.WebhookLimited {
+				if res := s.desk.WebhookTooLarge(r.Context(), provider, source); res.Kind == ops.WebhookLimited {
 					webhookLimited(w, res)
 					return
 				}

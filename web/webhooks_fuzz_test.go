@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"paydesk/providers/powens"
 	"paydesk/providers/tranzzo"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 	"paydesk/web"
 )
 
@@ -30,7 +30,7 @@ import (
 // payment ever moves back to an earlier status.
 func FuzzWebhooks(f *testing.F) {
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(f))
 	if err != nil {
 		f.Fatal(err)
 	}

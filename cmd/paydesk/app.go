@@ -45,6 +45,13 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 			log.Error("audit", "kind", kind, "err", err)
 		}
 	}
+	// Several instances share one PostgreSQL database: they share the failed sign-in budget
+	// too. One process serves a SQLite file: its memory is enough, and a write there would
+	// empty the page cache.
+	var limits auth.RateLimits
+	if db.Engine() == storage.Postgres {
+		limits = db
+	}
 	a, err := auth.New(ctx, auth.Config{
 		IssuerURL: issuer, ClientID: clientID, ClientSecret: clientSecret,
 		RedirectURL: c.BaseURL + "/auth/callback", Scopes: c.OIDCScopes, GroupsClaim: c.GroupsClaim,
@@ -52,6 +59,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 		StepUpMaxAge: c.StepUpMaxAge, IdleTimeout: c.SessionIdle, AbsoluteTimeout: c.SessionMax,
 		HashKey: sec.hashKey, BlockKey: sec.blockKey, Secure: !demoMode,
 		Sessions:              db, // sessions are records in the database (web/auth/store.go)
+		RateLimits:            limits,
 		PostLogoutRedirectURL: c.BaseURL + auth.SignedOutPath,
 		ProviderLogout:        c.OIDCProviderLogout,
 		LoginPath:             "/auth/login",

@@ -65,6 +65,7 @@ type Config struct {
 	PageConcurrency int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
 
 	ReconcileEvery time.Duration // PAYDESK_RECONCILE_EVERY
+	JobRetry       time.Duration // PAYDESK_JOB_RETRY: how often background jobs are taken over and checked (several instances)
 	Instance       string        // PAYDESK_INSTANCE: the Paydesk-Instance response header (instance.go)
 	MetricsAddr    string        // PAYDESK_METRICS_ADDR
 	Profiling      bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
@@ -160,6 +161,7 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		ProviderTimeout: dur("PAYDESK_PROVIDER_TIMEOUT", 10*time.Second),
 	}
 	c.ReconcileEvery = dur("PAYDESK_RECONCILE_EVERY", time.Minute)
+	c.JobRetry = dur("PAYDESK_JOB_RETRY", 5*time.Second)
 	c.MetricsAddr = str("PAYDESK_METRICS_ADDR", "")
 	c.Instance = str("PAYDESK_INSTANCE", "")
 	if err := checkInstance(c.Instance); err != nil {

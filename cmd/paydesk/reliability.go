@@ -38,8 +38,12 @@ func (g guarded) client(timeout time.Duration) *http.Client {
 }
 
 // background runs what a serving Paydesk runs besides HTTP: the reconciler (at once,
-// then every c.ReconcileEvery) and, when c.MetricsAddr is set, the metrics listener. The
-// returned stop waits for both to end; call it before closing the database.
+// then every c.ReconcileEvery), maintenance and, when c.MetricsAddr is set, the metrics
+// listener. The reconciler and maintenance are background jobs: with several instances on
+// one PostgreSQL database each runs on one instance at a time, and another takes it over
+// within c.JobRetry when that one dies (storage.JobLeader; docs/postgres.md). Every job
+// added later runs through jobs.Run the same way. The returned stop waits for all of them
+// to end; call it before closing the database.
 func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 3)
@@ -60,16 +64,18 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 			}
 		}()
 	}
+	jobs := srv.Desk().Store().JobLeader(c.JobRetry, log)
+	srv.WatchJobs(jobs)
 	running++
 	go func() {
 		defer func() { done <- struct{}{} }()
-		srv.Desk().RunReconciler(ctx, c.ReconcileEvery)
+		jobs.Run(ctx, "reconciler", func(ctx context.Context) { srv.Desk().RunReconciler(ctx, c.ReconcileEvery) })
 	}()
-	// Expiry of unanswered approvals and payer links.
+	// Expiry of unanswered approvals and payer links, sweeps.
 	running++
 	go func() {
 		defer func() { done <- struct{}{} }()
-		srv.Desk().RunMaintenance(ctx, time.Minute)
+		jobs.Run(ctx, "maintenance", func(ctx context.Context) { srv.Desk().RunMaintenance(ctx, time.Minute) })
 	}()
 	return func() {
 		cancel()

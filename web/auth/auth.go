@@ -35,6 +35,8 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
+
+	"paydesk/storage"
 )
 
 // Role is what a user may do in Paydesk. A user may hold several; their rights add up.
@@ -175,7 +177,12 @@ type Config struct {
 	Secure   bool   // the cookies' Secure flag; off only for the demo on loopback
 
 	// Sessions keeps the sessions on the server (required): the database, *storage.DB.
+	// Every instance on one database sees the others' sessions and sign-outs at once.
 	Sessions SessionRecords
+	// RateLimits, when set, shares each source address's budget of failed sign-in
+	// callbacks with every instance of the database (*storage.DB on PostgreSQL); nil keeps
+	// it in this process's memory only (one instance: SQLite).
+	RateLimits RateLimits
 
 	CookieName string // default "paydesk_session"; the sign-in flow uses CookieName+"_login"
 	LoginPath  string // where Login is mounted; default "/login"
@@ -484,6 +491,12 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	a.sessions = &dbStore{records: cfg.Sessions, options: a.store.Options, now: cfg.Now,
 		idle: cfg.IdleTimeout, absolute: cfg.AbsoluteTimeout, recent: map[string]recentRecord{}}
+	// On PostgreSQL the data version hears other instances' commits a moment after them
+	// (a notification): a sign-out there must end the session here at once, so the record
+	// is read at every request (store.go, lagging).
+	if e, ok := cfg.Sessions.(interface{ Engine() storage.Engine }); ok && e.Engine() == storage.Postgres {
+		a.sessions.lagging = true
+	}
 	return a, nil
 }
 

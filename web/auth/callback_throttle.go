@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"paydesk/storage"
 )
 
 // Failed sign-in callbacks are anonymous and cheap to send, and each used to write one
@@ -26,8 +29,24 @@ const (
 	maxFailureSources = 10000
 )
 
+// RateLimits is a rate-limit budget every instance shares through the database
+// (*storage.DB; Config.RateLimits).
+type RateLimits interface {
+	// SpendRate spends one token of key's budget, reporting false when none was left.
+	SpendRate(ctx context.Context, key string, lim storage.RateLimit, now time.Time) (bool, time.Duration, error)
+	// RateLimited reports whether key's budget has no token left, spending nothing.
+	RateLimited(ctx context.Context, key string, lim storage.RateLimit, now time.Time) (bool, time.Duration, error)
+}
+
+// failureBudget is a source's failures as a shared budget: the same as in memory.
+var failureBudget = storage.RateLimit{Every: failureEvery, Burst: failureBurst}
+
 // failureThrottle counts and limits failed callbacks per source address. It is safe for
-// concurrent use.
+// concurrent use. With several instances (Config.RateLimits) the limit is also kept in
+// the database, shared: a callback is refused unread when this instance's memory says the
+// source spent its failures (no query then: a flood past the limit costs the database
+// nothing) or, failing that, when the shared budget says the instances together did; a
+// failure spends both. The per-minute audit summaries stay per instance.
 type failureThrottle struct {
 	mu      sync.Mutex
 	sources map[string]*failureSource
@@ -157,10 +176,37 @@ func (t *failureThrottle) flushDue(now time.Time) (due []failureSummary, waiting
 	return due, waiting
 }
 
+// limited reports whether r's source has spent its failed callbacks: in this process's
+// memory first, then in the budget every instance shares. A shared budget that cannot be
+// read limits nothing (this process's limit still holds).
+func (a *Auth) limited(r *http.Request) bool {
+	src, now := sourceOf(r), a.cfg.Now()
+	if a.failures.limited(src, now) {
+		return true
+	}
+	if a.cfg.RateLimits == nil {
+		return false
+	}
+	limited, _, err := a.cfg.RateLimits.RateLimited(r.Context(), failureKey(src), failureBudget, now)
+	if err != nil {
+		a.cfg.Logger.Error("auth: read the shared sign-in failure budget", "error", err)
+	}
+	return limited
+}
+
+// failureKey is a source's key in the shared budgets.
+func failureKey(src string) string { return "sign-in-failures:" + src }
+
 // failed counts a failed callback of r's source and audits it as the throttle says: at
 // once when it is the first of its source's minute, else later in its minute's summary.
+// A failure that was not refused unread also spends the shared budget, if any.
 func (a *Auth) failed(r *http.Request, message string, limited bool) {
 	src := sourceOf(r)
+	if !limited && a.cfg.RateLimits != nil {
+		if _, _, err := a.cfg.RateLimits.SpendRate(r.Context(), failureKey(src), failureBudget, a.cfg.Now()); err != nil {
+			a.cfg.Logger.Error("auth: spend the shared sign-in failure budget", "error", err)
+		}
+	}
 	auditNow, due := a.failures.record(src, a.cfg.Now(), message, limited)
 	a.auditSummaries(due)
 	if auditNow {

@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"paydesk/ops/opstest"
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 	"paydesk/web/auth"
 	"paydesk/web/devidp"
 	"paydesk/web/devidp/idptest"
@@ -119,7 +119,7 @@ type serving struct{ http.Handler }
 // openSessionDB opens a fresh database for the sessions, on the test's clock.
 func openSessionDB(t *testing.T, clock *opstest.Clock) *storage.DB {
 	t.Helper()
-	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "paydesk.db"))
+	db, err := storage.Open(context.Background(), storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

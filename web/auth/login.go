@@ -135,7 +135,7 @@ func refuse(safe string, detail error) *signInError { return &signInError{safe: 
 // with the same page, unread, and a flood is audited as one row per source and minute.
 func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if a.failures.limited(sourceOf(r), a.cfg.Now()) {
+	if a.limited(r) {
 		se := refuse("too many failed sign-ins came from your network; wait a minute and sign in again", nil)
 		a.failed(r, se.safe, true)
 		a.errorPage(w, r, http.StatusTooManyRequests, se)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"paydesk/storage"
+	"paydesk/storage/storagetest"
 	"paydesk/web/auth"
 )
 
@@ -375,8 +376,14 @@ func TestRecordReadAgainOnlyAfterACommit(t *testing.T) {
 			t.Fatal("signed out with nothing changed")
 		}
 	}
-	if n := records.reads.Load() - before; n != 0 {
-		t.Errorf("5 requests with nothing committed read the record %d times; want 0", n)
+	// On PostgreSQL every request reads its record: another instance's sign-out reaches
+	// this one's data version only when its notification arrives (web/auth/store.go).
+	idle := int64(0)
+	if storagetest.Postgres() {
+		idle = 5
+	}
+	if n := records.reads.Load() - before; n != idle {
+		t.Errorf("5 requests with nothing committed read the record %d times; want %d", n, idle)
 	}
 	// Ended behind the store's back (plain SQL, as another process would): the version
 	// moves, the record is read again, and it is gone.
@@ -389,7 +396,7 @@ func TestRecordReadAgainOnlyAfterACommit(t *testing.T) {
 	if b.me().SignedIn {
 		t.Error("signed in after the record was deleted by another connection")
 	}
-	if n := records.reads.Load() - before; n != 1 {
-		t.Errorf("after the commit the record was read %d times; want 1", n)
+	if n := records.reads.Load() - before; n != idle+1 {
+		t.Errorf("after the commit the record was read %d times; want %d", n, idle+1)
 	}
 }

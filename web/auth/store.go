@@ -48,9 +48,13 @@ const (
 // wherever its cookie is, copies included.
 //
 // Reading is one point query on the primary key per request (gorilla's registry keeps
-// the session for the rest of the request) — or none, when the database's data version
-// has not moved since this process last read the record (nothing was committed since,
-// by any process: an ended session moves it). Saving an existing session updates its
+// the session for the rest of the request) — or none, on SQLite, when the database's data
+// version has not moved since this process last read the record (nothing was committed
+// since, by any process: an ended session moves it). On PostgreSQL the version hears other
+// instances' commits only when their notification arrives, so the record is always read:
+// a sign-out on one instance ends the session on every other at once. Nothing else about
+// a session lives in one process: the record is the session, and the sign-in flow's
+// cookie is sealed with keys every instance shares (PAYDESK_SESSION_HASH_KEY, _BLOCK_KEY). Saving an existing session updates its
 // record and sends no cookie; a session without an id (a new one, or one renewed at
 // sign-in) gets a new id, a new record and the cookie.
 type dbStore struct {
@@ -59,6 +63,9 @@ type dbStore struct {
 	now     func() time.Time
 	// idle and absolute are the expiries, to write expires_at (what the sweep deletes by).
 	idle, absolute time.Duration
+	// lagging: the data version learns of other instances' commits after them
+	// (PostgreSQL's notifications), so it cannot prove a record unchanged: read it always.
+	lagging bool
 
 	// recent keeps, for each session read lately, the record and when it was read. It is
 	// used only when the database fails to answer (an error, not "no such session"),
@@ -113,7 +120,7 @@ func (st *dbStore) New(r *http.Request, name string) (*sessions.Session, error) 
 	}
 	h := hashSessionID(c.Value)
 	version := int64(-1)
-	if vr, ok := st.records.(versionReader); ok {
+	if vr, ok := st.records.(versionReader); ok && !st.lagging {
 		if v, err := vr.DataVersion(r.Context()); err == nil {
 			version = v
 		}
