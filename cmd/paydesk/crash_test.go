@@ -598,9 +598,27 @@ func (b *crashBrowser) submitRefund(p storage.Payment, key, amount string) error
 	if err != nil {
 		return err
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusSeeOther {
-		return errors.New(res.Status)
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK, http.StatusSeeOther:
+		return nil
+	case http.StatusUnprocessableEntity:
+		page, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%w: %s", errRefundRefused, formProblem(page))
 	}
-	return nil
+	return errors.New(res.Status)
+}
+
+// errRefundRefused: the form came back with a problem (422), nothing was recorded.
+var errRefundRefused = errors.New("refund refused")
+
+// formError finds the problem a form shows.
+var formError = regexp.MustCompile(`(?s)class="[^"]*(?:error|problem)[^"]*"[^>]*>(.{0,300}?)<`)
+
+// formProblem is the first problem a returned form shows, for messages.
+func formProblem(page []byte) string {
+	if m := formError.FindSubmatch(page); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	return "(no message found)"
 }
