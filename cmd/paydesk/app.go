@@ -71,7 +71,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 	}
 	desk, err := ops.New(ops.Config{
 		BaseURL: c.BaseURL, LinkSecret: sec.linkSecret, Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
-		Accounts: accounts, Webhooks: c.unconfiguredWebhooks(), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log),
+		Accounts: accounts, Webhooks: c.unconfiguredWebhooks(), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log), ReconcileGrace: c.ReconcileGrace,
 		WebhookRefusalsPerMinute: c.WebhookRefusedPerMinute, WebhookTrustedProxies: c.WebhookTrustedProxies,
 		WebhookRetention: c.WebhookRetention, WebhookRefusedRetention: c.WebhookRefusedRetention,
 	}, db, nil, log)
@@ -84,11 +84,15 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 	}, desk, a, log)
 }
 
+// providerCallMargin is what a provider's HTTP client allows beyond PAYDESK_PROVIDER_TIMEOUT
+// (the hard limit of one call: reading a slow answer's body included).
+const providerCallMargin = 5 * time.Second
+
 // realAccounts builds the client of every configured account, each behind its own
 // resilience guard (reliability.go: one account's outage does not open another's
 // circuit), and its webhook receiver, which follows hints through that client.
 func realAccounts(c Config) ([]ops.Account, error) {
-	hcTimeout := c.ProviderTimeout + 5*time.Second
+	hcTimeout := c.ProviderTimeout + providerCallMargin
 	var out []ops.Account
 	for _, a := range c.Accounts {
 		g := newGuarded(a.Provider, c.metrics)

@@ -65,7 +65,11 @@ type Config struct {
 	PageConcurrency int // PAYDESK_PAGE_CONCURRENCY: pages worked out at once (0: one per core, -1: no limit)
 
 	ReconcileEvery time.Duration // PAYDESK_RECONCILE_EVERY
+	// ReconcileGrace is PAYDESK_RECONCILE_GRACE: how long a pending action is left to its
+	// call in flight before the reconciler reads the provider (ops.Config.ReconcileGrace).
+	ReconcileGrace time.Duration
 	JobRetry       time.Duration // PAYDESK_JOB_RETRY: how often background jobs are taken over and checked (several instances)
+	Instance       string        // PAYDESK_INSTANCE: the Paydesk-Instance response header (instance.go)
 	MetricsAddr    string        // PAYDESK_METRICS_ADDR
 	Profiling      bool          // PAYDESK_PPROF=1: Go's profiles on the metrics listener
 	TestCrashAt    string        // PAYDESK_TEST_CRASH_AT (crash tests only)
@@ -160,8 +164,18 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		ProviderTimeout: dur("PAYDESK_PROVIDER_TIMEOUT", 10*time.Second),
 	}
 	c.ReconcileEvery = dur("PAYDESK_RECONCILE_EVERY", time.Minute)
+	c.ReconcileGrace = dur("PAYDESK_RECONCILE_GRACE", 2*time.Minute)
+	// A call in flight lasts at most the provider timeout plus the HTTP client's margin
+	// (realAccounts): a shorter grace could settle a refund the provider is still making.
+	if limit := c.ProviderTimeout + providerCallMargin; c.ReconcileGrace <= limit {
+		errs = append(errs, fmt.Errorf("PAYDESK_RECONCILE_GRACE=%s: must be longer than a provider call can last (PAYDESK_PROVIDER_TIMEOUT + %s = %s)", c.ReconcileGrace, providerCallMargin, limit))
+	}
 	c.JobRetry = dur("PAYDESK_JOB_RETRY", 5*time.Second)
 	c.MetricsAddr = str("PAYDESK_METRICS_ADDR", "")
+	c.Instance = str("PAYDESK_INSTANCE", "")
+	if err := checkInstance(c.Instance); err != nil {
+		errs = append(errs, err)
+	}
 	c.TestCrashAt = str("PAYDESK_TEST_CRASH_AT", "")
 	switch v := str("PAYDESK_PPROF", ""); v {
 	case "", "0":

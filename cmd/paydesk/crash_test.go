@@ -55,6 +55,13 @@ type crashEnv struct {
 	// killOnChange, when set, is killed by the next change a simulator makes (the
 	// provider has acted; its answer is not written yet).
 	killOnChange atomic.Pointer[paydeskProcess]
+	// refundCalls counts the refund requests the simulators received.
+	refundCalls atomic.Int64
+	// refundDelay holds each refund at the simulators this long (nanoseconds) before it
+	// is made: a refund in flight, for the shutdown test.
+	refundDelay atomic.Int64
+	// transport is the browsers' (nil: the default; the proxy test's trusts its certificate).
+	transport http.RoundTripper
 }
 
 func TestCrashDuringRefundLeavesNoRefundDoubledOrMissing(t *testing.T) {
@@ -139,26 +146,76 @@ func TestCrashDuringRefundLeavesNoRefundDoubledOrMissing(t *testing.T) {
 
 func newCrashEnv(t *testing.T) *crashEnv {
 	t.Helper()
-	dir := t.TempDir()
-	env := &crashEnv{t: t, dir: dir, db: filepath.Join(dir, "paydesk.db"), bin: filepath.Join(dir, "paydesk")}
-	build := exec.Command("go", "build", "-tags=sqlite_fts5", "-buildvcs=false", "-o", env.bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	// A port that stays the same across restarts: the OpenID redirect is registered for it.
+	addr := freeAddr(t)
+	env := newProcessEnv(t, "http://"+addr)
+	env.addr, env.base = addr, "http://"+addr
+	return env
+}
+
+// builtBinary is the binary the tests run, built once per test binary (TestMain removes it).
+var builtBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// paydeskBinary builds the binary once and returns its path.
+func paydeskBinary(t *testing.T) string {
+	t.Helper()
+	b := &builtBinary
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "paydesk-bin-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "paydesk")
+		out, err := exec.Command("go", "build", "-tags=sqlite_fts5", "-buildvcs=false", "-o", b.path, ".").CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// removeBinary removes the built binary (TestMain, after the tests).
+func removeBinary() {
+	if builtBinary.dir != "" {
+		os.RemoveAll(builtBinary.dir)
+	}
+}
+
+// freeAddr is a loopback address with a port free at the time of the call.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.addr = ln.Addr().String()
-	ln.Close()
-	env.base = "http://" + env.addr
+	defer ln.Close()
+	return ln.Addr().String()
+}
 
+// newProcessEnv builds the binary, the OpenID provider (accepting a sign-in for each of
+// bases) and the simulators; the database is a SQLite file until the caller names another.
+func newProcessEnv(t *testing.T, bases ...string) *crashEnv {
+	t.Helper()
+	dir := t.TempDir()
+	env := &crashEnv{t: t, dir: dir, db: filepath.Join(dir, "paydesk.db"), bin: paydeskBinary(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	client := devidp.Client{ID: "paydesk", Secret: "crash-oidc-secret"}
+	for _, b := range bases {
+		client.RedirectURIs = append(client.RedirectURIs, b+"/auth/callback")
+		client.PostLogoutRedirectURIs = append(client.PostLogoutRedirectURIs, b+"/", b+"/signed-out")
+	}
+	var err error
 	env.idp, err = devidp.Start(ctx, devidp.Config{
 		Users:   devidp.DemoUsers(),
-		Clients: []devidp.Client{{ID: "paydesk", Secret: "crash-oidc-secret", RedirectURIs: []string{env.base + "/auth/callback"}, PostLogoutRedirectURIs: []string{env.base + "/"}}},
+		Clients: []devidp.Client{client},
 		Logger:  slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -173,10 +230,21 @@ func newCrashEnv(t *testing.T) *crashEnv {
 	env.bpc = bpc.NewSimulator(bpc.SimConfig{APIKey: "crash-bpc-key", OnChange: func(string, []byte) { kill() }})
 	env.tranzzo = tranzzo.NewSimulator(tranzzo.SimConfig{POSID: tranzzo.DemoPOSID, APIKey: "tz-key", APISecret: "tz-secret", EndpointsKey: "tz-endpoints",
 		OnChange: func([]byte, []byte) { kill() }})
+	// Each refund Paydesk asks of a simulator is counted: the provider must be called once
+	// per refund, never twice.
+	counted := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "refund") {
+				env.refundCalls.Add(1)
+				time.Sleep(time.Duration(env.refundDelay.Load()))
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	for _, s := range []struct {
 		h   http.Handler
 		url *string
-	}{{env.bpc, &env.bpcURL}, {env.tranzzo, &env.tzURL}} {
+	}{{counted(env.bpc), &env.bpcURL}, {counted(env.tranzzo), &env.tzURL}} {
 		srv := httptest.NewServer(s.h)
 		t.Cleanup(srv.Close)
 		*s.url = srv.URL
@@ -319,6 +387,8 @@ func (e *crashEnv) succeededRefunds(t *testing.T, p storage.Payment) map[string]
 // paydeskProcess is one run of the binary.
 type paydeskProcess struct {
 	env    *crashEnv
+	addr   string // where it listens
+	base   string // http://addr
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
@@ -329,10 +399,17 @@ type paydeskProcess struct {
 // start runs `paydesk serve` and waits until it is ready.
 func (e *crashEnv) start(t *testing.T, crashAt string) *paydeskProcess {
 	t.Helper()
+	return e.startOn(t, e.addr, e.base, crashAt)
+}
+
+// startOn runs `paydesk serve` on addr, reached at base, with the environment's
+// settings and extra variables (NAME=value, later ones win), and waits until it is ready.
+func (e *crashEnv) startOn(t *testing.T, addr, base, crashAt string, extra ...string) *paydeskProcess {
+	t.Helper()
 	key := func(b byte) string { return hex.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
 	cmd := exec.Command(e.bin, "serve")
 	cmd.Env = append(os.Environ(),
-		"PAYDESK_ADDR="+e.addr, "PAYDESK_BASE_URL="+e.base, "PAYDESK_DB="+e.db, "PAYDESK_LOG_LEVEL=info",
+		"PAYDESK_ADDR="+addr, "PAYDESK_BASE_URL="+base, "PAYDESK_DB="+e.db, "PAYDESK_LOG_LEVEL=info",
 		"PAYDESK_OIDC_ISSUER="+e.idp.Issuer(), "PAYDESK_OIDC_CLIENT_ID=paydesk", "PAYDESK_OIDC_CLIENT_SECRET=crash-oidc-secret",
 		"PAYDESK_ROLE_GROUPS="+devidp.DemoRoleMap(),
 		"PAYDESK_SESSION_HASH_KEY="+key(1), "PAYDESK_SESSION_BLOCK_KEY="+key(2), "PAYDESK_LINK_SECRET="+key(3),
@@ -341,7 +418,8 @@ func (e *crashEnv) start(t *testing.T, crashAt string) *paydeskProcess {
 		"PAYDESK_TRANZZO_API_KEY=tz-key", "PAYDESK_TRANZZO_API_SECRET=tz-secret", "PAYDESK_TRANZZO_ENDPOINTS_KEY=tz-endpoints",
 		"PAYDESK_PROVIDER_TIMEOUT=5s", "PAYDESK_TEST_CRASH_AT="+crashAt,
 	)
-	p := &paydeskProcess{env: e, cmd: cmd, exited: make(chan struct{}), log: &bytes.Buffer{}}
+	cmd.Env = append(cmd.Env, extra...)
+	p := &paydeskProcess{env: e, addr: addr, base: "http://" + addr, cmd: cmd, exited: make(chan struct{}), log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.writer(), p.writer()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -358,7 +436,7 @@ func (e *crashEnv) start(t *testing.T, crashAt string) *paydeskProcess {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get(e.base + "/readyz")
+		res, err := http.Get(p.base + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -450,12 +528,19 @@ var (
 	crashFormKey = regexp.MustCompile(`name="idempotency_key" value="([0-9a-f]{32})"`)
 )
 
-// signIn signs in through the OpenID provider's login form.
+// signIn signs in to the process through the OpenID provider's login form.
 func (p *paydeskProcess) signIn(t *testing.T, user string) *crashBrowser {
 	t.Helper()
+	return p.env.signIn(t, p.base, user)
+}
+
+// signIn signs in to the Paydesk at base (a process, or a proxy in front of several).
+func (e *crashEnv) signIn(t *testing.T, base, user string) *crashBrowser {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	b := &crashBrowser{c: &http.Client{Jar: secureAnywhere{jar}, Timeout: 30 * time.Second}, base: p.env.base}
-	res, err := b.c.Get(b.base + "/auth/login?next=/payments")
+	b := &crashBrowser{c: &http.Client{Jar: secureAnywhere{jar}, Timeout: 30 * time.Second, Transport: e.transport}, base: base}
+	// The settings page: a signed-in page that reads no payment.
+	res, err := b.c.Get(b.base + "/auth/login?next=/settings")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +557,7 @@ func (p *paydeskProcess) signIn(t *testing.T, user string) *crashBrowser {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.Request.URL.Host != p.env.addr || res.StatusCode != http.StatusOK {
+	if res.Request.URL.Scheme+"://"+res.Request.URL.Host != base || res.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in ended with %d at %s", res.StatusCode, res.Request.URL)
 	}
 	return b
@@ -482,24 +567,58 @@ func (p *paydeskProcess) signIn(t *testing.T, user string) *crashBrowser {
 // key and the error of the submission (a killed process answers none).
 func (b *crashBrowser) refund(t *testing.T, p storage.Payment, amount string) (string, error) {
 	t.Helper()
-	res, err := b.c.Get(b.base + "/payments/" + p.PublicID + "/refund")
+	key, err := b.refundForm(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return key, b.submitRefund(p, key, amount)
+}
+
+// errNoRefundForm: the payment page came in place of the form (an action is open).
+var errNoRefundForm = errors.New("no refund form")
+
+// refundForm opens the refund form of p and returns its idempotency key.
+func (b *crashBrowser) refundForm(p storage.Payment) (string, error) {
+	res, err := b.c.Get(b.base + "/payments/" + p.PublicID + "/refund")
+	if err != nil {
+		return "", err
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	m := crashFormKey.FindSubmatch(page)
 	if m == nil {
-		t.Fatalf("no refund form (%d): %.500s", res.StatusCode, page)
+		return "", fmt.Errorf("%w (%d): %.500s", errNoRefundForm, res.StatusCode, page)
 	}
-	key := string(m[1])
-	res, err = b.c.PostForm(b.base+"/payments/"+p.PublicID+"/refund", url.Values{"amount": {amount}, "reason": {"requested_by_customer"}, "idempotency_key": {key}})
+	return string(m[1]), nil
+}
+
+// submitRefund submits the refund form of p with its key.
+func (b *crashBrowser) submitRefund(p storage.Payment, key, amount string) error {
+	res, err := b.c.PostForm(b.base+"/payments/"+p.PublicID+"/refund", url.Values{"amount": {amount}, "reason": {"requested_by_customer"}, "idempotency_key": {key}})
 	if err != nil {
-		return key, err
+		return err
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return key, errors.New(res.Status)
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK, http.StatusSeeOther:
+		return nil
+	case http.StatusUnprocessableEntity:
+		page, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("%w: %s", errRefundRefused, formProblem(page))
 	}
-	return key, nil
+	return errors.New(res.Status)
+}
+
+// errRefundRefused: the form came back with a problem (422), nothing was recorded.
+var errRefundRefused = errors.New("refund refused")
+
+// formError finds the problem a form shows.
+var formError = regexp.MustCompile(`(?s)class="[^"]*(?:error|problem)[^"]*"[^>]*>(.{0,300}?)<`)
+
+// formProblem is the first problem a returned form shows, for messages.
+func formProblem(page []byte) string {
+	if m := formError.FindSubmatch(page); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	return "(no message found)"
 }

@@ -3,10 +3,17 @@ package main
 import (
 	"os"
 	"testing"
+
+	"paydesk/storage/pgtest"
 )
 
-// TestMain registers the providers as main does, before any test runs.
+// TestMain registers the providers as main does, before any test runs, and stops the
+// PostgreSQL server the distributed tests started (storage/pgtest) and removes the
+// binary the process tests built.
 func TestMain(m *testing.M) {
 	registerProviders()
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.Stop()
+	removeBinary()
+	os.Exit(code)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 
 	"paydesk/storage"
 )
@@ -44,6 +45,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log.Info("paydesk serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "db", c.DBPath)
-	return serveHTTP(ctx, ln, srv.Handler(), log)
+	log.Info("paydesk serving", "addr", ln.Addr().String(), "base_url", c.BaseURL, "db", redactDB(c.DBPath), "instance", c.Instance)
+	return serveHTTP(ctx, ln, withInstance(c.Instance, srv.Handler()), log)
+}
+
+// redactDB is PAYDESK_DB fit for a log: a PostgreSQL URL without its password (in the
+// user part or a password parameter).
+func redactDB(dsn string) string {
+	if storage.EngineOf(dsn) != storage.Postgres {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unreadable url)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
