@@ -69,8 +69,8 @@ func (w *statusWriter) Flush() {
 // Unwrap gives http.ResponseController access to the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// middleware is the chain every request goes through, outermost first: request id and
-// log, panic recovery, security headers, body size cap, cross-origin protection (CSRF).
+// middleware is the chain every request goes through, outermost first: the client's
+// address behind a trusted proxy, request id and log, panic recovery, security headers, body size cap, cross-origin protection (CSRF).
 func (s *Server) middleware(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +79,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	h := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r = s.behindProxy(r)
 		id := newID(8)
 		ctx := storage.WithDataVersionMemo(context.WithValue(r.Context(), requestIDKey, id))
 		r = withZone(r.WithContext(ctx)) // the person's time zone, for every time shown

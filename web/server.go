@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 
@@ -36,6 +37,9 @@ type Config struct {
 	// PageCacheBytes caps the cache of rendered list pages (page_cache.go): 0 means
 	// 8 MiB, a negative value turns the cache off.
 	PageCacheBytes int
+	// TrustedProxies are the reverse proxies in front of Paydesk: a request from one of
+	// them comes from the address its X-Forwarded-For names (client_addr.go).
+	TrustedProxies []netip.Prefix
 }
 
 // Authenticator is the sign-in side as the handlers use it (implemented by *auth.Auth).

@@ -81,6 +81,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 	return web.New(web.Config{
 		Demo: demoMode, Metrics: c.metrics,
 		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageConcurrency,
+		TrustedProxies: c.TrustedProxies,
 	}, desk, a, log)
 }
 

@@ -76,7 +76,8 @@ type Config struct {
 
 	// The webhook flood guards (config_webhooks.go).
 	WebhookRefusedPerMinute int            // PAYDESK_WEBHOOK_REFUSED_PER_MINUTE
-	WebhookTrustedProxies   []netip.Prefix // PAYDESK_WEBHOOK_TRUSTED_PROXIES
+	WebhookTrustedProxies   []netip.Prefix // PAYDESK_WEBHOOK_TRUSTED_PROXIES (default PAYDESK_TRUSTED_PROXIES)
+	TrustedProxies          []netip.Prefix // PAYDESK_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For names the client
 	WebhookRetention        time.Duration  // PAYDESK_WEBHOOK_RETENTION
 	WebhookRefusedRetention time.Duration  // PAYDESK_WEBHOOK_REFUSED_RETENTION
 

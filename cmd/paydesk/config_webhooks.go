@@ -31,18 +31,14 @@ func (c *Config) loadWebhookFlood(getenv func(string) string) []error {
 			c.WebhookRefusedPerMinute = n
 		}
 	}
-	c.WebhookTrustedProxies = nil
-	for _, f := range strings.FieldsFunc(get("PAYDESK_WEBHOOK_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("PAYDESK_WEBHOOK_TRUSTED_PROXIES: %q is not an address or a network such as 10.0.0.0/8", f))
-				continue
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		c.WebhookTrustedProxies = append(c.WebhookTrustedProxies, p.Masked())
+	var perr []error
+	c.TrustedProxies, perr = proxyPrefixes("PAYDESK_TRUSTED_PROXIES", get)
+	errs = append(errs, perr...)
+	c.WebhookTrustedProxies, perr = proxyPrefixes("PAYDESK_WEBHOOK_TRUSTED_PROXIES", get)
+	errs = append(errs, perr...)
+	if get("PAYDESK_WEBHOOK_TRUSTED_PROXIES") == "" {
+		// The reverse proxy in front of every request is in front of webhooks too.
+		c.WebhookTrustedProxies = c.TrustedProxies
 	}
 	days := func(key string, def time.Duration) time.Duration {
 		v := get(key)
@@ -75,4 +71,23 @@ func parseDays(v string) (time.Duration, error) {
 		return time.Duration(d) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(v)
+}
+
+// proxyPrefixes reads a list of addresses and networks ("10.0.0.0/8, 192.0.2.10") from key.
+func proxyPrefixes(key string, get func(string) string) ([]netip.Prefix, []error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, f := range strings.FieldsFunc(get(key), func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not an address or a network such as 10.0.0.0/8", key, f))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, errs
 }

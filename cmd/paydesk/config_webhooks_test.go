@@ -32,7 +32,16 @@ func TestWebhookFloodConfig(t *testing.T) {
 		c.WebhookRetention != 30*24*time.Hour || c.WebhookRefusedRetention != 36*time.Hour {
 		t.Errorf("read: %d/min, proxies %v, retention %s / %s", c.WebhookRefusedPerMinute, c.WebhookTrustedProxies, c.WebhookRetention, c.WebhookRefusedRetention)
 	}
+	// The proxies in front of every request are in front of webhooks too, unless told apart.
+	env = map[string]string{"PAYDESK_TRUSTED_PROXIES": "10.0.0.0/8"}
+	if c, err = loadConfig(func(k string) string { return env[k] }, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedProxies) != 1 || len(c.WebhookTrustedProxies) != 1 || c.WebhookTrustedProxies[0] != want[0] {
+		t.Errorf("PAYDESK_TRUSTED_PROXIES alone: %v, webhooks %v", c.TrustedProxies, c.WebhookTrustedProxies)
+	}
 	for key, value := range map[string]string{
+		"PAYDESK_TRUSTED_PROXIES":            "10.0.0.0/99",
 		"PAYDESK_WEBHOOK_REFUSED_PER_MINUTE": "0",
 		"PAYDESK_WEBHOOK_TRUSTED_PROXIES":    "proxy.example",
 		"PAYDESK_WEBHOOK_RETENTION":          "forever",

@@ -358,7 +358,7 @@ func TestTwoInstancesBehindNginx(t *testing.T) {
 	addr := freeAddr(t)
 	c := newClusterAt(t, "https://"+addr)
 	// The instances believe the proxy's X-Forwarded-For (webhook sources).
-	trust := "PAYDESK_WEBHOOK_TRUSTED_PROXIES=127.0.0.1"
+	trust := "PAYDESK_TRUSTED_PROXIES=127.0.0.1"
 	procs := [2]*paydeskProcess{c.start(t, 0, "", trust), c.start(t, 1, "", trust)}
 	px := startProxy(t, addr, c.addrs)
 	c.transport = trusting(px.dir)
