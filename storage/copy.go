@@ -82,7 +82,8 @@ type copyTable struct {
 
 // CopyDatabase copies the SQLite database from into the PostgreSQL database to, which
 // must be empty (ErrTargetNotEmpty) and at the same schema version. progress, when not
-// nil, hears how many rows of a table are copied so far.
+// nil, hears how many rows of a table are copied so far, then, once the rows are in, each
+// index built ("index NAME", with how many are built so far).
 //
 // Everything happens in one PostgreSQL transaction: a copy that fails leaves the target as
 // empty as it was. The source is read in one read transaction, a snapshot, so a Paydesk
@@ -95,7 +96,8 @@ type copyTable struct {
 // summary's version) are copied as the source's triggers left them, instead of being
 // built again row by row, which would cost several times the copy; and
 // refunds_fill_payment does not rewrite copied columns. Foreign keys stay checked (they
-// are not user triggers): tables are copied parents first.
+// are not user triggers): tables are copied parents first. Indexes no constraint owns are
+// dropped during the copy and built again after it.
 func CopyDatabase(ctx context.Context, from, to *DB, progress func(table string, rows int64)) (CopyReport, error) {
 	if err := copyEngines(from, to); err != nil {
 		return CopyReport{}, err
@@ -185,6 +187,12 @@ func copyInto(ctx context.Context, pc *pgx.Conn, src *Conn, plan []copyTable, pr
 	if err := targetEmpty(ctx, tx, plan); err != nil {
 		return report, err
 	}
+	// Indexes are built once, after the rows are in, rather than row by row: a sorted
+	// build is several times faster (the GIN index of the search most of all).
+	indexes, err := dropIndexes(ctx, tx)
+	if err != nil {
+		return report, err
+	}
 	for _, t := range plan {
 		if _, err := tx.Exec(ctx, "ALTER TABLE "+quoteName(t.name)+" DISABLE TRIGGER USER"); err != nil {
 			return report, fmt.Errorf("turn the triggers of %s off: %w", t.name, err)
@@ -203,6 +211,9 @@ func copyInto(ctx context.Context, pc *pgx.Conn, src *Conn, plan []copyTable, pr
 		}
 		report.Tables = append(report.Tables, CopiedTable{Name: t.name, Rows: n, Columns: t.columns})
 		report.Rows += n
+	}
+	if err := buildIndexes(ctx, tx, indexes, progress); err != nil {
+		return report, err
 	}
 	for _, t := range plan {
 		if _, err := tx.Exec(ctx, "ALTER TABLE "+quoteName(t.name)+" ENABLE TRIGGER USER"); err != nil {
@@ -226,6 +237,53 @@ func copyInto(ctx context.Context, pc *pgx.Conn, src *Conn, plan []copyTable, pr
 		return report, fmt.Errorf("analyze: %w", err)
 	}
 	return report, nil
+}
+
+// pgIndex is an index dropped for the copy, with the statement that creates it again.
+type pgIndex struct{ name, def string }
+
+// dropIndexes drops the target's indexes that no constraint owns (primary keys and UNIQUE
+// constraints stay: foreign keys need them) and returns them to build again. A UNIQUE
+// index among them is checked when built: a duplicate fails the copy then.
+func dropIndexes(ctx context.Context, tx pgx.Tx) ([]pgIndex, error) {
+	rows, err := tx.Query(ctx, `SELECT x.relname, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+		WHERE t.relnamespace = current_schema()::regnamespace AND t.relname <> 'schema_migrations'
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+		ORDER BY x.relname`)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	indexes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pgIndex, error) {
+		var x pgIndex
+		return x, r.Scan(&x.name, &x.def)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list indexes: %w", err)
+	}
+	for _, x := range indexes {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+quoteName(x.name)); err != nil {
+			return nil, fmt.Errorf("drop index %s: %w", x.name, err)
+		}
+	}
+	return indexes, nil
+}
+
+// buildIndexes creates the indexes dropIndexes dropped, with more sort memory than the
+// default for the largest.
+func buildIndexes(ctx context.Context, tx pgx.Tx, indexes []pgIndex, progress func(string, int64)) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return err
+	}
+	for i, x := range indexes {
+		if _, err := tx.Exec(ctx, x.def); err != nil {
+			return fmt.Errorf("build index %s: %w", x.name, err)
+		}
+		if progress != nil {
+			progress("index "+x.name, int64(i+1))
+		}
+	}
+	return nil
 }
 
 // targetEmpty returns ErrTargetNotEmpty, naming the tables, when any table of the plan

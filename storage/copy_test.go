@@ -182,10 +182,18 @@ func TestCopyDatabase(t *testing.T) {
 	src := copySource(t)
 	dst := copyTarget(t) // also proves a freshly migrated target counts as empty (seededTables)
 
+	indexes := indexDefs(t, dst)
 	progress := map[string]int64{}
 	report, err := CopyDatabase(ctx, src, dst, func(table string, n int64) { progress[table] = n })
 	if err != nil {
 		t.Fatalf("copy: %v", err)
+	}
+	// The indexes dropped for the copy are all back, as they were.
+	if after := indexDefs(t, dst); !slices.Equal(indexes, after) || len(after) < 20 {
+		t.Errorf("indexes after the copy:\n%q\nwant\n%q", after, indexes)
+	}
+	if progress["index payments_search_words"] == 0 {
+		t.Errorf("progress = %v, want the index builds too", progress)
 	}
 	// Parents before children: every table after those its foreign keys name.
 	at := map[string]int{}
@@ -337,6 +345,25 @@ func TestCopyDatabase(t *testing.T) {
 	if v, err := dst.VerifyAudit(ctx); err != nil || !v.OK {
 		t.Errorf("verify after the copy = %+v, %v", v, err)
 	}
+}
+
+// indexDefs lists the definitions of the indexes of a PostgreSQL database.
+func indexDefs(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := db.SQL().Query("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // onlySessionHash returns the id hash of the one session in db.

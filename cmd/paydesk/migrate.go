@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 
 	"paydesk/storage"
 )
@@ -97,8 +98,12 @@ func migrateTo(ctx context.Context, from, to string, verifyOnly bool, stdout io.
 	fmt.Fprintf(stdout, "%s: schema version %d\n", target, tv)
 
 	if !verifyOnly {
-		report, err := storage.CopyDatabase(ctx, src, dst, func(table string, rows int64) {
-			fmt.Fprintf(stdout, "  %-24s %12d rows\n", table, rows)
+		report, err := storage.CopyDatabase(ctx, src, dst, func(table string, n int64) {
+			if index, ok := strings.CutPrefix(table, "index "); ok {
+				fmt.Fprintf(stdout, "  built index %s\n", index)
+				return
+			}
+			fmt.Fprintf(stdout, "  %-24s %12d rows\n", table, n)
 		})
 		if errors.Is(err, storage.ErrTargetNotEmpty) {
 			return fmt.Errorf("migrate: %w (nothing was copied; the target is unchanged)", err)
