@@ -3,10 +3,15 @@ package main
 import (
 	"os"
 	"testing"
+
+	"paydesk/storage/pgtest"
 )
 
-// TestMain registers the providers as main does, before any test runs.
+// TestMain registers the providers as main does, before any test runs, and stops the
+// PostgreSQL server a test may have started (storage/pgtest).
 func TestMain(m *testing.M) {
 	registerProviders()
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
 }
