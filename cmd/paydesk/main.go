@@ -20,6 +20,8 @@ Commands:
   demo           run the embedded demo: SQLite file, demo payments, provider simulators, local OpenID provider
                  (flags: --payments N, --db FILE, --addr HOST:PORT)
   migrate        apply database migrations and print the schema version
+                 (--to postgres://…: copy the SQLite database into an empty PostgreSQL one and verify it;
+                 --from FILE, --verify to only compare)
   import FILE    import provider payments from a JSON-lines file ("-" for standard input)
   backup FILE    write a consistent copy of the database to FILE while Paydesk runs (flag: --db FILE)
   audit verify   check the audit log's hash chain and name the first broken entry (flag: --db FILE)

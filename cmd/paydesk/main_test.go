@@ -8,8 +8,8 @@ import (
 )
 
 // TestMain registers the providers as main does, before any test runs, and stops the
-// PostgreSQL server the distributed tests started (storage/pgtest) and removes the
-// binary the process tests built.
+// PostgreSQL server a test may have started (storage/pgtest) and removes the binary the
+// process tests built.
 func TestMain(m *testing.M) {
 	registerProviders()
 	code := m.Run()
