@@ -51,9 +51,13 @@ CREATE FUNCTION iif(c boolean, a anycompatible, b anycompatible) RETURNS anycomp
 -- search_path (pg_restore runs with an empty one).
 CREATE FUNCTION paydesk_fold(t text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN translate(lower(t COLLATE "und-x-icu"),
+    -- ASCII text (most of it: ids, e-mails, card digits) has nothing to strip: lower() in
+    -- the C collation alone, 2–5 µs where the translate() below costs 60–160 µs a row. A
+    -- string is ASCII when its UTF-8 bytes are as many as its characters.
+    RETURN CASE WHEN octet_length(t) = char_length(t) THEN lower(t COLLATE "C") COLLATE "und-x-icu"
+        ELSE translate(lower(t COLLATE "und-x-icu"),
         'àáâãäåçèéêëìíîïñòóôõöùúûüýÿāăąćĉċčďēĕėęěĝğġģĥĩīĭįĵķĺļľńņňōŏőŕŗřśŝşšţťũūŭůűųŵŷźżžſơưǎǐǒǔǖǘǚǜǟǧǩǫǭǰǵǹǻȁȃȅȇȉȋȍȏȑȓȕȗșțȟȧȩȫȭȯȱȳḁḃḅḇḉḋḍḏḑḓḕḗḙḛḝḟḡḣḥḧḩḫḭḯḱḳḵḷḹḻḽḿṁṃṅṇṉṋṍṏṑṓṕṗṙṛṝṟṡṣṥṧṩṫṭṯṱṳṵṷṹṻṽṿẁẃẅẇẉẋẍẏẑẓẕẖẗẘẙẛạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹµςϐϑϕϖϰϱϵ' || U&'\0300\0301\0302\0303\0304\0306\0307\0308\0309\030A\030B\030C\030F\0311\031B\0323\0324\0325\0326\0327\0328\032D\032E\0330\0331',
-        'aaaaaaceeeeiiiinooooouuuuyyaaaccccdeeeeegggghiiiijklllnnnooorrrssssttuuuuuuwyzzzsouaiouuuuuagkoojgnaaaeeiioorruusthaeooooyabbbcdddddeeeeefghhhhhiikkkllllmmmnnnnoooopprrrrsssssttttuuuuuvvwwwwwxxyzzzhtwysaaaaaaaaaaaaeeeeeeeeiioooooooooooouuuuuuuyyyyμσβθφπκρε');
+        'aaaaaaceeeeiiiinooooouuuuyyaaaccccdeeeeegggghiiiijklllnnnooorrrssssttuuuuuuwyzzzsouaiouuuuuagkoojgnaaaeeiioorruusthaeooooyabbbcdddddeeeeefghhhhhiikkkllllmmmnnnnoooopprrrrsssssttttuuuuuvvwwwwwxxyzzzhtwysaaaaaaaaaaaaeeeeeeeeiioooooooooooouuuuuuuyyyyμσβθφπκρε') END;
 
 -- paydesk_words is t's words as a tsvector with positions, as payments_fts indexes them.
 -- A word of 2 KB or more (no payment field has one) is left out: tsvector cannot hold it.
