@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Engine names the database Paydesk keeps its state in (docs/postgres.md).
@@ -99,24 +100,34 @@ func dollarPlaceholders(query string) string {
 	return s
 }
 
-// a returns args for the engine: on PostgreSQL a Go bool is stored as the 0 or 1 both
-// schemas keep in BIGINT columns (SQLite's driver does this itself).
+// a returns args for the engine. On PostgreSQL a Go bool is stored as the 0 or 1 both
+// schemas keep in BIGINT columns (SQLite's driver does this itself), and text PostgreSQL
+// cannot hold — a NUL character, bytes that are not UTF-8, both of which a provider's
+// answer or a forged webhook may carry — is stored with U+FFFD in their place, as SQLite
+// would show it, rather than refusing the whole write.
 func (h *handle) a(args []any) []any {
 	if h.engine != Postgres {
 		return args
 	}
 	copied := false
-	for i, v := range args {
-		b, ok := v.(bool)
-		if !ok {
-			continue
-		}
+	set := func(i int, v any) {
 		if !copied {
 			args, copied = append([]any(nil), args...), true
 		}
-		args[i] = int64(0)
-		if b {
-			args[i] = int64(1)
+		args[i] = v
+	}
+	for i, v := range args {
+		switch v := v.(type) {
+		case bool:
+			if v {
+				set(i, int64(1))
+			} else {
+				set(i, int64(0))
+			}
+		case string:
+			if strings.IndexByte(v, 0) >= 0 || !utf8.ValidString(v) {
+				set(i, strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD"))
+			}
 		}
 	}
 	return args

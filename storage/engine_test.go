@@ -120,3 +120,30 @@ func TestMigrateTwoInstancesAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A forged webhook's text with a NUL character and bytes that are not UTF-8 is recorded
+// on both engines (PostgreSQL's text holds neither: they are kept as U+FFFD there).
+func TestTextPostgresCannotHoldIsStored(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	odd := "evt\x00key\xff"
+	body := []byte("{\"id\":\"a\x00b\xfe\"}")
+	if _, err := db.RecordWebhook(ctx, WebhookEvent{Provider: "bpc", EventKey: odd, EventType: odd, Verdict: "malformed",
+		Detail: odd, Body: body}); err != nil {
+		t.Fatalf("record: %v", err)
+	}
+	list, err := db.ListWebhooks(ctx, 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list: %d, %v", len(list), err)
+	}
+	want := odd
+	if onPostgres() {
+		want = "evt\uFFFDkey\uFFFD"
+	}
+	if got := list[0].Detail; got != want {
+		t.Errorf("detail = %q, want %q", got, want)
+	}
+	if list[0].BodySize != int64(len(body)) {
+		t.Errorf("body size = %d, want %d", list[0].BodySize, len(body))
+	}
+}
