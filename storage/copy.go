@@ -418,7 +418,7 @@ func copyValue(v any, pgType string) (any, bool, error) {
 			}
 		}
 		return nil, false, fmt.Errorf("%T %v is not an integer", v, v)
-	case "text", "varchar", "bpchar":
+	case "text", "varchar": // the schema has no fixed-length text columns
 		switch x := v.(type) {
 		case string:
 			t, replaced := postgresText(x)
