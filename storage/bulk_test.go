@@ -41,10 +41,21 @@ func bulkSnapshots() []providers.Snapshot {
 	}
 }
 
-// schemaOf lists the database's tables, indexes and triggers with their SQL.
+// schemaOf lists the database's tables, indexes and triggers with their SQL (on
+// PostgreSQL, and its constraints: the loader drops the foreign keys there).
 func schemaOf(t *testing.T, db *DB) []string {
 	t.Helper()
-	rows, err := db.db.Query("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name")
+	query := "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name"
+	if onPostgres() {
+		query = `SELECT s FROM (
+			SELECT 'table ' || tablename AS s FROM pg_tables WHERE schemaname = current_schema()
+			UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+			UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+				FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+			UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+		) q ORDER BY s`
+	}
+	rows, err := db.db.Query(query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,6 +453,9 @@ func reopenRecovered(t *testing.T, path string, fresh []string) *DB {
 func crashFixture(t *testing.T) (*DB, string, []string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "crash.db")
+	if onPostgres() {
+		path = testDSN(t)
+	}
 	db, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
