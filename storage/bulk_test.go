@@ -383,6 +383,10 @@ func TestBulkLoadBatches(t *testing.T) {
 		payments = append(payments, BulkPayment{Snapshot: providers.Snapshot{Provider: powens.Name,
 			PaymentID: fmt.Sprint(10_000 + i), Amount: int64(100 + i), Captured: int64(100 + i), Currency: "EUR",
 			RawStatus: "done", CustomerName: fmt.Sprintf("Customer %d", i), CreatedAt: testEpoch.Add(time.Duration(i) * time.Minute)}})
+		if i%7 == 0 { // some refunds, over several batches
+			payments[i].Snapshot.Refunded = 50
+			payments[i].Snapshot.Refunds = []providers.RefundSnapshot{{ID: fmt.Sprint("r", i), Amount: 50, Status: "done", Succeeded: true}}
+		}
 	}
 	stats := bulkLoad(t, db, BulkOptions{BatchRows: 100}, payments...)
 	if stats.Payments != 250 || rowCount(t, db, "payments") != 250 {
@@ -390,6 +394,19 @@ func TestBulkLoadBatches(t *testing.T) {
 	}
 	if id, err := db.LastPaymentID(context.Background()); err != nil || id != 250 {
 		t.Errorf("LastPaymentID: %d (%v), want 250, the number of payments", id, err)
+	}
+	// The ids the loader handed out are taken: the next payment (and refund) stored the
+	// usual way follows them (on PostgreSQL, the loader moved the identity sequences).
+	next, _ := upsertForTest(t, db, providers.Snapshot{Provider: powens.Name, PaymentID: "20000", Amount: 100, Captured: 100,
+		Currency: "EUR", RawStatus: "done", CreatedAt: testEpoch, Refunds: []providers.RefundSnapshot{
+			{ID: "r_after", Amount: 50, Status: "done", Succeeded: true}}}, UpsertOptions{})
+	if next.ID != 251 {
+		t.Errorf("payment stored after the load: id %d, want 251", next.ID)
+	}
+	var refundID int64
+	if err := db.db.QueryRow("SELECT id FROM refunds WHERE payment_id = ?", next.ID).Scan(&refundID); err != nil ||
+		stats.Refunds != 36 || refundID != 37 {
+		t.Errorf("refund stored after the 36 of the load: id %d (%v), want 37", refundID, err)
 	}
 	page, err := db.ListPayments(context.Background(), PaymentFilter{Limit: 1})
 	if err != nil || len(page.Payments) != 1 || page.Payments[0].PaymentID != "10249" {
