@@ -44,13 +44,21 @@ const bulkLock = writersLock + 1
 // pgRefundDaysRebuild is refundDaysRebuild in PostgreSQL's words: a group of
 // refund_days_people takes one spelling of the people it groups without case (SQLite
 // takes any of the group's; here the smallest), PostgreSQL refusing a column not grouped.
+// And each summary is written in the order of its primary key: SQLite keeps these tables
+// in that order itself (WITHOUT ROWID), PostgreSQL where the rows were inserted. A
+// person's refund history reads their groups through the key: 13,571 rows for one
+// requester on the million demo payments, 13,758 pages visited in insertion order (78 ms)
+// and 665 in key order (22 ms).
 var pgRefundDaysRebuild = func() []string {
 	q := append([]string(nil), refundDaysRebuild...)
 	q[1] = `INSERT INTO refund_days_people (requested_by, approved_by, day, provider, currency, status, reason, n, amount)
 	SELECT min(r.requested_by), min(coalesce(ap.decided_by, '')), r.requested_at / 86400000, r.provider, r.currency, r.status,
 		r.reason, count(*), sum(r.amount)
 	FROM refunds r LEFT JOIN refund_approvals ap ON ap.refund_id = r.id AND ap.decision = 'approved'
-	GROUP BY r.requested_by COLLATE nocase, 3, 5, coalesce(ap.decided_by, '') COLLATE nocase, 4, 6, 7`
+	GROUP BY r.requested_by COLLATE nocase, 3, 5, coalesce(ap.decided_by, '') COLLATE nocase, 4, 6, 7
+	ORDER BY min(r.requested_by) COLLATE nocase, 3, 5, min(coalesce(ap.decided_by, '')) COLLATE nocase, 4, 6, 7`
+	q[3] += ` ORDER BY 1, 3, 2, 4, 5`
+	q[5] += ` ORDER BY 1, 2, 3, 4`
 	return q
 }()
 
