@@ -272,7 +272,7 @@ func (b *pgBulk) finish(ctx context.Context, l *BulkLoader, restoreErr error) er
 	b.anomalies = nil
 	l.conn.ExecContext(ctx, "RESET synchronous_commit")
 	var err error
-	if restoreErr == nil {
+	if restoreErr == nil && l.stats.Payments > 0 {
 		// VACUUM cannot run in a transaction: on the connection, after the restore.
 		_, err = l.conn.ExecContext(ctx, "VACUUM (ANALYZE) payments, refunds, refund_approvals, events, payment_counts, refund_days, refund_days_people, refund_day_totals")
 	}
