@@ -158,15 +158,43 @@ type BulkLoader struct {
 	opt  BulkOptions
 	conn *Conn
 	tx   *Tx
-	// stmts are the batch transaction's prepared inserts.
-	payStmt, refundStmt, approvalStmt, eventStmt *sql.Stmt
-	restore                                      []string
-	dropped                                      bool // the drops are committed: finish must restore
-	oldCache, oldSync                            int64
-	inBatch                                      int
-	stats                                        BulkStats
-	started                                      time.Time
-	done                                         bool
+	// stmts are the batch transaction's prepared inserts, one per bulkTables (SQLite).
+	stmts [len(bulkTables)]*sql.Stmt
+	// pg is the PostgreSQL side of the load (bulk_postgres.go); nil on SQLite.
+	pg                *pgBulk
+	restore           []string
+	dropped           bool // the drops are committed: finish must restore
+	oldCache, oldSync int64
+	inBatch           int
+	stats             BulkStats
+	started           time.Time
+	done              bool
+}
+
+// The tables a bulk load writes, in the order their rows must arrive (each refers to the
+// ones before it), and the columns it gives them (the id aside: SQLite's rowid and
+// PostgreSQL's identity columns, which the loader fills itself on PostgreSQL).
+const (
+	bulkPayments = iota
+	bulkRefunds
+	bulkApprovals
+	bulkEvents
+)
+
+var bulkTables = [...]struct {
+	name    string
+	columns []string
+}{
+	bulkPayments: {"payments", []string{"public_id", "provider", "provider_payment_id", "session_id", "order_id",
+		"merchant_reference", "amount", "captured", "refunded", "currency", "status", "raw_status", "state_detail", "error_code",
+		"session_status", "method", "mode", "voided", "instant", "validate_uri", "customer_name", "customer_email", "card_last4",
+		"description", "created_at", "updated_at", "raw_json", "account"}},
+	bulkRefunds: {"refunds", []string{"payment_id", "amount", "currency", "status", "reason", "note", "requested_by",
+		"requested_at", "approval_expires_at", "provider_refund_id", "message", "updated_at", "provider",
+		"payment_public_id", "customer_name"}},
+	bulkApprovals: {"refund_approvals", []string{"refund_id", "decided_by", "decision", "reason", "decided_at",
+		"amount", "currency", "payment_id"}},
+	bulkEvents: {"events", []string{"payment_id", "at", "actor", "kind", "message", "data"}},
 }
 
 // NewBulkLoader starts a bulk load: it takes a connection of its own, drops the FTS insert
@@ -197,6 +225,9 @@ func (db *DB) NewBulkLoader(ctx context.Context, opt BulkOptions) (*BulkLoader, 
 
 // start sets the connection up, drops what a bulk load rebuilds and begins the first batch.
 func (l *BulkLoader) start() error {
+	if l.db.db.engine == Postgres {
+		return l.startPostgres()
+	}
 	ctx := l.ctx
 	if err := l.conn.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&l.oldCache); err != nil {
 		return err
@@ -240,6 +271,68 @@ func (l *BulkLoader) dropForLoad(tx *Tx) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	var objects []bulkObject
+	if l.pg != nil {
+		objects, err = pgBulkObjects(ctx, tx)
+	} else {
+		objects, err = sqliteBulkObjects(ctx, tx)
+	}
+	if err != nil {
+		return err
+	}
+	// Indexes (and PostgreSQL's constraints) first (objects are ordered by kind), then the
+	// summaries' rebuild, then the triggers: none of them fires during the rebuild.
+	summary, counts := false, false
+	for _, o := range objects {
+		summary = summary || strings.HasPrefix(o.name, "refund_days_")
+		counts = counts || strings.HasPrefix(o.name, "payment_counts_")
+	}
+	rebuild := func() {
+		if summary {
+			if l.pg != nil {
+				l.restore = append(l.restore, pgRefundDaysRebuild...)
+			} else {
+				l.restore = append(l.restore, refundDaysRebuild...)
+			}
+			summary = false
+		}
+		if counts {
+			l.restore = append(l.restore, paymentCountsRebuild...)
+			counts = false
+		}
+	}
+	for _, o := range objects {
+		if o.kind == "trigger" {
+			rebuild()
+		}
+		l.restore = append(l.restore, o.create)
+	}
+	rebuild()
+	if len(objects) > 0 && l.pg == nil {
+		// PostgreSQL's search column is computed as each row is written.
+		l.restore = append(l.restore, "INSERT INTO payments_fts (payments_fts) VALUES ('rebuild')")
+	}
+	saved, err := json.Marshal(l.restore)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)", bulkSetting, saved); err != nil {
+		return err
+	}
+	for _, o := range objects {
+		if _, err := tx.ExecContext(ctx, o.drop); err != nil {
+			return fmt.Errorf("drop %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// bulkObject is an index, trigger or constraint a bulk load drops, with the SQL that
+// drops it and the SQL that makes it again.
+type bulkObject struct{ kind, name, create, drop string }
+
+// sqliteBulkObjects lists what a bulk load drops on SQLite, ordered by kind then name.
+func sqliteBulkObjects(ctx context.Context, tx *Tx) ([]bulkObject, error) {
 	marks := strings.Repeat("?, ", len(bulkKept)-1) + "?"
 	args := make([]any, len(bulkKept))
 	for i, name := range bulkKept {
@@ -253,105 +346,78 @@ func (l *BulkLoader) dropForLoad(tx *Tx) error {
 		        OR name LIKE 'payment\_counts\_%' ESCAPE '\'))
 		ORDER BY type, name`, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type object struct{ kind, name, sql string }
-	var objects []object
+	defer rows.Close()
+	var objects []bulkObject
 	for rows.Next() {
-		var o object
-		if err := rows.Scan(&o.kind, &o.name, &o.sql); err != nil {
-			rows.Close()
-			return err
+		var o bulkObject
+		if err := rows.Scan(&o.kind, &o.name, &o.create); err != nil {
+			return nil, err
 		}
+		o.drop = "DROP " + strings.ToUpper(o.kind) + " " + o.name
 		objects = append(objects, o)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	// Indexes first (objects are ordered by type), then the summaries' rebuild, then the
-	// triggers: none of them fires during the rebuild.
-	summary, counts := false, false
-	for _, o := range objects {
-		summary = summary || strings.HasPrefix(o.name, "refund_days_")
-		counts = counts || strings.HasPrefix(o.name, "payment_counts_")
-	}
-	rebuild := func() {
-		if summary {
-			l.restore = append(l.restore, refundDaysRebuild...)
-			summary = false
-		}
-		if counts {
-			l.restore = append(l.restore, paymentCountsRebuild...)
-			counts = false
-		}
-	}
-	for _, o := range objects {
-		if o.kind == "trigger" {
-			rebuild()
-		}
-		l.restore = append(l.restore, o.sql)
-	}
-	rebuild()
-	if len(objects) > 0 {
-		l.restore = append(l.restore, "INSERT INTO payments_fts (payments_fts) VALUES ('rebuild')")
-	}
-	saved, err := json.Marshal(l.restore)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)", bulkSetting, saved); err != nil {
-		return err
-	}
-	for _, o := range objects {
-		if _, err := tx.ExecContext(ctx, "DROP "+strings.ToUpper(o.kind)+" "+o.name); err != nil {
-			return fmt.Errorf("drop %s: %w", o.name, err)
-		}
-	}
-	return nil
+	return objects, rows.Err()
 }
 
-// begin opens a batch transaction and prepares its statements.
+// begin opens a batch transaction and prepares its statements (SQLite) or takes the
+// writers' lock and the next ids (PostgreSQL).
 func (l *BulkLoader) begin() error {
 	tx, err := l.conn.BeginTx(l.ctx, nil)
 	if err != nil {
 		return err
 	}
-	for _, s := range []struct {
-		dst   **sql.Stmt
-		query string
-	}{
-		{&l.payStmt, `INSERT INTO payments (public_id, provider, provider_payment_id, session_id, order_id,
-			merchant_reference, amount, captured, refunded, currency, status, raw_status, state_detail, error_code,
-			session_status, method, mode, voided, instant, validate_uri, customer_name, customer_email, card_last4,
-			description, created_at, updated_at, raw_json, account)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&l.refundStmt, `INSERT INTO refunds (payment_id, amount, currency, status, reason, note, requested_by,
-			requested_at, approval_expires_at, provider_refund_id, idempotency_key, message, updated_at, provider,
-			payment_public_id, customer_name)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`},
-		{&l.approvalStmt, `INSERT INTO refund_approvals (refund_id, decided_by, decision, reason, decided_at,
-			amount, currency, payment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&l.eventStmt, `INSERT INTO events (payment_id, at, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`},
-	} {
-		if *s.dst, err = tx.PrepareContext(l.ctx, s.query); err != nil {
-			tx.Rollback()
-			return err
+	if l.pg != nil {
+		err = l.pg.begin(l.ctx, tx)
+	} else {
+		for i, t := range bulkTables {
+			query := "INSERT INTO " + t.name + " (" + strings.Join(t.columns, ", ") + ") VALUES (" +
+				strings.Repeat("?, ", len(t.columns)-1) + "?)"
+			if l.stmts[i], err = tx.PrepareContext(l.ctx, query); err != nil {
+				break
+			}
 		}
+	}
+	if err != nil {
+		tx.Rollback()
+		return err
 	}
 	l.tx = tx
 	l.inBatch = 0
 	return nil
 }
 
-// commit ends the current batch transaction.
+// commit ends the current batch transaction (on PostgreSQL, after copying its last rows
+// in and moving the id sequences past them).
 func (l *BulkLoader) commit() error {
 	if l.tx == nil {
 		return nil
 	}
 	tx := l.tx
+	if l.pg != nil {
+		if err := l.pg.end(l, tx); err != nil {
+			l.tx = nil
+			tx.Rollback()
+			return err
+		}
+	}
 	l.tx = nil
 	return tx.Commit()
+}
+
+// put writes one row of table (one of bulkTables, its columns' values in order) in the
+// current batch and returns its id: on SQLite at once, on PostgreSQL with an id the loader
+// hands out, the rows being copied in by the hundred thousand (bulk_postgres.go).
+func (l *BulkLoader) put(table int, values ...any) (int64, error) {
+	if l.pg != nil {
+		return l.pg.put(l, table, values)
+	}
+	res, err := l.stmts[table].ExecContext(l.ctx, values...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // Prepare validates p and works out its rows, as Add would. Callers generating payments
@@ -458,15 +524,11 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 	ctx := l.ctx
 	row := p.row
 	now := row.UpdatedAt
-	res, err := l.payStmt.ExecContext(ctx, row.PublicID, string(row.Provider), row.PaymentID, row.SessionID, row.OrderID,
+	id, err := l.put(bulkPayments, row.PublicID, string(row.Provider), row.PaymentID, row.SessionID, row.OrderID,
 		row.MerchantReference, row.Amount, row.Captured, row.Refunded, row.Currency, string(row.Status), row.RawStatus,
 		row.StateDetail, row.ErrorCode, row.SessionStatus, row.Method, row.Mode, row.Voided, row.Instant, row.ValidateURI,
 		row.CustomerName, row.CustomerEmail, row.CardLast4, row.Description, ms(row.CreatedAt), ms(now), string(row.Raw),
 		providers.AccountOr(row.Account))
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, err
 	}
@@ -490,7 +552,7 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 			}
 			continue
 		}
-		if _, err := l.refundStmt.ExecContext(ctx, id, item.Amount, item.Currency, item.To, ProviderRefundReason, "", "provider",
+		if _, err := l.put(bulkRefunds, id, item.Amount, item.Currency, item.To, ProviderRefundReason, "", "provider",
 			ms(item.RequestedAt), nil, item.ProviderID, msg, ms(now), string(row.Provider), row.PublicID, row.CustomerName); err != nil {
 			return 0, err
 		}
@@ -513,7 +575,10 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 		// Rare (generated data is consistent): recorded, on the timeline and audited as
 		// UpsertPayment does, in the batch's transaction.
 		row.ID = id
-		if err := l.db.applyAnomaly(ctx, l.tx, row, anomalyChange{now: p.anomaly}, l.opt.Actor, now); err != nil {
+		if l.pg != nil {
+			// After the payment's row is copied in (bulk_postgres.go).
+			l.pg.anomalies = append(l.pg.anomalies, pgAnomaly{row, p.anomaly})
+		} else if err := l.db.applyAnomaly(ctx, l.tx, row, anomalyChange{now: p.anomaly}, l.opt.Actor, now); err != nil {
 			return 0, err
 		}
 	}
@@ -523,7 +588,6 @@ func (l *BulkLoader) insert(p BulkPayment) (int64, error) {
 // insertRequest writes a refund requested through Paydesk, its decision and (with Events)
 // its timeline lines.
 func (l *BulkLoader) insertRequest(paymentID int64, p Payment, r BulkRefund, status, message string) error {
-	ctx := l.ctx
 	var expires any
 	if !r.ApprovalExpiresAt.IsZero() {
 		expires = ms(r.ApprovalExpiresAt)
@@ -532,19 +596,15 @@ func (l *BulkLoader) insertRequest(paymentID int64, p Payment, r BulkRefund, sta
 	if r.DecidedAt.After(updated) {
 		updated = r.DecidedAt
 	}
-	res, err := l.refundStmt.ExecContext(ctx, paymentID, r.Amount, p.Currency, status, r.Reason, strings.TrimSpace(r.Note),
+	refundID, err := l.put(bulkRefunds, paymentID, r.Amount, p.Currency, status, r.Reason, strings.TrimSpace(r.Note),
 		r.RequestedBy, ms(r.RequestedAt), expires, r.ProviderRefundID, message, ms(updated), string(p.Provider),
 		p.PublicID, p.CustomerName)
 	if err != nil {
 		return err
 	}
 	l.stats.Refunds++
-	refundID, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
 	if r.Decision != "" {
-		if _, err := l.approvalStmt.ExecContext(ctx, refundID, r.DecidedBy, r.Decision, r.DecisionReason, ms(r.DecidedAt),
+		if _, err := l.put(bulkApprovals, refundID, r.DecidedBy, r.Decision, r.DecisionReason, ms(r.DecidedAt),
 			r.Amount, p.Currency, paymentID); err != nil {
 			return err
 		}
@@ -574,7 +634,7 @@ func (l *BulkLoader) insertRequest(paymentID int64, p Payment, r BulkRefund, sta
 
 // event writes one timeline line.
 func (l *BulkLoader) event(paymentID int64, at time.Time, actor, kind, message, data string) error {
-	if _, err := l.eventStmt.ExecContext(l.ctx, paymentID, ms(at), actor, kind, message, data); err != nil {
+	if _, err := l.put(bulkEvents, paymentID, ms(at), actor, kind, message, data); err != nil {
 		return err
 	}
 	l.stats.Events++
@@ -620,6 +680,9 @@ func (l *BulkLoader) finish() error {
 	if l.dropped {
 		err = runBulkRestore(ctx, l.conn, l.restore)
 	}
+	if l.pg != nil {
+		return l.pg.finish(ctx, l, err)
+	}
 	// The connection goes back to the pool with its usual settings, and a checkpoint
 	// with them writes the whole load to disk (and empties the write-ahead log).
 	l.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", l.oldCache))
@@ -643,6 +706,13 @@ func runBulkRestore(ctx context.Context, c bulkConn, restore []string) error {
 	if err != nil {
 		return err
 	}
+	if tx.h.engine == Postgres {
+		// A connection's transactions do not take the writers' lock by themselves.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", writersLock); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
 	for _, q := range restore {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			tx.Rollback()
@@ -659,6 +729,9 @@ func runBulkRestore(ctx context.Context, c bulkConn, restore []string) error {
 // recoverBulkLoad finishes a bulk load a dead process left unfinished: it recreates the
 // indexes and trigger the load dropped and rebuilds the search index.
 func (db *DB) recoverBulkLoad(ctx context.Context) error {
+	if db.db.engine == Postgres {
+		return db.recoverBulkLoadPostgres(ctx)
+	}
 	var saved []byte
 	err := db.db.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", bulkSetting).Scan(&saved)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -41,10 +41,21 @@ func bulkSnapshots() []providers.Snapshot {
 	}
 }
 
-// schemaOf lists the database's tables, indexes and triggers with their SQL.
+// schemaOf lists the database's tables, indexes and triggers with their SQL (on
+// PostgreSQL, and its constraints: the loader drops the foreign keys there).
 func schemaOf(t *testing.T, db *DB) []string {
 	t.Helper()
-	rows, err := db.db.Query("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name")
+	query := "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name"
+	if onPostgres() {
+		query = `SELECT s FROM (
+			SELECT 'table ' || tablename AS s FROM pg_tables WHERE schemaname = current_schema()
+			UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+			UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+				FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+			UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+		) q ORDER BY s`
+	}
+	rows, err := db.db.Query(query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,6 +383,10 @@ func TestBulkLoadBatches(t *testing.T) {
 		payments = append(payments, BulkPayment{Snapshot: providers.Snapshot{Provider: powens.Name,
 			PaymentID: fmt.Sprint(10_000 + i), Amount: int64(100 + i), Captured: int64(100 + i), Currency: "EUR",
 			RawStatus: "done", CustomerName: fmt.Sprintf("Customer %d", i), CreatedAt: testEpoch.Add(time.Duration(i) * time.Minute)}})
+		if i%7 == 0 { // some refunds, over several batches
+			payments[i].Snapshot.Refunded = 50
+			payments[i].Snapshot.Refunds = []providers.RefundSnapshot{{ID: fmt.Sprint("r", i), Amount: 50, Status: "done", Succeeded: true}}
+		}
 	}
 	stats := bulkLoad(t, db, BulkOptions{BatchRows: 100}, payments...)
 	if stats.Payments != 250 || rowCount(t, db, "payments") != 250 {
@@ -379,6 +394,19 @@ func TestBulkLoadBatches(t *testing.T) {
 	}
 	if id, err := db.LastPaymentID(context.Background()); err != nil || id != 250 {
 		t.Errorf("LastPaymentID: %d (%v), want 250, the number of payments", id, err)
+	}
+	// The ids the loader handed out are taken: the next payment (and refund) stored the
+	// usual way follows them (on PostgreSQL, the loader moved the identity sequences).
+	next, _ := upsertForTest(t, db, providers.Snapshot{Provider: powens.Name, PaymentID: "20000", Amount: 100, Captured: 100,
+		Currency: "EUR", RawStatus: "done", CreatedAt: testEpoch, Refunds: []providers.RefundSnapshot{
+			{ID: "r_after", Amount: 50, Status: "done", Succeeded: true}}}, UpsertOptions{})
+	if next.ID != 251 {
+		t.Errorf("payment stored after the load: id %d, want 251", next.ID)
+	}
+	var refundID int64
+	if err := db.db.QueryRow("SELECT id FROM refunds WHERE payment_id = ?", next.ID).Scan(&refundID); err != nil ||
+		stats.Refunds != 36 || refundID != 37 {
+		t.Errorf("refund stored after the 36 of the load: id %d (%v), want 37", refundID, err)
 	}
 	page, err := db.ListPayments(context.Background(), PaymentFilter{Limit: 1})
 	if err != nil || len(page.Payments) != 1 || page.Payments[0].PaymentID != "10249" {
@@ -442,6 +470,9 @@ func reopenRecovered(t *testing.T, path string, fresh []string) *DB {
 func crashFixture(t *testing.T) (*DB, string, []string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "crash.db")
+	if onPostgres() {
+		path = testDSN(t)
+	}
 	db, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,11 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	// A bulk load (bulk_postgres.go) cut short by a crash left its indexes to put back.
+	if err := db.recoverBulkLoad(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
 	changes.start()
 	return db, nil
 }

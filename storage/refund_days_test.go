@@ -724,7 +724,11 @@ func TestBulkLoadCrashLeavesRefundDaysRight(t *testing.T) {
 	l.done = true
 	l.conn.Close()
 	var triggers int
-	if err := db.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'refund_days_%'`).Scan(&triggers); err != nil {
+	query := `SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'refund_days_%'`
+	if onPostgres() {
+		query = `SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'refund_days_%'`
+	}
+	if err := db.db.QueryRow(query).Scan(&triggers); err != nil {
 		t.Fatal(err)
 	}
 	gotDays, _ := summaryTables(t, db)
