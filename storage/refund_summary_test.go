@@ -127,6 +127,13 @@ func TestRefundSeriesBuckets(t *testing.T) {
 			"week":  `date(r.requested_at / 1000, 'unixepoch', 'weekday 0', '-6 days')`,
 			"month": `date(r.requested_at / 1000, 'unixepoch', 'start of month')`,
 		}[bucket]
+		if onPostgres() {
+			// Monday-first weeks and months of UTC days, in PostgreSQL's words.
+			expr = map[string]string{
+				"week":  `to_char(date_trunc('week', to_timestamp(r.requested_at / 1000) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`,
+				"month": `to_char(date_trunc('month', to_timestamp(r.requested_at / 1000) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`,
+			}[bucket]
+		}
 		rows, err := db.db.QueryContext(ctx, `SELECT `+expr+` AS b, r.currency, sum(r.amount), count(*) FROM refunds r
 			WHERE r.status = 'succeeded' GROUP BY b, r.currency ORDER BY b, r.currency`)
 		if err != nil {
