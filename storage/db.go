@@ -98,12 +98,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxLifetime(0)
 	db := &DB{db: &handle{DB: sdb, engine: SQLite}, Now: time.Now}
-	if err := db.Migrate(ctx); err != nil {
-		sdb.Close()
-		return nil, err
-	}
-	// A bulk load (bulk.go) cut short by a crash left its indexes to put back.
-	if err := db.recoverBulkLoad(ctx); err != nil {
+	if err := db.ready(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}
@@ -112,6 +107,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// ready brings a newly opened database up to date: pending migrations, then what a bulk
+// load (bulk.go, bulk_postgres.go) cut short by a crash left to put back.
+func (db *DB) ready(ctx context.Context) error {
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return db.recoverBulkLoad(ctx)
 }
 
 // Close closes the database.

@@ -388,17 +388,23 @@ func ftsToken(r rune) bool {
 // maxFTSTokens bounds how many words of a search reach FTS5.
 const maxFTSTokens = 8
 
-// ftsExpression builds a safe FTS5 MATCH expression from a search: every word quoted as
-// an FTS5 string (so quotes, *, -, NEAR, AND, … are only text), made a prefix, joined by
-// AND: `jean dup` → `"jean"* AND "dup"*`. It returns "" when the search has no word.
-func ftsExpression(q string) string {
+// searchWords are the words of a search the index is asked for (both engines): runs of
+// token characters, at most maxFTSTokens of them. A word of punctuation alone ("Dupont -
+// order") names nothing; joined by AND it would hide every payment.
+func searchWords(q string) []string {
 	words := strings.FieldsFunc(q, func(r rune) bool { return !ftsToken(r) })
-	// A word of punctuation alone ("Dupont - order") names nothing; joined by AND it
-	// would hide every payment.
 	words = slices.DeleteFunc(words, func(w string) bool { return strings.Trim(w, "_-@.") == "" })
 	if len(words) > maxFTSTokens {
 		words = words[:maxFTSTokens]
 	}
+	return words
+}
+
+// ftsExpression builds a safe FTS5 MATCH expression from a search: every word quoted as
+// an FTS5 string (so quotes, *, -, NEAR, AND, … are only text), made a prefix, joined by
+// AND: `jean dup` → `"jean"* AND "dup"*`. It returns "" when the search has no word.
+func ftsExpression(q string) string {
+	words := searchWords(q)
 	parts := make([]string, 0, len(words))
 	for _, w := range words {
 		parts = append(parts, `"`+strings.ReplaceAll(w, `"`, `""`)+`"*`)

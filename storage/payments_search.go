@@ -5,7 +5,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -87,11 +86,7 @@ func tsPhrase(s string, prefix bool) string {
 // tsExpression is ftsExpression for PostgreSQL: each word of the search a prefix phrase,
 // joined by &: `jean dup` → `'jean':* & 'dup':*`, "jules.thomas" → `'jules' <-> 'thomas':*`.
 func tsExpression(q string) string {
-	words := strings.FieldsFunc(q, func(r rune) bool { return !ftsToken(r) })
-	words = slices.DeleteFunc(words, func(w string) bool { return strings.Trim(w, "_-@.") == "" })
-	if len(words) > maxFTSTokens {
-		words = words[:maxFTSTokens]
-	}
+	words := searchWords(q)
 	parts := make([]string, 0, len(words))
 	for _, w := range words {
 		if p := tsPhrase(w, true); p != "" {

@@ -36,12 +36,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
-		sdb.Close()
-		return nil, err
-	}
-	// A bulk load (bulk_postgres.go) cut short by a crash left its indexes to put back.
-	if err := db.recoverBulkLoad(ctx); err != nil {
+	if err := db.ready(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}
