@@ -98,7 +98,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxLifetime(0)
 	db := &DB{db: &handle{DB: sdb, engine: SQLite}, Now: time.Now}
-	if err := db.ready(ctx); err != nil {
+	// Two processes opening a new file at once: while one turns it to WAL, the other is
+	// told "database is locked" at once (SQLite does not wait then, to avoid a deadlock).
+	// It tries again, for up to the busy timeout.
+	err = db.ready(ctx)
+	for wait := 10 * time.Millisecond; isBusy(err) && wait < 5*time.Second; wait *= 2 {
+		time.Sleep(wait)
+		err = db.ready(ctx)
+	}
+	if err != nil {
 		sdb.Close()
 		return nil, err
 	}
@@ -253,6 +261,12 @@ type execer interface {
 // scannable is what both *sql.Row and *sql.Rows offer.
 type scannable interface {
 	Scan(dest ...any) error
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (or busy).
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // isUniqueConstraint reports whether err is the database refusing a write that would
