@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -477,21 +478,10 @@ func paymentCountSQL(c paymentConds) (string, []any) {
 // of the pages around it and how many payments match. The payments' Raw is not loaded
 // ("{}"). Errors for a bad filter wrap ErrInvalidFilter.
 func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, error) {
-	f, err := f.normalise()
+	f, err := db.prepareFilter(ctx, f)
 	if err != nil {
 		return PaymentPage{}, err
 	}
-	if a, ok := parseAmountQuery(f.Query); ok && f.Query != "" && a.currency == "" {
-		if f.currencies, err = db.storedCurrencies(ctx); err != nil {
-			return PaymentPage{}, err
-		}
-	}
-	if strings.Contains(f.Query, "@") {
-		if err := db.db.QueryRowContext(ctx, wholeEmailSQL, f.Query).Scan(&f.wholeEmail); err != nil {
-			return PaymentPage{}, fmt.Errorf("storage: search e-mails: %w", err)
-		}
-	}
-	f.postgres = db.db.engine == Postgres
 	c := filterConditions(f)
 	// A search that finds few payments drives the page: read them, sort them. One that
 	// finds many (a common name: 25,000 on a million payments) is checked row by row
@@ -645,6 +635,53 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		page.Count, page.CountCapped = CountCap, true
 	}
 	return page, nil
+}
+
+// prepareFilter normalises f and fills in what its search needs from the database: the
+// stored currencies for an amount that names none, whether an e-mail is stored whole.
+func (db *DB) prepareFilter(ctx context.Context, f PaymentFilter) (PaymentFilter, error) {
+	f, err := f.normalise()
+	if err != nil {
+		return f, err
+	}
+	if a, ok := parseAmountQuery(f.Query); ok && f.Query != "" && a.currency == "" {
+		if f.currencies, err = db.storedCurrencies(ctx); err != nil {
+			return f, err
+		}
+	}
+	if strings.Contains(f.Query, "@") {
+		if err := db.db.QueryRowContext(ctx, wholeEmailSQL, f.Query).Scan(&f.wholeEmail); err != nil {
+			return f, fmt.Errorf("storage: search e-mails: %w", err)
+		}
+	}
+	f.postgres = db.db.engine == Postgres
+	return f, nil
+}
+
+// ExportPayments calls fn with every payment f matches, newest first as the list shows them
+// (f's paging is ignored): the list's export. The payments' Raw is not loaded ("{}").
+// Rows are read on one goroutine and handed to fn on the caller's (stream.go): memory
+// stays flat however many match. An error of fn stops the walk and is returned.
+func (db *DB) ExportPayments(ctx context.Context, f PaymentFilter, fn func(Payment) error) error {
+	f.After, f.Before = nil, nil
+	f, err := db.prepareFilter(ctx, f)
+	if err != nil {
+		return err
+	}
+	where, args := filterConditions(f).sql()
+	rows, err := db.db.QueryContext(ctx, "SELECT "+listColumns+" FROM payments WHERE "+where+" ORDER BY created_at DESC, id DESC", args...)
+	if err != nil {
+		return fmt.Errorf("storage: export payments: %w", err)
+	}
+	defer rows.Close()
+	scan := func(rows *sql.Rows) (Payment, error) {
+		var p Payment
+		if err := scanPaymentInto(rows, &p); err != nil {
+			return p, fmt.Errorf("storage: export payments: %w", err)
+		}
+		return p, nil
+	}
+	return streamRows(rows, scan, fn, func(err error) error { return fmt.Errorf("storage: export payments: %w", err) })
 }
 
 // sortUpTo is how many matches of a search ListPayments still reads and sorts rather

@@ -59,6 +59,7 @@ type PaymentsList struct {
 	NextURL, PrevURL, FirstURL string
 	Filtered                   bool // any search or filter is set
 	ClearURL                   string
+	CSVURL                     string // this list, every page, as CSV (/payments.csv)
 
 	// Queue are the dashboard's filters the form has no field for (outcome, link,
 	// failed_since): Value is "name=value", Label their words.

@@ -468,50 +468,69 @@ func BenchmarkRefundsCSV(b *testing.B) {
 		{"last_month", "from=" + e.newest.AddDate(0, -1, 0).Format("2006-01-02")},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			export := func() *countingWriter {
-				w := &countingWriter{header: http.Header{}}
-				e.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/refunds.csv?"+c.query, nil))
-				if w.status != http.StatusOK || w.lines < 2 {
-					b.Fatalf("export: %d, %d lines", w.status, w.lines)
-				}
-				return w
-			}
-			export() // warm the caches the way a running server has them
-			runtime.GC()
-			live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-			metrics.Read(live)
-			base := live[0].Value.Uint64()
-			var peak atomic.Uint64
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() { // samples the live heap while the export streams
-				defer close(sampled)
-				s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-				for {
-					metrics.Read(s)
-					if v := s[0].Value.Uint64(); v > peak.Load() {
-						peak.Store(v)
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(5 * time.Millisecond):
-					}
-				}
-			}()
-			rows := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				rows += export().lines - 1 // the header
-			}
-			close(stop)
-			<-sampled
-			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
-			b.ReportMetric(float64(rows/b.N), "rows/op")
-			b.ReportMetric(float64(peak.Load()-min(peak.Load(), base))/(1<<20), "live-heap-MB")
-		})
+		b.Run(c.name, func(b *testing.B) { benchCSV(b, e, "/refunds.csv?"+c.query) })
 	}
+}
+
+// BenchmarkPaymentsCSV streams the payments list's export (every payment, a month's, one
+// currency's), as BenchmarkRefundsCSV does.
+func BenchmarkPaymentsCSV(b *testing.B) {
+	e := benchSetup(b)
+	cases := []struct{ name, query string }{
+		{"all", ""},
+		{"last_month", "from=" + e.newest.AddDate(0, -1, 0).Format("2006-01-02")},
+		{"eur", "currency=EUR"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { benchCSV(b, e, "/payments.csv?"+c.query) })
+	}
+}
+
+// benchCSV streams the export at path through a writer that keeps nothing, and reports
+// rows per second and the live heap's peak while it streams (what the last collection
+// found alive): the same whatever the number of rows.
+func benchCSV(b *testing.B, e *benchEnv, path string) {
+	export := func() *countingWriter {
+		w := &countingWriter{header: http.Header{}}
+		e.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.status != http.StatusOK || w.lines < 2 {
+			b.Fatalf("export: %d, %d lines", w.status, w.lines)
+		}
+		return w
+	}
+	export() // warm the caches the way a running server has them
+	runtime.GC()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	base := live[0].Value.Uint64()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() { // samples the live heap while the export streams
+		defer close(sampled)
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	rows := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		rows += export().lines - 1 // the header
+	}
+	close(stop)
+	<-sampled
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(rows/b.N), "rows/op")
+	b.ReportMetric(float64(peak.Load()-min(peak.Load(), base))/(1<<20), "live-heap-MB")
 }
 
 // countingWriter is a ResponseWriter that counts lines and keeps nothing.

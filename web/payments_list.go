@@ -62,6 +62,7 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	v.Queue = queueFilters(r.Context(), q)
 	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly || len(v.Queue) > 0
 	v.ClearURL = "/payments"
+	v.CSVURL = exportURL("/payments.csv", filterQuery(q, paymentFilterKeys), views.Zone(r.Context()))
 
 	// Dates are days in the person's zone, as the page's times are (the cache key holds it).
 	f, err := parsePaymentFilter(q, views.Zone(r.Context()))

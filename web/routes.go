@@ -91,6 +91,7 @@ func (s *Server) routeTable() []Route {
 
 		// Payments.
 		{"GET /payments", ViewPayments, s.paymentsList},
+		{"GET /payments.csv", ViewPayments, s.paymentsCSV},
 		{"GET /payments/{id}", ViewPayments, s.paymentShow},
 		{"POST /payments/{id}/refresh", ViewPayments, s.paymentRefresh},
 		{"GET /payments/{id}/cancel", Act, s.paymentCancelForm},

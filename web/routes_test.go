@@ -28,6 +28,7 @@ var access = map[string]web.Access{
 	"POST /settings/time-zone":        web.SignedIn,
 	"GET /{$}":                        web.ViewPayments,
 	"GET /payments":                   web.ViewPayments,
+	"GET /payments.csv":               web.ViewPayments,
 	"GET /payments/{id}":              web.ViewPayments,
 	"POST /payments/{id}/refresh":     web.ViewPayments,
 	"GET /payments/{id}/cancel":       web.Act,
