@@ -658,30 +658,55 @@ func (db *DB) prepareFilter(ctx context.Context, f PaymentFilter) (PaymentFilter
 	return f, nil
 }
 
+// ExportedPayment is a payment as the list's export writes it: the list's columns and
+// every id the payment has, and nothing else (no description, provider details or raw
+// answer): an export reads only these, a third of a payment row's columns and allocations.
+type ExportedPayment struct {
+	PublicID, Account                                string
+	Provider                                         providers.Name
+	CustomerName, CustomerEmail, CardLast4           string
+	Status                                           providers.Status
+	RawStatus, Currency                              string
+	Amount, Captured, Refunded                       int64
+	PaymentID, SessionID, OrderID, MerchantReference string
+	CreatedAt, UpdatedAt                             time.Time
+}
+
+// exportColumns are ExportedPayment's columns, in the order scanExported reads them.
+const exportColumns = `public_id, account, provider, customer_name, customer_email, card_last4, status, raw_status,
+	currency, amount, captured, refunded, provider_payment_id, session_id, order_id, merchant_reference, created_at, updated_at`
+
+// scanExported reads one row selected with exportColumns.
+func scanExported(rows *sql.Rows) (ExportedPayment, error) {
+	var p ExportedPayment
+	var created, updated int64
+	err := rows.Scan(&p.PublicID, &p.Account, &p.Provider, &p.CustomerName, &p.CustomerEmail, &p.CardLast4, &p.Status,
+		&p.RawStatus, &p.Currency, &p.Amount, &p.Captured, &p.Refunded, &p.PaymentID, &p.SessionID, &p.OrderID,
+		&p.MerchantReference, &created, &updated)
+	if err != nil {
+		return ExportedPayment{}, fmt.Errorf("storage: export payments: %w", err)
+	}
+	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	return p, nil
+}
+
 // ExportPayments calls fn with every payment f matches, newest first as the list shows them
-// (f's paging is ignored): the list's export. The payments' Raw is not loaded ("{}").
-// Rows are read on one goroutine and handed to fn on the caller's (stream.go): memory
-// stays flat however many match. An error of fn stops the walk and is returned.
-func (db *DB) ExportPayments(ctx context.Context, f PaymentFilter, fn func(Payment) error) error {
+// (f's paging is ignored): the list's export. Rows are read on one goroutine and handed to
+// fn on the caller's (stream.go): memory stays flat however many match. An error of fn
+// stops the walk and is returned.
+func (db *DB) ExportPayments(ctx context.Context, f PaymentFilter, fn func(ExportedPayment) error) error {
 	f.After, f.Before = nil, nil
 	f, err := db.prepareFilter(ctx, f)
 	if err != nil {
 		return err
 	}
 	where, args := filterConditions(f).sql()
-	rows, err := db.db.QueryContext(ctx, "SELECT "+listColumns+" FROM payments WHERE "+where+" ORDER BY created_at DESC, id DESC", args...)
+	rows, err := db.db.QueryContext(ctx, "SELECT "+exportColumns+" FROM payments WHERE "+where+" ORDER BY created_at DESC, id DESC", args...)
 	if err != nil {
 		return fmt.Errorf("storage: export payments: %w", err)
 	}
 	defer rows.Close()
-	scan := func(rows *sql.Rows) (Payment, error) {
-		var p Payment
-		if err := scanPaymentInto(rows, &p); err != nil {
-			return p, fmt.Errorf("storage: export payments: %w", err)
-		}
-		return p, nil
-	}
-	return streamRows(rows, scan, fn, func(err error) error { return fmt.Errorf("storage: export payments: %w", err) })
+	return streamRows(rows, scanExported, fn, func(err error) error { return fmt.Errorf("storage: export payments: %w", err) })
 }
 
 // sortUpTo is how many matches of a search ListPayments still reads and sorts rather

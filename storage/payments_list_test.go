@@ -666,3 +666,58 @@ func TestFTSExpressionPunctuationWords(t *testing.T) {
 		t.Errorf(`"Sato - " finds %d payments, want 1`, len(page.Payments))
 	}
 }
+
+// The export walks the same filters as the list, newest first, with every page's rows and
+// the columns it writes; an error of the caller's stops it.
+func TestExportPaymentsFollowsTheListsFilters(t *testing.T) {
+	fx := newListFixture(t)
+	ctx := context.Background()
+	export := func(f PaymentFilter) (names string, rows []ExportedPayment) {
+		t.Helper()
+		var out []string
+		err := fx.db.ExportPayments(ctx, f, func(p ExportedPayment) error {
+			for id, name := range fx.byID {
+				if fx.p[name].PublicID == p.PublicID {
+					out = append(out, fx.byID[id])
+				}
+			}
+			rows = append(rows, p)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("export %+v: %v", f, err)
+		}
+		return strings.Join(out, " "), rows
+	}
+	for _, tc := range []struct {
+		f    PaymentFilter
+		want string
+	}{
+		{PaymentFilter{}, "a b c d e f g h"},
+		{PaymentFilter{Limit: 2, After: &Cursor{CreatedAt: testEpoch, ID: 1 << 40}}, "a b c d e f g h"}, // paging ignored
+		{PaymentFilter{Provider: bpc.Name}, "c d h"},
+		{PaymentFilter{NeedsAttention: true}, "b c e g h"},
+		{PaymentFilter{Query: "4242"}, "c f g"},
+		{PaymentFilter{Currency: "EUR", MinAmount: int64p(5000)}, "a b c"},
+	} {
+		if got, _ := export(tc.f); got != tc.want {
+			t.Errorf("export %+v: %q, want %q", tc.f, got, tc.want)
+		}
+	}
+	_, rows := export(PaymentFilter{Query: "order-e"})
+	if len(rows) != 1 {
+		t.Fatalf("order-e: %d rows", len(rows))
+	}
+	e, p := rows[0], fx.p["e"]
+	if e.Provider != p.Provider || e.PaymentID != "tz_e" || e.OrderID != "order-e" || e.Amount != 150000 || e.Captured != 150000 ||
+		e.Currency != "UAH" || e.CardLast4 != "1234" || e.Status != p.Status || e.RawStatus != "success" ||
+		e.CustomerName != "Anna Kowalska" || !e.CreatedAt.Equal(p.CreatedAt) || !e.UpdatedAt.Equal(p.UpdatedAt) || e.Account != p.Account {
+		t.Errorf("exported row %+v, payment %+v", e, p)
+	}
+	stop := errors.New("enough")
+	n := 0
+	err := fx.db.ExportPayments(ctx, PaymentFilter{}, func(ExportedPayment) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("a caller's error: %v after %d rows, want it back after 1", err, n)
+	}
+}

@@ -46,7 +46,7 @@ func (s *Server) exportPayments(w http.ResponseWriter, r *http.Request, f storag
 	s.audit(r, "export", 0, "exported payments as CSV: "+csvFilterText(filter), map[string]any{"export": "payments", "filter": filter.Encode()})
 	out := startCSV(w, "payments"+fileSlug(filter), s.desk.Now(), paymentsCSVHeader)
 	rows := 0
-	err := s.db.ExportPayments(r.Context(), f, func(p storage.Payment) error {
+	err := s.db.ExportPayments(r.Context(), f, func(p storage.ExportedPayment) error {
 		rows++
 		return out.row(csvTime(p.CreatedAt), p.PublicID, string(p.Provider), p.Account, p.CustomerName, p.CustomerEmail,
 			p.CardLast4, string(p.Status), p.RawStatus, p.Currency, providers.FormatMajor(p.Amount, p.Currency),
