@@ -220,7 +220,7 @@ func TestSearchFindsNotes(t *testing.T) {
 		{"ruckerstattung", "eur"}, // diacritics folded as the payments' words are
 		{"rückerst", "eur"},
 		{"thomas", "jules lena thomasina"}, // the payments' own words still find them
-		{"chargeback jules", ""}, // words are found in a note or in the payment, not half in each
+		{"chargeback jules", ""},           // words are found in a note or in the payment, not half in each
 		{"refund", ""},
 	} {
 		if got := refsOf(t, db, tt.query); got != tt.want {
