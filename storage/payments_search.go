@@ -298,8 +298,11 @@ func searchSet(q string, currencies []string, postgres bool) (string, []any) {
 	case strings.Contains(q, "@"):
 		return emailSearch(q, postgres)
 	case isLast4(q):
-		return idMatch + `
+		// Four digits are a card's last 4, or a ticket's number in a note.
+		set, args := idMatch+`
 			UNION SELECT id FROM payments WHERE card_last4 = ? AND card_last4 <> ''`, []any{q, q, q, q, q, q}
+		arm, more := notesSearch(q, postgres)
+		return set + arm, append(args, more...)
 	}
 	set, args := idMatch, []any{q, q, q, q, q}
 	if a, ok := parseAmountQuery(q); ok {
@@ -317,18 +320,44 @@ func searchSet(q string, currencies []string, postgres bool) (string, []any) {
 			UNION SELECT id FROM payments WHERE search_words @@ paydesk_fold(?)::tsquery`
 			args = append(args, expr)
 		}
-		return set, args
-	}
-	if expr := ftsExpression(q); expr != "" {
+	} else if expr := ftsExpression(q); expr != "" {
 		set += `
 			UNION SELECT rowid FROM payments_fts WHERE payments_fts MATCH ?`
 		args = append(args, expr)
 	}
-	return set, args
+	arm, more := notesSearch(q, postgres)
+	return set + arm, append(args, more...)
+}
+
+// The payments whose notes hold every word of a search (each a prefix), through the
+// notes' own index (payment_notes_fts on SQLite, payment_notes_words on PostgreSQL): one
+// more arm of the search's UNION, which costs one lookup of an index that is empty, or
+// small beside the payments', when few payments have notes (docs/notes.md). A search's
+// words are looked for in the notes or in the payment's fields, not half in each.
+const (
+	notesWordsSQL = `
+			UNION SELECT n.payment_id FROM payment_notes_fts f JOIN payment_notes n ON n.id = f.rowid WHERE payment_notes_fts MATCH ?`
+	notesWordsPostgresSQL = `
+			UNION SELECT payment_id FROM payment_notes WHERE body_words @@ paydesk_fold(?)::tsquery`
+)
+
+// notesSearch returns the UNION arm of the payments whose notes have q's words, and its
+// argument; "" when q has no word.
+func notesSearch(q string, postgres bool) (string, []any) {
+	if postgres {
+		if expr := tsExpression(q); expr != "" {
+			return notesWordsPostgresSQL, []any{expr}
+		}
+		return "", nil
+	}
+	if expr := ftsExpression(q); expr != "" {
+		return notesWordsSQL, []any{expr}
+	}
+	return "", nil
 }
 
 // wordsRowTerm is, on PostgreSQL, a search by words as a term each row answers itself
-// (an id, or its own search column): for a search that finds many payments (a common
+// (an id, its own search column, or its notes' words): for a search that finds many payments (a common
 // name), the list's date index is read and each row checked until the page is full, a
 // few thousand rows, where gathering every match's row first cost 0.4–2.4 s on a
 // million payments. ok is false for searches that are not words (e-mails, last 4,
@@ -344,5 +373,6 @@ func wordsRowTerm(q string) (term string, args []any, ok bool) {
 	if expr == "" {
 		return "", nil, false
 	}
-	return `(id IN (` + idMatchPostgresSQL + `) OR search_words @@ paydesk_fold(?)::tsquery)`, []any{q, q, q, q, q, expr}, true
+	return `(id IN (` + idMatchPostgresSQL + `) OR search_words @@ paydesk_fold(?)::tsquery
+		OR id IN (SELECT payment_id FROM payment_notes WHERE body_words @@ paydesk_fold(?)::tsquery))`, []any{q, q, q, q, q, expr, expr}, true
 }

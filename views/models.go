@@ -135,6 +135,47 @@ type Payment struct {
 	RawStatusWords, StateDetailWords, ErrorCodeWords string
 	Amounts                                          []AmountRow
 	NoRefund                                         string
+	// Notes are the staff's internal notes on the payment, newest first (never on a payer's
+	// page); CanNote shows the form to add one, NoteForm is that form as last submitted.
+	Notes    []NoteView
+	CanNote  bool
+	NoteForm NoteForm
+}
+
+// NoteView is one internal note as a person reads it: who wrote it and when, its text
+// (http(s) addresses become links, NoteSegments), whether it was edited and its earlier
+// texts, and, when the reader may edit it, the edit form.
+type NoteView struct {
+	ID              string
+	PaymentPublicID string // the payment it is on ("pd_…"), for lists spanning payments
+	Author          string
+	CreatedAt       time.Time
+	Text            string
+	// Edited says the text was replaced, last by Editor at UpdatedAt; Revisions are the
+	// earlier texts, newest first.
+	Edited    bool
+	Editor    string
+	UpdatedAt time.Time
+	Revisions []NoteRevisionView
+	// CanEdit shows the edit form (posted to EditURL with Version); Edit is what was last
+	// submitted there when it was refused (then the form is open).
+	CanEdit bool
+	EditURL string
+	Version string
+	Edit    NoteForm
+}
+
+// NoteRevisionView is an earlier text of a note.
+type NoteRevisionView struct {
+	Version   string
+	Text      string
+	WrittenBy string
+	WrittenAt time.Time
+}
+
+// NoteForm is a note's text as typed, with the reason it was refused ("" when not).
+type NoteForm struct {
+	Text, Error string
 }
 
 // AmountRow is one amount of a payment, labelled by what it is (amount, authorised,

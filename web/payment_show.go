@@ -133,6 +133,12 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 		}
 		v.Journal = append(v.Journal, row)
 	}
+	notes, err := s.db.NotesOfPayment(ctx, p.ID)
+	if err != nil {
+		return v, err
+	}
+	who := s.person(r)
+	v.Notes, v.CanNote = noteViews(who, notes), who.MayWriteNotes()
 	events, err := s.db.Events(ctx, p.ID)
 	if err != nil {
 		return v, err

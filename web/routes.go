@@ -104,6 +104,8 @@ func (s *Server) routeTable() []Route {
 		{"POST /payments/{id}/payer-links", Act, s.payerLinkCreate},
 		{"GET /payments/{id}/payer-links", ViewPayments, s.payerLinksFragment},
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
+		{"POST /payments/{id}/notes", Act, s.paymentNoteAdd},
+		{"POST /payments/{id}/notes/{note}/edit", Act, s.paymentNoteEdit},
 		{"GET /my-refunds", Act, s.myRefunds},
 
 		// Refund approvals (managers).
