@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"paydesk/providers/bpc"
 	"paydesk/providers/powens"
@@ -241,4 +245,37 @@ func TestCustomerLinksEverywhere(t *testing.T) {
 	r = fran.get("/customers/email/germaine@example.fr")
 	mustContain(t, r, linked.PublicID, "waiting for the payer")
 	mustNotContain(t, r, address)
+}
+
+// TestBrowserCustomerPage looks at the customer page as the page sweep does (sweep_test.go)
+// for each role that may see it: at desktop and phone width, light and dark, no leaked
+// template or raw code, no sideways scroll on a phone (a long e-mail, the totals and the
+// payments as cards), no serious accessibility violation.
+func TestBrowserCustomerPage(t *testing.T) {
+	h := newHarness(t)
+	c := newChrome(t)
+	sam := h.signedIn("sam")
+	email := "chloe.marie-antoinette.durand-de-la-fontaine@correspondance.example.fr"
+	p := h.add(bpc.Name, spec{variant: 2, amount: 123456789, name: "Chloé Marie-Antoinette Durand de la Fontaine", email: email})
+	h.add(bpc.Name, spec{variant: 2, amount: 9900, currency: "GBP", name: "Chloé Durand", email: strings.ToUpper(email)})
+	mustContain(t, govRequestRefund(t, sam, p, "20.00", "duplicate", ""), "done")
+	linked := h.add(powens.Name, spec{variant: 2, name: "Chloé Durand", email: email})
+	h.powens.SetCancelScenario(linked.PaymentID, powens.CancelNeedsPayerWebview)
+	payerLinkURL(t, confirm(t, sam, linked, "cancel", nil))
+
+	pages := []sweepPage{
+		{"customer-email", "/customers/email/" + url.PathEscape(email), `[data-testid=customer-totals]`},
+		{"customer-card", "/customers/card/bpc/" + p.CardLast4, `[data-testid=customer-totals]`},
+		{"customer-not-found", "/customers/email/nobody@example.fr", `main#main`},
+	}
+	for _, who := range []struct{ user, role string }{{"sam", "support"}, {"fran", "finance"}, {"max", "manager"}} {
+		t.Run(who.role, func(t *testing.T) {
+			ctx, cancel := chromedp.NewContext(c.base, chromedp.WithNewBrowserContext())
+			defer cancel()
+			ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+			defer cancelTimeout()
+			signInBrowser(t, ctx, h.srv.URL, who.user)
+			sweep(t, ctx, h.srv.URL, who.role, pages)
+		})
+	}
 }
