@@ -6,7 +6,7 @@ import "time"
 // across providers and accounts.
 type Customer struct {
 	// Kind is "email", "name" or "card"; Title who the customer is ("ann@example.com",
-	// "Ann Lee", "BPC card •••• 4242"); Scope what the page gathers, in a sentence.
+	// "Ann Lee", "Acme card •••• 4242"); Scope what the page gathers, in a sentence.
 	Kind, Title, Scope string
 	// Payments is how many payments, in words ("3 payments").
 	Payments string
