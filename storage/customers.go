@@ -193,25 +193,57 @@ func (db *DB) CustomerSummary(ctx context.Context, c Customer) (CustomerSummary,
 		return CustomerSummary{}, fmt.Errorf("storage: customer %s: %s: %w", c, what, err)
 	}
 	term, args := c.term("p.")
-	rows, err := db.db.QueryContext(ctx, customerTotalsSQL(term, db.pick("max", "greatest")), args...)
+	// One pass over the customer's payments gives the totals and the other identities:
+	// each payment is a row read from the table (its currency and amounts are not in the
+	// index), the cost of this page, so it is read once.
+	rows, err := db.db.QueryContext(ctx, customerRowsSQL(term, db.pick("max", "greatest")), args...)
 	if err != nil {
 		return fail("totals", err)
 	}
+	totals := map[string]*CustomerTotal{}
+	names, emails, cards := map[string]int{}, map[string]int{}, map[string]int{}
 	for rows.Next() {
-		var t CustomerTotal
-		if err := rows.Scan(&t.Currency, &t.Payments, &t.Paid, &t.Refunded); err != nil {
+		var currency, name, email, provider, last4 string
+		var captured, refunded int64
+		if err := rows.Scan(&currency, &captured, &refunded, &name, &email, &provider, &last4); err != nil {
 			rows.Close()
 			return fail("totals", err)
 		}
-		t.Net = t.Paid - t.Refunded
-		s.Payments += t.Payments
-		s.Totals = append(s.Totals, t)
+		t := totals[currency]
+		if t == nil {
+			t = &CustomerTotal{Currency: currency}
+			totals[currency] = t
+		}
+		t.Payments++
+		t.Paid += captured
+		t.Refunded += refunded
+		s.Payments++
+		if name != "" {
+			names[name]++
+		}
+		if email != "" {
+			emails[email]++
+		}
+		if last4 != "" {
+			cards[provider+"/"+last4]++
+		}
 	}
 	if err := closeRows(rows); err != nil {
 		return fail("totals", err)
 	}
 	if s.Payments == 0 {
 		return s, nil
+	}
+	for _, t := range totals {
+		t.Net = t.Paid - t.Refunded
+		s.Totals = append(s.Totals, *t)
+	}
+	slices.SortFunc(s.Totals, func(a, b CustomerTotal) int { return strings.Compare(a.Currency, b.Currency) })
+	s.Names = mostUsed(names, func(v string) bool { return c.Kind == CustomerByName && strings.EqualFold(v, c.Value) })
+	s.Emails = mostUsed(emails, func(v string) bool { return c.Kind == CustomerByEmail && strings.EqualFold(v, c.Value) })
+	for _, k := range mostUsed(cards, func(v string) bool { return c.Kind == CustomerByCard && v == string(c.Provider)+"/"+c.Last4 }) {
+		provider, last4, _ := strings.Cut(k, "/")
+		s.Cards = append(s.Cards, Card{Provider: providers.Name(provider), Last4: last4})
 	}
 
 	rows, err = db.db.QueryContext(ctx, customerReasonsSQL(term), args...)
@@ -250,76 +282,19 @@ func (db *DB) CustomerSummary(ctx context.Context, c Customer) (CustomerSummary,
 		return fail("payer links", err)
 	}
 
-	// The other identities: most used first, the customer's own left out.
-	others := func(expr, nonEmpty string) ([]string, error) {
-		rows, err := db.db.QueryContext(ctx, customerOthersSQL(term, expr, nonEmpty), append(append([]any(nil), args...), maxOtherIdentities+1)...)
-		if err != nil {
-			return nil, err
-		}
-		type counted struct {
-			v string
-			n int
-		}
-		var got []counted
-		for rows.Next() {
-			var c counted
-			if err := rows.Scan(&c.v, &c.n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			got = append(got, c)
-		}
-		// Ties in byte order on both engines (PostgreSQL's ORDER BY follows its collation).
-		slices.SortStableFunc(got, func(a, b counted) int { return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.v, b.v)) })
-		out := make([]string, len(got))
-		for i, c := range got {
-			out[i] = c.v
-		}
-		return out, closeRows(rows)
-	}
-	keep := func(vs []string, own func(string) bool) []string {
-		var out []string
-		for _, v := range vs {
-			if !own(v) && len(out) < maxOtherIdentities {
-				out = append(out, v)
-			}
-		}
-		return out
-	}
-	names, err := others("p.customer_name", "customer_name")
-	if err != nil {
-		return fail("names", err)
-	}
-	s.Names = keep(names, func(v string) bool { return c.Kind == CustomerByName && strings.EqualFold(v, c.Value) })
-	emails, err := others("p.customer_email", "customer_email")
-	if err != nil {
-		return fail("e-mails", err)
-	}
-	s.Emails = keep(emails, func(v string) bool { return c.Kind == CustomerByEmail && strings.EqualFold(v, c.Value) })
-	cards, err := others("p.provider || '/' || p.card_last4", "card_last4")
-	if err != nil {
-		return fail("cards", err)
-	}
-	for _, k := range keep(cards, func(v string) bool { return c.Kind == CustomerByCard && v == string(c.Provider)+"/"+c.Last4 }) {
-		provider, last4, _ := strings.Cut(k, "/")
-		s.Cards = append(s.Cards, Card{Provider: providers.Name(provider), Last4: last4})
-	}
 	return s, nil
 }
 
-// customerTotalsSQL adds up the customer's payments (term, on payments p) per currency:
-// count, captured, refunded (per payment the larger of its succeeded refunds and what the
-// provider reports, as RefundBalance.Succeeded), each payment's refunds one seek of
-// refunds_payment.
-// greatest is the engine's two-argument maximum: max on SQLite, greatest on PostgreSQL (a
-// CASE would evaluate the subquery twice).
-func customerTotalsSQL(term, greatest string) string {
-	return `SELECT currency, count(*), coalesce(sum(captured), 0),
-			coalesce(sum(` + greatest + `(succeeded, refunded)), 0)
-		FROM (SELECT p.currency, p.captured, p.refunded,
-				(SELECT coalesce(sum(r.amount), 0) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded') AS succeeded
-			FROM payments p WHERE ` + term + `) AS own
-		GROUP BY currency ORDER BY currency`
+// customerRowsSQL reads what the totals and the other identities need of each of the
+// customer's payments (term, on payments p): currency, captured, refunded (the larger of
+// its succeeded refunds, one seek of refunds_payment, and what the provider reports, as
+// RefundBalance.Succeeded counts it), name, e-mail, provider and last 4. greatest is the
+// engine's two-argument maximum: max on SQLite, greatest on PostgreSQL.
+func customerRowsSQL(term, greatest string) string {
+	return `SELECT p.currency, p.captured,
+			` + greatest + `(p.refunded, (SELECT coalesce(sum(r.amount), 0) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded')),
+			p.customer_name, p.customer_email, p.provider, p.card_last4
+		FROM payments p WHERE ` + term
 }
 
 // customerReasonsSQL groups the refunds of the customer's payments by reason and currency.
@@ -339,11 +314,20 @@ func customerLinksSQL(term string) string {
 		ORDER BY created_at DESC, id DESC LIMIT ?`
 }
 
-// customerOthersSQL counts the values of expr (a name, an e-mail, a card) among the
-// customer's payments, most used first; its one placeholder after term's is the limit.
-func customerOthersSQL(term, expr, nonEmpty string) string {
-	return `SELECT ` + expr + `, count(*) AS n FROM payments p WHERE ` + term + ` AND p.` + nonEmpty + ` <> ''
-		GROUP BY ` + expr + ` ORDER BY n DESC, ` + expr + ` LIMIT ?`
+// mostUsed returns the values of counts, most used first (ties in byte order), the
+// customer's own (own) left out, at most maxOtherIdentities.
+func mostUsed(counts map[string]int, own func(string) bool) []string {
+	var out []string
+	for v := range counts {
+		if !own(v) {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), strings.Compare(a, b)) })
+	if len(out) > maxOtherIdentities {
+		out = out[:maxOtherIdentities]
+	}
+	return out
 }
 
 // String names the customer for errors and logs: "e-mail ann@example.com".

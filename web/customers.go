@@ -129,7 +129,8 @@ func (s *Server) customerPage(w http.ResponseWriter, r *http.Request, c storage.
 		address = s.desk.PayerLinkAddress
 	}
 	v := customerView(c, sum, page, canAct, address)
-	v.FirstURL, v.PrevURL, v.NextURL = pageURLs(r.URL.Path, q, page)
+	// The escaped path: a name may hold a space or a slash.
+	v.FirstURL, v.PrevURL, v.NextURL = pageURLs(r.URL.EscapedPath(), q, page)
 	if v.Notes, err = s.customerNotes(ctx, c); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "Customer unavailable", "This customer's notes could not be loaded. Try again in a moment.", err)
 		return

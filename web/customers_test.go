@@ -176,21 +176,24 @@ func TestCustomerBadAddresses(t *testing.T) {
 }
 
 // TestCustomerPagePaging: 55 payments page as the list does, 50 then 5, newest first,
-// there and back.
+// there and back — on a name with a space and a slash, which the pages' links keep escaped.
 func TestCustomerPagePaging(t *testing.T) {
 	h := newHarness(t)
 	b := h.signedIn("sam")
 	var want []string
 	for i := range 55 {
-		p := h.add(bpc.Name, spec{variant: 2, amount: int64(100 + i), email: []string{"Many@Example.com", "many@example.com"}[i%2]})
+		name := []string{"Jean Dupont/Durand", "jean dupont/durand"}[i%2]
+		p := h.add(bpc.Name, spec{variant: 2, amount: int64(100 + i), name: name})
 		want = append(want, p.PublicID) // each added a minute before the last: newest first
 	}
-	page1 := b.get("/customers/email/many@example.com")
+	h.add(bpc.Name, spec{variant: 2, name: "Jean Dupont"}) // another customer
+	path := "/customers/name/Jean%20Dupont%2FDurand"
+	page1 := b.get(path)
 	mustContain(t, page1, "55 payments")
 	rows1 := customerRows(page1.body)
 	next := attr(page1.body, "next", "href")
-	if len(rows1) != 50 || next == "" || attr(page1.body, "prev", "href") != "" {
-		t.Fatalf("page 1: %d rows, next %q; want 50 rows, a next page, no previous", len(rows1), next)
+	if len(rows1) != 50 || !strings.HasPrefix(next, path+"?after=") || attr(page1.body, "prev", "href") != "" {
+		t.Fatalf("page 1: %d rows, next %q; want 50 rows, a next page under %s, no previous", len(rows1), next, path)
 	}
 	page2 := b.get(next)
 	rows2 := customerRows(page2.body)
@@ -198,11 +201,14 @@ func TestCustomerPagePaging(t *testing.T) {
 		t.Errorf("pages 1 and 2: %d + %d rows, not the 55 newest first", len(rows1), len(rows2))
 	}
 	prev := attr(page2.body, "prev", "href")
-	if !strings.HasPrefix(prev, "/customers/email/many@example.com?before=") || attr(page2.body, "next", "href") != "" {
+	if !strings.HasPrefix(prev, path+"?before=") || attr(page2.body, "next", "href") != "" {
 		t.Fatalf("page 2: prev %q, next %q; want a previous page only", prev, attr(page2.body, "next", "href"))
 	}
 	if back := customerRows(b.get(prev).body); strings.Join(back, " ") != strings.Join(rows1, " ") {
 		t.Errorf("back from page 2: not page 1")
+	}
+	if first := attr(page2.body, "first", "href"); first != path {
+		t.Errorf("page 2's newest link: %q, want %q", first, path)
 	}
 }
 
