@@ -323,6 +323,40 @@ func (db *DB) NotesForPayments(ctx context.Context, paymentIDs []int64) ([]Note,
 		}
 		return int(b.ID - a.ID)
 	})
+	return db.withRevisions(ctx, out)
+}
+
+// CustomerNotes returns the newest notes (at most limit) written on the customer's
+// payments, newest first, each with its earlier texts: the customer page's. The customer's
+// index finds the payments (customers.go), payment_notes_payment their notes.
+func (db *DB) CustomerNotes(ctx context.Context, c Customer, limit int) ([]Note, error) {
+	c, err := c.Normalise()
+	if err != nil {
+		return nil, err
+	}
+	term, args := c.term("p.")
+	rows, err := db.db.QueryContext(ctx, `SELECT `+noteColumns+` FROM payment_notes n JOIN payments p ON p.id = n.payment_id
+		WHERE `+term+` ORDER BY n.created_at DESC, n.id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: customer notes: %w", err)
+	}
+	defer rows.Close()
+	var out []Note
+	for rows.Next() {
+		n, err := scanNote(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: customer notes: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: customer notes: %w", err)
+	}
+	return db.withRevisions(ctx, out)
+}
+
+// withRevisions fills the earlier texts of the edited notes among out.
+func (db *DB) withRevisions(ctx context.Context, out []Note) ([]Note, error) {
 	var edited []int64
 	for _, n := range out {
 		if n.Edited() {

@@ -58,19 +58,26 @@ const payerLinkColumns = `id, payment_id, action_id, state, kind, url, nonce, cr
 // scanPayerLink reads one row selected with payerLinkColumns.
 func scanPayerLink(s scannable) (PayerLink, error) {
 	var l PayerLink
+	err := scanPayerLinkAnd(s, &l)
+	return l, err
+}
+
+// scanPayerLinkAnd reads one row selected with payerLinkColumns into l, and the columns
+// selected after them into more.
+func scanPayerLinkAnd(s scannable, l *PayerLink, more ...any) error {
 	var action, returned sql.NullInt64
 	var created, expires, updated int64
-	err := s.Scan(&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
-		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid)
+	err := s.Scan(append([]any{&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
+		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid}, more...)...)
 	if err != nil {
-		return l, err
+		return err
 	}
 	l.ActionID = action.Int64
 	l.CreatedAt = fromMS(created)
 	l.ExpiresAt = fromMS(expires)
 	l.ReturnedAt = nullMS(returned)
 	l.UpdatedAt = fromMS(updated)
-	return l, nil
+	return nil
 }
 
 // CreatePayerLink records a new active link for a payment, in one transaction marking any

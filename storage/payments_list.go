@@ -68,6 +68,8 @@ type PaymentFilter struct {
 	// FailedSince, when non-zero, keeps the payments with an action or a refund that
 	// failed at or after it.
 	FailedSince time.Time
+	// Customer keeps one customer's payments: an e-mail, a name or a card (customers.go).
+	Customer *Customer
 	// After asks for the page of payments older than the cursor; Before for the page
 	// newer than it. At most one is set.
 	After, Before *Cursor
@@ -171,6 +173,13 @@ func (f PaymentFilter) normalise() (PaymentFilter, error) {
 	case "", LinkNone, LinkActive, LinkAbandoned:
 	default:
 		return bad("unknown payer link state %q", f.Link)
+	}
+	if f.Customer != nil {
+		c, err := f.Customer.Normalise()
+		if err != nil {
+			return f, err
+		}
+		f.Customer = &c
 	}
 	switch {
 	case f.Limit < 0:
@@ -308,6 +317,11 @@ const (
 // filterConditions turns a normalised filter into WHERE terms (cursor aside).
 func filterConditions(f PaymentFilter) paymentConds {
 	var c paymentConds
+	if f.Customer != nil {
+		// The customer's own index range (0020_customers.sql), newest first.
+		term, args := f.Customer.term("")
+		c.add(term, args...)
+	}
 	switch q := f.Query; {
 	case q == "":
 	case f.wholeEmail:

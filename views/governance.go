@@ -22,6 +22,7 @@ type ApprovalView struct {
 	ID                                string // the refund's id
 	PaymentURL, PaymentID, Provider   string
 	Customer                          string
+	CustomerURL                       string // the customer's page by name ("" without a name)
 	Amount                            string // "600.00 EUR"
 	AmountMinor, Currency, Reason     string // bound into the approval form: what the manager saw
 	ReasonLabel, Note                 string
@@ -66,6 +67,7 @@ type RefundHistoryRow struct {
 	RequestedAt                         time.Time
 	PaymentURL, PaymentID, Provider     string
 	Customer                            string
+	CustomerURL                         string // the customer's page by name ("" without a name)
 	Amount                              string
 	Status, StatusLabel                 string
 	Reason, Note                        string
@@ -85,10 +87,12 @@ type MyRefunds struct {
 // MyRefundRow is one of the viewer's refund requests.
 type MyRefundRow struct {
 	PaymentURL, PaymentID, Provider string
-	Amount                          string
-	Status, StatusLabel             string
-	Reason, Note                    string
-	RequestedAt, ExpiresAt          time.Time
+	// Customer is the payment's customer name, CustomerURL their page ("" without a name).
+	Customer, CustomerURL  string
+	Amount                 string
+	Status, StatusLabel    string
+	Reason, Note           string
+	RequestedAt, ExpiresAt time.Time
 	// Outcome says in plain words where the request stands.
 	Outcome string
 	// Rule is the approval rule that sent the request to a manager ("" when none did).

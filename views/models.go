@@ -68,19 +68,22 @@ type PaymentsList struct {
 
 // PaymentRow is one line of the payments list.
 type PaymentRow struct {
-	URL         string
-	PublicID    string
-	Provider    string
-	Account     string // the payment's account, "" when no provider has several
-	ProviderID  string
-	Customer    string
-	Email       string
-	Amount      string
-	Status      string
-	StatusLabel string
-	RawStatus   string
-	Actions     []RowAction // what the provider allows now
-	CreatedAt   time.Time
+	URL        string
+	PublicID   string
+	Provider   string
+	Account    string // the payment's account, "" when no provider has several
+	ProviderID string
+	Customer   string
+	Email      string
+	// CustomerURL and EmailURL are the customer's pages by name and by e-mail ("" when
+	// the payment has none).
+	CustomerURL, EmailURL string
+	Amount                string
+	Status                string
+	StatusLabel           string
+	RawStatus             string
+	Actions               []RowAction // what the provider allows now
+	CreatedAt             time.Time
 }
 
 // RowAction is one action a payments list row offers: a link to its form for those who
@@ -97,19 +100,22 @@ type Payment struct {
 	Account                               string // the provider account it belongs to ("" when there is only the default)
 	IDs                                   []Fact // provider ids, copyable
 	Reference, Customer, Email, CardLast4 string
-	Description                           string
-	Status, StatusLabel, RawStatus        string
-	StateDetail, ErrorCode                string
-	Facts                                 []Fact // provider-specific facts (method, mode, session status…)
-	Amount, Captured, Refunded            string
-	Refundable                            string
-	Reserved                              string // amounts in flight or awaiting approval, "" when none
-	CreatedAt, UpdatedAt                  time.Time
-	Actions                               []ActionChoice
-	CanRefresh                            bool
-	CanAct                                bool // may make payer links
-	Refunds                               []RefundRow
-	Links                                 []PayerLinkView
+	// CustomerURL, EmailURL and CardURL are the customer's pages by name, e-mail and card
+	// ("" when the payment has none of it).
+	CustomerURL, EmailURL, CardURL string
+	Description                    string
+	Status, StatusLabel, RawStatus string
+	StateDetail, ErrorCode         string
+	Facts                          []Fact // provider-specific facts (method, mode, session status…)
+	Amount, Captured, Refunded     string
+	Refundable                     string
+	Reserved                       string // amounts in flight or awaiting approval, "" when none
+	CreatedAt, UpdatedAt           time.Time
+	Actions                        []ActionChoice
+	CanRefresh                     bool
+	CanAct                         bool // may make payer links
+	Refunds                        []RefundRow
+	Links                          []PayerLinkView
 	// LinksPoll is where the page asks every few seconds how its payer links stand (a
 	// PayerLinksPanel fragment) while one is live, "" otherwise; LinksKey changes whenever
 	// a link or the payment's status does, which tells the page to read itself again.

@@ -48,7 +48,7 @@ func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, status 
 		money := func(m int64) string { return providers.FormatMoney(m, it.Currency) }
 		item := views.ApprovalView{
 			ID: id, PaymentURL: "/payments/" + it.PaymentPublicID, PaymentID: it.PaymentPublicID,
-			Provider: it.Provider.Label(), Customer: it.CustomerName,
+			Provider: it.Provider.Label(), Customer: it.CustomerName, CustomerURL: customerNameURL(it.CustomerName),
 			Amount: money(it.Amount), AmountMinor: strconv.FormatInt(it.Amount, 10), Currency: it.Currency,
 			Reason: it.Reason, ReasonLabel: storage.RefundReasonLabel(it.Reason), Note: it.Note,
 			RequestedBy: it.RequestedBy, RequestedAt: it.RequestedAt, ExpiresAt: it.ApprovalExpiresAt,

@@ -65,6 +65,8 @@ type benchEnv struct {
 	search map[string]string
 	// newest is the creation time of the newest payment (the data's "now").
 	newest time.Time
+	// customers are customer pages to open, by kind (BenchmarkCustomerPage).
+	customers map[string]string
 }
 
 var (
@@ -199,6 +201,25 @@ func newBenchEnv(b *testing.B) (*benchEnv, error) {
 		"public_id": publicID, "bpc_payment_id": bpcID, "bpc_session_id": session, "tranzzo_order_id": order,
 		"powens_id": powensID, "reference": reference, "email": email, "last4": last4,
 		"name": "Shevchenko", "name_prefix": "shev", "two_words": "olena kov",
+	}
+	// Customers: the sampled BPC payment's name (about 500 payments at 1M: 2,000 names)
+	// and card, an e-mail without a number (about 70 payments), and the name with the
+	// most payments.
+	var name, common, most string
+	if err := sql.QueryRowContext(ctx, "SELECT customer_name FROM payments WHERE public_id = ?", publicID).Scan(&name); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	if err := sql.QueryRowContext(ctx, `SELECT customer_email FROM payments WHERE id >= ? AND customer_email NOT GLOB '*[0-9]@*'
+		ORDER BY id LIMIT 1`, maxID/3).Scan(&common); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	if err := sql.QueryRowContext(ctx, `SELECT customer_name FROM payments GROUP BY customer_name COLLATE NOCASE
+		ORDER BY count(*) DESC LIMIT 1`).Scan(&most); err != nil {
+		return nil, fmt.Errorf("bench sample: %w", err)
+	}
+	env.customers = map[string]string{
+		"email": "/customers/email/" + url.PathEscape(common), "name": "/customers/name/" + url.PathEscape(name),
+		"card": "/customers/card/bpc/" + last4, "name_most_payments": "/customers/name/" + url.PathEscape(most),
 	}
 	return env, nil
 }
@@ -406,6 +427,23 @@ func BenchmarkPaymentPage(b *testing.B) {
 		paths[i] = "/payments/" + id
 	}
 	e.timed(b, paths...)
+}
+
+// BenchmarkCustomerPage is a customer's page (docs/customers.md): totals per currency,
+// refunds by reason, open payer links and the first page of their payments, by e-mail,
+// name and card; and the next page of the name with the most payments.
+func BenchmarkCustomerPage(b *testing.B) {
+	e := benchSetup(b)
+	first := e.get(b, e.customers["name_most_payments"])
+	m := regexp.MustCompile(`href="(/customers/name/[^"?]+\?after=[^"]+)"`).FindStringSubmatch(first.Body.String())
+	for _, kind := range []string{"email", "name", "card", "name_most_payments"} {
+		b.Run(kind, func(b *testing.B) { e.timed(b, e.customers[kind]) })
+	}
+	if m == nil { // a small database (PAYDESK_BENCH_PAYMENTS): nobody has 50 payments
+		b.Logf("the customer with the most payments has no second page")
+		return
+	}
+	b.Run("next_page", func(b *testing.B) { e.timed(b, html.UnescapeString(m[1])) })
 }
 
 // BenchmarkDashboard is the home page (every count of the work queue, as a manager: all

@@ -42,6 +42,7 @@ func (s *Server) myRefunds(w http.ResponseWriter, r *http.Request) {
 	for _, rf := range rows {
 		v.Rows = append(v.Rows, views.MyRefundRow{
 			PaymentURL: "/payments/" + rf.PaymentPublicID, PaymentID: rf.PaymentPublicID, Provider: rf.Provider.Label(),
+			Customer: rf.CustomerName, CustomerURL: customerNameURL(rf.CustomerName),
 			Amount: providers.FormatMoney(rf.Amount, rf.Currency), Status: rf.Status, StatusLabel: refundStatusLabel(rf.Status),
 			Reason: storage.RefundReasonLabel(rf.Reason), Note: rf.Note,
 			RequestedAt: rf.RequestedAt, ExpiresAt: rf.ApprovalExpiresAt,

@@ -36,6 +36,8 @@ func (s *Server) paymentView(r *http.Request, p storage.Payment) (views.Payment,
 	v := views.Payment{
 		ID: fmt.Sprint(p.ID), PublicID: p.PublicID, Provider: string(p.Provider), ProviderLabel: p.Provider.Label(),
 		Reference: p.MerchantReference, Customer: p.CustomerName, Email: p.CustomerEmail, CardLast4: p.CardLast4,
+		CustomerURL: customerNameURL(p.CustomerName), EmailURL: customerEmailURL(p.CustomerEmail),
+		CardURL:     customerCardURL(p.Provider, p.CardLast4),
 		Description: p.Description,
 		Status:      string(p.Status), StatusLabel: p.Status.Label(), RawStatus: p.RawStatus,
 		StateDetail: p.StateDetail, ErrorCode: p.ErrorCode,

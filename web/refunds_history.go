@@ -205,7 +205,7 @@ func refundHistoryRow(rf storage.RefundRow) views.RefundHistoryRow {
 	row := views.RefundHistoryRow{
 		ID: strconv.FormatInt(rf.ID, 10), RequestedAt: rf.RequestedAt,
 		PaymentURL: "/payments/" + rf.PaymentPublicID, PaymentID: rf.PaymentPublicID, Provider: rf.Provider.Label(),
-		Customer: rf.CustomerName, Amount: providers.FormatMoney(rf.Amount, rf.Currency),
+		Customer: rf.CustomerName, CustomerURL: customerNameURL(rf.CustomerName), Amount: providers.FormatMoney(rf.Amount, rf.Currency),
 		Status: rf.Status, StatusLabel: refundStatusLabel(rf.Status),
 		Reason: storage.RefundReasonLabel(rf.Reason), Note: rf.Note, RequestedBy: rf.RequestedBy,
 		DecidedBy: rf.DecidedBy, Decision: refundDecision(rf.Refund), DecisionReason: rf.DecisionReason,

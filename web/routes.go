@@ -108,6 +108,11 @@ func (s *Server) routeTable() []Route {
 		{"POST /payments/{id}/notes/{note}/edit", Act, s.paymentNoteEdit},
 		{"GET /my-refunds", Act, s.myRefunds},
 
+		// Customers: every payment of one e-mail, name or card (customers.go).
+		{"GET /customers/email/{email}", ViewPayments, s.customerByEmail},
+		{"GET /customers/name/{name}", ViewPayments, s.customerByName},
+		{"GET /customers/card/{provider}/{last4}", ViewPayments, s.customerByCard},
+
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},
 		{"POST /approvals/{id}/approve", Approve, s.approvalApprove},

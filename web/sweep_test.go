@@ -321,6 +321,7 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"expire-form", "/payments/" + sessionOpen.PublicID + "/expire", main},
 		sweepPage{"my-refunds", "/my-refunds", main},
 		sweepPage{"forbidden-audit", "/audit", main},
+		sweepPage{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	)
 	finance := []sweepPage{
 		{"dashboard", "/", main},
@@ -331,6 +332,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"payment-refunded", "/payments/" + refunded[0].PublicID, main},
 		{"forbidden-approvals", "/approvals", main},
+		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
@@ -340,6 +342,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"sessions", "/sessions", main},
 		{"payment-awaiting-approval", "/payments/" + waiting.PublicID, main},
+		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	}
 	nobody := []sweepPage{
 		{"no-access", "/", `[data-testid=no-access]`},
