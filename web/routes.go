@@ -106,6 +106,12 @@ func (s *Server) routeTable() []Route {
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
 		{"GET /my-refunds", Act, s.myRefunds},
 
+		// Notifications: each person's own (and the managers' for managers).
+		{"GET /notifications", ViewPayments, s.notificationsPage},
+		{"GET /notifications/{id}", ViewPayments, s.notificationOpen},
+		{"POST /notifications/{id}/read", ViewPayments, s.notificationRead},
+		{"POST /notifications/read-all", ViewPayments, s.notificationsReadAll},
+
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},
 		{"POST /approvals/{id}/approve", Approve, s.approvalApprove},

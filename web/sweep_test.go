@@ -320,6 +320,7 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"cancel-form", "/payments/" + powensPending.PublicID + "/cancel", main},
 		sweepPage{"expire-form", "/payments/" + sessionOpen.PublicID + "/expire", main},
 		sweepPage{"my-refunds", "/my-refunds", main},
+		sweepPage{"notifications", "/notifications", `[data-testid=notifications]`},
 		sweepPage{"forbidden-audit", "/audit", main},
 	)
 	finance := []sweepPage{
@@ -331,6 +332,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"payment-refunded", "/payments/" + refunded[0].PublicID, main},
 		{"forbidden-approvals", "/approvals", main},
+		{"notifications-none", "/notifications", `[data-testid=notifications-empty]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
@@ -339,6 +341,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"refunds", "/refunds", `[data-testid=refund-history]`},
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"sessions", "/sessions", main},
+		{"notifications", "/notifications", `[data-testid=notifications]`},
 		{"payment-awaiting-approval", "/payments/" + waiting.PublicID, main},
 	}
 	nobody := []sweepPage{
