@@ -59,8 +59,10 @@ type Notification struct {
 	// the others of a role).
 	Read   bool
 	ReadAt time.Time
-	// PaymentPublicID is the payment's public id, filled by the reads.
-	PaymentPublicID string
+	// PaymentPublicID is the payment's public id, and RefundStatus the refund's status now
+	// ("" when it is about no refund), filled by the reads: a request the managers were
+	// told of may have been decided since.
+	PaymentPublicID, RefundStatus string
 }
 
 // Notify records a notification, inside the transaction of the event that causes it, so
@@ -174,24 +176,25 @@ func (db *DB) NotificationCounts(ctx context.Context, rd Reader) (NotificationCo
 }
 
 // notificationColumns selects a notification as the reader sees it, from notifications n
-// JOIN payments p LEFT JOIN notification_reads r (the reader's); the read time of a role
+// JOIN payments p LEFT JOIN notification_reads r (the reader's) LEFT JOIN refunds f; the read time of a role
 // notification is its reading, or 0 when marked read with the others (the first
 // argument: the reader's mark). scanNotification reads them.
 const notificationColumns = `n.id, n.recipient_key, n.recipient_role, n.actor_key, n.kind, n.payment_id,
 	coalesce(n.refund_id, 0), coalesce(n.link_id, 0), n.text, n.created_at,
 	CASE WHEN n.recipient_key <> '' THEN n.read_at ELSE coalesce(r.read_at, CASE WHEN n.id <= ? THEN 0 END) END,
-	p.public_id`
+	p.public_id, coalesce(f.status, '')`
 
 // notificationJoins is the joins of notificationColumns; its argument is the reader's key.
 const notificationJoins = ` JOIN payments p ON p.id = n.payment_id
-	LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.person_key = ?`
+	LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.person_key = ?
+	LEFT JOIN refunds f ON f.id = n.refund_id`
 
 func scanNotification(s scannable) (Notification, error) {
 	var n Notification
 	var created int64
 	var read sql.NullInt64
 	err := s.Scan(&n.ID, &n.RecipientKey, &n.RecipientRole, &n.ActorKey, &n.Kind, &n.PaymentID, &n.RefundID, &n.LinkID,
-		&n.Text, &created, &read, &n.PaymentPublicID)
+		&n.Text, &created, &read, &n.PaymentPublicID, &n.RefundStatus)
 	n.CreatedAt = fromMS(created)
 	n.Read = read.Valid
 	if read.Valid && read.Int64 > 0 {

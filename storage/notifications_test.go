@@ -97,6 +97,11 @@ func TestNotificationsOfARefundRequest(t *testing.T) {
 	if len(ns) != 1 || ns[0].Kind != NotifyRequestDecided || ns[0].Text != "Your refund of 600.00 EUR was approved by mia@x and is being sent to the provider." {
 		t.Fatalf("ann's notifications = %+v", ns)
 	}
+	for _, n := range mustNotifications(t, db, maxReader) {
+		if n.RefundID == r.ID && n.RefundStatus != "pending" {
+			t.Errorf("the managers' notification of the approved request says the refund is %q, want pending", n.RefundStatus)
+		}
+	}
 	if c := mustCounts(t, db, maxReader); c.ApprovalsWaiting != 0 || c.Decided != 0 {
 		t.Errorf("max's counts after mia decided = %+v, want nothing waiting (his own request is not his to decide)", c)
 	}

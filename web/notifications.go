@@ -44,7 +44,7 @@ func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.page(w, r, "Notifications", "notifications")
-	v := views.Notifications{First: before == 0, Unread: p.Counts.Unread(), Manager: who.Has(ops.RoleManager)}
+	v := views.Notifications{First: before == 0, Manager: who.Has(ops.RoleManager)}
 	if len(list) > notificationsPageSize {
 		list = list[:notificationsPageSize]
 		v.NextURL = "/notifications?before=" + strconv.FormatInt(list[len(list)-1].ID, 10)
@@ -53,9 +53,8 @@ func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
 		target, _ := notificationTarget(n, who)
 		id := strconv.FormatInt(n.ID, 10)
 		v.Items = append(v.Items, views.NotificationItem{
-			ID: n.ID, Kind: n.Kind, KindLabel: notificationKindLabel(n.Kind), Text: n.Text, At: n.CreatedAt, Read: n.Read,
-			OpenURL: "/notifications/" + id, Target: target, PaymentID: n.PaymentPublicID,
-			ReadURL: "/notifications/" + id + "/read",
+			ID: n.ID, Kind: n.Kind, KindLabel: notificationKindLabel(n.Kind), Text: n.Text, Now: refundNow(n.RefundStatus), At: n.CreatedAt, Read: n.Read,
+			OpenURL: "/notifications/" + id, Target: target, ReadURL: "/notifications/" + id + "/read",
 		})
 	}
 	s.render(w, r, p, views.NotificationsView(v))
@@ -133,4 +132,28 @@ func notificationKindLabel(kind string) string {
 		return "Payer link ended"
 	}
 	return kind
+}
+
+// refundNow says where a refund stands now, after the words of the notification about
+// it ("" for none).
+func refundNow(status string) string {
+	switch status {
+	case "":
+		return ""
+	case "awaiting_approval":
+		return "still waiting for a manager's decision"
+	case "approved", "pending":
+		return "approved, sent to the provider"
+	case "succeeded":
+		return "refunded"
+	case "failed":
+		return "the provider refused the refund"
+	case "unknown":
+		return "the provider's answer is not known yet"
+	case "rejected":
+		return "rejected"
+	case "expired":
+		return "expired without a decision"
+	}
+	return refundStatusLabel(status)
 }

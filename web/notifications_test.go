@@ -141,8 +141,8 @@ func TestNotificationsOfAnApproval(t *testing.T) {
 	if open.status != http.StatusSeeOther || open.header.Get("Location") != "/approvals" {
 		t.Errorf("manager opening: %d to %q, want 303 to /approvals", open.status, open.header.Get("Location"))
 	}
-	if ns := notices(t, max); len(ns) != 1 || ns[0].read {
-		t.Errorf("max's after mia opened hers: %+v, want unread", ns)
+	if ns := notices(t, max); len(ns) != 1 || ns[0].read || !strings.Contains(ns[0].text, "Now: refunded") {
+		t.Errorf("max's after mia opened hers: %+v, want unread, saying the refund went through", ns)
 	}
 }
 
