@@ -75,7 +75,7 @@ func (d *Desk) runAction(ctx context.Context, who Person, p storage.Payment, a s
 		} else {
 			_, err = d.db.CreatePayerLink(ctx, storage.PayerLink{
 				PaymentID: p.ID, ActionID: a.ID, State: "active", Kind: out.Link.Kind, URL: out.Link.URL,
-				Nonce: nonce, CreatedBy: who.Email, ExpiresAt: out.Link.ExpiresAt,
+				Nonce: nonce, CreatedBy: who.Email, CreatedByKey: who.Key, ExpiresAt: out.Link.ExpiresAt,
 			})
 		}
 		if err != nil {

@@ -53,7 +53,7 @@ func (d *Desk) NewPayerLink(ctx context.Context, who Person, p storage.Payment) 
 	}
 	l, err := d.db.CreatePayerLink(ctx, storage.PayerLink{
 		PaymentID: p.ID, ActionID: c.ActionID, State: "active", Kind: link.Kind, URL: link.URL,
-		Nonce: newNonce(), StateNonce: c.StateNonce, CreatedBy: who.Email, ExpiresAt: link.ExpiresAt,
+		Nonce: newNonce(), StateNonce: c.StateNonce, CreatedBy: who.Email, CreatedByKey: who.Key, ExpiresAt: link.ExpiresAt,
 	})
 	if err != nil {
 		return l, &Refusal{Reason: ErrUnavailable, Cause: err, Message: "The new link could not be saved. Try again."}

@@ -148,6 +148,11 @@ func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key st
 		if err != nil {
 			return err
 		}
+		if err := tx.Notify(ctx, decisionNotice(r, expect.DeciderKey, now,
+			fmt.Sprintf("Your refund of %s was approved by %s and is being sent to the provider.",
+				providers.FormatMoney(r.Amount, r.Currency), manager))); err != nil {
+			return err
+		}
 		r, err = refundByID(ctx, tx, r.ID)
 		return err
 	})
@@ -238,6 +243,10 @@ func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, manager
 		}); err != nil {
 			return err
 		}
+		if err := tx.Notify(ctx, decisionNotice(r, managerKey, now,
+			fmt.Sprintf("Your refund of %s was rejected by %s: %s", providers.FormatMoney(r.Amount, r.Currency), manager, reason))); err != nil {
+			return err
+		}
 		r, err = refundByID(ctx, tx, r.ID)
 		return err
 	})
@@ -252,18 +261,20 @@ func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, manager
 func (db *DB) ExpireApprovals(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := db.tx(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+refundColumns+refundFrom+`
+		rows, err := tx.QueryContext(ctx, `SELECT `+refundColumns+`, r.requested_by_key`+refundFrom+`
 			WHERE r.status = 'awaiting_approval' AND r.approval_expires_at <= ? ORDER BY r.id`, ms(now))
 		if err != nil {
 			return err
 		}
 		var due []Refund
 		for rows.Next() {
-			r, err := scanRefund(rows)
+			var key string
+			r, err := scanRefund(rows, &key)
 			if err != nil {
 				rows.Close()
 				return err
 			}
+			r.RequestedByKey = key
 			due = append(due, r)
 		}
 		err = rows.Err()
@@ -281,6 +292,11 @@ func (db *DB) ExpireApprovals(ctx context.Context, now time.Time) (int, error) {
 			}); err != nil {
 				return err
 			}
+			if err := tx.Notify(ctx, decisionNotice(r, "", now,
+				fmt.Sprintf("Your refund of %s expired: no manager decided in time, so its amount was released.",
+					providers.FormatMoney(r.Amount, r.Currency)))); err != nil {
+				return err
+			}
 		}
 		n = len(due)
 		return nil
@@ -289,4 +305,12 @@ func (db *DB) ExpireApprovals(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("storage: expire approvals: %w", err)
 	}
 	return n, nil
+}
+
+// decisionNotice tells the requester of r (by person key: a request from before keys
+// tells nobody) what became of it; actorKey is the deciding manager's key ("" for the
+// expiry).
+func decisionNotice(r Refund, actorKey string, now time.Time, text string) Notification {
+	return Notification{RecipientKey: r.RequestedByKey, RecipientName: r.RequestedBy, ActorKey: actorKey,
+		Kind: NotifyRequestDecided, PaymentID: r.PaymentID, RefundID: r.ID, Text: text, CreatedAt: now}
 }

@@ -30,8 +30,11 @@ type PayerLink struct {
 	// "" for links made before there were short addresses.
 	Token     string
 	CreatedBy string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// CreatedByKey is the person key of who made the link (migration 0024): the payer's
+	// answer is told to them (Tx.Notify). "" for links made before, and by no one.
+	CreatedByKey string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
 	// ReturnedAt is when the payer last came back (zero if never).
 	ReturnedAt time.Time
 	UpdatedAt  time.Time
@@ -53,7 +56,7 @@ var payerLinkStates = map[string]bool{"active": true, "superseded": true, "confi
 
 // payerLinkColumns is the column list scanPayerLink reads.
 const payerLinkColumns = `id, payment_id, action_id, state, kind, url, nonce, created_by, created_at, expires_at,
-	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said`
+	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said, created_by_key`
 
 // scanPayerLink reads one row selected with payerLinkColumns.
 func scanPayerLink(s scannable) (PayerLink, error) {
@@ -68,7 +71,7 @@ func scanPayerLinkAnd(s scannable, l *PayerLink, more ...any) error {
 	var action, returned sql.NullInt64
 	var created, expires, updated int64
 	err := s.Scan(append([]any{&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
-		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid}, more...)...)
+		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid, &l.CreatedByKey}, more...)...)
 	if err != nil {
 		return err
 	}
@@ -146,8 +149,10 @@ func (db *DB) CreatePayerLink(ctx context.Context, l PayerLink) (PayerLink, erro
 			action = l.ActionID
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO payer_links (payment_id, action_id, state, kind, url, nonce,
-			created_by, created_at, expires_at, updated_at, state_nonce, token) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now), l.StateNonce, l.Token).Scan(&l.ID)
+			created_by, created_at, expires_at, updated_at, state_nonce, token, created_by_key)
+			VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			l.PaymentID, action, l.Kind, l.URL, l.Nonce, l.CreatedBy, ms(now), ms(l.ExpiresAt), ms(now), l.StateNonce, l.Token,
+			strings.TrimSpace(l.CreatedByKey)).Scan(&l.ID)
 		if err != nil {
 			if isUniqueConstraint(err) {
 				return fmt.Errorf("nonce or token already used: %w", ErrConflict)
@@ -251,6 +256,9 @@ func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome st
 		if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: ev[1], Kind: ev[0], Message: msg}); err != nil {
 			return err
 		}
+		if err := tx.Notify(ctx, payerLinkNotice(l, state, outcome, now)); err != nil {
+			return err
+		}
 		l.State, l.Outcome, l.ReturnedAt, l.UpdatedAt = state, outcome, nullMS(returned), fromMS(ms(now))
 		return nil
 	})
@@ -276,6 +284,9 @@ func (db *DB) ExpirePayerLinks(ctx context.Context, now time.Time) (int, error) 
 			}
 			if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: "system", Kind: "link_expired",
 				Message: fmt.Sprintf("Payer link %d expired before the payer confirmed", l.ID)}); err != nil {
+				return err
+			}
+			if err := tx.Notify(ctx, payerLinkNotice(l, "expired", "", now)); err != nil {
 				return err
 			}
 		}
@@ -348,4 +359,25 @@ func payerLinkByID(ctx context.Context, q execer, id int64) (PayerLink, error) {
 		return l, ErrNotFound
 	}
 	return l, err
+}
+
+// payerLinkNotice tells who made link l how the payer answered when it moves to state:
+// confirmed, or ended without a confirmation (expired, abandoned). Other moves tell
+// nobody (the zero Notification records nothing).
+func payerLinkNotice(l PayerLink, state, outcome string, now time.Time) Notification {
+	n := Notification{RecipientKey: l.CreatedByKey, RecipientName: l.CreatedBy, PaymentID: l.PaymentID, LinkID: l.ID, CreatedAt: now}
+	switch state {
+	case "confirmed":
+		n.Kind, n.Text = NotifyPayerConfirmed, fmt.Sprintf("The payer confirmed the cancellation through your payer link %d.", l.ID)
+	case "expired":
+		n.Kind, n.Text = NotifyPayerLinkEnded, fmt.Sprintf("Your payer link %d ended without the payer confirming the cancellation.", l.ID)
+	case "abandoned":
+		n.Kind, n.Text = NotifyPayerLinkEnded, fmt.Sprintf("The payer came back from your payer link %d without confirming the cancellation.", l.ID)
+	default:
+		return Notification{}
+	}
+	if outcome != "" {
+		n.Text += " " + outcome
+	}
+	return n
 }

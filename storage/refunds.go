@@ -302,7 +302,13 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 			return err
 		}
 		if needsApproval {
-			return nil
+			text := fmt.Sprintf("%s asks for a refund of %s (%s): a manager must decide.", r.RequestedBy,
+				providers.FormatMoney(r.Amount, r.Currency), RefundReasonLabel(r.Reason))
+			if r.ApprovalWhy != "" {
+				text += " Why: " + r.ApprovalWhy + "."
+			}
+			return tx.Notify(ctx, Notification{RecipientRole: NotifyManagers, ActorKey: r.RequestedByKey,
+				Kind: NotifyApprovalRequested, PaymentID: r.PaymentID, RefundID: r.ID, Text: text, CreatedAt: now})
 		}
 		a, err := db.insertAction(ctx, tx, Action{
 			PaymentID: r.PaymentID, Kind: "refund", Amount: r.Amount, Currency: r.Currency, RefundID: r.ID,

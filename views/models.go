@@ -15,6 +15,8 @@ type Page struct {
 	JS      string
 	ZoneJS  string // the script that tells Paydesk the browser's time zone (tz.js)
 	Demo    bool
+	// Counts are the navigation's badges (views/notifications.templ).
+	Counts NavCounts
 }
 
 // User is the signed-in person as the layout shows them.

@@ -17,7 +17,7 @@ import (
 )
 
 // page builds the layout model for the current request: the user, their rights in the
-// navigation, and the flash messages waiting for them.
+// navigation with its counts (notifications.go), and the flash messages waiting for them.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section string) views.Page {
 	p := views.Page{Title: title, Section: section, CSS: s.assets.URL("app.css"), JS: s.assets.URL("app.js"), Demo: s.cfg.Demo}
 	p.ZoneJS = s.assets.URL("tz.js")
@@ -42,6 +42,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 		vu.Roles = append(vu.Roles, string(role))
 	}
 	p.User = vu
+	p.Counts = s.navCounts(r)
 	for _, f := range s.auth.Flashes(w, r) {
 		p.Flashes = append(p.Flashes, views.Flash{Kind: f.Kind, Message: f.Message})
 	}

@@ -112,6 +112,11 @@ func (s *Server) routeTable() []Route {
 		{"GET /customers/email/{email}", ViewPayments, s.customerByEmail},
 		{"GET /customers/name/{name}", ViewPayments, s.customerByName},
 		{"GET /customers/card/{provider}/{last4}", ViewPayments, s.customerByCard},
+		// Notifications: each person's own (and the managers' for managers).
+		{"GET /notifications", ViewPayments, s.notificationsPage},
+		{"GET /notifications/{id}", ViewPayments, s.notificationOpen},
+		{"POST /notifications/{id}/read", ViewPayments, s.notificationRead},
+		{"POST /notifications/read-all", ViewPayments, s.notificationsReadAll},
 
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},

@@ -60,6 +60,10 @@ var access = map[string]web.Access{
 	"POST /webhooks/powens":                  web.Public,
 	"POST /webhooks/bpc":                     web.Public,
 	"POST /webhooks/tranzzo":                 web.Public,
+	"GET /notifications":                     web.ViewPayments,
+	"GET /notifications/{id}":                web.ViewPayments,
+	"POST /notifications/{id}/read":          web.ViewPayments,
+	"POST /notifications/read-all":           web.ViewPayments,
 	// Each provider account's webhooks (verified with that account's secret).
 	"POST /webhooks/powens/{account}":  web.Public,
 	"POST /webhooks/bpc/{account}":     web.Public,

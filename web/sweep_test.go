@@ -320,6 +320,7 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"cancel-form", "/payments/" + powensPending.PublicID + "/cancel", main},
 		sweepPage{"expire-form", "/payments/" + sessionOpen.PublicID + "/expire", main},
 		sweepPage{"my-refunds", "/my-refunds", main},
+		sweepPage{"notifications", "/notifications", `[data-testid=notifications]`},
 		sweepPage{"forbidden-audit", "/audit", main},
 		sweepPage{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	)
@@ -333,6 +334,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"payment-refunded", "/payments/" + refunded[0].PublicID, main},
 		{"forbidden-approvals", "/approvals", main},
 		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
+		{"notifications-none", "/notifications", `[data-testid=notifications-empty]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
@@ -341,6 +343,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"refunds", "/refunds", `[data-testid=refund-history]`},
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"sessions", "/sessions", main},
+		{"notifications", "/notifications", `[data-testid=notifications]`},
 		{"payment-awaiting-approval", "/payments/" + waiting.PublicID, main},
 		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	}
