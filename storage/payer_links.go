@@ -40,6 +40,10 @@ type PayerLink struct {
 	// PayerSaid is what the payer's browser last brought back (id_payment, bank_message…),
 	// for staff: recorded, never trusted.
 	PayerSaid string
+	// EmailedTo, EmailedBy and EmailedAt: the latest e-mailing of the link to the payer
+	// (EmailPayerLink); empty when never e-mailed.
+	EmailedTo, EmailedBy string
+	EmailedAt            time.Time
 }
 
 // payerLinkMoves lists, for each state, the states a link may move to.
@@ -53,18 +57,19 @@ var payerLinkStates = map[string]bool{"active": true, "superseded": true, "confi
 
 // payerLinkColumns is the column list scanPayerLink reads.
 const payerLinkColumns = `id, payment_id, action_id, state, kind, url, nonce, created_by, created_at, expires_at,
-	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said`
+	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said, emailed_to, emailed_by, emailed_at`
 
 // scanPayerLink reads one row selected with payerLinkColumns.
 func scanPayerLink(s scannable) (PayerLink, error) {
 	var l PayerLink
-	var action, returned sql.NullInt64
+	var action, returned, emailed sql.NullInt64
 	var created, expires, updated int64
 	err := s.Scan(&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
-		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid)
+		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid, &l.EmailedTo, &l.EmailedBy, &emailed)
 	if err != nil {
 		return l, err
 	}
+	l.EmailedAt = nullMS(emailed)
 	l.ActionID = action.Int64
 	l.CreatedAt = fromMS(created)
 	l.ExpiresAt = fromMS(expires)
@@ -341,4 +346,42 @@ func payerLinkByID(ctx context.Context, q execer, id int64) (PayerLink, error) {
 		return l, ErrNotFound
 	}
 	return l, err
+}
+
+// EmailPayerLink records that by e-mailed live link id to the address to, in one
+// transaction with the link's record, a timeline entry ("Payer link e-mailed to … by …")
+// and the messages (the payer's, and a copy for the sender when they want one) in the
+// outbox. A link that is no longer live gives ErrConflict and changes nothing.
+func (db *DB) EmailPayerLink(ctx context.Context, id int64, to, by string, mails ...Mail) (PayerLink, error) {
+	var l PayerLink
+	err := db.tx(ctx, func(tx *Tx) error {
+		var err error
+		if l, err = payerLinkByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if l.State != "active" && l.State != "abandoned" {
+			return fmt.Errorf("the link is %s, no longer live: %w", l.State, ErrConflict)
+		}
+		now := db.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE payer_links SET emailed_to = ?, emailed_by = ?, emailed_at = ?, updated_at = ? WHERE id = ?`,
+			to, by, ms(now), ms(now), id); err != nil {
+			return err
+		}
+		if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: by, Kind: "link_emailed",
+			Message: fmt.Sprintf("Payer link %d e-mailed to %s by %s", id, to, by)}); err != nil {
+			return err
+		}
+		for _, m := range mails {
+			m.CreatedAt = now
+			if _, err := tx.EnqueueMail(ctx, m); err != nil {
+				return err
+			}
+		}
+		l, err = payerLinkByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("storage: e-mail payer link %d: %w", id, err)
+	}
+	return l, nil
 }
