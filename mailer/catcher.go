@@ -3,9 +3,9 @@ package mailer
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"encoding/base64"
 	"io"
 	"mime"
 	"mime/quotedprintable"
