@@ -182,13 +182,11 @@ func (db *DB) MarkMailFailed(ctx context.Context, id int64, attempts int, why st
 	if len(why) > 1000 {
 		why = why[:1000]
 	}
-	state, next := MailFailed, int64(0)
+	q, args := `UPDATE outbox SET state = 'failed', last_error = ?, claimed_until = 0`, []any{why}
 	if !retryAt.IsZero() {
-		state, next = MailQueued, ms(retryAt)
+		q, args = `UPDATE outbox SET state = 'queued', last_error = ?, claimed_until = 0, next_attempt_at = ?`, []any{why, ms(retryAt)}
 	}
-	_, err := db.db.ExecContext(ctx, `UPDATE outbox SET state = ?, last_error = ?, claimed_until = 0,
-		next_attempt_at = CASE WHEN ? > 0 THEN ? ELSE next_attempt_at END
-		WHERE id = ? AND state = 'sending' AND attempts = ?`, state, why, next, next, id, attempts)
+	_, err := db.db.ExecContext(ctx, q+` WHERE id = ? AND state = 'sending' AND attempts = ?`, append(args, id, attempts)...)
 	if err != nil {
 		return fmt.Errorf("storage: mail %d failed: %w", id, err)
 	}
