@@ -208,3 +208,6 @@ func (s *Sender) Send(ctx context.Context, m storage.Mail) error {
 	}
 	return nil
 }
+
+// String names the server, without the password (the outbox page shows it).
+func (s *Sender) String() string { return s.cfg.String() }

@@ -15,6 +15,8 @@ type Page struct {
 	JS      string
 	ZoneJS  string // the script that tells Paydesk the browser's time zone (tz.js)
 	Demo    bool
+	// MailCatcher: the demo catches every e-mail; its page is /mail.
+	MailCatcher bool
 }
 
 // User is the signed-in person as the layout shows them.
@@ -182,6 +184,13 @@ type PayerLinkView struct {
 	PayerSaid            string
 	CreatedAt, ExpiresAt time.Time
 	Live                 bool
+	// EmailedTo, EmailedBy, EmailedAt: the latest e-mailing of the link to the payer.
+	EmailedTo, EmailedBy string
+	EmailedAt            time.Time
+	// MailOn: e-mail is on, so the live link can be e-mailed to MailTo (the customer's
+	// address by default) from the page.
+	MailOn bool
+	MailTo string
 }
 
 // JournalRow is one provider call from the action journal.
