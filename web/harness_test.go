@@ -60,8 +60,8 @@ const (
 type harnessOptions struct {
 	// mail turns e-mail on, through a real SMTP server in the test process (h.mail);
 	// smtpURL, when set, sends to that server instead (e.g. one that is down).
-	mail    bool
-	smtpURL string
+	mail       bool
+	smtpURL    string
 	thresholds string
 	rules      []ops.ApprovalRule // approval rules besides the per-refund thresholds
 	// bpcDE adds a second BPC account, bpc-de, with its own simulator, API key and
