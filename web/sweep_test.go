@@ -339,6 +339,8 @@ func TestSweepEveryPage(t *testing.T) {
 		{"refunds", "/refunds", `[data-testid=refund-history]`},
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"sessions", "/sessions", main},
+		{"outbox", "/outbox", `[data-testid=outbox-counts]`},
+		{"settings", "/settings", `[data-testid=mail-settings]`},
 		{"payment-awaiting-approval", "/payments/" + waiting.PublicID, main},
 	}
 	nobody := []sweepPage{
