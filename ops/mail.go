@@ -167,6 +167,38 @@ func (d *Desk) decisionMail(p storage.Payment, who Person, decision, reason stri
 	}
 }
 
+// payerConfirmedMail is the hook of a payer link confirmed: the person who made the link
+// hears that the payer confirmed and the provider reports the payment cancelled — when
+// they want payer-link confirmations and their name is an e-mail address.
+func (d *Desk) payerConfirmedMail(p storage.Payment) storage.LinkHook {
+	if !d.MailEnabled() {
+		return nil
+	}
+	return func(ctx context.Context, tx *storage.Tx, l storage.PayerLink, now time.Time) error {
+		if l.State != "confirmed" || !strings.Contains(l.CreatedBy, "@") {
+			return nil
+		}
+		want, err := tx.WantsMailAt(ctx, l.CreatedBy, storage.MailPayerConfirmed)
+		if err != nil || !want {
+			return err
+		}
+		money := providers.FormatMoney(p.Amount, p.Currency)
+		body := fmt.Sprintf("The payer confirmed the cancellation of payment %s (%s%s) through the payer link you made.\n\n%s\n\nThe payment: %s/payments/%s\n\n%s",
+			p.PublicID, money, customerSuffix(p), l.Outcome, d.cfg.BaseURL, p.PublicID, mailFooter(d.cfg.BaseURL))
+		_, err = tx.EnqueueMail(ctx, storage.Mail{Kind: storage.MailPayerConfirmed, To: l.CreatedBy, CreatedAt: now,
+			Subject: fmt.Sprintf("The payer confirmed: %s cancelled", p.PublicID), Body: body,
+			Ref: fmt.Sprintf("payer_link:%d", l.ID), Key: fmt.Sprintf("payer_confirmed/%d", l.ID)})
+		return err
+	}
+}
+
+func customerSuffix(p storage.Payment) string {
+	if p.CustomerName == "" {
+		return ""
+	}
+	return ", " + p.CustomerName
+}
+
 func mailFooter(base string) string {
 	return "— Paydesk. Choose which e-mails you get on " + base + "/settings"
 }
@@ -180,8 +212,7 @@ type PayerMailArgs struct {
 
 // EmailPayerLink e-mails a payer link to the payer: the message as staff edited it, to
 // the address they chose. The link's record, the timeline entry ("Payer link e-mailed to
-// x by y") and the message (and, when the sender wants it, a copy to them) are written
-// in one transaction; the background sender sends it. It refuses with ErrNotAllowed a
+// x by y") and the message are written in one transaction; the background sender sends it. It refuses with ErrNotAllowed a
 // role that cannot make links or e-mail that is off, with ErrInvalid a bad address or
 // text (nothing recorded), with ErrConflict a link no longer live.
 func (d *Desk) EmailPayerLink(ctx context.Context, who Person, p storage.Payment, args PayerMailArgs) (Result, error) {
@@ -205,17 +236,9 @@ func (d *Desk) EmailPayerLink(ctx context.Context, who Person, p storage.Payment
 	now := d.cfg.Now()
 	stamp := now.UnixNano()
 	subject := "Please confirm the cancellation of your payment " + p.PublicID
-	mails := []storage.Mail{{Kind: storage.MailPayerLink, To: args.To, Subject: subject, Body: args.Text,
-		Ref: fmt.Sprintf("payer_link:%d", l.ID), Key: fmt.Sprintf("payer_link/%d/%d", l.ID, stamp)}}
-	if strings.Contains(who.Email, "@") {
-		if want, err := d.db.WantsMail(ctx, who.Key, storage.MailPayerLinkCopy); err == nil && want {
-			mails = append(mails, storage.Mail{Kind: storage.MailPayerLinkCopy, To: who.Email,
-				Subject: fmt.Sprintf("Sent: payer link for %s to %s", p.PublicID, args.To),
-				Body:    fmt.Sprintf("You e-mailed the payer link of payment %s to %s. The message:\n\n%s\n\n%s", p.PublicID, args.To, args.Text, mailFooter(d.cfg.BaseURL)),
-				Ref:     fmt.Sprintf("payer_link:%d", l.ID), Key: fmt.Sprintf("payer_link_copy/%d/%d", l.ID, stamp)})
-		}
-	}
-	if _, err := d.db.EmailPayerLink(ctx, l.ID, args.To, who.Email, mails...); errors.Is(err, storage.ErrConflict) {
+	mail := storage.Mail{Kind: storage.MailPayerLink, To: args.To, Subject: subject, Body: args.Text,
+		Ref: fmt.Sprintf("payer_link:%d", l.ID), Key: fmt.Sprintf("payer_link/%d/%d", l.ID, stamp)}
+	if _, err := d.db.EmailPayerLink(ctx, l.ID, args.To, who.Email, mail); errors.Is(err, storage.ErrConflict) {
 		return Result{}, refuse(ErrConflict, "This link no longer works (it was replaced, confirmed or expired); nothing was sent.")
 	} else if err != nil {
 		return Result{}, &Refusal{Reason: ErrUnavailable, Cause: err, Message: "Paydesk could not record the e-mail; nothing was sent. Try again."}

@@ -19,10 +19,11 @@ const (
 	MailApprovalRequest = "approval_request"
 	// MailDecision tells a requester their refund was approved or rejected.
 	MailDecision = "decision"
-	// MailPayerLink is a payer link sent to the payer; MailPayerLinkCopy the copy to the
-	// person who sent it (the "payer-link confirmations" preference).
-	MailPayerLink     = "payer_link"
-	MailPayerLinkCopy = "payer_link_copy"
+	// MailPayerLink is a payer link e-mailed to the payer (no preference: staff send it).
+	MailPayerLink = "payer_link"
+	// MailPayerConfirmed tells the person who made a payer link that the payer confirmed
+	// (the "payer-link confirmations" preference).
+	MailPayerConfirmed = "payer_confirmed"
 )
 
 // Outbox states.

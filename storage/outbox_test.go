@@ -205,6 +205,14 @@ func TestPeopleAndMailPreferences(t *testing.T) {
 	if ok, _ := db.WantsMail(ctx, "k-mia", MailDecision); !ok {
 		t.Error("mia wants decisions")
 	}
+	db.tx(ctx, func(tx *Tx) error {
+		for addr, want := range map[string]bool{"MIA@x.example": false, "max@x.example": true, "stranger@x.example": true} {
+			if ok, err := tx.WantsMailAt(ctx, addr, MailPayerConfirmed); err != nil || ok != want {
+				t.Errorf("WantsMailAt(%s) = %v, %v; want %v", addr, ok, err, want)
+			}
+		}
+		return nil
+	})
 	var names []string
 	err := db.tx(ctx, func(tx *Tx) error {
 		ms, err := tx.Managers(ctx, MailApprovalRequest)

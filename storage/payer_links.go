@@ -46,6 +46,10 @@ type PayerLink struct {
 	EmailedAt            time.Time
 }
 
+// LinkHook runs inside the write transaction that moves a payer link (SetPayerLinkState)
+// once the move is recorded: l is the link as it is now. An error rolls the move back.
+type LinkHook func(ctx context.Context, tx *Tx, l PayerLink, now time.Time) error
+
 // payerLinkMoves lists, for each state, the states a link may move to.
 var payerLinkMoves = map[string]map[string]bool{
 	"active":    {"confirmed": true, "abandoned": true, "superseded": true, "expired": true},
@@ -214,8 +218,9 @@ var payerLinkEvents = map[string][3]string{
 // SetPayerLinkState moves a link to state with an outcome in plain words, following
 // docs/states.md: active → confirmed | abandoned | superseded | expired, abandoned → active |
 // confirmed | superseded | expired. Any other move is ErrConflict. The payer's return
-// (confirmed, abandoned) sets ReturnedAt.
-func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome string) (PayerLink, error) {
+// (confirmed, abandoned) sets ReturnedAt. Each of then runs inside the transaction once the
+// move is recorded (the link's maker hears that the payer confirmed).
+func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome string, then ...LinkHook) (PayerLink, error) {
 	if !payerLinkStates[state] {
 		return PayerLink{}, fmt.Errorf("storage: payer link %d: unknown state %q", id, state)
 	}
@@ -250,6 +255,14 @@ func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome st
 			return err
 		}
 		l.State, l.Outcome, l.ReturnedAt, l.UpdatedAt = state, outcome, nullMS(returned), fromMS(ms(now))
+		for _, h := range then {
+			if h == nil {
+				continue
+			}
+			if err := h(ctx, tx, l, now); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {

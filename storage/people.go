@@ -28,7 +28,7 @@ type MailPrefs struct {
 	Approvals bool
 	// Decisions: a manager approved or rejected one of my requests.
 	Decisions bool
-	// PayerLinks: a copy of each payer link I e-mail to a payer.
+	// PayerLinks: a payer confirmed through a payer link I made.
 	PayerLinks bool
 }
 
@@ -114,7 +114,7 @@ func prefColumn(kind string) string {
 		return "mail_approvals"
 	case MailDecision:
 		return "mail_decisions"
-	case MailPayerLinkCopy:
+	case MailPayerConfirmed:
 		return "mail_payer_links"
 	}
 	return ""
@@ -149,6 +149,25 @@ func (db *DB) WantsMail(ctx context.Context, personKey, kind string) (bool, erro
 // WantsMail is storage.WantsMail inside tx.
 func (tx *Tx) WantsMail(ctx context.Context, personKey, kind string) (bool, error) {
 	return WantsMail(ctx, tx, personKey, kind)
+}
+
+// WantsMailAt is WantsMail for the person last seen signing in with the e-mail address
+// addr (names in the records are e-mails, e.g. a payer link's maker): someone never seen
+// gets it. Of two people with one address, the one seen last decides.
+func (tx *Tx) WantsMailAt(ctx context.Context, addr, kind string) (bool, error) {
+	col := prefColumn(kind)
+	if col == "" {
+		return true, nil
+	}
+	var v int
+	err := tx.QueryRowContext(ctx, `SELECT `+col+` FROM people WHERE email = ? COLLATE NOCASE ORDER BY seen_at DESC LIMIT 1`, addr).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("storage: wants mail: %w", err)
+	}
+	return v == 1, nil
 }
 
 // Managers returns, in tx, the managers seen at sign-in who have an e-mail address and

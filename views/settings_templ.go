@@ -254,7 +254,7 @@ func SettingsView(v Settings) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, " data-testid=\"mail-payer-links\"> A copy of each payer link I e-mail to a payer</label> <button type=\"submit\" data-testid=\"mail-save\">Save</button></form></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, " data-testid=\"mail-payer-links\"> A payer confirmed through a payer link I made</label> <button type=\"submit\" data-testid=\"mail-save\">Save</button></form></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -125,7 +125,7 @@ func (s *Server) settingsMail(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Not saved", "Your choice of e-mails could not be saved. Try again.", err)
 		return
 	}
-	s.audit(r, "settings", 0, fmt.Sprintf("e-mail choices: approval requests %s, decisions %s, payer-link copies %s", onOff(p.Approvals), onOff(p.Decisions), onOff(p.PayerLinks)), nil)
+	s.audit(r, "settings", 0, fmt.Sprintf("e-mail choices: approval requests %s, decisions %s, payer-link confirmations %s", onOff(p.Approvals), onOff(p.Decisions), onOff(p.PayerLinks)), nil)
 	s.flash(w, r, "success", "Your choice of e-mails is saved.")
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 }

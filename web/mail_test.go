@@ -143,7 +143,7 @@ func TestMailPreferences(t *testing.T) {
 		t.Errorf("the outbox holds %d messages, want max's alone", len(list))
 	}
 	// The audit log keeps the choices.
-	mustContain(t, h.signedIn("max").get("/audit"), "e-mail choices: approval requests off, decisions on, payer-link copies on")
+	mustContain(t, h.signedIn("max").get("/audit"), "e-mail choices: approval requests off, decisions on, payer-link confirmations on")
 }
 
 func TestMailServerDownRetriesThenFailsVisibly(t *testing.T) {
@@ -239,24 +239,24 @@ func TestEmailPayerLink(t *testing.T) {
 	r := staff.post(action, url.Values{"to": {"jean.d@example.org"}, "text": {text}})
 	mustContain(t, r, "The payer link is on its way to jean.d@example.org.", "E-mailed to jean.d@example.org by sam@paydesk.example",
 		"Payer link", "e-mailed to jean.d@example.org by sam@paydesk.example")
-	if n := sendMail(t, h); n != 2 {
-		t.Fatalf("sent %d, want the payer's and sam's copy", n)
+	if n := sendMail(t, h); n != 1 {
+		t.Fatalf("sent %d, want the payer's", n)
 	}
-	got := h.mail.WaitFor(2, 5*time.Second)
-	var payer, copy string
-	for _, m := range got {
-		switch m.To[0] {
-		case "jean.d@example.org":
-			payer = m.Body
-		case "sam@paydesk.example":
-			copy = m.Subject
-		}
+	got := h.mail.WaitFor(1, 5*time.Second)
+	if len(got) != 1 || got[0].To[0] != "jean.d@example.org" || !strings.Contains(got[0].Subject, p.PublicID) {
+		t.Fatalf("the server received %+v", got)
 	}
-	if strings.TrimSpace(strings.ReplaceAll(payer, "\r\n", "\n")) != text {
-		t.Errorf("the payer received %q, want the edited text", payer)
+	if body := strings.TrimSpace(strings.ReplaceAll(got[0].Body, "\r\n", "\n")); body != text {
+		t.Errorf("the payer received %q, want the edited text", body)
 	}
-	if !strings.Contains(copy, "Sent: payer link for "+p.PublicID) {
-		t.Errorf("sam's copy: %q", copy)
+
+	// The payer confirms: Sam, who made the link, hears it.
+	mustContain(t, payerDecides(t, h, link, "confirm"), "Your cancellation is confirmed")
+	if n := sendMail(t, h); n != 1 {
+		t.Fatalf("after the confirmation %d messages went out, want sam's", n)
+	}
+	if s := caughtTo(h, "sam@paydesk.example"); len(s) != 1 || s[0] != "The payer confirmed: "+p.PublicID+" cancelled" {
+		t.Errorf("sam received %q", s)
 	}
 	// Finance cannot send it.
 	if r := h.signedIn("fran").post(action, url.Values{"to": {"a@b.example"}, "text": {"x"}}); r.status != http.StatusForbidden {
@@ -284,4 +284,19 @@ func TestMailOffSaysSo(t *testing.T) {
 func ticked(body, id string) bool {
 	tag := regexp.MustCompile(`<input[^>]*data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(body)
 	return regexp.MustCompile(`\schecked[\s>=/]`).MatchString(tag)
+}
+
+// TestPayerConfirmationMailFollowsThePreference: a person who turned payer-link
+// confirmations off is not told.
+func TestPayerConfirmationMailFollowsThePreference(t *testing.T) {
+	h := newHarness(t, harnessOptions{mail: true})
+	p, staff, link, _ := payerCancelling(t, h)
+	mustContain(t, staff.post("/settings/mail", url.Values{"sent": {"1"}, "approvals": {"1"}, "decisions": {"1"}}), "saved")
+	mustContain(t, payerDecides(t, h, link, "confirm"), "Your cancellation is confirmed")
+	if n := sendMail(t, h); n != 0 {
+		t.Errorf("%d messages went out; sam turned payer-link confirmations off", n)
+	}
+	if pp := h.payment(p); string(pp.Status) != "cancelled" {
+		t.Errorf("the payment is %s, want cancelled", pp.Status)
+	}
 }
