@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -183,7 +184,9 @@ type outboxCollector struct {
 func (c outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
-	counts, err := c.db.OutboxCounts(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.db.OutboxCounts(ctx)
 	if err != nil {
 		return
 	}
