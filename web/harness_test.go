@@ -60,10 +60,12 @@ const (
 type harnessOptions struct {
 	// mail turns e-mail on, through a real SMTP server in the test process (h.mail);
 	// smtpURL, when set, sends to that server instead (e.g. one that is down).
-	mail       bool
-	smtpURL    string
-	thresholds string
-	rules      []ops.ApprovalRule // approval rules besides the per-refund thresholds
+	mail    bool
+	smtpURL string
+	// catcherPage shows h.mail on /mail, as the demo does (needs mail).
+	catcherPage bool
+	thresholds  string
+	rules       []ops.ApprovalRule // approval rules besides the per-refund thresholds
 	// bpcDE adds a second BPC account, bpc-de, with its own simulator, API key and
 	// webhook secret; the first is then the account "default" (accounts_test.go).
 	bpcDE bool
@@ -174,7 +176,11 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app, err = web.New(web.Config{}, h.desk, a, quiet)
+	var wcfg web.Config
+	if opt.catcherPage && h.mail != nil {
+		wcfg.MailBox = h.mail
+	}
+	h.app, err = web.New(wcfg, h.desk, a, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

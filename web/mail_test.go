@@ -300,3 +300,26 @@ func TestPayerConfirmationMailFollowsThePreference(t *testing.T) {
 		t.Errorf("the payment is %s, want cancelled", pp.Status)
 	}
 }
+
+// TestDemoMailPage: the demo's /mail shows what its SMTP server caught, newest first, to
+// anyone signed in; the menu links to it.
+func TestDemoMailPage(t *testing.T) {
+	h := newHarness(t, harnessOptions{mail: true, catcherPage: true})
+	h.signedIn("max")
+	staff := h.signedIn("sam")
+	page := staff.get("/mail")
+	mustContain(t, page, "Demo mail", "No e-mail yet", h.mail.Addr())
+	if !strings.Contains(page.body, `data-testid="nav-mail"`) {
+		t.Error("the menu has no link to the demo's mail")
+	}
+	p := h.add(bpc.Name, spec{variant: 2, currency: "EUR", amount: 200000})
+	govRequestRefund(t, staff, p, "600.00", "goodwill", "")
+	sendMail(t, h)
+	h.mail.WaitFor(1, 5*time.Second)
+	page = staff.get("/mail")
+	mustContain(t, page, "Approval needed: refund of 600.00 EUR on "+p.PublicID, "To max@paydesk.example",
+		"The approval rule “per refund” sent it to approval", "Message-ID:")
+	if r := h.browser().noFollow().get("/mail"); r.status != http.StatusSeeOther {
+		t.Errorf("/mail signed out: %d, want the sign-in", r.status)
+	}
+}
