@@ -326,3 +326,35 @@ func TestEmailPayerLink(t *testing.T) {
 		t.Errorf("outbox after the refusal = %+v", list)
 	}
 }
+
+// A sender's round that finds nothing due writes nothing: the page cache's data version
+// stays (the sender asks every two seconds).
+func TestClaimMailWithNothingDueWritesNothing(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	if _, err := db.EnqueueMail(ctx, mail("later")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.ClaimMail(ctx, testEpoch, time.Minute, 10); err != nil || len(got) != 1 {
+		t.Fatalf("claim = %v, %v", got, err)
+	}
+	// PostgreSQL: once this handle hears the notifications (until then every read is a
+	// new version), and they have settled.
+	for end := time.Now().Add(10 * time.Second); !db.Listening() && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	before, err := db.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got, err := db.ClaimMail(ctx, testEpoch.Add(time.Second), time.Minute, 10); err != nil || len(got) != 0 {
+			t.Fatalf("claim = %v, %v; want nothing", got, err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if after, err := db.DataVersion(ctx); err != nil || after != before {
+		t.Errorf("the data version moved from %d to %d (%v) with nothing to send", before, after, err)
+	}
+}

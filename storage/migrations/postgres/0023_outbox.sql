@@ -34,8 +34,9 @@ ALTER TABLE payer_links ADD COLUMN emailed_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE payer_links ADD COLUMN emailed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE payer_links ADD COLUMN emailed_at BIGINT;
 
--- The page cache follows both new tables (the outbox page, the settings page).
-CREATE TRIGGER outbox_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION paydesk_notify_change();
+-- No change-notification trigger on outbox, as on rate_limits: its writes (a claim, a
+-- message sent) change no cached page (the outbox page is never cached), and notifying
+-- would empty every instance's page cache twice per e-mail. people has one: it is written
+-- at sign-in and on /settings only.
 CREATE TRIGGER people_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON people
     FOR EACH STATEMENT EXECUTE FUNCTION paydesk_notify_change();
