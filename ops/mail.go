@@ -212,7 +212,9 @@ type PayerMailArgs struct {
 
 // EmailPayerLink e-mails a payer link to the payer: the message as staff edited it, to
 // the address they chose. The link's record, the timeline entry ("Payer link e-mailed to
-// x by y") and the message are written in one transaction; the background sender sends it. It refuses with ErrNotAllowed a
+// x by y") and the message are written in one transaction; the background sender sends
+// it. Each sending is a message of its own (sending again is deliberate). It refuses with
+// ErrNotAllowed a
 // role that cannot make links or e-mail that is off, with ErrInvalid a bad address or
 // text (nothing recorded), with ErrConflict a link no longer live.
 func (d *Desk) EmailPayerLink(ctx context.Context, who Person, p storage.Payment, args PayerMailArgs) (Result, error) {
