@@ -84,7 +84,7 @@ func (d *Desk) Approve(ctx context.Context, who Person, args ApproveArgs) (Resul
 		expect.PaymentID = p.ID
 	}
 	money := providers.FormatMoney(rf.Amount, rf.Currency)
-	approved, act, err := d.db.ApproveRefund(ctx, rf.ID, who.Email, args.Key, expect)
+	approved, act, err := d.db.ApproveRefund(ctx, rf.ID, who.Email, args.Key, expect, d.decisionMail(p, who, "approved", ""))
 	switch {
 	case errors.Is(err, storage.ErrDuplicate):
 		return Result{Payment: p.PublicID}, refuse(ErrDuplicate, fmt.Sprintf("This approval was already sent once; the refund of %s is %s. Nothing was sent twice.", money, strings.ReplaceAll(approved.Status, "_", " ")))
@@ -136,7 +136,7 @@ func (d *Desk) Reject(ctx context.Context, who Person, refundID int64, reason st
 		}
 		return Result{}, refuse(ErrConflict, fmt.Sprintf("The refund of %s on %s is no longer awaiting approval: it is %s.", money, p.PublicID, state))
 	}
-	_, err = d.db.RejectRefund(ctx, rf.ID, who.Email, who.Key, reason)
+	_, err = d.db.RejectRefund(ctx, rf.ID, who.Email, who.Key, reason, d.decisionMail(p, who, "rejected", reason))
 	switch {
 	case errors.Is(err, storage.ErrSelfApproval):
 		return Result{}, d.ownRequest(ctx, who, rf, p, "reject")

@@ -50,6 +50,8 @@ type Config struct {
 	// Hook, when set, is called at each step of a provider action ("before_call",
 	// "before_store"); only the crash test sets it.
 	Hook func(step string)
+	// Mail sends e-mail through the outbox (mail.go); e-mail is off without a Sender.
+	Mail MailConfig
 
 	// Public endpoints that cannot be flooded (webhook_limit.go, maintain.go):
 	// WebhookRefusalsPerMinute is how many refused webhooks (not verified, or too large)
@@ -111,6 +113,7 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 	if cfg.ApprovalTTL == 0 {
 		cfg.ApprovalTTL = 72 * time.Hour
 	}
+	cfg.Mail = cfg.Mail.withDefaults()
 	if cfg.ReconcileGrace == 0 {
 		cfg.ReconcileGrace = 2 * time.Minute
 	}

@@ -281,7 +281,15 @@ func (d *Desk) SettlePayerLinks(ctx context.Context, paymentID int64, snap provi
 	case providers.StatusCancelling, providers.StatusUnknown:
 		return ""
 	case providers.StatusCancelled:
-		if _, err := d.db.SetPayerLinkState(ctx, link.ID, "confirmed", "The payer confirmed; "+snap.Provider.Label()+" reports the payment cancelled ("+how+")."); err != nil {
+		var hook storage.LinkHook
+		if d.MailEnabled() {
+			if p, err := d.db.PaymentByID(ctx, paymentID); err == nil {
+				hook = d.payerConfirmedMail(p)
+			} else {
+				d.log.Error("payer link confirmed: read the payment for the e-mail", "err", err)
+			}
+		}
+		if _, err := d.db.SetPayerLinkState(ctx, link.ID, "confirmed", "The payer confirmed; "+snap.Provider.Label()+" reports the payment cancelled ("+how+").", hook); err != nil {
 			d.log.Error("payer link confirmed", "err", err)
 		}
 		if link.ActionID != 0 {

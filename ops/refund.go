@@ -141,7 +141,7 @@ func (d *Desk) Refund(ctx context.Context, who Person, p storage.Payment, args R
 	var decision storage.RefundDecision
 	refund, action, err := d.db.RequestRefund(ctx, storage.RefundRequest{
 		PaymentID: p.ID, Amount: args.Amount, Reason: args.Reason, Note: args.Note, RequestedBy: who.Email, RequestedByKey: who.Key,
-		IdempotencyKey: args.Key, ApprovalTTL: d.cfg.ApprovalTTL,
+		IdempotencyKey: args.Key, ApprovalTTL: d.cfg.ApprovalTTL, Then: d.approvalRequestMail(p),
 		Decide: func(f storage.RefundFacts) storage.RefundDecision {
 			decision = d.cfg.Approval.Decide(f)
 			return decision

@@ -82,8 +82,9 @@ type Expectation struct {
 // money-moving action in flight; with ErrSelfApproval the requester; with
 // ErrInsufficientBalance a refund that no longer fits the balance (its own reservation
 // aside). Of two managers approving at once exactly one wins. Repeating an approval with
-// the same key returns the refund and action with ErrDuplicate.
-func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key string, expect Expectation) (Refund, Action, error) {
+// the same key returns the refund and action with ErrDuplicate. Each of then runs inside
+// the transaction once the approval is recorded (the requester's e-mail).
+func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key string, expect Expectation, then ...TxHook) (Refund, Action, error) {
 	manager = strings.TrimSpace(manager)
 	key = strings.TrimSpace(key)
 	switch {
@@ -153,8 +154,10 @@ func (db *DB) ApproveRefund(ctx context.Context, refundID int64, manager, key st
 				providers.FormatMoney(r.Amount, r.Currency), manager))); err != nil {
 			return err
 		}
-		r, err = refundByID(ctx, tx, r.ID)
-		return err
+		if r, err = refundByID(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		return runHooks(ctx, tx, r, now, then)
 	})
 	if err != nil {
 		return r, act, fmt.Errorf("storage: approve refund %d: %w", refundID, err)
@@ -212,8 +215,9 @@ func insertDecision(ctx context.Context, tx *Tx, r Refund, manager, decision, re
 // approval, releasing its reservation. The requester may not reject their own request
 // (ErrSelfApproval): the manager's person key (managerKey, "" when unknown) decides
 // whether they are the requester, else their name (see isRequester). A refund already
-// decided or expired gives ErrConflict.
-func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, managerKey, reason string) (Refund, error) {
+// decided or expired gives ErrConflict. Each of then runs inside the transaction once the
+// rejection is recorded (the requester's e-mail).
+func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, managerKey, reason string, then ...TxHook) (Refund, error) {
 	manager = strings.TrimSpace(manager)
 	reason = strings.TrimSpace(reason)
 	switch {
@@ -247,8 +251,10 @@ func (db *DB) RejectRefund(ctx context.Context, refundID int64, manager, manager
 			fmt.Sprintf("Your refund of %s was rejected by %s: %s", providers.FormatMoney(r.Amount, r.Currency), manager, reason))); err != nil {
 			return err
 		}
-		r, err = refundByID(ctx, tx, r.ID)
-		return err
+		if r, err = refundByID(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		return runHooks(ctx, tx, r, now, then)
 	})
 	if err != nil {
 		return r, fmt.Errorf("storage: reject refund %d: %w", refundID, err)

@@ -43,7 +43,15 @@ type PayerLink struct {
 	// PayerSaid is what the payer's browser last brought back (id_payment, bank_message…),
 	// for staff: recorded, never trusted.
 	PayerSaid string
+	// EmailedTo, EmailedBy and EmailedAt: the latest e-mailing of the link to the payer
+	// (EmailPayerLink); empty when never e-mailed.
+	EmailedTo, EmailedBy string
+	EmailedAt            time.Time
 }
+
+// LinkHook runs inside the write transaction that moves a payer link (SetPayerLinkState)
+// once the move is recorded: l is the link as it is now. An error rolls the move back.
+type LinkHook func(ctx context.Context, tx *Tx, l PayerLink, now time.Time) error
 
 // payerLinkMoves lists, for each state, the states a link may move to.
 var payerLinkMoves = map[string]map[string]bool{
@@ -56,7 +64,7 @@ var payerLinkStates = map[string]bool{"active": true, "superseded": true, "confi
 
 // payerLinkColumns is the column list scanPayerLink reads.
 const payerLinkColumns = `id, payment_id, action_id, state, kind, url, nonce, created_by, created_at, expires_at,
-	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said, created_by_key`
+	returned_at, outcome, updated_at, state_nonce, coalesce(token, ''), payer_said, created_by_key, emailed_to, emailed_by, emailed_at`
 
 // scanPayerLink reads one row selected with payerLinkColumns.
 func scanPayerLink(s scannable) (PayerLink, error) {
@@ -68,13 +76,14 @@ func scanPayerLink(s scannable) (PayerLink, error) {
 // scanPayerLinkAnd reads one row selected with payerLinkColumns into l, and the columns
 // selected after them into more.
 func scanPayerLinkAnd(s scannable, l *PayerLink, more ...any) error {
-	var action, returned sql.NullInt64
+	var action, returned, emailed sql.NullInt64
 	var created, expires, updated int64
 	err := s.Scan(append([]any{&l.ID, &l.PaymentID, &action, &l.State, &l.Kind, &l.URL, &l.Nonce, &l.CreatedBy, &created,
-		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid, &l.CreatedByKey}, more...)...)
+		&expires, &returned, &l.Outcome, &updated, &l.StateNonce, &l.Token, &l.PayerSaid, &l.CreatedByKey, &l.EmailedTo, &l.EmailedBy, &emailed}, more...)...)
 	if err != nil {
 		return err
 	}
+	l.EmailedAt = nullMS(emailed)
 	l.ActionID = action.Int64
 	l.CreatedAt = fromMS(created)
 	l.ExpiresAt = fromMS(expires)
@@ -221,8 +230,9 @@ var payerLinkEvents = map[string][3]string{
 // SetPayerLinkState moves a link to state with an outcome in plain words, following
 // docs/states.md: active → confirmed | abandoned | superseded | expired, abandoned → active |
 // confirmed | superseded | expired. Any other move is ErrConflict. The payer's return
-// (confirmed, abandoned) sets ReturnedAt.
-func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome string) (PayerLink, error) {
+// (confirmed, abandoned) sets ReturnedAt. Each of then runs inside the transaction once the
+// move is recorded (the link's maker hears that the payer confirmed).
+func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome string, then ...LinkHook) (PayerLink, error) {
 	if !payerLinkStates[state] {
 		return PayerLink{}, fmt.Errorf("storage: payer link %d: unknown state %q", id, state)
 	}
@@ -260,6 +270,14 @@ func (db *DB) SetPayerLinkState(ctx context.Context, id int64, state, outcome st
 			return err
 		}
 		l.State, l.Outcome, l.ReturnedAt, l.UpdatedAt = state, outcome, nullMS(returned), fromMS(ms(now))
+		for _, h := range then {
+			if h == nil {
+				continue
+			}
+			if err := h(ctx, tx, l, now); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -380,4 +398,42 @@ func payerLinkNotice(l PayerLink, state, outcome string, now time.Time) Notifica
 		n.Text += " " + outcome
 	}
 	return n
+}
+
+// EmailPayerLink records that by e-mailed live link id to the address to, in one
+// transaction with the link's record, a timeline entry ("Payer link e-mailed to … by …")
+// and the messages (the payer's, and a copy for the sender when they want one) in the
+// outbox. A link that is no longer live gives ErrConflict and changes nothing.
+func (db *DB) EmailPayerLink(ctx context.Context, id int64, to, by string, mails ...Mail) (PayerLink, error) {
+	var l PayerLink
+	err := db.tx(ctx, func(tx *Tx) error {
+		var err error
+		if l, err = payerLinkByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if l.State != "active" && l.State != "abandoned" {
+			return fmt.Errorf("the link is %s, no longer live: %w", l.State, ErrConflict)
+		}
+		now := db.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE payer_links SET emailed_to = ?, emailed_by = ?, emailed_at = ?, updated_at = ? WHERE id = ?`,
+			to, by, ms(now), ms(now), id); err != nil {
+			return err
+		}
+		if _, err := db.addEvent(ctx, tx, Event{PaymentID: l.PaymentID, At: now, Actor: by, Kind: "link_emailed",
+			Message: fmt.Sprintf("Payer link %d e-mailed to %s by %s", id, to, by)}); err != nil {
+			return err
+		}
+		for _, m := range mails {
+			m.CreatedAt = now
+			if _, err := tx.EnqueueMail(ctx, m); err != nil {
+				return err
+			}
+		}
+		l, err = payerLinkByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("storage: e-mail payer link %d: %w", id, err)
+	}
+	return l, nil
 }

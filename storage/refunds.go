@@ -177,6 +177,28 @@ type RefundRequest struct {
 	// transaction that records the request: it may send the request to a manager, or
 	// block it (ErrBlocked, nothing recorded). It must not touch the database.
 	Decide func(RefundFacts) RefundDecision
+	// Then, when set, runs inside the transaction once the request is recorded (r as
+	// stored, now the request's time): what it writes — e-mails to managers
+	// (Tx.EnqueueMail) — commits or rolls back with the request.
+	Then TxHook
+}
+
+// TxHook runs inside the write transaction of a refund's event (a request, an approval, a
+// rejection) once the event is recorded: r is the refund as stored then, now the event's
+// time. An error rolls the event back.
+type TxHook func(ctx context.Context, tx *Tx, r Refund, now time.Time) error
+
+// runHooks runs each hook in turn.
+func runHooks(ctx context.Context, tx *Tx, r Refund, now time.Time, hooks []TxHook) error {
+	for _, h := range hooks {
+		if h == nil {
+			continue
+		}
+		if err := h(ctx, tx, r, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RequestRefund records a refund request in one write transaction that re-reads the
@@ -307,8 +329,11 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 			if r.ApprovalWhy != "" {
 				text += " Why: " + r.ApprovalWhy + "."
 			}
-			return tx.Notify(ctx, Notification{RecipientRole: NotifyManagers, ActorKey: r.RequestedByKey,
-				Kind: NotifyApprovalRequested, PaymentID: r.PaymentID, RefundID: r.ID, Text: text, CreatedAt: now})
+			if err := tx.Notify(ctx, Notification{RecipientRole: NotifyManagers, ActorKey: r.RequestedByKey,
+				Kind: NotifyApprovalRequested, PaymentID: r.PaymentID, RefundID: r.ID, Text: text, CreatedAt: now}); err != nil {
+				return err
+			}
+			return runHooks(ctx, tx, r, now, []TxHook{req.Then})
 		}
 		a, err := db.insertAction(ctx, tx, Action{
 			PaymentID: r.PaymentID, Kind: "refund", Amount: r.Amount, Currency: r.Currency, RefundID: r.ID,

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -40,3 +41,6 @@ func invalidIf(errorField, field string) templ.Attributes {
 	}
 	return templ.Attributes{"aria-invalid": "true", "aria-describedby": "filter-error"}
 }
+
+// itoa writes a count.
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -17,6 +17,8 @@ type Page struct {
 	Demo    bool
 	// Counts are the navigation's badges (views/notifications.templ).
 	Counts NavCounts
+	// MailCatcher: the demo catches every e-mail; its page is /mail.
+	MailCatcher bool
 }
 
 // User is the signed-in person as the layout shows them.
@@ -231,6 +233,13 @@ type PayerLinkView struct {
 	PayerSaid            string
 	CreatedAt, ExpiresAt time.Time
 	Live                 bool
+	// EmailedTo, EmailedBy, EmailedAt: the latest e-mailing of the link to the payer.
+	EmailedTo, EmailedBy string
+	EmailedAt            time.Time
+	// MailOn: e-mail is on, so the live link can be e-mailed to MailTo (the customer's
+	// address by default) from the page.
+	MailOn bool
+	MailTo string
 }
 
 // JournalRow is one provider call from the action journal.

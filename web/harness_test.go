@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"paydesk/ops"
+	"paydesk/ops/mailer"
 	"paydesk/ops/opstest"
 	"paydesk/providers"
 	"paydesk/providers/bpc"
@@ -45,6 +46,8 @@ type harness struct {
 	seq     int
 	// bpcDE is the simulator of the second BPC account, bpc-de (harnessOptions.bpcDE).
 	bpcDE *bpc.Simulator
+	// mail is the SMTP server e-mail goes to (harnessOptions.mail), a real one in process.
+	mail *mailer.Catcher
 }
 
 const (
@@ -55,8 +58,14 @@ const (
 
 // harnessOptions tweak a harness.
 type harnessOptions struct {
-	thresholds string
-	rules      []ops.ApprovalRule // approval rules besides the per-refund thresholds
+	// mail turns e-mail on, through a real SMTP server in the test process (h.mail);
+	// smtpURL, when set, sends to that server instead (e.g. one that is down).
+	mail    bool
+	smtpURL string
+	// catcherPage shows h.mail on /mail, as the demo does (needs mail).
+	catcherPage bool
+	thresholds  string
+	rules       []ops.ApprovalRule // approval rules besides the per-refund thresholds
 	// bpcDE adds a second BPC account, bpc-de, with its own simulator, API key and
 	// webhook secret; the first is then the account "default" (accounts_test.go).
 	bpcDE bool
@@ -129,6 +138,7 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 		Audit: func(ctx context.Context, r *http.Request, actor, kind, message string) {
 			db.Audit(ctx, storage.AuditEntry{Actor: actor, Kind: kind, Message: message})
 		},
+		OnSignIn: web.RecordSignIn(db, quiet),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -141,15 +151,36 @@ func newHarness(t *testing.T, opts ...harnessOptions) *harness {
 	if opt.bpcDE {
 		accounts = h.secondBPCAccount(bc, hc)
 	}
+	var mail ops.MailConfig
+	if opt.mail {
+		url := opt.smtpURL
+		if url == "" {
+			if h.mail, err = mailer.StartCatcher(mailer.CatcherConfig{}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { h.mail.Close() })
+			url = h.mail.URL()
+		}
+		mc, err := mailer.Parse(url, "Paydesk <paydesk@desk.example>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc.Timeout = 2 * time.Second
+		mail = ops.MailConfig{Sender: mailer.New(mc), MaxAttempts: 3, Backoff: time.Minute, MaxBackoff: 10 * time.Minute}
+	}
 	h.desk, err = ops.New(ops.Config{
-		BaseURL: h.srv.URL, LinkSecret: []byte(strings.Repeat("k", 32)),
+		BaseURL: h.srv.URL, Mail: mail, LinkSecret: []byte(strings.Repeat("k", 32)),
 		Approval: ops.ApprovalPolicy{Thresholds: thresholds, Rules: opt.rules}, Now: h.clock.Now, Metrics: web.NewMetrics(),
 		Accounts: accounts,
 	}, db, map[providers.Name]providers.Provider{powens.Name: pw, bpc.Name: bc, tranzzo.Name: tz}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app, err = web.New(web.Config{}, h.desk, a, quiet)
+	var wcfg web.Config
+	if opt.catcherPage && h.mail != nil {
+		wcfg.MailBox = h.mail
+	}
+	h.app, err = web.New(wcfg, h.desk, a, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

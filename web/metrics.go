@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 	"paydesk/ops"
 	"paydesk/providers"
 	"paydesk/providers/resilient"
+	"paydesk/storage"
 )
 
 // Metrics are Paydesk's Prometheus metrics, on a registry of their own (no global state).
@@ -33,6 +35,8 @@ type Metrics struct {
 	reconcileRuns   *prometheus.CounterVec
 	pageCacheHits   *prometheus.CounterVec
 	jobs            *prometheus.GaugeVec
+	mailAttempts    *prometheus.CounterVec
+	outboxOnce      sync.Once
 	// the two children of pageCacheHits, looked up once: every list page counts one
 	pageCacheHit, pageCacheMiss prometheus.Counter
 }
@@ -92,9 +96,13 @@ func NewMetrics() *Metrics {
 			Name: "paydesk_background_job_held",
 			Help: "1 for each background job this instance runs now (reconciler, maintenance), 0 for one another instance runs: across instances each job sums to 1.",
 		}, []string{"job"}),
+		mailAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paydesk_mail_attempts_total",
+			Help: "Attempts to send an e-mail of the outbox, by outcome (sent; retry: failed, tried again later; failed: the last attempt failed).",
+		}, []string{"outcome"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.providerCalls, m.providerLatency, m.providerRetries, m.circuit,
-		m.actions, m.webhooks, m.reconciled, m.reconcileRuns, m.pageCacheHits, m.jobs,
+		m.actions, m.webhooks, m.reconciled, m.reconcileRuns, m.pageCacheHits, m.jobs, m.mailAttempts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, n := range providers.Names {
 		m.CircuitState(n, resilient.Closed)
@@ -190,4 +198,17 @@ func (m *Metrics) Reconciled(res ops.ReconcileResult, err error) {
 			m.reconciled.WithLabelValues(result).Add(float64(n))
 		}
 	}
+}
+
+// MailAttempt counts one attempt to send an e-mail (ops.MailMetrics).
+func (m *Metrics) MailAttempt(outcome string) {
+	m.mailAttempts.WithLabelValues(outcome).Inc()
+}
+
+// watchOutbox adds the outbox's gauge (messages by state, read at each scrape) once.
+func (m *Metrics) watchOutbox(db *storage.DB) {
+	m.outboxOnce.Do(func() {
+		m.reg.MustRegister(outboxCollector{db: db, desc: prometheus.NewDesc("paydesk_mail_outbox_messages",
+			"E-mails in the outbox by state (queued, sending, failed, sent).", []string{"state"}, nil)})
+	})
 }

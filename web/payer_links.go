@@ -126,7 +126,9 @@ func (s *Server) payerLinksView(ctx context.Context, p storage.Payment, journal 
 			lv.ProviderURL = l.URL
 			lv.QR = fmt.Sprintf("/payer-links/%d/qr.png", l.ID)
 			lv.MailText = payerMessage(p, lv.URL, l.ExpiresAt)
+			lv.MailOn, lv.MailTo = s.desk.MailEnabled(), p.CustomerEmail
 		}
+		lv.EmailedTo, lv.EmailedBy, lv.EmailedAt = l.EmailedTo, l.EmailedBy, l.EmailedAt
 		v.Links = append(v.Links, lv)
 	}
 	v.LinksKey = strings.Join(key, " ")

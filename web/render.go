@@ -19,7 +19,7 @@ import (
 // page builds the layout model for the current request: the user, their rights in the
 // navigation with its counts (notifications.go), and the flash messages waiting for them.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section string) views.Page {
-	p := views.Page{Title: title, Section: section, CSS: s.assets.URL("app.css"), JS: s.assets.URL("app.js"), Demo: s.cfg.Demo}
+	p := views.Page{Title: title, Section: section, CSS: s.assets.URL("app.css"), JS: s.assets.URL("app.js"), Demo: s.cfg.Demo, MailCatcher: s.cfg.MailBox != nil}
 	p.ZoneJS = s.assets.URL("tz.js")
 	u := userFrom(r.Context())
 	if u.Subject == "" && u.Email == "" {

@@ -85,6 +85,13 @@ func (s *Server) routeTable() []Route {
 		// The person's settings: the time zone times show in.
 		{"GET /settings", SignedIn, s.settingsPage},
 		{"POST /settings/time-zone", SignedIn, s.settingsZone},
+		{"POST /settings/mail", SignedIn, s.settingsMail},
+
+		// E-mail: the outbox (managers), the demo's caught mail (any signed-in person;
+		// 404 outside the demo).
+		{"GET /outbox", Manage, s.outboxPage},
+		{"POST /outbox/{id}/retry", Manage, s.outboxRetry},
+		{"GET /mail", SignedIn, s.mailPage},
 
 		// Dashboard.
 		{"GET /{$}", ViewPayments, s.dashboard},
@@ -103,6 +110,7 @@ func (s *Server) routeTable() []Route {
 		{"GET /payments/{id}/refund/rules", Act, s.paymentRefundRules},
 		{"POST /payments/{id}/payer-links", Act, s.payerLinkCreate},
 		{"GET /payments/{id}/payer-links", ViewPayments, s.payerLinksFragment},
+		{"POST /payments/{id}/payer-links/{link}/email", Act, s.payerLinkEmail},
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
 		{"POST /payments/{id}/notes", Act, s.paymentNoteAdd},
 		{"POST /payments/{id}/notes/{note}/edit", Act, s.paymentNoteEdit},

@@ -40,6 +40,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies in front of Paydesk: a request from one of
 	// them comes from the address its X-Forwarded-For names (client_addr.go).
 	TrustedProxies []netip.Prefix
+	// MailBox, in the demo, is its SMTP catcher: /mail shows what it caught.
+	MailBox MailBox
 }
 
 // Authenticator is the sign-in side as the handlers use it (implemented by *auth.Auth).
@@ -94,6 +96,7 @@ func New(cfg Config, desk *ops.Desk, a Authenticator, log *slog.Logger) (*Server
 		}
 	}
 	s := &Server{cfg: cfg, desk: desk, db: desk.Store(), auth: a, assets: assets, log: log, metrics: cfg.Metrics}
+	s.metrics.watchOutbox(s.db)
 	switch {
 	case cfg.PageCacheBytes == 0:
 		s.pages = newPageCache(defaultPageCacheBytes, s.metrics.pageCache)

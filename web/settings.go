@@ -30,7 +30,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 
 // settingsView is the settings page for r, with value in the field when not "".
 func (s *Server) settingsView(r *http.Request, value string) views.Settings {
-	v := views.Settings{Zone: views.Zone(r.Context()).String(), Zones: commonZones}
+	v := views.Settings{Zone: views.Zone(r.Context()).String(), Zones: commonZones, Mail: s.mailSettings(r)}
 	if loc, ok := cookieZone(r, zoneCookie); ok {
 		v.Browser = loc.String()
 	}

@@ -344,6 +344,8 @@ func TestSweepEveryPage(t *testing.T) {
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"sessions", "/sessions", main},
 		{"notifications", "/notifications", `[data-testid=notifications]`},
+		{"outbox", "/outbox", `[data-testid=outbox-counts]`},
+		{"settings", "/settings", `[data-testid=mail-settings]`},
 		{"payment-awaiting-approval", "/payments/" + waiting.PublicID, main},
 		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	}

@@ -65,6 +65,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 		LoginPath:             "/auth/login",
 		Logger:                log,
 		Audit:                 audit,
+		OnSignIn:              web.RecordSignIn(db, log),
 	})
 	if err != nil {
 		return nil, err
@@ -74,6 +75,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 		Accounts: accounts, Webhooks: c.unconfiguredWebhooks(), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log), ReconcileGrace: c.ReconcileGrace,
 		WebhookRefusalsPerMinute: c.WebhookRefusedPerMinute, WebhookTrustedProxies: c.WebhookTrustedProxies,
 		WebhookRetention: c.WebhookRetention, WebhookRefusedRetention: c.WebhookRefusedRetention,
+		Mail: c.mailConfig(),
 	}, db, nil, log)
 	if err != nil {
 		return nil, err
@@ -81,7 +83,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 	return web.New(web.Config{
 		Demo: demoMode, Metrics: c.metrics,
 		PageCacheBytes: pageCacheBytes(c.PageCacheMB), PageConcurrency: c.PageConcurrency,
-		TrustedProxies: c.TrustedProxies,
+		TrustedProxies: c.TrustedProxies, MailBox: c.mailBox,
 	}, desk, a, log)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"paydesk/ops"
+	"paydesk/ops/mailer"
 	"paydesk/providers"
 	"paydesk/web"
 	"paydesk/web/auth"
@@ -80,6 +81,16 @@ type Config struct {
 	TrustedProxies          []netip.Prefix // PAYDESK_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For names the client
 	WebhookRetention        time.Duration  // PAYDESK_WEBHOOK_RETENTION
 	WebhookRefusedRetention time.Duration  // PAYDESK_WEBHOOK_REFUSED_RETENTION
+
+	// SMTP is PAYDESK_SMTP_URL and PAYDESK_MAIL_FROM parsed (nil: e-mail is off; the demo
+	// points it at its own catcher). MailMaxAttempts, MailBackoff and MailLease tune the
+	// sender (PAYDESK_MAIL_MAX_ATTEMPTS, _BACKOFF, _LEASE; docs/email.md).
+	SMTP            *mailer.Config
+	MailMaxAttempts int
+	MailBackoff     time.Duration
+	MailLease       time.Duration
+	// mailBox is the demo's SMTP catcher (nil outside the demo), read by /mail.
+	mailBox web.MailBox
 
 	// metrics are built at start-up (not configured): the web server and the provider
 	// guards report to the same set.
@@ -178,6 +189,7 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.TestCrashAt = str("PAYDESK_TEST_CRASH_AT", "")
+	errs = append(errs, c.loadMail(str, dur)...)
 	switch v := str("PAYDESK_PPROF", ""); v {
 	case "", "0":
 	case "1":
@@ -201,8 +213,10 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		c.Accounts, problems = loadAccounts(getenv, c.Providers)
 		errs = append(errs, problems...)
 	}
-	if s := c.TestCrashAt; s != "" && s != "before_call" && s != "before_store" {
-		errs = append(errs, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use before_call or before_store (crash tests only)", s))
+	switch s := c.TestCrashAt; s {
+	case "", "before_call", "before_store", "mail_before_send", "mail_after_send":
+	default:
+		errs = append(errs, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use before_call, before_store, mail_before_send or mail_after_send (crash tests only)", s))
 	}
 	c.metrics = web.NewMetrics()
 	n, err := strconv.Atoi(str("PAYDESK_DEMO_PAYMENTS", "5000"))
@@ -325,4 +339,41 @@ func decodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, errors.New("not hex or base64")
+}
+
+// loadMail reads e-mail's settings: PAYDESK_SMTP_URL (unset: e-mail is off), with
+// PAYDESK_MAIL_FROM required beside it, and the sender's tuning.
+func (c *Config) loadMail(str func(key, def string) string, dur func(key string, def time.Duration) time.Duration) []error {
+	var errs []error
+	c.MailBackoff = dur("PAYDESK_MAIL_BACKOFF", 30*time.Second)
+	c.MailLease = dur("PAYDESK_MAIL_LEASE", 2*time.Minute)
+	n, err := strconv.Atoi(str("PAYDESK_MAIL_MAX_ATTEMPTS", "6"))
+	if err != nil || n < 1 || n > 100 {
+		errs = append(errs, fmt.Errorf("PAYDESK_MAIL_MAX_ATTEMPTS=%q: use a number of attempts from 1 to 100", str("PAYDESK_MAIL_MAX_ATTEMPTS", "")))
+	}
+	c.MailMaxAttempts = n
+	raw, from := str("PAYDESK_SMTP_URL", ""), str("PAYDESK_MAIL_FROM", "")
+	if raw == "" {
+		if from != "" {
+			errs = append(errs, errors.New("PAYDESK_MAIL_FROM is set but PAYDESK_SMTP_URL is not: set both to send e-mail, or neither"))
+		}
+		return errs
+	}
+	if from == "" {
+		return append(errs, errors.New("PAYDESK_MAIL_FROM is required with PAYDESK_SMTP_URL: the address Paydesk's e-mails come from, e.g. Paydesk <paydesk@example.com>"))
+	}
+	mc, err := mailer.Parse(raw, from)
+	if err != nil {
+		return append(errs, fmt.Errorf("PAYDESK_SMTP_URL: %w", err))
+	}
+	c.SMTP = &mc
+	return errs
+}
+
+// mailConfig is the Desk's e-mail configuration (no sender: e-mail is off).
+func (c Config) mailConfig() ops.MailConfig {
+	if c.SMTP == nil {
+		return ops.MailConfig{}
+	}
+	return ops.MailConfig{Sender: mailer.New(*c.SMTP), MaxAttempts: c.MailMaxAttempts, Backoff: c.MailBackoff, Lease: c.MailLease}
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"paydesk/ops/mailer"
 	"paydesk/providers"
 	demogen "paydesk/providers/demo"
 	"paydesk/storage"
@@ -145,6 +146,21 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer idp.Close()
 
+	// E-mail: unless PAYDESK_SMTP_URL says otherwise, every e-mail goes to a real SMTP
+	// server in this process that keeps it in memory, read on /mail.
+	var catcher *mailer.Catcher
+	if c.SMTP == nil {
+		if catcher, err = mailer.StartCatcher(mailer.CatcherConfig{Addr: demoSMTPAddr(getenv)}); err != nil {
+			return fmt.Errorf("demo: mail catcher: %w (set PAYDESK_DEMO_SMTP_ADDR to another loopback port)", err)
+		}
+		defer catcher.Close()
+		mc, err := mailer.Parse(catcher.URL(), "Paydesk demo <paydesk@demo.localhost>")
+		if err != nil {
+			return err
+		}
+		c.SMTP, c.mailBox = &mc, catcher
+	}
+
 	srv, err := buildWeb(ctx, c, true, db, accounts, sec, idp.Issuer(), demoOIDCClientID, demoOIDCClientSecret, devidp.DemoRoleMap(), log)
 	if err != nil {
 		return err
@@ -164,7 +180,21 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	mux.Handle("/", srv.Handler())
 
 	printBanner(stdout, c.BaseURL, idp.Issuer(), c.DBPath, int(n), time.Since(start))
+	if catcher != nil {
+		fmt.Fprintf(stdout, "E-mail is caught by a local SMTP server (%s): read it at %s/mail\n", catcher.URL(), c.BaseURL)
+	} else {
+		fmt.Fprintf(stdout, "E-mail goes to %s\n", c.SMTP)
+	}
 	return serveHTTP(ctx, ln, mux, log)
+}
+
+// demoSMTPAddr is where the demo's mail catcher listens: PAYDESK_DEMO_SMTP_ADDR, else a
+// free loopback port.
+func demoSMTPAddr(getenv func(string) string) string {
+	if a := strings.TrimSpace(getenv("PAYDESK_DEMO_SMTP_ADDR")); a != "" {
+		return a
+	}
+	return "127.0.0.1:0"
 }
 
 // seedDemo fills an empty database with demo payments, through the import path.

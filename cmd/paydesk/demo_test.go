@@ -327,6 +327,12 @@ func TestBadConfiguration(t *testing.T) {
 		{"BPC without key", "serve", map[string]string{"PAYDESK_BPC_API_KEY": ""}, "PAYDESK_BPC_API_KEY"},
 		{"Powens without secret", "serve", map[string]string{"PAYDESK_POWENS_BASE_URL": "https://x.biapi.pro/2.0", "PAYDESK_POWENS_CLIENT_ID": "id"}, "PAYDESK_POWENS_CLIENT_SECRET"},
 		{"Tranzzo half configured", "serve", map[string]string{"PAYDESK_TRANZZO_BASE_URL": "https://cpay.tranzzo.com/api/v1", "PAYDESK_TRANZZO_POS_ID": "pos"}, "PAYDESK_TRANZZO_API_KEY"},
+		{"SMTP URL not a URL", "serve", map[string]string{"PAYDESK_SMTP_URL": "mail.example.com", "PAYDESK_MAIL_FROM": "p@example.com"}, "PAYDESK_SMTP_URL: \"mail.example.com\" is not an SMTP URL"},
+		{"SMTP password in clear", "serve", map[string]string{"PAYDESK_SMTP_URL": "smtp://u:pw@mail.example.com:25", "PAYDESK_MAIL_FROM": "p@example.com"}, "add ?starttls=1 or use smtps://"},
+		{"SMTP without sender", "serve", map[string]string{"PAYDESK_SMTP_URL": "smtps://u:pw@mail.example.com"}, "PAYDESK_MAIL_FROM is required with PAYDESK_SMTP_URL"},
+		{"sender without SMTP", "serve", map[string]string{"PAYDESK_MAIL_FROM": "p@example.com"}, "PAYDESK_MAIL_FROM is set but PAYDESK_SMTP_URL is not"},
+		{"bad sender", "serve", map[string]string{"PAYDESK_SMTP_URL": "smtps://u:pw@mail.example.com", "PAYDESK_MAIL_FROM": "Paydesk"}, "(PAYDESK_MAIL_FROM) is not an e-mail address"},
+		{"bad mail attempts", "serve", map[string]string{"PAYDESK_MAIL_MAX_ATTEMPTS": "0"}, "PAYDESK_MAIL_MAX_ATTEMPTS"},
 		{"demo: bad count", "demo", map[string]string{"PAYDESK_DEMO_PAYMENTS": "lots"}, "PAYDESK_DEMO_PAYMENTS"},
 		{"demo: negative count", "demo", map[string]string{"PAYDESK_DEMO_PAYMENTS": "-1"}, "PAYDESK_DEMO_PAYMENTS"},
 		{"demo: bad thresholds", "demo", map[string]string{"PAYDESK_APPROVAL_THRESHOLDS": "EUR:abc"}, "PAYDESK_APPROVAL_THRESHOLDS"},
@@ -459,7 +465,8 @@ func TestDemoServes(t *testing.T) {
 		t.Errorf("first start did not generate the demo payments:\n%s", out.String())
 	}
 	banner := out.String()
-	for _, want := range []string{"(300 payments)", "/sim/powens", "/sim/bpc", "/sim/tranzzo", "Sign in as:", "sam", "sam-demo", "Stop with Ctrl-C"} {
+	for _, want := range []string{"(300 payments)", "/sim/powens", "/sim/bpc", "/sim/tranzzo", "Sign in as:", "sam", "sam-demo", "Stop with Ctrl-C",
+		"E-mail is caught by a local SMTP server (smtp://127.0.0.1:", "read it at " + url + "/mail"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("the banner does not say %q:\n%s", want, banner)
 		}
@@ -477,11 +484,11 @@ func TestDemoServes(t *testing.T) {
 	}
 	// The one instance runs both background jobs (storage.JobLeader), from just after start.
 	res, body := get("/readyz")
-	for end := time.Now().Add(time.Second); res.StatusCode == http.StatusOK && body != "ready\njobs: maintenance, reconciler\n" && time.Now().Before(end); {
+	for end := time.Now().Add(time.Second); res.StatusCode == http.StatusOK && body != "ready\njobs: mailer, maintenance, reconciler\n" && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 		res, body = get("/readyz")
 	}
-	if res.StatusCode != http.StatusOK || body != "ready\njobs: maintenance, reconciler\n" {
+	if res.StatusCode != http.StatusOK || body != "ready\njobs: mailer, maintenance, reconciler\n" {
 		t.Errorf("/readyz: %d %q", res.StatusCode, body)
 	}
 	if res, body := get("/healthz"); res.StatusCode != http.StatusOK || body != "ok\n" {

@@ -46,7 +46,7 @@ func (g guarded) client(timeout time.Duration) *http.Client {
 // to end; call it before closing the database.
 func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 3)
+	done := make(chan struct{}, 4)
 	running := 0
 	if c.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", c.MetricsAddr)
@@ -71,6 +71,12 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 		defer func() { done <- struct{}{} }()
 		jobs.Run(ctx, "reconciler", func(ctx context.Context) { srv.Desk().RunReconciler(ctx, c.ReconcileEvery) })
 	}()
+	// The outbox's sender (docs/email.md): one instance sends.
+	running++
+	go func() {
+		defer func() { done <- struct{}{} }()
+		jobs.Run(ctx, "mailer", srv.Desk().RunMailer)
+	}()
 	// Expiry of unanswered approvals and payer links, sweeps.
 	running++
 	go func() {
@@ -86,7 +92,8 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 }
 
 // crashHook is the crash test's way in, and nothing else's: with PAYDESK_TEST_CRASH_AT
-// set to a step of ops' runAction (before_call, before_store), the process kills itself
+// set to a step of ops' runAction (before_call, before_store) or of its mail sender
+// (mail_before_send, mail_after_send: after the SMTP server accepted, before "sent"), the process kills itself
 // with SIGKILL when an action reaches that step — no deferred function runs, no answer is
 // stored, as with a power cut or the OOM killer. Never set it in production.
 func crashHook(step string, log *slog.Logger) func(string) {

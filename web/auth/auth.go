@@ -207,6 +207,9 @@ type Config struct {
 	// Audit records sign-ins, sign-outs, refusals and failures; kind is one of the Kind
 	// constants. It may be nil.
 	Audit func(ctx context.Context, r *http.Request, actor, kind, message string)
+	// OnSignIn, when set, is told of each completed sign-in, once the session is saved
+	// (Paydesk records who the managers are and their addresses, for e-mail).
+	OnSignIn func(ctx context.Context, u User)
 	// ErrorPage renders a failed sign-in (status 400) with a message safe to show; nil
 	// writes a plain page.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, status int, message string)

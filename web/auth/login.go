@@ -169,6 +169,9 @@ func (a *Auth) Callback(w http.ResponseWriter, r *http.Request) {
 		msg += " (step-up)"
 	}
 	a.audit(r, u.Actor(), KindSignIn, msg)
+	if a.cfg.OnSignIn != nil {
+		a.cfg.OnSignIn(r.Context(), u)
+	}
 	http.Redirect(w, r, flow.Next, http.StatusSeeOther)
 }
 
