@@ -68,6 +68,11 @@ type PaymentFilter struct {
 	// FailedSince, when non-zero, keeps the payments with an action or a refund that
 	// failed at or after it.
 	FailedSince time.Time
+	// AwaitingApproval keeps the payments with a refund awaiting a manager's approval.
+	AwaitingApproval bool
+	// RefundedFrom and RefundedTo, when non-zero, keep the payments with a refund that
+	// succeeded in [RefundedFrom, RefundedTo) (either bound may be zero: open).
+	RefundedFrom, RefundedTo time.Time
 	// After asks for the page of payments older than the cursor; Before for the page
 	// newer than it. At most one is set.
 	After, Before *Cursor
@@ -163,6 +168,9 @@ func (f PaymentFilter) normalise() (PaymentFilter, error) {
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
 		return bad("from %s is after to %s", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
+	}
+	if !f.RefundedFrom.IsZero() && !f.RefundedTo.IsZero() && !f.RefundedFrom.Before(f.RefundedTo) {
+		return bad("refunded from %s is not before refunded to %s", f.RefundedFrom.Format(time.RFC3339), f.RefundedTo.Format(time.RFC3339))
 	}
 	if f.After != nil && f.Before != nil {
 		return bad("both after and before cursors are set")
@@ -361,6 +369,21 @@ func filterConditions(f PaymentFilter) paymentConds {
 	}
 	if !f.FailedSince.IsZero() {
 		c.addSet("SELECT payment_id FROM ("+failedSinceSQL+") AS failed", ms(f.FailedSince), ms(f.FailedSince))
+	}
+	if f.AwaitingApproval {
+		// refunds_status_updated: the few refunds awaiting approval are one index range.
+		c.addSet("SELECT payment_id FROM refunds WHERE status = 'awaiting_approval'")
+	}
+	if !f.RefundedFrom.IsZero() || !f.RefundedTo.IsZero() {
+		// refunds_status_updated: a succeeded refund's updated_at is when it succeeded.
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		if !f.RefundedFrom.IsZero() {
+			from = ms(f.RefundedFrom)
+		}
+		if !f.RefundedTo.IsZero() {
+			to = ms(f.RefundedTo)
+		}
+		c.addSet("SELECT payment_id FROM refunds WHERE status = 'succeeded' AND updated_at >= ? AND updated_at < ?", from, to)
 	}
 	if len(c.terms) != 1 {
 		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids
@@ -742,3 +765,13 @@ func (db *DB) paymentsBeyond(ctx context.Context, c paymentConds, edge Cursor, o
 }
 
 func cursorPtr(c Cursor) *Cursor { return &c }
+
+// CountMatching is how many payments f matches (its paging aside), counted as
+// ListPayments counts a page's: exact from payment_counts when f filters by provider,
+// status and currency alone, else up to CountCap (capped is then true). A saved view's
+// count in the navigation is the count its list shows.
+func (db *DB) CountMatching(ctx context.Context, f PaymentFilter) (n int, capped bool, err error) {
+	f.After, f.Before, f.Limit = nil, nil, 1
+	page, err := db.ListPayments(ctx, f)
+	return page.Count, page.CountCapped, err
+}

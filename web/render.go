@@ -42,6 +42,9 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 		vu.Roles = append(vu.Roles, string(role))
 	}
 	p.User = vu
+	if vu.CanPayments {
+		p.SavedViews = s.navViews(r)
+	}
 	for _, f := range s.auth.Flashes(w, r) {
 		p.Flashes = append(p.Flashes, views.Flash{Kind: f.Kind, Message: f.Message})
 	}

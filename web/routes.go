@@ -106,6 +106,15 @@ func (s *Server) routeTable() []Route {
 		{"GET /payer-links/{id}/qr.png", Act, s.payerLinkQR},
 		{"GET /my-refunds", Act, s.myRefunds},
 
+		// Saved views of the payments list (the Desk decides who changes which:
+		// ops/saved_views.go).
+		{"GET /views", ViewPayments, s.viewsPage},
+		{"POST /views", ViewPayments, s.viewSave},
+		{"POST /views/{id}/rename", ViewPayments, s.viewRename},
+		{"POST /views/{id}/query", ViewPayments, s.viewReplaceQuery},
+		{"POST /views/{id}/share", ViewPayments, s.viewShare},
+		{"POST /views/{id}/delete", ViewPayments, s.viewDelete},
+
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},
 		{"POST /approvals/{id}/approve", Approve, s.approvalApprove},

@@ -42,6 +42,12 @@ var access = map[string]web.Access{
 	"GET /payments/{id}/payer-links":  web.ViewPayments,
 	"GET /payer-links/{id}/qr.png":    web.Act,
 	"GET /my-refunds":                 web.Act,
+	"GET /views":                      web.ViewPayments,
+	"POST /views":                     web.ViewPayments,
+	"POST /views/{id}/rename":         web.ViewPayments,
+	"POST /views/{id}/query":          web.ViewPayments,
+	"POST /views/{id}/share":          web.ViewPayments,
+	"POST /views/{id}/delete":         web.ViewPayments,
 	"GET /approvals":                  web.Approve,
 	"POST /approvals/{id}/approve":    web.Approve,
 	"POST /approvals/{id}/reject":     web.Approve,
@@ -167,7 +173,7 @@ func TestRouteAccessByRole(t *testing.T) {
 
 // idFor fills a path parameter with something that exists (or is at least well-formed).
 func idFor(path, paymentID string) string {
-	if strings.HasPrefix(path, "/payer-links/") {
+	if strings.HasPrefix(path, "/payer-links/") || strings.HasPrefix(path, "/views/") {
 		return "1"
 	}
 	return paymentID
