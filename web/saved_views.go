@@ -15,17 +15,32 @@ import (
 
 // Saved views of the payments list (docs/saved-views.md): a view is the list's canonical
 // filter query (viewQuery) with a name. The navigation shows each with its live count,
-// counted by the list's own code (capped at storage.CountCap) and kept in the page cache
-// for the data version it was counted at: a page render with nothing changed runs no
-// count at all, and after a change each view is counted once, for everyone.
+// counted by the list's own code (capped at storage.CountCap) and kept, with each
+// person's list of views, in a cache of the navigation's own (a pageCache: emptied when
+// the data version moves) for the data version it was counted at: a page render with
+// nothing changed runs no query at all, and after a change each view is counted once, for
+// everyone in the same zone. It is on whatever Config.PageCacheBytes says, so that a
+// server without the page cache does not count every view on every page.
+
+// navCacheBytes is the navigation cache's size: a count is a few bytes, a person's list
+// of views a few hundred; 1 MB holds thousands of people's.
+const navCacheBytes = 1 << 20
 
 // viewsPath is the page that manages saved views.
 const viewsPath = "/views"
 
 // viewQuery is the list state q as a saved view keeps it: the list's filter parameters
-// that are set, sorted, without paging.
+// that are set, sorted, without paging, with provider and currency written as the list
+// reads them (so "gbp" and "GBP" are one view).
 func viewQuery(q url.Values) string {
-	return filterQuery(q, paymentFilterKeys).Encode()
+	f := filterQuery(q, paymentFilterKeys)
+	if c := f.Get("currency"); c != "" {
+		f.Set("currency", strings.ToUpper(c))
+	}
+	if p := f.Get("provider"); p != "" {
+		f.Set("provider", strings.ToLower(p))
+	}
+	return f.Encode()
 }
 
 // checkViewQuery parses a saved view's query as the list would: a view that the list
@@ -52,7 +67,7 @@ func (s *Server) viewCount(r *http.Request, query string) (count string, ok bool
 	if strings.Contains(query, "refunded="+refundedToday) {
 		key += "#day=" + s.today(r)
 	}
-	body, slot, hit := s.cachedPage(r, key)
+	body, slot, hit := s.cachedIn(s.nav, r, key)
 	if hit {
 		return string(body), true
 	}
@@ -90,7 +105,7 @@ func (s *Server) navViews(r *http.Request) []views.NavView {
 	}
 	// The day is in the key: a view of "today" counts another day after midnight.
 	key := "nav-views " + who.Key + "#day=" + s.today(r)
-	body, slot, ok := s.cachedPage(r, key)
+	body, slot, ok := s.cachedIn(s.nav, r, key)
 	var list []views.NavView
 	if ok && json.Unmarshal(body, &list) == nil {
 		return markCurrent(list, current)
