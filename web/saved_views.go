@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"paydesk/ops"
+	"paydesk/providers"
 	"paydesk/storage"
 	"paydesk/views"
 )
@@ -174,7 +175,7 @@ func (s *Server) viewsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, sv := range saved {
 		row := views.SavedViewRow{
-			ID: sv.ID, Name: sv.Name, URL: withQuery("/payments", mustQuery(sv.Query)), Filters: filterWords(sv.Query),
+			ID: sv.ID, Name: sv.Name, URL: withQuery("/payments", mustQuery(sv.Query)), Filters: filterWords(sv.Query), Query: sv.Query,
 			Owner: sv.OwnerEmail, Shared: sv.Shared, CanChange: ops.MayChangeView(who, sv),
 			UpdatedAt: sv.UpdatedAt, UpdatedBy: sv.UpdatedBy,
 		}
@@ -190,13 +191,51 @@ func (s *Server) viewsPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, s.page(w, r, "Saved views", "views"), views.SavedViewsView(v))
 }
 
-// filterWords shows a view's filters for people: "status: cancelling · link: none".
+// filterWords says a view's filters in words: "status Cancelling · without a live payer
+// link"; "all payments" for none. (The query itself is shown beside it, as code.)
 func filterWords(query string) string {
 	q := mustQuery(query)
 	var parts []string
 	for _, k := range paymentFilterKeys {
-		if v := q.Get(k); v != "" {
-			parts = append(parts, k+": "+v)
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		switch k {
+		case "q":
+			parts = append(parts, "search “"+v+"”")
+		case "provider":
+			parts = append(parts, providers.Name(v).Label())
+		case "status":
+			parts = append(parts, "status "+providers.Status(v).Label())
+		case "min":
+			parts = append(parts, "from "+v)
+		case "max":
+			parts = append(parts, "up to "+v)
+		case "from":
+			parts = append(parts, "created from "+v)
+		case "to":
+			parts = append(parts, "created until "+v)
+		case "attention":
+			parts = append(parts, "needs attention")
+		case "anomaly":
+			parts = append(parts, "provider anomaly")
+		case "outcome":
+			parts = append(parts, "with an action whose outcome is unknown")
+		case "link":
+			parts = append(parts, linkFilterWords[v])
+		case "failed_since":
+			parts = append(parts, "failed since "+v)
+		case "refund":
+			parts = append(parts, "with a refund awaiting approval")
+		case "refunded":
+			if v == refundedToday {
+				parts = append(parts, "refunded today")
+			} else {
+				parts = append(parts, "refunded on "+v)
+			}
+		default: // account, currency
+			parts = append(parts, v)
 		}
 	}
 	if len(parts) == 0 {

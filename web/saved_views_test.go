@@ -220,6 +220,16 @@ func TestSavedViewsSharedAndPrivate(t *testing.T) {
 		t.Errorf("a private rename was audited (%d, %v)", n, err)
 	}
 
+	// Made private by max, the shared view becomes max's own: gone from sam's navigation.
+	mustContain(t, max.post("/views/"+id+"/share", url.Values{"shared": {"0"}}), "The view “Pounds” is now private: only you see it.")
+	if _, ok := navViews(t, sam.get("/"))["Pounds"]; ok {
+		t.Errorf("sam still sees the view max made private")
+	}
+	if _, ok := navViews(t, max.get("/"))["Pounds"]; !ok {
+		t.Errorf("max does not see the view he made private")
+	}
+	mustContain(t, max.post("/views/"+id+"/share", url.Values{"shared": {"1"}}), "The view “Pounds” is now shared with the team.")
+
 	// Finance reads the shared views but neither changes nor shares them.
 	page := fran.get("/views")
 	mustContain(t, page, "Pounds", "Needs attention", "Shared views are changed by support and managers.")

@@ -321,6 +321,8 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"expire-form", "/payments/" + sessionOpen.PublicID + "/expire", main},
 		sweepPage{"my-refunds", "/my-refunds", main},
 		sweepPage{"forbidden-audit", "/audit", main},
+		sweepPage{"saved-views", "/views", `[data-testid=views]`},
+		sweepPage{"saved-views-replacing", "/views?query=currency%3DGBP%26refund%3Dawaiting_approval", `[data-testid=views-query]`},
 	)
 	finance := []sweepPage{
 		{"dashboard", "/", main},
@@ -331,6 +333,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"audit", "/audit", `[data-testid=audit]`},
 		{"payment-refunded", "/payments/" + refunded[0].PublicID, main},
 		{"forbidden-approvals", "/approvals", main},
+		{"saved-views", "/views", `[data-testid=views]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
