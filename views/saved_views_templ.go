@@ -70,7 +70,7 @@ func SaveViewForm(query string, canShare bool, viewsURL string) templ.Component 
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<details class=\"fold save-view\" data-testid=\"save-view\"><summary>Save this view</summary><form method=\"post\" action=\"/views\" class=\"inline-form\"><input type=\"hidden\" name=\"query\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<details class=\"save-view\" data-testid=\"save-view\"><summary>Save this view</summary><form method=\"post\" action=\"/views\" class=\"inline-form\"><input type=\"hidden\" name=\"query\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
