@@ -70,6 +70,11 @@ type PaymentFilter struct {
 	FailedSince time.Time
 	// Customer keeps one customer's payments: an e-mail, a name or a card (customers.go).
 	Customer *Customer
+	// AwaitingApproval keeps the payments with a refund awaiting a manager's approval.
+	AwaitingApproval bool
+	// RefundedFrom and RefundedTo, when non-zero, keep the payments with a refund that
+	// succeeded in [RefundedFrom, RefundedTo) (either bound may be zero: open).
+	RefundedFrom, RefundedTo time.Time
 	// After asks for the page of payments older than the cursor; Before for the page
 	// newer than it. At most one is set.
 	After, Before *Cursor
@@ -165,6 +170,9 @@ func (f PaymentFilter) normalise() (PaymentFilter, error) {
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
 		return bad("from %s is after to %s", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))
+	}
+	if !f.RefundedFrom.IsZero() && !f.RefundedTo.IsZero() && !f.RefundedFrom.Before(f.RefundedTo) {
+		return bad("refunded from %s is not before refunded to %s", f.RefundedFrom.Format(time.RFC3339), f.RefundedTo.Format(time.RFC3339))
 	}
 	if f.After != nil && f.Before != nil {
 		return bad("both after and before cursors are set")
@@ -376,6 +384,21 @@ func filterConditions(f PaymentFilter) paymentConds {
 	if !f.FailedSince.IsZero() {
 		c.addSet("SELECT payment_id FROM ("+failedSinceSQL+") AS failed", ms(f.FailedSince), ms(f.FailedSince))
 	}
+	if f.AwaitingApproval {
+		// refunds_status_updated: the few refunds awaiting approval are one index range.
+		c.addSet("SELECT payment_id FROM refunds WHERE status = 'awaiting_approval'")
+	}
+	if !f.RefundedFrom.IsZero() || !f.RefundedTo.IsZero() {
+		// refunds_status_updated: a succeeded refund's updated_at is when it succeeded.
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		if !f.RefundedFrom.IsZero() {
+			from = ms(f.RefundedFrom)
+		}
+		if !f.RefundedTo.IsZero() {
+			to = ms(f.RefundedTo)
+		}
+		c.addSet("SELECT payment_id FROM refunds WHERE status = 'succeeded' AND updated_at >= ? AND updated_at < ?", from, to)
+	}
 	if len(c.terms) != 1 {
 		c.idSet, c.idSetArgs = "", nil // other terms: count rows, not ids
 	}
@@ -496,69 +519,11 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 	if err != nil {
 		return PaymentPage{}, err
 	}
-	c := filterConditions(f)
-	// A search that finds few payments drives the page: read them, sort them. One that
-	// finds many (a common name: 25,000 on a million payments) is checked row by row
-	// while the list's index is read in date order, as reading and sorting every match
-	// took 150 ms. Which is which costs one capped count, reused as the page's count
-	// when the search is the only filter.
-	searchCount := -1
-	if c.search != "" {
-		rowTerm, rowArgs, words := wordsRowTerm(f.Query)
-		if words && db.db.engine == Postgres {
-			// PostgreSQL's UNION gathers every match before it counts: 25,000 matches of a
-			// common name took 360 ms. The words alone, capped, stop at CountCap.
-			if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT id FROM payments
-				WHERE search_words @@ paydesk_fold(?)::tsquery LIMIT ?) AS capped`, rowArgs[len(rowArgs)-1], CountCap+1).Scan(&searchCount); err != nil {
-				return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
-			}
-		}
-		sortUpTo := CountCap
-		if db.db.engine == SQLite {
-			if sortUpTo, err = db.sortUpTo(ctx); err != nil {
-				return PaymentPage{}, err
-			}
-		}
-		if searchCount <= CountCap {
-			args := append(append([]any(nil), c.searchArgs...), sortUpTo+1)
-			if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+c.search+" LIMIT ?) AS capped", args...).Scan(&searchCount); err != nil {
-				return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
-			}
-		}
-		if searchCount > sortUpTo {
-			if db.db.engine == SQLite {
-				c.terms[c.searchTerm] = "+id IN (" + c.search + ")"
-			} else if words {
-				c = c.replace(c.searchTerm, rowTerm, rowArgs...)
-			}
-		}
-	}
-	// The same choice for "needs attention": a handful of payments in a healthy history,
-	// tens of thousands in the demo's (unknown states). When they are many for certain
-	// and the filter is only this, the page's count is known too.
-	attentionCount := -1
-	if c.attentionTerm >= 0 {
-		var n int
-		if err := db.db.QueryRowContext(ctx, attentionStatusSQL, CountCap+1).Scan(&n); err != nil {
-			return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
-		}
-		if n > CountCap && len(c.terms) == 1 {
-			attentionCount = n
-		}
-		if n <= CountCap {
-			if err := db.db.QueryRowContext(ctx, attentionSizeSQL, CountCap+1).Scan(&n); err != nil {
-				return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
-			}
-		}
-		if n > CountCap {
-			// SQLite's unary + keeps a column's index out; PostgreSQL has none for text.
-			c.terms[c.attentionTerm] = db.pick(needsAttentionScanSQL, strings.Replace(needsAttentionScanSQL, "+status", "status", 1))
-		}
-	}
-	setCount, err := db.chooseQueueSets(ctx, &c)
+	pl, err := db.planList(ctx, f)
 	if err != nil {
 		return PaymentPage{}, err
 	}
+	c := pl.c
 	query, args, ascending := paymentListSQL(f, c)
 	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -625,30 +590,113 @@ func (db *DB) ListPayments(ctx context.Context, f PaymentFilter) (PaymentPage, e
 		}
 	}
 
+	page.Count, page.CountCapped, err = db.countPlanned(ctx, f, pl)
+	if err != nil {
+		return PaymentPage{}, err
+	}
+	return page, nil
+}
+
+// listPlan is how ListPayments reads a filter's page and count: its terms, each written
+// for the plan chosen, and the counts that choosing found (-1 when none).
+type listPlan struct {
+	c                                     paymentConds
+	searchCount, attentionCount, setCount int
+}
+
+// planList chooses how a normalised filter's page is read (planList's counts are cheap
+// and capped; see ListPayments).
+func (db *DB) planList(ctx context.Context, f PaymentFilter) (listPlan, error) {
+	var err error
+	c := filterConditions(f)
+	// A search that finds few payments drives the page: read them, sort them. One that
+	// finds many (a common name: 25,000 on a million payments) is checked row by row
+	// while the list's index is read in date order, as reading and sorting every match
+	// took 150 ms. Which is which costs one capped count, reused as the page's count
+	// when the search is the only filter.
+	searchCount := -1
+	if c.search != "" {
+		rowTerm, rowArgs, words := wordsRowTerm(f.Query)
+		if words && db.db.engine == Postgres {
+			// PostgreSQL's UNION gathers every match before it counts: 25,000 matches of a
+			// common name took 360 ms. The words alone, capped, stop at CountCap.
+			if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT id FROM payments
+				WHERE search_words @@ paydesk_fold(?)::tsquery LIMIT ?) AS capped`, rowArgs[len(rowArgs)-1], CountCap+1).Scan(&searchCount); err != nil {
+				return listPlan{}, fmt.Errorf("storage: count payments: %w", err)
+			}
+		}
+		sortUpTo := CountCap
+		if db.db.engine == SQLite {
+			if sortUpTo, err = db.sortUpTo(ctx); err != nil {
+				return listPlan{}, err
+			}
+		}
+		if searchCount <= CountCap {
+			args := append(append([]any(nil), c.searchArgs...), sortUpTo+1)
+			if err := db.db.QueryRowContext(ctx, "SELECT count(*) FROM ("+c.search+" LIMIT ?) AS capped", args...).Scan(&searchCount); err != nil {
+				return listPlan{}, fmt.Errorf("storage: count payments: %w", err)
+			}
+		}
+		if searchCount > sortUpTo {
+			if db.db.engine == SQLite {
+				c.terms[c.searchTerm] = "+id IN (" + c.search + ")"
+			} else if words {
+				c = c.replace(c.searchTerm, rowTerm, rowArgs...)
+			}
+		}
+	}
+	// The same choice for "needs attention": a handful of payments in a healthy history,
+	// tens of thousands in the demo's (unknown states). When they are many for certain
+	// and the filter is only this, the page's count is known too.
+	attentionCount := -1
+	if c.attentionTerm >= 0 {
+		var n int
+		if err := db.db.QueryRowContext(ctx, attentionStatusSQL, CountCap+1).Scan(&n); err != nil {
+			return listPlan{}, fmt.Errorf("storage: count payments: %w", err)
+		}
+		if n > CountCap && len(c.terms) == 1 {
+			attentionCount = n
+		}
+		if n <= CountCap {
+			if err := db.db.QueryRowContext(ctx, attentionSizeSQL, CountCap+1).Scan(&n); err != nil {
+				return listPlan{}, fmt.Errorf("storage: count payments: %w", err)
+			}
+		}
+		if n > CountCap {
+			// SQLite's unary + keeps a column's index out; PostgreSQL has none for text.
+			c.terms[c.attentionTerm] = db.pick(needsAttentionScanSQL, strings.Replace(needsAttentionScanSQL, "+status", "status", 1))
+		}
+	}
+	setCount, err := db.chooseQueueSets(ctx, &c)
+	if err != nil {
+		return listPlan{}, err
+	}
+	return listPlan{c: c, searchCount: searchCount, attentionCount: attentionCount, setCount: setCount}, nil
+}
+
+// countPlanned is the count of a planned filter (cursor aside): exact from
+// payment_counts for the facets alone, else up to CountCap (capped true beyond).
+func (db *DB) countPlanned(ctx context.Context, f PaymentFilter, pl listPlan) (n int, capped bool, err error) {
 	switch {
 	case facetsOnly(f):
 		n, err := db.facetCount(ctx, f)
-		if err != nil {
-			return PaymentPage{}, err
-		}
-		page.Count = n
-		return page, nil // exact however many: no cap
-	case c.idSet != "" && searchCount >= 0:
-		page.Count = searchCount
-	case attentionCount >= 0:
-		page.Count = attentionCount
-	case setCount >= 0:
-		page.Count = setCount
+		return n, false, err // exact however many: no cap
+	case pl.c.idSet != "" && pl.searchCount >= 0:
+		n = pl.searchCount
+	case pl.attentionCount >= 0:
+		n = pl.attentionCount
+	case pl.setCount >= 0:
+		n = pl.setCount
 	default:
-		cq, cargs := paymentCountSQL(c)
-		if err := db.db.QueryRowContext(ctx, cq, cargs...).Scan(&page.Count); err != nil {
-			return PaymentPage{}, fmt.Errorf("storage: count payments: %w", err)
+		cq, cargs := paymentCountSQL(pl.c)
+		if err := db.db.QueryRowContext(ctx, cq, cargs...).Scan(&n); err != nil {
+			return 0, false, fmt.Errorf("storage: count payments: %w", err)
 		}
 	}
-	if page.Count > CountCap {
-		page.Count, page.CountCapped = CountCap, true
+	if n > CountCap {
+		return CountCap, true, nil
 	}
-	return page, nil
+	return n, false, nil
 }
 
 // prepareFilter normalises f and fills in what its search needs from the database: the
@@ -781,3 +829,21 @@ func (db *DB) paymentsBeyond(ctx context.Context, c paymentConds, edge Cursor, o
 }
 
 func cursorPtr(c Cursor) *Cursor { return &c }
+
+// CountMatching is how many payments f matches (its paging aside), counted as
+// ListPayments counts a page's: exact from payment_counts when f filters by provider,
+// status and currency alone, else up to CountCap (capped is then true). A saved view's
+// count in the navigation is the count its list shows.
+//
+// It plans the filter as ListPayments does and counts, without reading a page.
+func (db *DB) CountMatching(ctx context.Context, f PaymentFilter) (n int, capped bool, err error) {
+	f.After, f.Before = nil, nil
+	if f, err = db.prepareFilter(ctx, f); err != nil {
+		return 0, false, err
+	}
+	pl, err := db.planList(ctx, f)
+	if err != nil {
+		return 0, false, err
+	}
+	return db.countPlanned(ctx, f, pl)
+}

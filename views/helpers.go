@@ -44,3 +44,22 @@ func invalidIf(errorField, field string) templ.Attributes {
 
 // itoa writes a count.
 func itoa(n int) string { return strconv.Itoa(n) }
+// currentIf is aria-current for an entry that is the page shown when on is true.
+func currentIf(on bool) string {
+	if on {
+		return "page"
+	}
+	return "false"
+}
+
+// viewTitle is a saved view's tooltip in the navigation.
+func viewTitle(v NavView) string {
+	t := "Private view"
+	if v.Shared {
+		t = "Shared with the team"
+	}
+	if v.Count != "" {
+		t += " · " + v.Count + " payments"
+	}
+	return t
+}

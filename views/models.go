@@ -19,6 +19,18 @@ type Page struct {
 	Counts NavCounts
 	// MailCatcher: the demo catches every e-mail; its page is /mail.
 	MailCatcher bool
+	// SavedViews are the payments list's saved views the person may use (the shipped
+	// ones, the team's, their own), each with its live count: a group of the navigation.
+	SavedViews []NavView
+}
+
+// NavView is a saved view in the navigation.
+type NavView struct {
+	Name    string
+	URL     string // the payments list with the view's filters
+	Count   string // "12", "500+" when counted up to the cap; "" when it cannot be counted
+	Shared  bool
+	Current bool // the page shown is this view
 }
 
 // User is the signed-in person as the layout shows them.
@@ -51,7 +63,10 @@ type PaymentsList struct {
 	Query, Provider, Status, Currency, Min, Max, From, To string
 	Attention                                             bool
 	Anomaly                                               bool // only payments whose provider's answer cannot be right
-	Providers, Statuses                                   []Option
+	// Refund is the refund filter ("awaiting_approval" or ""); Refunded the refunded-on
+	// filter ("today", a date, or "").
+	Refund, Refunded    string
+	Providers, Statuses []Option
 	// Account is the account filter ("provider/name"); Accounts its choices, none when
 	// no provider has several accounts (the filter is not shown).
 	Account                    string
@@ -64,6 +79,11 @@ type PaymentsList struct {
 	Filtered                   bool // any search or filter is set
 	ClearURL                   string
 	CSVURL                     string // this list, every page, as CSV (/payments.csv)
+	// SaveQuery is the list's filters as a saved view keeps them; CanShare says the
+	// person may share a view; ViewsURL is the saved views' page with these filters.
+	SaveQuery string
+	CanShare  bool
+	ViewsURL  string
 
 	// Queue are the dashboard's filters the form has no field for (outcome, link,
 	// failed_since): Value is "name=value", Label their words.

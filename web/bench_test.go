@@ -592,3 +592,52 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 func (w *countingWriter) Flush() {}
 
 var _ io.Writer = (*countingWriter)(nil)
+
+// BenchmarkNavViews is what the saved views in the navigation cost. count_all is a page
+// after the data changed: the four shipped views each counted by the list's own code
+// (the worst case: every page after a change finds the counts gone, once per data
+// version); each view alone beside it. page_settings is a small page whose navigation
+// comes from the navigation's cache (nothing changed), which every other page pays too.
+func BenchmarkNavViews(b *testing.B) {
+	e := benchSetup(b)
+	ctx := context.Background()
+	views, err := e.db.SavedViews(ctx, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := e.newest // "today" in the data's own time
+	filters := make([]storage.PaymentFilter, len(views))
+	for i, v := range views {
+		q, err := url.ParseQuery(v.Query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if filters[i], err = web.ParsePaymentFilter(q, time.UTC, now); err != nil {
+			b.Fatalf("view %q: %v", v.Name, err)
+		}
+	}
+	count := func(b *testing.B, fs ...storage.PaymentFilter) {
+		var took []time.Duration
+		cpu := processCPU()
+		for b.Loop() {
+			start := time.Now()
+			for _, f := range fs {
+				if _, _, err := e.db.CountMatching(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			took = append(took, time.Since(start))
+		}
+		b.ReportMetric(float64((processCPU()-cpu).Microseconds())/1000/float64(len(took)), "cpu-ms/op")
+		reportPercentiles(b, took)
+	}
+	b.Run("count_all", func(b *testing.B) { count(b, filters...) })
+	for i, v := range views {
+		b.Run(strings.ReplaceAll(strings.ToLower(v.Name), " ", "_"), func(b *testing.B) {
+			n, capped, _ := e.db.CountMatching(ctx, filters[i])
+			b.Logf("%s: %d (capped %v)", v.Name, n, capped)
+			count(b, filters[i])
+		})
+	}
+	b.Run("page_settings", func(b *testing.B) { e.timed(b, "/settings") })
+}

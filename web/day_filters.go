@@ -19,7 +19,7 @@ const zoneParam = "tz"
 
 // dated reports whether a filter's query names a day.
 func dated(q url.Values) bool {
-	return q.Get("from") != "" || q.Get("to") != ""
+	return q.Get("from") != "" || q.Get("to") != "" || q.Get("refunded") != ""
 }
 
 // exportURL is the link to path (a CSV export) with the filter base, and the zone loc its

@@ -32,6 +32,8 @@ func FuzzParsePaymentFilter(f *testing.F) {
 		"min=-1&currency=EUR",
 		"from=2026-02-30",
 		"after=bogus",
+		"refund=awaiting_approval&refunded=today",
+		"refunded=2026-01-12&status=paid",
 		"q=" + url.QueryEscape("p_ab-cd:ef^g AND \"x\""),
 	} {
 		f.Add(q)
@@ -65,7 +67,7 @@ func FuzzParsePaymentFilter(f *testing.F) {
 		if err != nil {
 			return // the server answers a query string it cannot split with 400 before this
 		}
-		flt, err := web.ParsePaymentFilter(q, paris) // dates are days in the person's zone
+		flt, err := web.ParsePaymentFilter(q, paris, time.Date(2026, 1, 12, 9, 0, 0, 0, time.UTC)) // dates are days in the person's zone
 		if err != nil {
 			opstest.CheckRefusal(t, raw, err)
 			return

@@ -109,7 +109,12 @@ type pageSlot struct {
 // person's time zone if the data has not changed since it was rendered; otherwise the
 // slot to keep the new one in.
 func (s *Server) cachedPage(r *http.Request, key string) ([]byte, pageSlot, bool) {
-	if s.pages == nil {
+	return s.cachedIn(s.pages, r, key)
+}
+
+// cachedIn is cachedPage in the cache c (the page cache, or the navigation's).
+func (s *Server) cachedIn(c *pageCache, r *http.Request, key string) ([]byte, pageSlot, bool) {
+	if c == nil {
 		return nil, pageSlot{}, false
 	}
 	version, err := s.db.DataVersion(r.Context())
@@ -118,8 +123,8 @@ func (s *Server) cachedPage(r *http.Request, key string) ([]byte, pageSlot, bool
 	}
 	// The body shows times in the person's zone: one entry per zone.
 	key += "#tz=" + views.Zone(r.Context()).String()
-	slot := pageSlot{cache: s.pages, version: version, key: key}
-	body, ok := s.pages.get(version, key)
+	slot := pageSlot{cache: c, version: version, key: key}
+	body, ok := c.get(version, key)
 	return body, slot, ok
 }
 

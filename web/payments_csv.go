@@ -15,7 +15,7 @@ import (
 // paymentFilterKeys are the list's filter parameters, in the order an export's file name
 // names them.
 var paymentFilterKeys = []string{"q", "provider", "account", "status", "currency", "min", "max", "from", "to",
-	"attention", "anomaly", "outcome", "link", "failed_since"}
+	"attention", "anomaly", "outcome", "link", "failed_since", "refund", "refunded"}
 
 // paymentsCSVHeader is the list's columns, then every id a payment has.
 var paymentsCSVHeader = []string{"created_at", "public_id", "provider", "account", "customer_name", "customer_email",
@@ -30,7 +30,7 @@ func (s *Server) paymentsCSV(w http.ResponseWriter, r *http.Request) {
 	r, filter, err := exportZone(r, filterQuery(q, paymentFilterKeys))
 	if err == nil {
 		var f storage.PaymentFilter
-		if f, err = parsePaymentFilter(q, views.Zone(r.Context())); err == nil {
+		if f, err = parsePaymentFilter(q, views.Zone(r.Context()), s.desk.Now()); err == nil {
 			err = s.parseAccountFilter(q.Get("account"), &f)
 		}
 		if err == nil {

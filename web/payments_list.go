@@ -26,6 +26,10 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 	// order are the same page.
 	canAct := Act.Allows(userFrom(r.Context()))
 	key := "/payments?" + q.Encode()
+	if q.Get("refunded") == refundedToday {
+		// "today" is another day tomorrow, whether or not the data changed.
+		key += "#day=" + s.desk.Now().In(views.Zone(r.Context())).Format("2006-01-02")
+	}
 	if canAct {
 		key = "act " + key
 	}
@@ -45,6 +49,8 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		To:        q.Get("to"),
 		Attention: q.Get("attention") == "1",
 		Anomaly:   q.Get("anomaly") == "1",
+		Refund:    strings.TrimSpace(q.Get("refund")),
+		Refunded:  strings.TrimSpace(q.Get("refunded")),
 	}
 	for _, n := range providers.Names {
 		v.Providers = append(v.Providers, views.Option{Value: string(n), Label: n.Label(), Selected: string(n) == v.Provider})
@@ -60,12 +66,14 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Queue = queueFilters(r.Context(), q)
-	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly || len(v.Queue) > 0
+	v.Filtered = v.Account != "" || v.Query != "" || v.Provider != "" || v.Status != "" || v.Currency != "" || v.Min != "" || v.Max != "" || v.From != "" || v.To != "" || v.Attention || v.Anomaly || v.Refund != "" || v.Refunded != "" || len(v.Queue) > 0
 	v.ClearURL = "/payments"
 	v.CSVURL = exportURL("/payments.csv", filterQuery(q, paymentFilterKeys), views.Zone(r.Context()))
+	v.SaveQuery, v.CanShare = viewQuery(q), canAct
+	v.ViewsURL = withQuery("/views", url.Values{"query": {v.SaveQuery}})
 
 	// Dates are days in the person's zone, as the page's times are (the cache key holds it).
-	f, err := parsePaymentFilter(q, views.Zone(r.Context()))
+	f, err := parsePaymentFilter(q, views.Zone(r.Context()), s.desk.Now())
 	if err == nil {
 		err = s.parseAccountFilter(q.Get("account"), &f)
 	}
@@ -160,7 +168,8 @@ func filterMessage(err error) string {
 // parsePaymentFilter turns the list's query string into a storage filter, refusing what it
 // cannot understand with a sentence that says what to fix. Its dates (from, to,
 // failed_since) are days in loc, the person's zone.
-func parsePaymentFilter(q url.Values, loc *time.Location) (storage.PaymentFilter, error) {
+// now is when "today" is (the refunded filter).
+func parsePaymentFilter(q url.Values, loc *time.Location, now time.Time) (storage.PaymentFilter, error) {
 	f := storage.PaymentFilter{Query: strings.TrimSpace(q.Get("q"))}
 	if len(f.Query) > 200 {
 		return f, &fieldError{"q", fmt.Sprintf("The search is %d characters long: shorten it to 200 at most.", len(f.Query))}
@@ -220,7 +229,7 @@ func parsePaymentFilter(q url.Values, loc *time.Location) (storage.PaymentFilter
 	}
 	f.NeedsAttention = q.Get("attention") == "1"
 	f.Anomaly = q.Get("anomaly") == "1"
-	if err := parseQueueFilters(q, &f, loc); err != nil {
+	if err := parseQueueFilters(q, &f, loc, now); err != nil {
 		return f, err
 	}
 	if a := q.Get("after"); a != "" {

@@ -26,7 +26,7 @@ var linkFilterWords = map[string]string{
 
 // parseQueueFilters reads the work-queue filters into f, refusing a value it does not
 // know with a sentence; failed_since is a day in loc, the person's zone.
-func parseQueueFilters(q url.Values, f *storage.PaymentFilter, loc *time.Location) error {
+func parseQueueFilters(q url.Values, f *storage.PaymentFilter, loc *time.Location, now time.Time) error {
 	switch o := strings.TrimSpace(q.Get("outcome")); o {
 	case "":
 	case "unknown":
@@ -45,7 +45,50 @@ func parseQueueFilters(q url.Values, f *storage.PaymentFilter, loc *time.Locatio
 		return &filterError{"The failed-since date must look like 2026-01-31."}
 	}
 	f.FailedSince = since
+	return parseRefundFilters(q, f, loc, now)
+}
+
+// The refund filters of the payments list, which the saved views "Awaiting approval" and
+// "Refunded today" are made of: refund=awaiting_approval (a refund waits for a manager's
+// approval) and refunded=today|YYYY-MM-DD (a refund succeeded that day, in the person's
+// zone: "today" is read anew on each request, so a saved view stays today's).
+const (
+	refundAwaitingApproval = "awaiting_approval"
+	refundedToday          = "today"
+)
+
+// parseRefundFilters reads refund and refunded into f; now is the time "today" is read at.
+func parseRefundFilters(q url.Values, f *storage.PaymentFilter, loc *time.Location, now time.Time) error {
+	switch r := strings.TrimSpace(q.Get("refund")); r {
+	case "":
+	case refundAwaitingApproval:
+		f.AwaitingApproval = true
+	default:
+		return &fieldError{"refund", fmt.Sprintf("Unknown refund filter %q: choose Any or Awaiting approval.", r)}
+	}
+	day, err := refundedDay(q.Get("refunded"), loc, now)
+	if err != nil {
+		return err
+	}
+	if !day.IsZero() {
+		f.RefundedFrom, f.RefundedTo = day, dayAfter(day, loc)
+	}
 	return nil
+}
+
+// refundedDay is the start of the day the refunded filter names — today in loc, or a date
+// — and the zero time for none.
+func refundedDay(raw string, loc *time.Location, now time.Time) (time.Time, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == refundedToday {
+		y, m, d := now.In(loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, loc).UTC(), nil
+	}
+	day, err := parseDay(raw, loc)
+	if err != nil {
+		return day, &fieldError{"refunded", "The refunded filter must be today or a date like 2026-01-31."}
+	}
+	return day, nil
 }
 
 // queueFilters lists the work-queue filters of a query, as hidden fields of the filter

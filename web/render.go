@@ -43,6 +43,9 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, section str
 	}
 	p.User = vu
 	p.Counts = s.navCounts(r)
+	if vu.CanPayments {
+		p.SavedViews = s.navViews(r)
+	}
 	for _, f := range s.auth.Flashes(w, r) {
 		p.Flashes = append(p.Flashes, views.Flash{Kind: f.Kind, Message: f.Message})
 	}

@@ -125,6 +125,14 @@ func (s *Server) routeTable() []Route {
 		{"GET /notifications/{id}", ViewPayments, s.notificationOpen},
 		{"POST /notifications/{id}/read", ViewPayments, s.notificationRead},
 		{"POST /notifications/read-all", ViewPayments, s.notificationsReadAll},
+		// Saved views of the payments list (the Desk decides who changes which:
+		// ops/saved_views.go).
+		{"GET /views", ViewPayments, s.viewsPage},
+		{"POST /views", ViewPayments, s.viewSave},
+		{"POST /views/{id}/rename", ViewPayments, s.viewRename},
+		{"POST /views/{id}/query", ViewPayments, s.viewReplaceQuery},
+		{"POST /views/{id}/share", ViewPayments, s.viewShare},
+		{"POST /views/{id}/delete", ViewPayments, s.viewDelete},
 
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},

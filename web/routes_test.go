@@ -69,6 +69,12 @@ var access = map[string]web.Access{
 	"POST /outbox/{id}/retry":                      web.Manage,
 	"GET /mail":                                    web.SignedIn,
 	"POST /payments/{id}/payer-links/{link}/email": web.Act,
+	"GET /views":                                   web.ViewPayments,
+	"POST /views":                                  web.ViewPayments,
+	"POST /views/{id}/rename":                      web.ViewPayments,
+	"POST /views/{id}/query":                       web.ViewPayments,
+	"POST /views/{id}/share":                       web.ViewPayments,
+	"POST /views/{id}/delete":                      web.ViewPayments,
 	// Each provider account's webhooks (verified with that account's secret).
 	"POST /webhooks/powens/{account}":  web.Public,
 	"POST /webhooks/bpc/{account}":     web.Public,
@@ -183,7 +189,7 @@ func TestRouteAccessByRole(t *testing.T) {
 
 // idFor fills a path parameter with something that exists (or is at least well-formed).
 func idFor(path, paymentID string) string {
-	if strings.HasPrefix(path, "/payer-links/") {
+	if strings.HasPrefix(path, "/payer-links/") || strings.HasPrefix(path, "/views/") {
 		return "1"
 	}
 	return paymentID

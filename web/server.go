@@ -69,6 +69,7 @@ type Server struct {
 
 	metrics *Metrics
 	pages   *pageCache         // rendered list pages; nil when off
+	nav     *pageCache         // the saved views' counts in the navigation (saved_views.go); always on
 	turns   turns              // signed-in pages worked out at once (turns.go); nil: no limit
 	jobs    *storage.JobLeader // the background jobs of this instance (WatchJobs); nil: none shown
 }
@@ -95,7 +96,8 @@ func New(cfg Config, desk *ops.Desk, a Authenticator, log *slog.Logger) (*Server
 			cfg.Metrics = NewMetrics()
 		}
 	}
-	s := &Server{cfg: cfg, desk: desk, db: desk.Store(), auth: a, assets: assets, log: log, metrics: cfg.Metrics}
+	s := &Server{cfg: cfg, desk: desk, db: desk.Store(), auth: a, assets: assets, log: log, metrics: cfg.Metrics,
+		nav: newPageCache(navCacheBytes, nil)}
 	s.metrics.watchOutbox(s.db)
 	switch {
 	case cfg.PageCacheBytes == 0:

@@ -323,6 +323,8 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"notifications", "/notifications", `[data-testid=notifications]`},
 		sweepPage{"forbidden-audit", "/audit", main},
 		sweepPage{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
+		sweepPage{"saved-views", "/views", `[data-testid=views]`},
+		sweepPage{"saved-views-replacing", "/views?query=currency%3DGBP%26refund%3Dawaiting_approval", `[data-testid=views-query]`},
 	)
 	finance := []sweepPage{
 		{"dashboard", "/", main},
@@ -335,6 +337,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"forbidden-approvals", "/approvals", main},
 		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 		{"notifications-none", "/notifications", `[data-testid=notifications-empty]`},
+		{"saved-views", "/views", `[data-testid=views]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
