@@ -44,6 +44,7 @@ func invalidIf(errorField, field string) templ.Attributes {
 
 // itoa writes a count.
 func itoa(n int) string { return strconv.Itoa(n) }
+
 // currentIf is aria-current for an entry that is the page shown when on is true.
 func currentIf(on bool) string {
 	if on {
