@@ -125,12 +125,10 @@ func (d *Desk) approvalRequestMail(p storage.Payment) storage.TxHook {
 	}
 }
 
-// isRequesterOf reports whether manager m asked for r (by key, else by e-mail).
+// isRequesterOf reports whether manager m asked for r: by key, or by e-mail address (the
+// same person under another key never hears of their own request either).
 func isRequesterOf(r storage.Refund, m storage.Person) bool {
-	if r.RequestedByKey != "" {
-		return r.RequestedByKey == m.Key
-	}
-	return strings.EqualFold(r.RequestedBy, m.Email)
+	return (r.RequestedByKey != "" && r.RequestedByKey == m.Key) || strings.EqualFold(r.RequestedBy, m.Email)
 }
 
 // decisionMail is the hook of a decision: the requester hears that a manager (who)

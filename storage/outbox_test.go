@@ -358,3 +358,48 @@ func TestClaimMailWithNothingDueWritesNothing(t *testing.T) {
 		t.Errorf("the data version moved from %d to %d (%v) with nothing to send", before, after, err)
 	}
 }
+
+// A manager seen under two keys (the identity provider's issuer URL changed, as the
+// demo's does at each start) gets one message at their address, with the preferences of
+// the key seen last.
+func TestManagersOneMessagePerAddress(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	at := testEpoch
+	db.Now = func() time.Time { return at }
+	if err := db.RecordPerson(ctx, "old-max", "max@x.example", "Max", true); err != nil {
+		t.Fatal(err)
+	}
+	at = at.Add(time.Hour)
+	if err := db.RecordPerson(ctx, "new-max", "Max@X.example", "Max", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordPerson(ctx, "mia", "mia@x.example", "Mia", true); err != nil {
+		t.Fatal(err)
+	}
+	managers := func() (keys []string) {
+		t.Helper()
+		err := db.tx(ctx, func(tx *Tx) error {
+			ms, err := tx.Managers(ctx, MailApprovalRequest)
+			for _, m := range ms {
+				keys = append(keys, m.Key)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	if got := fmt.Sprint(managers()); got != "[new-max mia]" {
+		t.Fatalf("managers = %s, want max once (his newest key) and mia", got)
+	}
+	// Max, under his newest key, turns approval requests off: his old key does not bring
+	// them back.
+	if err := db.SetMailPrefs(ctx, "new-max", MailPrefs{Decisions: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(managers()); got != "[mia]" {
+		t.Errorf("after max said no: managers = %s, want mia alone", got)
+	}
+}

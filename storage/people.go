@@ -120,6 +120,20 @@ func prefColumn(kind string) string {
 	return ""
 }
 
+// wants reports whether these preferences let e-mails of kind through (prefColumn's kinds;
+// any other kind goes through).
+func (p MailPrefs) wants(kind string) bool {
+	switch kind {
+	case MailApprovalRequest:
+		return p.Approvals
+	case MailDecision:
+		return p.Decisions
+	case MailPayerConfirmed:
+		return p.PayerLinks
+	}
+	return true
+}
+
 // WantsMail reports whether the person with key wants e-mails of kind (a Mail* kind), in
 // tx or outside one (q: *DB's SQL() or a *Tx). A person never seen, and a kind no
 // preference covers, get it: the default is on.
@@ -173,22 +187,40 @@ func (tx *Tx) WantsMailAt(ctx context.Context, addr, kind string) (bool, error) 
 // Managers returns, in tx, the managers seen at sign-in who have an e-mail address and
 // want kind, by e-mail.
 func (tx *Tx) Managers(ctx context.Context, kind string) ([]Person, error) {
-	q := `SELECT ` + personColumns + ` FROM people WHERE manager = 1 AND email LIKE '%@%'`
-	if col := prefColumn(kind); col != "" {
-		q += ` AND ` + col + ` = 1`
-	}
-	rows, err := tx.QueryContext(ctx, q+` ORDER BY email, person_key`)
+	rows, err := tx.QueryContext(ctx, `SELECT `+personColumns+` FROM people WHERE manager = 1 AND email LIKE '%@%'
+		ORDER BY lower(email), seen_at DESC, person_key`)
 	if err != nil {
 		return nil, fmt.Errorf("storage: managers: %w", err)
 	}
 	defer rows.Close()
 	var out []Person
+	last := ""
 	for rows.Next() {
 		p, err := scanPerson(rows)
 		if err != nil {
 			return nil, fmt.Errorf("storage: managers: %w", err)
 		}
-		out = append(out, p)
+		// One message per address: a person seen under two keys (an identity provider
+		// moved to another issuer URL, as the demo's does at each start) is the one seen
+		// last, with their latest preferences.
+		if strings.EqualFold(last, p.Email) {
+			continue
+		}
+		last = p.Email
+		if p.Prefs.wants(kind) {
+			out = append(out, p)
+		}
 	}
 	return out, rows.Err()
+}
+
+// Managers is tx.Managers outside a transaction of the caller's.
+func (db *DB) Managers(ctx context.Context, kind string) ([]Person, error) {
+	var out []Person
+	err := db.tx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.Managers(ctx, kind)
+		return err
+	})
+	return out, err
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"paydesk/providers"
 	demogen "paydesk/providers/demo"
 	"paydesk/storage"
+	"paydesk/web/auth"
 	"paydesk/web/devidp"
 )
 
@@ -145,6 +147,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return fmt.Errorf("demo: OpenID provider: %w", err)
 	}
 	defer idp.Close()
+	if err := recordDemoManagers(ctx, db, idp.Issuer()); err != nil {
+		return err
+	}
 
 	// E-mail: unless PAYDESK_SMTP_URL says otherwise, every e-mail goes to a real SMTP
 	// server in this process that keeps it in memory, read on /mail.
@@ -334,4 +339,20 @@ func printBanner(w io.Writer, baseURL, issuer, dbPath string, payments int, took
 	}
 	fmt.Fprintf(&b, "\nStop with Ctrl-C. Delete %s to start from fresh demo data.\n", dbPath)
 	io.WriteString(w, b.String())
+}
+
+// recordDemoManagers makes the demo's managers known before they first sign in: the
+// approval e-mails go to managers Paydesk has seen (docs/email.md), and the demo's first
+// large refund request — made before any manager signed in — must reach the mail catcher.
+// Their person keys are the ones their sign-in gives (issuer and user name); the provider's
+// address changes at each start, and a manager seen under an older key is e-mailed once.
+func recordDemoManagers(ctx context.Context, db *storage.DB, issuer string) error {
+	for _, u := range devidp.DemoUsers() {
+		if slices.Contains(u.Groups, devidp.GroupManager) {
+			if err := db.RecordPerson(ctx, auth.PersonKey(issuer, u.Username), u.Email, u.Name, true); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+		}
+	}
+	return nil
 }

@@ -528,6 +528,19 @@ func TestDemoServes(t *testing.T) {
 	if n, err := db.CountPayments(context.Background()); err != nil || n != 300 {
 		t.Errorf("the demo database holds %d payments (%v), want 300", n, err)
 	}
+	// Its managers are known before they sign in (their approval e-mails reach the
+	// catcher), each once although the two starts' identity providers had two addresses.
+	ms, err := db.Managers(context.Background(), storage.MailApprovalRequest)
+	var managers []string
+	for _, m := range ms {
+		managers = append(managers, m.Email)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(managers, " "); got != "max@paydesk.example mia@paydesk.example" {
+		t.Errorf("the demo's managers to e-mail: %q, want max and mia once each", got)
+	}
 }
 
 // TestDemoPortTaken: a busy address is a clear error, not a hang.
