@@ -123,12 +123,26 @@ var shotN = map[string]int{}
 // shot saves a full-page PNG named after the test and the step.
 func shot(t *testing.T, ctx context.Context, step string) string {
 	t.Helper()
+	return saveShot(t, ctx, step, chromedp.FullScreenshot(100))
+}
+
+// shotNow is shot of the viewport alone, for a page in the middle of a navigation (a form
+// sent, its answer awaited): FullScreenshot resizes the page to its full height first, and
+// Chromium 148 aborts the pending navigation and crashes the tab when it does.
+func shotNow(t *testing.T, ctx context.Context, step string) string {
+	t.Helper()
+	return saveShot(t, ctx, step, chromedp.CaptureScreenshot())
+}
+
+// saveShot takes a screenshot with capture and saves it as shot says.
+func saveShot(t *testing.T, ctx context.Context, step string, capture chromedp.Action[[]byte]) string {
+	t.Helper()
 	dir := os.Getenv("PAYDESK_SCREENSHOTS")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "paydesk-screenshots")
 	}
 	os.MkdirAll(dir, 0o755)
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		t.Logf("screenshot %s: %v", step, err)
 		return ""

@@ -34,7 +34,7 @@ func TestBrowserActionShowsProgressAndBlocksDoubleSubmit(t *testing.T) {
 	if state != "true,true,inline" {
 		t.Errorf("after submitting: disabled,busy,progress display = %s, want true,true,inline", state)
 	}
-	shot(t, sam, "action-in-progress")
+	shotNow(t, sam, "action-in-progress")
 	do(t, sam, chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)))
 	refunds := 0
 	for _, r := range h.bpc.Requests() {
