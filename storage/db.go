@@ -263,6 +263,28 @@ type scannable interface {
 	Scan(dest ...any) error
 }
 
+// queryAll runs query and reads every row with scan, in order; what for names the rows in
+// errors ("storage: <what>: …").
+func queryAll[T any](ctx context.Context, db *DB, what string, scan func(scannable) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	return out, nil
+}
+
 // isBusy reports whether err is SQLite's "database is locked" (or busy).
 func isBusy(err error) bool {
 	var se sqlite3.Error

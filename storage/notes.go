@@ -298,24 +298,12 @@ func (db *DB) NotesForPayments(ctx context.Context, paymentIDs []int64) ([]Note,
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), notesChunk)]
 		ids = ids[len(chunk):]
-		rows, err := db.db.QueryContext(ctx, `SELECT `+noteColumns+` FROM payment_notes n JOIN payments p ON p.id = n.payment_id
-			WHERE n.payment_id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk)...)
+		notes, err := queryAll(ctx, db, "notes", scanNote, `SELECT `+noteColumns+` FROM payment_notes n
+			JOIN payments p ON p.id = n.payment_id WHERE n.payment_id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk)...)
 		if err != nil {
-			return nil, fmt.Errorf("storage: notes: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			n, err := scanNote(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("storage: notes: %w", err)
-			}
-			out = append(out, n)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("storage: notes: %w", err)
-		}
+		out = append(out, notes...)
 	}
 	slices.SortFunc(out, func(a, b Note) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
@@ -335,22 +323,10 @@ func (db *DB) CustomerNotes(ctx context.Context, c Customer, limit int) ([]Note,
 		return nil, err
 	}
 	term, args := c.term("p.")
-	rows, err := db.db.QueryContext(ctx, `SELECT `+noteColumns+` FROM payment_notes n JOIN payments p ON p.id = n.payment_id
-		WHERE `+term+` ORDER BY n.created_at DESC, n.id DESC LIMIT ?`, append(args, limit)...)
+	out, err := queryAll(ctx, db, "customer notes", scanNote, `SELECT `+noteColumns+` FROM payment_notes n
+		JOIN payments p ON p.id = n.payment_id WHERE `+term+` ORDER BY n.created_at DESC, n.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("storage: customer notes: %w", err)
-	}
-	defer rows.Close()
-	var out []Note
-	for rows.Next() {
-		n, err := scanNote(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: customer notes: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: customer notes: %w", err)
+		return nil, err
 	}
 	return db.withRevisions(ctx, out)
 }

@@ -240,25 +240,8 @@ func (db *DB) Notifications(ctx context.Context, rd Reader, before int64, limit 
 		args = append(args, NotifyManagers, rd.Key, before, limit)
 	}
 	args = append(args, rd.Key, limit)
-	rows, err := db.db.QueryContext(ctx, `SELECT `+notificationColumns+` FROM (`+ids+`) ids
-		JOIN notifications n ON n.id = ids.id`+notificationJoins+` ORDER BY n.id DESC LIMIT ?`,
-		args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: notifications: %w", err)
-	}
-	defer rows.Close()
-	var out []Notification
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: notifications: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: notifications: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, db, "notifications", scanNotification, `SELECT `+notificationColumns+` FROM (`+ids+`) ids
+		JOIN notifications n ON n.id = ids.id`+notificationJoins+` ORDER BY n.id DESC LIMIT ?`, args...)
 }
 
 // visibleNotification reads one notification the reader may see, or ErrNotFound: theirs,

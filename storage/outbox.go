@@ -266,20 +266,7 @@ func (db *DB) Outbox(ctx context.Context, f OutboxFilter) ([]Mail, error) {
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := db.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []Mail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: outbox: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db, "outbox", scanMail, q, args...)
 }
 
 // OutboxCounts is how many messages are in each state (metrics, the outbox page).

@@ -38,7 +38,7 @@ var ErrNameTaken = errors.New("name taken")
 
 const savedViewColumns = `id, name, owner_key, owner_email, shared, query, position, created_at, updated_at, updated_by`
 
-func scanSavedView(row interface{ Scan(...any) error }) (SavedView, error) {
+func scanSavedView(row scannable) (SavedView, error) {
 	var v SavedView
 	var shared int
 	var created, updated int64
@@ -57,23 +57,7 @@ func (db *DB) SavedViews(ctx context.Context, ownerKey string) ([]SavedView, err
 		query += " OR (shared = 0 AND owner_key = ?)"
 		args = append(args, ownerKey)
 	}
-	rows, err := db.db.QueryContext(ctx, query+" ORDER BY position, id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("storage: saved views: %w", err)
-	}
-	defer rows.Close()
-	var out []SavedView
-	for rows.Next() {
-		v, err := scanSavedView(rows)
-		if err != nil {
-			return nil, fmt.Errorf("storage: saved views: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("storage: saved views: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, db, "saved views", scanSavedView, query+" ORDER BY position, id", args...)
 }
 
 // SavedView returns one saved view, or ErrNotFound.
