@@ -66,6 +66,12 @@ type Config struct {
 	WebhookTrustedProxies    []netip.Prefix
 	WebhookRetention         time.Duration
 	WebhookRefusedRetention  time.Duration
+
+	// Batches (batch_preview.go): BatchMaxItems is the most items one batch may hold
+	// (default 10,000); BatchCaps are the most money one batch may move per currency, in
+	// minor units (none by default): items beyond a cap are set aside.
+	BatchMaxItems int
+	BatchCaps     map[string]int64
 }
 
 // Metrics is what the Desk counts; web's Prometheus metrics implement it.
@@ -114,6 +120,9 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 		cfg.ApprovalTTL = 72 * time.Hour
 	}
 	cfg.Mail = cfg.Mail.withDefaults()
+	if cfg.BatchMaxItems <= 0 {
+		cfg.BatchMaxItems = DefaultBatchMaxItems
+	}
 	if cfg.ReconcileGrace == 0 {
 		cfg.ReconcileGrace = 2 * time.Minute
 	}

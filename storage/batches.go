@@ -1,0 +1,368 @@
+// Bulk refunds and cancellations, first part (docs/batches.md): a batch's items judged by
+// a dry run and kept as a draft, and the reads that dry run needs in bulk — payments by
+// the ids people write, their refundable balances and their open actions, a chunk of ids
+// per query rather than a round trip per item. Nothing here runs a batch.
+
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"paydesk/providers"
+)
+
+// Batch is a draft batch: what it would do, as its dry run judged it when it was made.
+type Batch struct {
+	ID           int64
+	PublicID     string // "bt_" and 12 lower-case hex characters
+	Kind         string // "refund" or "cancel"
+	State        string // "draft" (the only state of this first part)
+	Source       string // "csv" or "list"
+	Query        string // the payments list's filter, when Source is "list"
+	CreatedBy    string
+	CreatedByKey string
+	CreatedAt    time.Time
+	Items        int
+	Ready        int
+	SetAside     int
+	// Totals are the ready items' amounts per currency, in minor units (never summed
+	// across currencies).
+	Totals map[string]int64
+}
+
+// BatchItem is one item of a batch with the dry run's verdict.
+type BatchItem struct {
+	Line      int    // the CSV line, or the position in the list's selection
+	Input     string // the payment as given
+	PaymentID int64  // 0 when not found
+	// PublicID is the payment's Paydesk id (filled when reading, "" when not found).
+	PublicID string
+	Amount   int64
+	Currency string
+	Reason   string
+	Note     string
+	Verdict  string // BatchReady or BatchSetAside
+	Why      string
+	// ApprovalRule is the code of the approval rule that would hold the refund back.
+	ApprovalRule string
+}
+
+// The verdicts of a batch item.
+const (
+	BatchReady    = "ready"
+	BatchSetAside = "set_aside"
+)
+
+// batchChunk is how many ids one bulk read asks for.
+const batchChunk = 500
+
+// CreateBatch writes a draft batch, its items and its audit entry in one transaction.
+// It fills the batch's id, public id, counts and totals from the items.
+func (db *DB) CreateBatch(ctx context.Context, b Batch, items []BatchItem, audit AuditEntry) (Batch, error) {
+	b.State = "draft"
+	b.CreatedAt = db.Now()
+	b.PublicID = newBatchPublicID()
+	b.Items, b.Ready, b.SetAside = len(items), 0, 0
+	b.Totals = map[string]int64{}
+	for _, it := range items {
+		if it.Verdict == BatchReady {
+			b.Ready++
+			b.Totals[it.Currency] += it.Amount
+		} else {
+			b.SetAside++
+		}
+	}
+	totals, _ := json.Marshal(b.Totals)
+	err := db.tx(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO batches (public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			b.PublicID, b.Kind, b.State, b.Source, b.Query, b.CreatedBy, b.CreatedByKey, ms(b.CreatedAt), b.Items, b.Ready, b.SetAside, string(totals)).Scan(&b.ID)
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO batch_items (batch_id, line, input, payment_id, amount, currency, reason, note, verdict, why, approval_rule)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, it := range items {
+			var pid any
+			if it.PaymentID != 0 {
+				pid = it.PaymentID
+			}
+			if _, err := stmt.ExecContext(ctx, b.ID, it.Line, it.Input, pid, it.Amount, it.Currency, it.Reason, it.Note, it.Verdict, it.Why, it.ApprovalRule); err != nil {
+				return fmt.Errorf("item on line %d: %w", it.Line, err)
+			}
+		}
+		audit.Data = injectBatchID(audit.Data, b.PublicID)
+		audit.Message = strings.ReplaceAll(audit.Message, "{batch}", b.PublicID)
+		_, err = db.audit(ctx, tx, audit)
+		return err
+	})
+	if err != nil {
+		return Batch{}, fmt.Errorf("storage: create batch: %w", err)
+	}
+	return b, nil
+}
+
+// injectBatchID adds "batch": id to an audit entry's JSON object detail.
+func injectBatchID(data json.RawMessage, id string) json.RawMessage {
+	m := map[string]any{}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &m); err != nil {
+			return data
+		}
+	}
+	m["batch"] = id
+	out, err := json.Marshal(m)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+func newBatchPublicID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "bt_" + hex.EncodeToString(b)
+}
+
+const batchColumns = `id, public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals`
+
+func scanBatch(s scannable) (Batch, error) {
+	var b Batch
+	var created int64
+	var totals string
+	err := s.Scan(&b.ID, &b.PublicID, &b.Kind, &b.State, &b.Source, &b.Query, &b.CreatedBy, &b.CreatedByKey, &created, &b.Items, &b.Ready, &b.SetAside, &totals)
+	if err != nil {
+		return b, err
+	}
+	b.CreatedAt = fromMS(created)
+	b.Totals = map[string]int64{}
+	if err := json.Unmarshal([]byte(totals), &b.Totals); err != nil {
+		return b, fmt.Errorf("batch %s totals: %w", b.PublicID, err)
+	}
+	return b, nil
+}
+
+// BatchByPublicID returns one batch, or ErrNotFound.
+func (db *DB) BatchByPublicID(ctx context.Context, pid string) (Batch, error) {
+	b, err := scanBatch(db.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE public_id = ?`, pid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("storage: batch %s: %w", pid, ErrNotFound)
+	}
+	if err != nil {
+		return b, fmt.Errorf("storage: batch %s: %w", pid, err)
+	}
+	return b, nil
+}
+
+// ListBatches returns the newest batches, at most limit.
+func (db *DB) ListBatches(ctx context.Context, limit int) ([]Batch, error) {
+	return queryAll(ctx, db, "list batches", scanBatch, `SELECT `+batchColumns+` FROM batches ORDER BY created_at DESC, id DESC LIMIT ?`, limit)
+}
+
+// BatchItems returns a batch's items in line order, with their payments' Paydesk ids.
+func (db *DB) BatchItems(ctx context.Context, batchID int64) ([]BatchItem, error) {
+	return queryAll(ctx, db, "batch items", func(s scannable) (BatchItem, error) {
+		var it BatchItem
+		var pid sql.NullInt64
+		var public sql.NullString
+		err := s.Scan(&it.Line, &it.Input, &pid, &public, &it.Amount, &it.Currency, &it.Reason, &it.Note, &it.Verdict, &it.Why, &it.ApprovalRule)
+		it.PaymentID, it.PublicID = pid.Int64, public.String
+		return it, err
+	}, `SELECT i.line, i.input, i.payment_id, p.public_id, i.amount, i.currency, i.reason, i.note, i.verdict, i.why, i.approval_rule
+		FROM batch_items i LEFT JOIN payments p ON p.id = i.payment_id WHERE i.batch_id = ? ORDER BY i.line`, batchID)
+}
+
+// AccountRef names one provider account, for looking payments up by a provider's id.
+type AccountRef struct {
+	Provider providers.Name
+	Account  string
+}
+
+// PaymentsByRefs finds the payments people named by id, in bulk: a Paydesk id ("pd_…")
+// or a provider's payment, session or order id in any of accounts (a provider's ids are
+// unique within an account only, so one id may name several payments). The answer maps
+// each id given to the payments it names (none when unknown).
+func (db *DB) PaymentsByRefs(ctx context.Context, refs []string, accounts []AccountRef) (map[string][]Payment, error) {
+	out := map[string][]Payment{}
+	var public, other []string
+	seen := map[string]bool{}
+	for _, r := range refs {
+		if r == "" || seen[r] {
+			continue
+		}
+		seen[r] = true
+		if strings.HasPrefix(r, "pd_") {
+			public = append(public, r)
+		} else {
+			other = append(other, r)
+		}
+	}
+	add := func(key string, p Payment) {
+		for _, q := range out[key] {
+			if q.ID == p.ID {
+				return
+			}
+		}
+		out[key] = append(out[key], p)
+	}
+	for start := 0; start < len(public); start += batchChunk {
+		chunk := public[start:min(start+batchChunk, len(public))]
+		ps, err := queryAll(ctx, db, "payments by id", scanPaymentRow, `SELECT `+paymentColumns+` FROM payments WHERE public_id IN (`+marks(len(chunk))+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			add(p.PublicID, p)
+		}
+	}
+	// A provider's ids: one seek per account and kind of id in the unique
+	// (provider, account, id) indexes.
+	for start := 0; start < len(other); start += batchChunk {
+		chunk := other[start:min(start+batchChunk, len(other))]
+		for _, a := range accounts {
+			for _, col := range []string{"provider_payment_id", "session_id", "order_id"} {
+				args := append([]any{string(a.Provider), providers.AccountOr(a.Account)}, anys(chunk)...)
+				ps, err := queryAll(ctx, db, "payments by provider id", scanPaymentRow, `SELECT `+paymentColumns+` FROM payments
+					WHERE provider = ? AND account = ? AND `+col+` <> '' AND `+col+` IN (`+marks(len(chunk))+`)`, args...)
+				if err != nil {
+					return nil, err
+				}
+				for _, p := range ps {
+					for _, id := range []string{p.PaymentID, p.SessionID, p.OrderID} {
+						if seen[id] && !strings.HasPrefix(id, "pd_") {
+							add(id, p)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// PaymentFacts is what a batch's dry run reads of one payment besides the payment: its
+// refundable balance and the money-moving action open on it.
+type PaymentFacts struct {
+	Balance RefundBalance
+	// OpenKind and OpenState are the open action's kind and state ("" when none).
+	OpenKind, OpenState string
+}
+
+// PaymentFactsOf reads the balances and open actions of many payments, a chunk of ids
+// per query: the same sums as Balance and the same actions as the payment page's
+// in-flight check.
+func (db *DB) PaymentFactsOf(ctx context.Context, ids []int64) (map[int64]PaymentFacts, error) {
+	out := make(map[int64]PaymentFacts, len(ids))
+	now := ms(db.Now())
+	for start := 0; start < len(ids); start += batchChunk {
+		chunk := ids[start:min(start+batchChunk, len(ids))]
+		rows, err := db.db.QueryContext(ctx, `SELECT p.id, p.captured, p.refunded, p.currency,
+				coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0),
+				coalesce(sum(CASE WHEN r.status IN ('pending', 'unknown', 'approved') THEN r.amount END), 0),
+				coalesce(sum(CASE WHEN r.status = 'awaiting_approval' AND r.approval_expires_at > ? THEN r.amount END), 0)
+			FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id
+			WHERE p.id IN (`+marks(len(chunk))+`) GROUP BY p.id, p.captured, p.refunded, p.currency`, append([]any{now}, anys(chunk)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("storage: balances: %w", err)
+		}
+		for rows.Next() {
+			var id, providerRefunded int64
+			var b RefundBalance
+			if err := rows.Scan(&id, &b.Captured, &providerRefunded, &b.Currency, &b.Succeeded, &b.InFlight, &b.Reserved); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("storage: balances: %w", err)
+			}
+			b.Succeeded = max(b.Succeeded, providerRefunded)
+			b.Refundable = b.Captured - b.Succeeded - b.InFlight - b.Reserved
+			out[id] = PaymentFacts{Balance: b}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("storage: balances: %w", err)
+		}
+		rows, err = db.db.QueryContext(ctx, `SELECT payment_id, kind, state FROM actions
+			WHERE payment_id IN (`+marks(len(chunk))+`) AND state IN ('pending', 'unknown') AND kind NOT IN ('refresh', 'payer_link')`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("storage: open actions: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var kind, state string
+			if err := rows.Scan(&id, &kind, &state); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("storage: open actions: %w", err)
+			}
+			f := out[id]
+			f.OpenKind, f.OpenState = kind, state
+			out[id] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("storage: open actions: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// PersonRefunds is what the per-person approval rule adds up for who in currency now:
+// their refunds requested in the last PersonWindow, as RefundFacts' ByPerson.
+func (db *DB) PersonRefunds(ctx context.Context, who Requester, currency string) (int64, error) {
+	now := db.Now()
+	mine, args := who.where("")
+	if len(args) == 0 {
+		return 0, nil
+	}
+	var sum int64
+	err := db.db.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM refunds
+		WHERE requested_at > ? AND currency = ? AND `+mine+`
+		AND (status IN ('succeeded', 'pending', 'unknown', 'approved')
+			OR (status = 'awaiting_approval' AND approval_expires_at > ?))`,
+		append(append([]any{ms(now.Add(-PersonWindow)), currency}, args...), ms(now))...).Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("storage: person's refunds: %w", err)
+	}
+	return sum, nil
+}
+
+// MatchingPaymentIDs returns the Paydesk ids of the payments f matches, newest first as
+// the list shows them, at most limit (f's paging is ignored): the list's "all matching".
+func (db *DB) MatchingPaymentIDs(ctx context.Context, f PaymentFilter, limit int) ([]string, error) {
+	f.After, f.Before = nil, nil
+	f, err := db.prepareFilter(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	where, args := filterConditions(f).sql()
+	return queryAll(ctx, db, "matching payments", func(s scannable) (string, error) {
+		var id string
+		err := s.Scan(&id)
+		return id, err
+	}, "SELECT public_id FROM payments WHERE "+where+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, limit)...)
+}
+
+// marks is n "?" placeholders separated by commas.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+func scanPaymentRow(s scannable) (Payment, error) { return scanPayment(s) }
