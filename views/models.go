@@ -88,6 +88,10 @@ type PaymentsList struct {
 	// Queue are the dashboard's filters the form has no field for (outcome, link,
 	// failed_since): Value is "name=value", Label their words.
 	Queue []Option
+
+	// CanBatch offers the batch form (support, managers) with the refund reasons.
+	CanBatch     bool
+	BatchReasons []Option
 }
 
 // PaymentRow is one line of the payments list.
@@ -108,6 +112,9 @@ type PaymentRow struct {
 	RawStatus             string
 	Actions               []RowAction // what the provider allows now
 	CreatedAt             time.Time
+	// Selectable shows a checkbox that ticks the row for a batch (the payments list, for
+	// those who may act: BatchFromListForm).
+	Selectable bool
 }
 
 // RowAction is one action a payments list row offers: a link to its form for those who

@@ -86,7 +86,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		s.securityHeaders(sw, r)
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
+			limit := s.cfg.MaxBody
+			if r.URL.Path == batchUploadPath && r.Method == http.MethodPost {
+				limit = max(limit, maxBatchUpload) // a batch's CSV file (batches.go)
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		defer func() {
 			if p := recover(); p != nil {

@@ -82,6 +82,12 @@ func (s *Server) paymentsList(w http.ResponseWriter, r *http.Request) {
 		page, err = s.db.ListPayments(r.Context(), f)
 		if err == nil {
 			fillPaymentsList(&v, page, q, canAct)
+			if canAct {
+				v.CanBatch, v.BatchReasons = true, batchReasons()
+				for i := range v.Rows {
+					v.Rows[i].Selectable = true
+				}
+			}
 			if s.desk.SeveralAccounts() {
 				for i, p := range page.Payments {
 					v.Rows[i].Account = s.accountLabel(p)

@@ -134,6 +134,14 @@ func (s *Server) routeTable() []Route {
 		{"POST /views/{id}/share", ViewPayments, s.viewShare},
 		{"POST /views/{id}/delete", ViewPayments, s.viewDelete},
 
+		// Batches of refunds and cancellations: a dry run kept as a draft (batches.go);
+		// support and managers make them, everyone who sees payments reads them.
+		{"GET /batches", ViewPayments, s.batchesPage},
+		{"GET /batches/new", Act, s.batchNew},
+		{"POST /batches/preview", Act, s.batchPreview},
+		{"POST /batches/from-list", Act, s.batchFromList},
+		{"GET /batches/{id}", ViewPayments, s.batchShow},
+
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},
 		{"POST /approvals/{id}/approve", Approve, s.approvalApprove},

@@ -75,6 +75,11 @@ var access = map[string]web.Access{
 	"POST /views/{id}/query":                       web.ViewPayments,
 	"POST /views/{id}/share":                       web.ViewPayments,
 	"POST /views/{id}/delete":                      web.ViewPayments,
+	"GET /batches":                                 web.ViewPayments,
+	"GET /batches/new":                             web.Act,
+	"POST /batches/preview":                        web.Act,
+	"POST /batches/from-list":                      web.Act,
+	"GET /batches/{id}":                            web.ViewPayments,
 	// Each provider account's webhooks (verified with that account's secret).
 	"POST /webhooks/powens/{account}":  web.Public,
 	"POST /webhooks/bpc/{account}":     web.Public,
