@@ -233,4 +233,3 @@ func batchReasons() []views.Option {
 	}
 	return out
 }
-

@@ -296,6 +296,17 @@ func TestSweepEveryPage(t *testing.T) {
 	cardOK := h.add(bpc.Name, spec{variant: 2, name: "Harry Jones"})
 	sessionOpen := h.add(bpc.Name, spec{variant: 0, name: "Olena Shevchenko"})
 	powensPending := h.add(powens.Name, spec{variant: 2, name: "Lucas Martin"})
+	// A draft batch of every representative payment: most set aside, each with its why.
+	var batchCSV strings.Builder
+	batchCSV.WriteString("payment,amount,reason,note\n")
+	for _, p := range reps {
+		batchCSV.WriteString(p.PublicID + ",rest,requested_by_customer,\n")
+	}
+	batchCSV.WriteString("pd_doesnotexist0,1,duplicate,\n")
+	batchPage := samHTTP.upload("refund", "sweep.csv", batchCSV.String())
+	if !strings.HasPrefix(batchPage.url.Path, "/batches/bt_") {
+		t.Fatalf("the sweep's batch was not made: %s", batchPage.url)
+	}
 
 	var paymentPages []sweepPage
 	for _, p := range reps {
@@ -324,6 +335,8 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"forbidden-audit", "/audit", main},
 		sweepPage{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 		sweepPage{"saved-views", "/views", `[data-testid=views]`},
+		sweepPage{"batch-new", "/batches/new", `[data-testid=batch-upload]`},
+		sweepPage{"batch", batchPage.url.Path, `[data-testid=batch-items]`},
 		sweepPage{"saved-views-replacing", "/views?query=currency%3DGBP%26refund%3Dawaiting_approval", `[data-testid=views-query]`},
 	)
 	finance := []sweepPage{
@@ -338,6 +351,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 		{"notifications-none", "/notifications", `[data-testid=notifications-empty]`},
 		{"saved-views", "/views", `[data-testid=views]`},
+		{"batches", "/batches", `[data-testid=batches]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
