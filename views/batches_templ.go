@@ -427,7 +427,7 @@ func BatchNewView(v BatchNewPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, " KB:</p><pre class=\"mono\">payment,amount,reason,note pd_3k2m4n5p6q7r,12.50,duplicate, ord-10042,rest,requested_by_customer,\"Ticket 881, agreed by phone\"</pre><ul><li><strong>payment</strong>: the Paydesk id (pd_…) or the provider's payment, session or order id.</li><li><strong>amount</strong> (refunds): in the payment's currency, major units, with a dot or a comma (12.50 or 12,50), or <code>rest</code>: all that is left to refund.</li><li><strong>reason</strong> (refunds): one of ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, " KB:</p><pre class=\"message mono\" data-testid=\"batch-format\">payment,amount,reason,note pd_3k2m4n5p6q7r,12.50,duplicate, ord-10042,rest,requested_by_customer,\"Ticket 881, agreed by phone\"</pre><ul><li><strong>payment</strong>: the Paydesk id (pd_…) or the provider's payment, session or order id.</li><li><strong>amount</strong> (refunds): in the payment's currency, major units, with a dot or a comma (12.50 or 12,50), or <code>rest</code>: all that is left to refund.</li><li><strong>reason</strong> (refunds): one of ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
