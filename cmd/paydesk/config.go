@@ -53,6 +53,9 @@ type Config struct {
 
 	ProviderTimeout time.Duration // PAYDESK_PROVIDER_TIMEOUT
 
+	BatchMaxItems int              // PAYDESK_BATCH_MAX_ITEMS (docs/batches.md)
+	BatchCaps     map[string]int64 // PAYDESK_BATCH_CAPS: CURRENCY:AMOUNT,… per batch
+
 	// Providers are the registered providers' settings, each read by the provider's
 	// package from its own PAYDESK_<NAME>_* variables.
 	Providers map[providers.Name]providers.Settings
@@ -238,6 +241,12 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	}
 	if _, err := ops.ParseThresholds(c.Thresholds); err != nil {
 		errs = append(errs, fmt.Errorf("PAYDESK_APPROVAL_THRESHOLDS: %v", err))
+	}
+	if c.BatchMaxItems, err = strconv.Atoi(str("PAYDESK_BATCH_MAX_ITEMS", strconv.Itoa(ops.DefaultBatchMaxItems))); err != nil || c.BatchMaxItems < 1 || c.BatchMaxItems > 100000 {
+		errs = append(errs, fmt.Errorf("PAYDESK_BATCH_MAX_ITEMS=%q: use a number of items from 1 to 100000", getenv("PAYDESK_BATCH_MAX_ITEMS")))
+	}
+	if c.BatchCaps, err = ops.ParseThresholds(str("PAYDESK_BATCH_CAPS", "")); err != nil {
+		errs = append(errs, fmt.Errorf("PAYDESK_BATCH_CAPS: %v", strings.Replace(err.Error(), "approval threshold", "batch cap", 1)))
 	}
 	// Approval rules: the variables, then the rules file; all of them apply.
 	rules, problems := ops.RulesFromEnv(getenv, c.Thresholds)

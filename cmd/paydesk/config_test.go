@@ -90,3 +90,21 @@ func envWith(key, value string) func(string) string {
 		return ""
 	}
 }
+
+// TestBatchSettings: PAYDESK_BATCH_MAX_ITEMS (10,000 by default) and PAYDESK_BATCH_CAPS
+// (none by default) are read, and a wrong value is refused naming the variable.
+func TestBatchSettings(t *testing.T) {
+	c, err := loadConfig(envWith("PAYDESK_BATCH_MAX_ITEMS", ""), true)
+	if err != nil || c.BatchMaxItems != 10000 || len(c.BatchCaps) != 0 {
+		t.Errorf("defaults: %d items, caps %v (%v)", c.BatchMaxItems, c.BatchCaps, err)
+	}
+	c, err = loadConfig(envWith("PAYDESK_BATCH_CAPS", "EUR:10000.00, JPY:500000"), true)
+	if err != nil || c.BatchCaps["EUR"] != 1000000 || c.BatchCaps["JPY"] != 500000 {
+		t.Errorf("caps %v (%v)", c.BatchCaps, err)
+	}
+	for name, value := range map[string]string{"PAYDESK_BATCH_MAX_ITEMS": "0", "PAYDESK_BATCH_CAPS": "EUR:lots"} {
+		if _, err := loadConfig(envWith(name, value), true); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v, want one naming the variable", name, value, err)
+		}
+	}
+}
