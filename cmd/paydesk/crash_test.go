@@ -191,12 +191,24 @@ func removeBinary() {
 // freeAddr is a loopback address with a port free at the time of the call.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freeAddrs(t, 1)[0]
+}
+
+// freeAddrs is n loopback addresses with ports free at the time of the call, all
+// different: each port is held until all are chosen (a port let go at once may be handed
+// out again by the next call, and two instances then fight for one port).
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	out := make([]string, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return out
 }
 
 // newProcessEnv builds the binary, the OpenID provider (accepting a sign-in for each of

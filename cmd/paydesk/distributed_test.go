@@ -50,7 +50,8 @@ func newClusterAt(t *testing.T, base string) *cluster {
 	if pgtest.Engine() != "postgres" {
 		t.Skip("two instances need PostgreSQL: run with PAYDESK_TEST_ENGINE=postgres (make test does); two processes on one SQLite file is not a supported setup")
 	}
-	c := &cluster{addrs: [2]string{freeAddr(t), freeAddr(t)}, metrics: [2]string{freeAddr(t), freeAddr(t)}, base: base}
+	ports := freeAddrs(t, 4)
+	c := &cluster{addrs: [2]string{ports[0], ports[1]}, metrics: [2]string{ports[2], ports[3]}, base: base}
 	bases := []string{base}
 	if base == "" {
 		bases = []string{"http://" + c.addrs[0], "http://" + c.addrs[1]}
