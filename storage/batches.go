@@ -11,7 +11,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -156,14 +155,7 @@ func scanBatch(s scannable) (Batch, error) {
 
 // BatchByPublicID returns one batch, or ErrNotFound.
 func (db *DB) BatchByPublicID(ctx context.Context, pid string) (Batch, error) {
-	b, err := scanBatch(db.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE public_id = ?`, pid))
-	if errors.Is(err, sql.ErrNoRows) {
-		return b, fmt.Errorf("storage: batch %s: %w", pid, ErrNotFound)
-	}
-	if err != nil {
-		return b, fmt.Errorf("storage: batch %s: %w", pid, err)
-	}
-	return b, nil
+	return queryOne(ctx, db, "batch "+pid, scanBatch, `SELECT `+batchColumns+` FROM batches WHERE public_id = ?`, pid)
 }
 
 // ListBatches returns the newest batches, at most limit.

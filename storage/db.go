@@ -263,6 +263,19 @@ type scannable interface {
 	Scan(dest ...any) error
 }
 
+// queryOne runs query and reads its one row with scan; no row is ErrNotFound. what names
+// the row in errors ("storage: <what>: …").
+func queryOne[T any](ctx context.Context, db *DB, what string, scan func(scannable) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(db.db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("storage: %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	return v, nil
+}
+
 // queryAll runs query and reads every row with scan, in order; what for names the rows in
 // errors ("storage: <what>: …").
 func queryAll[T any](ctx context.Context, db *DB, what string, scan func(scannable) (T, error), query string, args ...any) ([]T, error) {

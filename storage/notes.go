@@ -261,13 +261,10 @@ func scanNote(s scannable) (Note, error) {
 // Note returns one note of a payment with its earlier texts (ErrNotFound when the payment
 // has no such note).
 func (db *DB) Note(ctx context.Context, paymentID, noteID int64) (Note, error) {
-	n, err := scanNote(db.db.QueryRowContext(ctx, `SELECT `+noteColumns+` FROM payment_notes n JOIN payments p ON p.id = n.payment_id
-		WHERE n.id = ? AND n.payment_id = ?`, noteID, paymentID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Note{}, fmt.Errorf("storage: note %d of payment %d: %w", noteID, paymentID, ErrNotFound)
-	}
+	n, err := queryOne(ctx, db, fmt.Sprintf("note %d of payment %d", noteID, paymentID), scanNote, `SELECT `+noteColumns+`
+		FROM payment_notes n JOIN payments p ON p.id = n.payment_id WHERE n.id = ? AND n.payment_id = ?`, noteID, paymentID)
 	if err != nil {
-		return Note{}, fmt.Errorf("storage: note %d of payment %d: %w", noteID, paymentID, err)
+		return Note{}, err
 	}
 	revs, err := db.noteRevisions(ctx, []int64{n.ID})
 	if err != nil {

@@ -233,14 +233,7 @@ func (db *DB) RetryMail(ctx context.Context, id int64, now time.Time) (Mail, err
 
 // MailByID returns one message of the outbox.
 func (db *DB) MailByID(ctx context.Context, id int64) (Mail, error) {
-	m, err := scanMail(db.db.QueryRowContext(ctx, `SELECT `+mailColumns+` FROM outbox WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, fmt.Errorf("storage: mail %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return m, fmt.Errorf("storage: mail %d: %w", id, err)
-	}
-	return m, nil
+	return queryOne(ctx, db, fmt.Sprintf("mail %d", id), scanMail, `SELECT `+mailColumns+` FROM outbox WHERE id = ?`, id)
 }
 
 // OutboxFilter selects the outbox page's messages.

@@ -4,7 +4,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -62,14 +61,7 @@ func (db *DB) SavedViews(ctx context.Context, ownerKey string) ([]SavedView, err
 
 // SavedView returns one saved view, or ErrNotFound.
 func (db *DB) SavedView(ctx context.Context, id int64) (SavedView, error) {
-	v, err := scanSavedView(db.db.QueryRowContext(ctx, "SELECT "+savedViewColumns+" FROM saved_views WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return v, fmt.Errorf("storage: saved view %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return v, fmt.Errorf("storage: saved view %d: %w", id, err)
-	}
-	return v, nil
+	return queryOne(ctx, db, fmt.Sprintf("saved view %d", id), scanSavedView, "SELECT "+savedViewColumns+" FROM saved_views WHERE id = ?", id)
 }
 
 // CreateSavedView stores a new view after every other (its Position and times are set
