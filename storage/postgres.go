@@ -78,6 +78,9 @@ type pgChanges struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	once      sync.Once
+
+	mu      sync.Mutex
+	markers map[string]chan struct{} // Settle's markers, closed when heard
 }
 
 // bump counts one change.
@@ -128,10 +131,59 @@ func (c *pgChanges) listen(ctx context.Context) error {
 	c.bump()
 	c.listening.Store(true)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
 		c.bump()
+		if n.Payload != "" {
+			c.heard(n.Payload)
+		}
+	}
+}
+
+// heard closes the channel of the Settle marker payload, if one waits for it.
+func (c *pgChanges) heard(payload string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.markers[payload]; ok {
+		close(ch)
+		delete(c.markers, payload)
+	}
+}
+
+// Settle returns once every change committed before it was called has reached this
+// instance's DataVersion. On PostgreSQL, other commits' notifications arrive on their
+// own connection a moment after the commit; Settle sends a marker of its own and waits to
+// hear it (PostgreSQL delivers notifications in commit order, so everything committed
+// earlier has been heard by then). On SQLite the version is read from the file: nothing
+// to wait for. Tests use it before asserting that a page is served from the cache.
+func (db *DB) Settle(ctx context.Context) error {
+	c := db.changes
+	if c == nil {
+		return nil
+	}
+	marker := fmt.Sprintf("settle:%p:%d", c, time.Now().UnixNano())
+	ch := make(chan struct{})
+	c.mu.Lock()
+	if c.markers == nil {
+		c.markers = map[string]chan struct{}{}
+	}
+	c.markers[marker] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.markers, marker)
+		c.mu.Unlock()
+	}()
+	if _, err := db.db.ExecContext(ctx, `SELECT pg_notify('`+changesChannel+`', ?)`, marker); err != nil {
+		return fmt.Errorf("storage: settle: %w", err)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -113,6 +113,7 @@ func TestPageCacheKeepsOneBodyPerZone(t *testing.T) {
 	at := func(zone string) string { return created.In(mustZone(t, zone)).Format("15:04 MST") }
 
 	for _, path := range []string{"/payments?provider=bpc", "/refunds"} {
+		settle(t, h)
 		hits0, _ := pageCacheLookups(t, h)
 		if r := tokyo.get(path); path == "/payments?provider=bpc" {
 			mustContain(t, r, at("Asia/Tokyo"))
