@@ -72,6 +72,12 @@ type Config struct {
 	// minor units (none by default): items beyond a cap are set aside.
 	BatchMaxItems int
 	BatchCaps     map[string]int64
+	// BatchUndo is how long an approved batch waits before it starts, during which its
+	// requester or a manager may cancel it (default 10 minutes; batch_run.go).
+	// BatchRate is how many items per second a batch sends to one provider account
+	// (default 5).
+	BatchUndo time.Duration
+	BatchRate float64
 }
 
 // Metrics is what the Desk counts; web's Prometheus metrics implement it.
@@ -109,6 +115,8 @@ type Desk struct {
 	// The public endpoints' flood guards, in this process's memory.
 	refusals refusalGuard // refused webhooks per source (webhook_limit.go)
 	returns  payerReturns // payer returns per link (payer_return.go)
+
+	batches batchLimits // the batch worker's pace per provider account (batch_run.go)
 }
 
 // New checks the configuration and builds the Desk.
@@ -122,6 +130,12 @@ func New(cfg Config, db *storage.DB, provs map[providers.Name]providers.Provider
 	cfg.Mail = cfg.Mail.withDefaults()
 	if cfg.BatchMaxItems <= 0 {
 		cfg.BatchMaxItems = DefaultBatchMaxItems
+	}
+	if cfg.BatchUndo <= 0 {
+		cfg.BatchUndo = DefaultBatchUndo
+	}
+	if cfg.BatchRate <= 0 {
+		cfg.BatchRate = DefaultBatchRate
 	}
 	if cfg.ReconcileGrace == 0 {
 		cfg.ReconcileGrace = 2 * time.Minute

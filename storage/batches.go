@@ -23,7 +23,7 @@ type Batch struct {
 	ID           int64
 	PublicID     string // "bt_" and 12 lower-case hex characters
 	Kind         string // "refund" or "cancel"
-	State        string // "draft" (the only state of this first part)
+	State        string // BatchDraft, BatchAwaitingApproval, … (batch_runs.go)
 	Source       string // "csv" or "list"
 	Query        string // the payments list's filter, when Source is "list"
 	CreatedBy    string
@@ -35,6 +35,22 @@ type Batch struct {
 	// Totals are the ready items' amounts per currency, in minor units (never summed
 	// across currencies).
 	Totals map[string]int64
+
+	// Digest fingerprints the ready items when the batch was requested (BatchDigest).
+	Digest      string
+	RequestedAt time.Time
+	// ApprovalWhy says why a manager must approve ("" when no rule asked for one).
+	ApprovalWhy string
+	// DecidedBy is the manager who approved or rejected it; DecisionReason a rejection's
+	// or a cancellation's words.
+	DecidedBy, DecidedByKey, DecisionReason string
+	DecidedAt                              time.Time
+	// StartAt is when the undo window ends and the batch may start.
+	StartAt     time.Time
+	CancelledBy string
+	CancelledAt time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
 }
 
 // BatchItem is one item of a batch with the dry run's verdict.
@@ -52,6 +68,16 @@ type BatchItem struct {
 	Why      string
 	// ApprovalRule is the code of the approval rule that would hold the refund back.
 	ApprovalRule string
+
+	// RunState is where the item is once the batch is requested ("" while a draft and for
+	// set-aside items; ItemQueued, ItemSucceeded, … in batch_runs.go).
+	RunState string
+	// Key is the idempotency key of the refund or cancellation it became (BatchItemKey).
+	Key string
+	// Outcome says how it ended, in plain words.
+	Outcome    string
+	StartedAt  time.Time
+	FinishedAt time.Time
 }
 
 // The verdicts of a batch item.
@@ -66,7 +92,7 @@ const batchChunk = 500
 // CreateBatch writes a draft batch, its items and its audit entry in one transaction.
 // It fills the batch's id, public id, counts and totals from the items.
 func (db *DB) CreateBatch(ctx context.Context, b Batch, items []BatchItem, audit AuditEntry) (Batch, error) {
-	b.State = "draft"
+	b.State = BatchDraft
 	b.CreatedAt = db.Now()
 	b.PublicID = newBatchPublicID()
 	b.Items, b.Ready, b.SetAside = len(items), 0, 0
@@ -135,17 +161,21 @@ func newBatchPublicID() string {
 	return "bt_" + hex.EncodeToString(b)
 }
 
-const batchColumns = `id, public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals`
+const batchColumns = `id, public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals,
+	digest, requested_at, approval_why, decided_by, decided_by_key, decided_at, decision_reason, start_at, cancelled_by, cancelled_at, started_at, finished_at`
 
 func scanBatch(s scannable) (Batch, error) {
 	var b Batch
-	var created int64
+	var created, requested, decided, start, cancelled, started, finished int64
 	var totals string
-	err := s.Scan(&b.ID, &b.PublicID, &b.Kind, &b.State, &b.Source, &b.Query, &b.CreatedBy, &b.CreatedByKey, &created, &b.Items, &b.Ready, &b.SetAside, &totals)
+	err := s.Scan(&b.ID, &b.PublicID, &b.Kind, &b.State, &b.Source, &b.Query, &b.CreatedBy, &b.CreatedByKey, &created, &b.Items, &b.Ready, &b.SetAside, &totals,
+		&b.Digest, &requested, &b.ApprovalWhy, &b.DecidedBy, &b.DecidedByKey, &decided, &b.DecisionReason, &start, &b.CancelledBy, &cancelled, &started, &finished)
 	if err != nil {
 		return b, err
 	}
 	b.CreatedAt = fromMS(created)
+	b.RequestedAt, b.DecidedAt, b.StartAt = fromMSOrZero(requested), fromMSOrZero(decided), fromMSOrZero(start)
+	b.CancelledAt, b.StartedAt, b.FinishedAt = fromMSOrZero(cancelled), fromMSOrZero(started), fromMSOrZero(finished)
 	b.Totals = map[string]int64{}
 	if err := json.Unmarshal([]byte(totals), &b.Totals); err != nil {
 		return b, fmt.Errorf("batch %s totals: %w", b.PublicID, err)
@@ -165,15 +195,27 @@ func (db *DB) ListBatches(ctx context.Context, limit int) ([]Batch, error) {
 
 // BatchItems returns a batch's items in line order, with their payments' Paydesk ids.
 func (db *DB) BatchItems(ctx context.Context, batchID int64) ([]BatchItem, error) {
+	return db.batchItemsWhere(ctx, batchID, "")
+}
+
+// batchItemsWhere returns a batch's items meeting cond (on i., "" for all), in line order.
+func (db *DB) batchItemsWhere(ctx context.Context, batchID int64, cond string) ([]BatchItem, error) {
+	if cond != "" {
+		cond = " AND " + cond
+	}
 	return queryAll(ctx, db, "batch items", func(s scannable) (BatchItem, error) {
 		var it BatchItem
 		var pid sql.NullInt64
 		var public sql.NullString
-		err := s.Scan(&it.Line, &it.Input, &pid, &public, &it.Amount, &it.Currency, &it.Reason, &it.Note, &it.Verdict, &it.Why, &it.ApprovalRule)
+		var started, finished int64
+		err := s.Scan(&it.Line, &it.Input, &pid, &public, &it.Amount, &it.Currency, &it.Reason, &it.Note, &it.Verdict, &it.Why, &it.ApprovalRule,
+			&it.RunState, &it.Key, &it.Outcome, &started, &finished)
 		it.PaymentID, it.PublicID = pid.Int64, public.String
+		it.StartedAt, it.FinishedAt = fromMSOrZero(started), fromMSOrZero(finished)
 		return it, err
-	}, `SELECT i.line, i.input, i.payment_id, p.public_id, i.amount, i.currency, i.reason, i.note, i.verdict, i.why, i.approval_rule
-		FROM batch_items i LEFT JOIN payments p ON p.id = i.payment_id WHERE i.batch_id = ? ORDER BY i.line`, batchID)
+	}, `SELECT i.line, i.input, i.payment_id, p.public_id, i.amount, i.currency, i.reason, i.note, i.verdict, i.why, i.approval_rule,
+		i.run_state, i.item_key, i.outcome, i.started_at, i.finished_at
+		FROM batch_items i LEFT JOIN payments p ON p.id = i.payment_id WHERE i.batch_id = ?`+cond+` ORDER BY i.line`, batchID)
 }
 
 // AccountRef names one provider account, for looking payments up by a provider's id.

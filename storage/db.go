@@ -279,7 +279,12 @@ func queryOne[T any](ctx context.Context, db *DB, what string, scan func(scannab
 // queryAll runs query and reads every row with scan, in order; what for names the rows in
 // errors ("storage: <what>: …").
 func queryAll[T any](ctx context.Context, db *DB, what string, scan func(scannable) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := db.db.QueryContext(ctx, query, args...)
+	return queryIn(ctx, db.db, what, scan, query, args...)
+}
+
+// queryIn is queryAll on x: the database or a transaction.
+func queryIn[T any](ctx context.Context, x execer, what string, scan func(scannable) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := x.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %s: %w", what, err)
 	}

@@ -177,6 +177,10 @@ type RefundRequest struct {
 	// transaction that records the request: it may send the request to a manager, or
 	// block it (ErrBlocked, nothing recorded). It must not touch the database.
 	Decide func(RefundFacts) RefundDecision
+	// ApprovedBy, when set, is the manager who approved this refund in advance, with the
+	// batch it belongs to (ApprovedNote names it): a rule that would send it to a manager
+	// lets it run at once, recorded as approved by them. A blocking rule still blocks.
+	ApprovedBy, ApprovedNote string
 	// Then, when set, runs inside the transaction once the request is recorded (r as
 	// stored, now the request's time): what it writes — e-mails to managers
 	// (Tx.EnqueueMail) — commits or rolls back with the request.
@@ -287,7 +291,7 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 			case DecisionBlock:
 				return fmt.Errorf("%s: %w", dec.Why, ErrBlocked)
 			case DecisionApproval:
-				needsApproval, r.ApprovalRule, r.ApprovalWhy = true, dec.Rule, dec.Why
+				needsApproval, r.ApprovalRule, r.ApprovalWhy = req.ApprovedBy == "", dec.Rule, dec.Why
 			default:
 				needsApproval = false
 			}
@@ -334,6 +338,16 @@ func (db *DB) RequestRefund(ctx context.Context, req RefundRequest) (Refund, *Ac
 				return err
 			}
 			return runHooks(ctx, tx, r, now, []TxHook{req.Then})
+		}
+		if req.ApprovedBy != "" && r.ApprovalRule != "" {
+			if err := insertDecision(ctx, tx, r, req.ApprovedBy, "approved", req.ApprovedNote, now); err != nil {
+				return err
+			}
+			r.DecidedBy, r.DecisionReason, r.DecidedAt = req.ApprovedBy, req.ApprovedNote, fromMS(ms(now))
+			if _, err := db.addEvent(ctx, tx, Event{PaymentID: r.PaymentID, At: now, Actor: req.ApprovedBy, Kind: "refund_approved",
+				Message: fmt.Sprintf("Refund of %s requested by %s approved in advance by %s (%s)", providers.FormatMoney(r.Amount, r.Currency), r.RequestedBy, req.ApprovedBy, req.ApprovedNote)}); err != nil {
+				return err
+			}
 		}
 		a, err := db.insertAction(ctx, tx, Action{
 			PaymentID: r.PaymentID, Kind: "refund", Amount: r.Amount, Currency: r.Currency, RefundID: r.ID,

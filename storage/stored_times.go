@@ -28,3 +28,11 @@ func anyMS(v any) time.Time {
 	}
 	return time.Time{}
 }
+
+// fromMSOrZero is fromMS, but 0 (not set) is the zero time.
+func fromMSOrZero(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMS(v)
+}

@@ -72,7 +72,7 @@ func buildWeb(ctx context.Context, c Config, demoMode bool, db *storage.DB, acco
 	}
 	desk, err := ops.New(ops.Config{
 		BaseURL: c.BaseURL, LinkSecret: sec.linkSecret, Approval: c.approvalPolicy(), ApprovalTTL: c.ApprovalTTL,
-		BatchMaxItems: c.BatchMaxItems, BatchCaps: c.BatchCaps,
+		BatchMaxItems: c.BatchMaxItems, BatchCaps: c.BatchCaps, BatchUndo: c.BatchUndo, BatchRate: c.BatchRate,
 		Accounts: accounts, Webhooks: c.unconfiguredWebhooks(), Metrics: c.metrics, Hook: crashHook(c.TestCrashAt, log), ReconcileGrace: c.ReconcileGrace,
 		WebhookRefusalsPerMinute: c.WebhookRefusedPerMinute, WebhookTrustedProxies: c.WebhookTrustedProxies,
 		WebhookRetention: c.WebhookRetention, WebhookRefusedRetention: c.WebhookRefusedRetention,

@@ -55,6 +55,8 @@ type Config struct {
 
 	BatchMaxItems int              // PAYDESK_BATCH_MAX_ITEMS (docs/batches.md)
 	BatchCaps     map[string]int64 // PAYDESK_BATCH_CAPS: CURRENCY:AMOUNT,… per batch
+	BatchUndo     time.Duration    // PAYDESK_BATCH_UNDO: the undo window before an approved batch starts
+	BatchRate     float64          // PAYDESK_BATCH_RATE: items per second per provider account
 
 	// Providers are the registered providers' settings, each read by the provider's
 	// package from its own PAYDESK_<NAME>_* variables.
@@ -247,6 +249,13 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 	}
 	if c.BatchCaps, err = ops.ParseThresholds(str("PAYDESK_BATCH_CAPS", "")); err != nil {
 		errs = append(errs, fmt.Errorf("PAYDESK_BATCH_CAPS: %v", strings.Replace(err.Error(), "approval threshold", "batch cap", 1)))
+	}
+	c.BatchUndo = dur("PAYDESK_BATCH_UNDO", ops.DefaultBatchUndo)
+	if c.BatchUndo > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("PAYDESK_BATCH_UNDO=%q: use a duration up to 24h", getenv("PAYDESK_BATCH_UNDO")))
+	}
+	if c.BatchRate, err = strconv.ParseFloat(str("PAYDESK_BATCH_RATE", strconv.FormatFloat(ops.DefaultBatchRate, 'f', -1, 64)), 64); err != nil || !(c.BatchRate >= 0.01 && c.BatchRate <= 1000) {
+		errs = append(errs, fmt.Errorf("PAYDESK_BATCH_RATE=%q: use a number of items per second per provider account from 0.01 to 1000", getenv("PAYDESK_BATCH_RATE")))
 	}
 	// Approval rules: the variables, then the rules file; all of them apply.
 	rules, problems := ops.RulesFromEnv(getenv, c.Thresholds)

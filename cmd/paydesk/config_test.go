@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProfilingSetting: PAYDESK_PPROF=1 serves Go's profiles on the metrics listener
@@ -102,7 +103,20 @@ func TestBatchSettings(t *testing.T) {
 	if err != nil || c.BatchCaps["EUR"] != 1000000 || c.BatchCaps["JPY"] != 500000 {
 		t.Errorf("caps %v (%v)", c.BatchCaps, err)
 	}
-	for name, value := range map[string]string{"PAYDESK_BATCH_MAX_ITEMS": "0", "PAYDESK_BATCH_CAPS": "EUR:lots"} {
+	if c.BatchUndo != 10*time.Minute || c.BatchRate != 5 {
+		t.Errorf("defaults: undo %v, rate %v", c.BatchUndo, c.BatchRate)
+	}
+	c, err = loadConfig(envWith("PAYDESK_BATCH_UNDO", "2m30s"), true)
+	if err != nil || c.BatchUndo != 150*time.Second {
+		t.Errorf("undo %v (%v)", c.BatchUndo, err)
+	}
+	c, err = loadConfig(envWith("PAYDESK_BATCH_RATE", "0.5"), true)
+	if err != nil || c.BatchRate != 0.5 {
+		t.Errorf("rate %v (%v)", c.BatchRate, err)
+	}
+	for name, value := range map[string]string{"PAYDESK_BATCH_MAX_ITEMS": "0", "PAYDESK_BATCH_CAPS": "EUR:lots",
+		"PAYDESK_BATCH_UNDO": "soon", "PAYDESK_BATCH_RATE": "0", "PAYDESK_BATCH_RATE ": "fast"} {
+		name = strings.TrimSpace(name)
 		if _, err := loadConfig(envWith(name, value), true); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: error %v, want one naming the variable", name, value, err)
 		}

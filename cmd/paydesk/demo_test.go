@@ -484,11 +484,11 @@ func TestDemoServes(t *testing.T) {
 	}
 	// The one instance runs both background jobs (storage.JobLeader), from just after start.
 	res, body := get("/readyz")
-	for end := time.Now().Add(time.Second); res.StatusCode == http.StatusOK && body != "ready\njobs: mailer, maintenance, reconciler\n" && time.Now().Before(end); {
+	for end := time.Now().Add(time.Second); res.StatusCode == http.StatusOK && body != "ready\njobs: batches, mailer, maintenance, reconciler\n" && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 		res, body = get("/readyz")
 	}
-	if res.StatusCode != http.StatusOK || body != "ready\njobs: mailer, maintenance, reconciler\n" {
+	if res.StatusCode != http.StatusOK || body != "ready\njobs: batches, mailer, maintenance, reconciler\n" {
 		t.Errorf("/readyz: %d %q", res.StatusCode, body)
 	}
 	if res, body := get("/healthz"); res.StatusCode != http.StatusOK || body != "ok\n" {

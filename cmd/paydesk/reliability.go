@@ -46,7 +46,7 @@ func (g guarded) client(timeout time.Duration) *http.Client {
 // to end; call it before closing the database.
 func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 4)
+	done := make(chan struct{}, 5)
 	running := 0
 	if c.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", c.MetricsAddr)
@@ -76,6 +76,12 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 	go func() {
 		defer func() { done <- struct{}{} }()
 		jobs.Run(ctx, "mailer", srv.Desk().RunMailer)
+	}()
+	// The batch worker (docs/batches.md): one instance runs batches.
+	running++
+	go func() {
+		defer func() { done <- struct{}{} }()
+		jobs.Run(ctx, "batches", func(ctx context.Context) { srv.Desk().RunBatches(ctx, time.Second) })
 	}()
 	// Expiry of unanswered approvals and payer links, sweeps.
 	running++
