@@ -44,7 +44,7 @@ type Batch struct {
 	// DecidedBy is the manager who approved or rejected it; DecisionReason a rejection's
 	// or a cancellation's words.
 	DecidedBy, DecidedByKey, DecisionReason string
-	DecidedAt                              time.Time
+	DecidedAt                               time.Time
 	// StartAt is when the undo window ends and the batch may start.
 	StartAt     time.Time
 	CancelledBy string
