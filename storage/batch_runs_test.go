@@ -191,3 +191,57 @@ func TestBatchDigestAndKeys(t *testing.T) {
 		t.Errorf("keys: %q", k)
 	}
 }
+
+// TestBatchBulkReadsInChunks: more ids than one chunk are read by several chunks at once,
+// and every payment is found once, by either kind of id, with its balance.
+func TestBatchBulkReadsInChunks(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	n := batchChunk*2 + 37
+	var refs []string
+	var ids []int64
+	for i := range n {
+		id := insertTestPayment(t, db, "bpc", "EUR", int64(100+i))
+		p, err := db.PaymentByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		if i%2 == 0 {
+			refs = append(refs, p.PublicID)
+		} else {
+			refs = append(refs, p.PaymentID)
+		}
+	}
+	found, err := db.PaymentsByRefs(ctx, refs, []AccountRef{{Provider: "bpc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != n {
+		t.Fatalf("found %d of %d", len(found), n)
+	}
+	for i, r := range refs {
+		if ps := found[r]; len(ps) != 1 || ps[0].ID != ids[i] {
+			t.Fatalf("%s: %+v", r, ps)
+		}
+	}
+	facts, err := db.PaymentFactsOf(ctx, ids)
+	if err != nil || len(facts) != n {
+		t.Fatalf("facts: %d of %d (%v)", len(facts), n, err)
+	}
+	for i, id := range ids {
+		if facts[id].Balance.Refundable != int64(100+i) {
+			t.Fatalf("payment %d: %+v", id, facts[id])
+		}
+	}
+	// A failing chunk fails the read.
+	boom := errors.New("boom")
+	if err := inChunks(n, func(start, end int) error {
+		if start > 0 {
+			return boom
+		}
+		return nil
+	}); !errors.Is(err, boom) {
+		t.Errorf("inChunks: %v", err)
+	}
+}

@@ -12,7 +12,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"paydesk/providers"
@@ -243,6 +245,7 @@ func (db *DB) PaymentsByRefs(ctx context.Context, refs []string, accounts []Acco
 			other = append(other, r)
 		}
 	}
+	var mu sync.Mutex
 	add := func(key string, p Payment) {
 		for _, q := range out[key] {
 			if q.ID == p.ID {
@@ -251,28 +254,32 @@ func (db *DB) PaymentsByRefs(ctx context.Context, refs []string, accounts []Acco
 		}
 		out[key] = append(out[key], p)
 	}
-	for start := 0; start < len(public); start += batchChunk {
-		chunk := public[start:min(start+batchChunk, len(public))]
+	err := inChunks(len(public), func(start, end int) error {
+		chunk := public[start:end]
 		ps, err := queryAll(ctx, db, "payments by id", scanPaymentRow, `SELECT `+paymentColumns+` FROM payments WHERE public_id IN (`+marks(len(chunk))+`)`, anys(chunk)...)
-		if err != nil {
-			return nil, err
-		}
+		mu.Lock()
+		defer mu.Unlock()
 		for _, p := range ps {
 			add(p.PublicID, p)
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	// A provider's ids: one seek per account and kind of id in the unique
 	// (provider, account, id) indexes.
-	for start := 0; start < len(other); start += batchChunk {
-		chunk := other[start:min(start+batchChunk, len(other))]
+	err = inChunks(len(other), func(start, end int) error {
+		chunk := other[start:end]
 		for _, a := range accounts {
 			for _, col := range []string{"provider_payment_id", "session_id", "order_id"} {
 				args := append([]any{string(a.Provider), providers.AccountOr(a.Account)}, anys(chunk)...)
 				ps, err := queryAll(ctx, db, "payments by provider id", scanPaymentRow, `SELECT `+paymentColumns+` FROM payments
 					WHERE provider = ? AND account = ? AND `+col+` <> '' AND `+col+` IN (`+marks(len(chunk))+`)`, args...)
 				if err != nil {
-					return nil, err
+					return err
 				}
+				mu.Lock()
 				for _, p := range ps {
 					for _, id := range []string{p.PaymentID, p.SessionID, p.OrderID} {
 						if seen[id] && !strings.HasPrefix(id, "pd_") {
@@ -280,10 +287,54 @@ func (db *DB) PaymentsByRefs(ctx context.Context, refs []string, accounts []Acco
 						}
 					}
 				}
+				mu.Unlock()
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// chunkReaders is how many chunks of a bulk read run at once: the reads are index seeks
+// scattered over the table, so several at once keep both the disk and the cores busy
+// (SQLite's WAL serves readers side by side; PostgreSQL's pool too).
+const chunkReaders = 4
+
+// inChunks calls read for each chunk of batchChunk indexes of n, up to chunkReaders at
+// once, and returns the first error.
+func inChunks(n int, read func(start, end int) error) error {
+	if n <= batchChunk {
+		if n == 0 {
+			return nil
+		}
+		return read(0, n)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		slots = make(chan struct{}, chunkReaders)
+	)
+	for start := 0; start < n; start += batchChunk {
+		end := min(start+batchChunk, n)
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := read(start, end); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // PaymentFacts is what a batch's dry run reads of one payment besides the payment: its
@@ -299,9 +350,11 @@ type PaymentFacts struct {
 // in-flight check.
 func (db *DB) PaymentFactsOf(ctx context.Context, ids []int64) (map[int64]PaymentFacts, error) {
 	out := make(map[int64]PaymentFacts, len(ids))
+	var mu sync.Mutex
 	now := ms(db.Now())
-	for start := 0; start < len(ids); start += batchChunk {
-		chunk := ids[start:min(start+batchChunk, len(ids))]
+	err := inChunks(len(ids), func(start, end int) error {
+		chunk := ids[start:end]
+		facts := make(map[int64]PaymentFacts, len(chunk))
 		rows, err := db.db.QueryContext(ctx, `SELECT p.id, p.captured, p.refunded, p.currency,
 				coalesce(sum(CASE WHEN r.status = 'succeeded' THEN r.amount END), 0),
 				coalesce(sum(CASE WHEN r.status IN ('pending', 'unknown', 'approved') THEN r.amount END), 0),
@@ -309,43 +362,50 @@ func (db *DB) PaymentFactsOf(ctx context.Context, ids []int64) (map[int64]Paymen
 			FROM payments p LEFT JOIN refunds r ON r.payment_id = p.id
 			WHERE p.id IN (`+marks(len(chunk))+`) GROUP BY p.id, p.captured, p.refunded, p.currency`, append([]any{now}, anys(chunk)...)...)
 		if err != nil {
-			return nil, fmt.Errorf("storage: balances: %w", err)
+			return fmt.Errorf("storage: balances: %w", err)
 		}
 		for rows.Next() {
 			var id, providerRefunded int64
 			var b RefundBalance
 			if err := rows.Scan(&id, &b.Captured, &providerRefunded, &b.Currency, &b.Succeeded, &b.InFlight, &b.Reserved); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("storage: balances: %w", err)
+				return fmt.Errorf("storage: balances: %w", err)
 			}
 			b.Succeeded = max(b.Succeeded, providerRefunded)
 			b.Refundable = b.Captured - b.Succeeded - b.InFlight - b.Reserved
-			out[id] = PaymentFacts{Balance: b}
+			facts[id] = PaymentFacts{Balance: b}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("storage: balances: %w", err)
+			return fmt.Errorf("storage: balances: %w", err)
 		}
 		rows, err = db.db.QueryContext(ctx, `SELECT payment_id, kind, state FROM actions
 			WHERE payment_id IN (`+marks(len(chunk))+`) AND state IN ('pending', 'unknown') AND kind NOT IN ('refresh', 'payer_link')`, anys(chunk)...)
 		if err != nil {
-			return nil, fmt.Errorf("storage: open actions: %w", err)
+			return fmt.Errorf("storage: open actions: %w", err)
 		}
 		for rows.Next() {
 			var id int64
 			var kind, state string
 			if err := rows.Scan(&id, &kind, &state); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("storage: open actions: %w", err)
+				return fmt.Errorf("storage: open actions: %w", err)
 			}
-			f := out[id]
+			f := facts[id]
 			f.OpenKind, f.OpenState = kind, state
-			out[id] = f
+			facts[id] = f
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("storage: open actions: %w", err)
+			return fmt.Errorf("storage: open actions: %w", err)
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		maps.Copy(out, facts)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
