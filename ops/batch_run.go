@@ -34,7 +34,15 @@ func (d *Desk) BatchRate() float64 { return d.cfg.BatchRate }
 type batchLimits struct {
 	mu sync.Mutex
 	by map[string]*rate.Limiter
+	// followed is when the worker last followed the items already sent (its goroutine
+	// only).
+	followed time.Time
 }
+
+// batchFollowEvery is how often the worker reads again the items already sent whose
+// outcome may still change: an item awaiting a payer or a manager may wait for days, and
+// each is one read.
+const batchFollowEvery = 15 * time.Second
 
 func (l *batchLimits) of(key string, perSecond float64) *rate.Limiter {
 	l.mu.Lock()
@@ -359,8 +367,11 @@ func (d *Desk) RunBatches(ctx context.Context, every time.Duration) {
 // outcome may still change, then starts and runs each batch due, to its end (or until
 // ctx ends: the next round resumes it).
 func (d *Desk) BatchRound(ctx context.Context) error {
-	if err := d.followBatchItems(ctx); err != nil {
-		return err
+	if now := d.cfg.Now(); now.Sub(d.batches.followed) >= batchFollowEvery {
+		if err := d.followBatchItems(ctx); err != nil {
+			return err
+		}
+		d.batches.followed = now
 	}
 	due, err := d.db.DueBatches(ctx)
 	if err != nil {

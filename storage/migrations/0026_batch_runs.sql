@@ -26,3 +26,6 @@ ALTER TABLE batch_items ADD COLUMN outcome     TEXT    NOT NULL DEFAULT '';  -- 
 ALTER TABLE batch_items ADD COLUMN started_at  INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE batch_items ADD COLUMN finished_at INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX batch_items_run ON batch_items (batch_id, run_state) WHERE run_state <> '';
+-- The worker follows the items whose outcome may still change, across batches.
+CREATE INDEX batch_items_unsettled ON batch_items (batch_id, line)
+    WHERE run_state IN ('pending', 'unknown', 'needs_payer', 'awaiting_approval');
