@@ -525,7 +525,7 @@ func ItemStateLabel(s string) string {
 func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.BatchItem, p storage.Payment) (stop bool) {
 	key := storage.BatchItemKey(b.PublicID, it.Line)
 	if it.RunState == storage.ItemRunning {
-		if recorded, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key, it.Outcome); err != nil || recorded {
+		if recorded, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key); err != nil || recorded {
 			return false
 		}
 		// Marked running, but nothing recorded under its key: the process stopped before
@@ -571,7 +571,7 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 		d.finishItem(ctx, b, it, p, storage.ItemFailed, msg)
 		return false
 	}
-	if _, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key, ""); err != nil {
+	if _, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key); err != nil {
 		d.log.Error("batch item outcome", "batch", b.PublicID, "line", it.Line, "err", err)
 	}
 	return false
@@ -649,7 +649,7 @@ func (d *Desk) finishItemRef(ctx context.Context, batchID int64, batchPublicID, 
 // followBatchItem reads what an item's key became — the refund, or the cancellation's
 // action — and records the item's state from it. It reports false when nothing was
 // recorded under the key.
-func (d *Desk) followBatchItem(ctx context.Context, batchID int64, batchPublicID, kind string, line int, key, was string) (bool, error) {
+func (d *Desk) followBatchItem(ctx context.Context, batchID int64, batchPublicID, kind string, line int, key string) (bool, error) {
 	var state, outcome string
 	var paymentID int64
 	if kind == BatchCancel {
@@ -734,7 +734,7 @@ func (d *Desk) followBatchItems(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if _, err := d.followBatchItem(ctx, it.BatchID, it.BatchPublicID, it.Kind, it.Line, it.Key, it.Outcome); err != nil {
+		if _, err := d.followBatchItem(ctx, it.BatchID, it.BatchPublicID, it.Kind, it.Line, it.Key); err != nil {
 			d.log.Error("batch item", "batch", it.BatchPublicID, "line", it.Line, "err", err)
 		}
 	}
