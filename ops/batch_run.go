@@ -526,6 +526,9 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 			return true
 		}
 	} else {
+		if d.itemWaits(ctx, b, it, p) {
+			return false
+		}
 		ok, err := d.db.MarkBatchItemRunning(ctx, b.ID, it.Line, key)
 		if err != nil {
 			d.log.Error("batch item", "batch", b.PublicID, "line", it.Line, "err", err)
@@ -562,6 +565,32 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 	}
 	if _, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key, ""); err != nil {
 		d.log.Error("batch item outcome", "batch", b.PublicID, "line", it.Line, "err", err)
+	}
+	return false
+}
+
+// itemWaits reports whether a queued item must wait for an action in flight on its
+// payment: the batch's earlier item on it whose outcome is not known yet (a crash left it
+// pending until the reconciler reads the provider; a provider gave no clear answer), or
+// a person's. Run now it would fail as "in progress", though it may well run once that
+// action ends. It stays queued, its outcome saying why (no audit entry: nothing
+// happened), and the next round tries it again; the batch does not finish meanwhile.
+func (d *Desk) itemWaits(ctx context.Context, b storage.Batch, it storage.BatchItem, p storage.Payment) bool {
+	if p.ID == 0 {
+		return false
+	}
+	acts, err := d.db.ActionsOfPayment(ctx, p.ID)
+	if err != nil {
+		d.log.Error("batch item journal", "batch", b.PublicID, "line", it.Line, "err", err)
+		return false // the item's own checks decide
+	}
+	for _, a := range acts {
+		if inFlight(a) {
+			if err := d.db.FinishBatchItem(ctx, b.ID, it.Line, storage.ItemQueued, "Waits: "+inFlightReason(a), storage.AuditEntry{}); err != nil {
+				d.log.Error("batch item", "batch", b.PublicID, "line", it.Line, "err", err)
+			}
+			return true
+		}
 	}
 	return false
 }
