@@ -30,6 +30,10 @@ import (
 // just before the seventh call (before_call@7), the provider never received it: the
 // reconciler settles that refund failed (the provider has none) and its item failed,
 // saying so — a batch never sends an item a second time, even one that may not have gone.
+// The other provider account's item, run at the same moment, may be anywhere in its
+// steps when the process dies (no refund yet, its call in flight, its answer stored):
+// it ends the same way by the same rules. Two EUR payments carry two items each: the
+// second waits while the first is unsettled (ops: itemWaits), never failing for it.
 func TestCrashMidBatchRunsEachItemOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -78,7 +82,9 @@ func TestCrashMidBatchRunsEachItemOnce(t *testing.T) {
 					cut[it.Line] = true
 					var a storage.Action
 					var err error
-					env.withDB(func(db *storage.DB) { a, err = db.ActionByKey(context.Background(), storage.BatchItemKey(b.PublicID, it.Line)) })
+					env.withDB(func(db *storage.DB) {
+						a, err = db.ActionByKey(context.Background(), storage.BatchItemKey(b.PublicID, it.Line))
+					})
 					if err == nil && a.State == "pending" {
 						pending++
 					}
@@ -100,11 +106,11 @@ func TestCrashMidBatchRunsEachItemOnce(t *testing.T) {
 			settled := time.Since(restarted)
 
 			// Each item: one refund in Paydesk under its key, one at the provider.
+			held := env.readRefunds(t, b, run)
 			want := map[int64][]int64{} // payment → the amounts its succeeded items refunded
 			failed := 0
 			for _, it := range run {
-				key := storage.BatchItemKey(b.PublicID, it.Line)
-				r := env.refundByKey(t, key)
+				r := held.byKey[storage.BatchItemKey(b.PublicID, it.Line)]
 				switch it.RunState {
 				case storage.ItemSucceeded:
 					if r.Status != "succeeded" || r.Amount != it.Amount || r.ProviderRefundID == "" {
@@ -137,18 +143,20 @@ func TestCrashMidBatchRunsEachItemOnce(t *testing.T) {
 			// Payment by payment: the provider's refunds, Paydesk's and the items' agree.
 			atProvider := map[string]int64{}
 			inPaydesk := map[string]int64{}
-			for _, p := range env.batchPayments(t, items) {
+			for _, p := range held.payments {
 				prov := env.providerRefunds(t, p)
-				held := env.succeededRefunds(t, p)
-				if fmt.Sprint(prov) != fmt.Sprint(held) {
-					t.Errorf("%s: the provider holds %v, Paydesk %v", p.PublicID, prov, held)
+				all := held.ofPayment[p.ID]
+				succeeded := map[string]int64{}
+				for _, r := range all {
+					if r.Status == "succeeded" {
+						succeeded[r.ProviderRefundID] += r.Amount
+					}
+				}
+				if fmt.Sprint(prov) != fmt.Sprint(succeeded) {
+					t.Errorf("%s: the provider holds %v, Paydesk %v", p.PublicID, prov, succeeded)
 				}
 				if got, w := amounts(prov), sorted(want[p.ID]); fmt.Sprint(got) != fmt.Sprint(w) {
 					t.Errorf("%s: the provider refunded %v, the batch's succeeded items %v", p.PublicID, got, w)
-				}
-				all, err := refundsOf(env, p)
-				if err != nil {
-					t.Fatal(err)
 				}
 				if len(all) != len(want[p.ID])+countFailed(run, p.ID) {
 					t.Errorf("%s: Paydesk holds %d refunds for %d items", p.PublicID, len(all), len(want[p.ID])+countFailed(run, p.ID))
@@ -156,7 +164,7 @@ func TestCrashMidBatchRunsEachItemOnce(t *testing.T) {
 				for _, v := range prov {
 					atProvider[p.Currency] += v
 				}
-				for _, v := range held {
+				for _, v := range succeeded {
 					inPaydesk[p.Currency] += v
 				}
 			}
@@ -241,17 +249,19 @@ func seedBatch(t *testing.T, env *crashEnv) (storage.Batch, []storage.BatchItem)
 		line++
 		inputs = append(inputs, ops.BatchInput{Line: line, Payment: p.PublicID, Amount: amount, Reason: "requested_by_customer"})
 	}
-	for i := range 14 {
-		p := env.addPayment(bpc.Name, 10000, "EUR")
-		item(p, fmt.Sprintf("%d.%02d", 30+i, 25*(i%4)))
-		if i == 3 || i == 9 {
-			item(p, "10.00") // a second item on the same payment, run after the first
+	env.withDB(func(db *storage.DB) {
+		for i := range 14 {
+			p := env.addPaymentIn(db, bpc.Name, 10000, "EUR")
+			item(p, fmt.Sprintf("%d.%02d", 30+i, 25*(i%4)))
+			if i == 3 || i == 9 {
+				item(p, "10.00") // a second item on the same payment, run after the first
+			}
 		}
-	}
-	for i := range 14 {
-		p := env.addPayment(tranzzo.Name, 200000, "UAH")
-		item(p, fmt.Sprintf("%d.00", 150+10*i))
-	}
+		for i := range 14 {
+			p := env.addPaymentIn(db, tranzzo.Name, 200000, "UAH")
+			item(p, fmt.Sprintf("%d.00", 150+10*i))
+		}
+	})
 	c, err := loadConfig(func(string) string { return "" }, true)
 	if err != nil {
 		t.Fatal(err)
@@ -348,41 +358,40 @@ func (e *crashEnv) waitBatchSettled(t *testing.T, publicID string, within time.D
 	}
 }
 
-func (e *crashEnv) refundByKey(t *testing.T, key string) storage.Refund {
-	t.Helper()
-	var r storage.Refund
-	var err error
-	e.withDB(func(db *storage.DB) { r, err = db.RefundByKey(context.Background(), key) })
-	if err != nil {
-		t.Fatalf("refund %s: %v", key, err)
-	}
-	return r
+// batchRefunds is what Paydesk holds for a batch's items, read in one opening of the
+// database: each item's refund by its key, the payments, each payment's refunds.
+type batchRefunds struct {
+	byKey     map[string]storage.Refund
+	payments  []storage.Payment
+	ofPayment map[int64][]storage.Refund
 }
 
-// batchPayments are the batch's payments, each once.
-func (e *crashEnv) batchPayments(t *testing.T, items []storage.BatchItem) []storage.Payment {
+func (e *crashEnv) readRefunds(t *testing.T, b storage.Batch, items []storage.BatchItem) batchRefunds {
 	t.Helper()
-	var out []storage.Payment
-	seen := map[int64]bool{}
+	out := batchRefunds{byKey: map[string]storage.Refund{}, ofPayment: map[int64][]storage.Refund{}}
 	e.withDB(func(db *storage.DB) {
+		ctx := context.Background()
 		for _, it := range items {
-			if seen[it.PaymentID] {
+			key := storage.BatchItemKey(b.PublicID, it.Line)
+			r, err := db.RefundByKey(ctx, key)
+			if err != nil {
+				t.Fatalf("line %d: refund %s: %v", it.Line, key, err)
+			}
+			out.byKey[key] = r
+			if _, ok := out.ofPayment[it.PaymentID]; ok {
 				continue
 			}
-			seen[it.PaymentID] = true
-			p, err := db.PaymentByID(context.Background(), it.PaymentID)
+			p, err := db.PaymentByID(ctx, it.PaymentID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, p)
+			out.payments = append(out.payments, p)
+			if out.ofPayment[p.ID], err = db.RefundsOfPayment(ctx, p.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 	return out
-}
-
-func refundsOf(e *crashEnv, p storage.Payment) (list []storage.Refund, err error) {
-	e.withDB(func(db *storage.DB) { list, err = db.RefundsOfPayment(context.Background(), p.ID) })
-	return list, err
 }
 
 func countFailed(items []storage.BatchItem, paymentID int64) int {
