@@ -452,17 +452,11 @@ func (d *Desk) runBatch(ctx context.Context, b storage.Batch) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	done, ok, err := d.db.FinishBatch(ctx, b.ID, storage.BatchChange{By: batchActor})
-	if err != nil || !ok {
-		return err
-	}
-	progress, err := d.db.BatchProgress(ctx, b.ID)
-	if err != nil {
-		return err
-	}
-	d.Audit(ctx, Person{Email: batchActor}, "batch_finished", 0, fmt.Sprintf("%s finished: %s", batchWhat(done), progressWords(progress)),
-		map[string]any{"batch": done.PublicID, "progress": progress})
-	return nil
+	_, _, err = d.db.FinishBatch(ctx, b.ID, storage.BatchChange{By: batchActor}, func(done storage.Batch, progress map[string]int) storage.AuditEntry {
+		return d.batchAudit(Person{Email: batchActor}, "batch_finished", fmt.Sprintf("%s finished: %s", batchWhat(done), progressWords(progress)),
+			map[string]any{"progress": progress})
+	})
+	return err
 }
 
 // progressWords says how a batch's items stand ("12 succeeded, 1 failed").
