@@ -519,6 +519,9 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 			d.finishItem(ctx, b, it, p, storage.ItemSkipped, "Not run: the batch was stopped before this item was sent.")
 			return true
 		}
+		if d.itemWaits(ctx, b, it, p) {
+			return false // back in the queue: nothing was recorded under its key
+		}
 	} else {
 		if d.itemWaits(ctx, b, it, p) {
 			return false
@@ -563,12 +566,14 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 	return false
 }
 
-// itemWaits reports whether a queued item must wait for an action in flight on its
+// itemWaits reports whether an item not yet recorded (queued, or marked running by a
+// process that died before recording it) must wait for an action in flight on its
 // payment: the batch's earlier item on it whose outcome is not known yet (a crash left it
 // pending until the reconciler reads the provider; a provider gave no clear answer), or
 // a person's. Run now it would fail as "in progress", though it may well run once that
-// action ends. It stays queued, its outcome saying why (no audit entry: nothing
-// happened), and the next round tries it again; the batch does not finish meanwhile.
+// action ends. It stays (or goes back) queued, its outcome saying why (no audit entry:
+// nothing happened), and the next round tries it again; the batch does not finish
+// meanwhile.
 func (d *Desk) itemWaits(ctx context.Context, b storage.Batch, it storage.BatchItem, p storage.Payment) bool {
 	if p.ID == 0 {
 		return false
