@@ -463,17 +463,11 @@ func (d *Desk) runBatch(ctx context.Context, b storage.Batch) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	done, ok, err := d.db.FinishBatch(ctx, b.ID, storage.BatchChange{By: batchActor})
-	if err != nil || !ok {
-		return err
-	}
-	progress, err := d.db.BatchProgress(ctx, b.ID)
-	if err != nil {
-		return err
-	}
-	d.Audit(ctx, Person{Email: batchActor}, "batch_finished", 0, fmt.Sprintf("%s finished: %s", batchWhat(done), progressWords(progress)),
-		map[string]any{"batch": done.PublicID, "progress": progress})
-	return nil
+	_, _, err = d.db.FinishBatch(ctx, b.ID, storage.BatchChange{By: batchActor}, func(done storage.Batch, progress map[string]int) storage.AuditEntry {
+		return d.batchAudit(Person{Email: batchActor}, "batch_finished", fmt.Sprintf("%s finished: %s", batchWhat(done), progressWords(progress)),
+			map[string]any{"progress": progress})
+	})
+	return err
 }
 
 // progressWords says how a batch's items stand ("12 succeeded, 1 failed").
@@ -536,7 +530,13 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 			d.finishItem(ctx, b, it, p, storage.ItemSkipped, "Not run: the batch was stopped before this item was sent.")
 			return true
 		}
+		if d.itemWaits(ctx, b, it, p) {
+			return false // back in the queue: nothing was recorded under its key
+		}
 	} else {
+		if d.itemWaits(ctx, b, it, p) {
+			return false
+		}
 		ok, err := d.db.MarkBatchItemRunning(ctx, b.ID, it.Line, key)
 		if err != nil {
 			d.log.Error("batch item", "batch", b.PublicID, "line", it.Line, "err", err)
@@ -573,6 +573,34 @@ func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.Bat
 	}
 	if _, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key); err != nil {
 		d.log.Error("batch item outcome", "batch", b.PublicID, "line", it.Line, "err", err)
+	}
+	return false
+}
+
+// itemWaits reports whether an item not yet recorded (queued, or marked running by a
+// process that died before recording it) must wait for an action in flight on its
+// payment: the batch's earlier item on it whose outcome is not known yet (a crash left it
+// pending until the reconciler reads the provider; a provider gave no clear answer), or
+// a person's. Run now it would fail as "in progress", though it may well run once that
+// action ends. It stays (or goes back) queued, its outcome saying why (no audit entry:
+// nothing happened), and the next round tries it again; the batch does not finish
+// meanwhile.
+func (d *Desk) itemWaits(ctx context.Context, b storage.Batch, it storage.BatchItem, p storage.Payment) bool {
+	if p.ID == 0 {
+		return false
+	}
+	acts, err := d.db.ActionsOfPayment(ctx, p.ID)
+	if err != nil {
+		d.log.Error("batch item journal", "batch", b.PublicID, "line", it.Line, "err", err)
+		return false // the item's own checks decide
+	}
+	for _, a := range acts {
+		if inFlight(a) {
+			if err := d.db.FinishBatchItem(ctx, b.ID, it.Line, storage.ItemQueued, "Waits: "+inFlightReason(a), storage.AuditEntry{}); err != nil {
+				d.log.Error("batch item", "batch", b.PublicID, "line", it.Line, "err", err)
+			}
+			return true
+		}
 	}
 	return false
 }

@@ -68,12 +68,18 @@ func (d *Desk) Decide(ctx context.Context, who Person, p storage.Payment) (Payme
 	}
 	for i := range st.Journal {
 		a := st.Journal[i]
-		if (a.State == "pending" || a.State == "unknown") && a.Kind != "refresh" && a.Kind != "payer_link" {
+		if inFlight(a) {
 			st.InFlight = &a
 		}
 	}
 	st.Decisions = d.decisions(who, st)
 	return st, nil
+}
+
+// inFlight says whether a is a money-moving action whose outcome is not known yet:
+// nothing else starts on its payment meanwhile.
+func inFlight(a storage.Action) bool {
+	return (a.State == "pending" || a.State == "unknown") && a.Kind != "refresh" && a.Kind != "payer_link"
 }
 
 // decisions applies Paydesk's own rules on top of the provider's.

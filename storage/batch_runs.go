@@ -105,7 +105,7 @@ func (db *DB) RequestBatch(ctx context.Context, batchID int64, digest, approvalW
 		_, err := tx.ExecContext(ctx, `UPDATE batches SET state = ?, digest = ?, requested_at = ?, approval_why = ?, start_at = ? WHERE id = ? AND state = 'draft'`,
 			state, digest, ms(now), approvalWhy, start, b.ID)
 		return state, err
-	}, c)
+	}, &c)
 }
 
 // ApproveBatch records a manager's approval of a batch awaiting it, for the exact items of
@@ -129,7 +129,7 @@ func (db *DB) ApproveBatch(ctx context.Context, batchID int64, digest string, st
 		_, err := tx.ExecContext(ctx, `UPDATE batches SET state = 'scheduled', decided_by = ?, decided_by_key = ?, decided_at = ?, start_at = ?
 			WHERE id = ? AND state = 'awaiting_approval'`, c.By, c.ByKey, ms(now), ms(startAt), b.ID)
 		return BatchScheduled, err
-	}, c)
+	}, &c)
 }
 
 // RejectBatch records a manager's rejection (reason required) of a batch awaiting
@@ -152,7 +152,7 @@ func (db *DB) RejectBatch(ctx context.Context, batchID int64, c BatchChange) (Ba
 		_, err := tx.ExecContext(ctx, `UPDATE batches SET state = 'rejected', decided_by = ?, decided_by_key = ?, decided_at = ?, decision_reason = ?, finished_at = ?
 			WHERE id = ? AND state = 'awaiting_approval'`, c.By, c.ByKey, ms(now), strings.TrimSpace(c.Reason), ms(now), b.ID)
 		return BatchRejected, err
-	}, c)
+	}, &c)
 }
 
 // CancelBatch cancels a batch not yet finished: a draft, one awaiting approval, one in its
@@ -172,7 +172,7 @@ func (db *DB) CancelBatch(ctx context.Context, batchID int64, c BatchChange) (Ba
 		_, err := tx.ExecContext(ctx, `UPDATE batches SET state = 'cancelled', cancelled_by = ?, cancelled_at = ?, decision_reason = ?, finished_at = ?
 			WHERE id = ? AND state = ?`, c.By, ms(now), strings.TrimSpace(c.Reason), ms(now), b.ID, b.State)
 		return BatchCancelled, err
-	}, c)
+	}, &c)
 }
 
 // StartBatch moves a scheduled batch whose undo window is over to running. It reports
@@ -188,16 +188,18 @@ func (db *DB) StartBatch(ctx context.Context, batchID int64, c BatchChange) (Bat
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE batches SET state = 'running', started_at = ? WHERE id = ? AND state = 'scheduled'`, ms(now), b.ID)
 		return BatchRunning, err
-	}, c)
+	}, &c)
 	if errors.Is(err, errNotDue) {
 		return b, false, nil
 	}
 	return b, err == nil, err
 }
 
-// FinishBatch moves a running batch with no item queued or running to done. It reports
-// false while items remain.
-func (db *DB) FinishBatch(ctx context.Context, batchID int64, c BatchChange) (Batch, bool, error) {
+// FinishBatch moves a running batch with no item queued or running to done, writing the
+// audit entry describe makes of the batch as done and its items' count per run state in
+// the same transaction (a crash cannot leave a batch done with no entry saying so). It
+// reports false while items remain.
+func (db *DB) FinishBatch(ctx context.Context, batchID int64, c BatchChange, describe func(done Batch, progress map[string]int) AuditEntry) (Batch, bool, error) {
 	b, err := db.changeBatch(ctx, batchID, "finish", func(tx *Tx, b Batch, now time.Time) (string, error) {
 		if b.State != BatchRunning {
 			return "", errNotDue
@@ -209,9 +211,19 @@ func (db *DB) FinishBatch(ctx context.Context, batchID int64, c BatchChange) (Ba
 		if left > 0 {
 			return "", errNotDue
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE batches SET state = 'done', finished_at = ? WHERE id = ? AND state = 'running'`, ms(now), b.ID)
-		return BatchDone, err
-	}, c)
+		if _, err := tx.ExecContext(ctx, `UPDATE batches SET state = 'done', finished_at = ? WHERE id = ? AND state = 'running'`, ms(now), b.ID); err != nil {
+			return "", err
+		}
+		if describe != nil {
+			progress, err := batchProgress(ctx, tx, b.ID)
+			if err != nil {
+				return "", err
+			}
+			b.State, b.FinishedAt = BatchDone, now
+			c.Audit = describe(b, progress)
+		}
+		return BatchDone, nil
+	}, &c)
 	if errors.Is(err, errNotDue) {
 		return b, false, nil
 	}
@@ -222,7 +234,7 @@ var errNotDue = errors.New("not due")
 
 // changeBatch reads the batch in a write transaction, lets change update it (returning
 // the new state), writes the audit entry and reads the batch back.
-func (db *DB) changeBatch(ctx context.Context, batchID int64, what string, change func(*Tx, Batch, time.Time) (string, error), c BatchChange) (Batch, error) {
+func (db *DB) changeBatch(ctx context.Context, batchID int64, what string, change func(*Tx, Batch, time.Time) (string, error), c *BatchChange) (Batch, error) {
 	var out Batch
 	err := db.tx(ctx, func(tx *Tx) error {
 		b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, batchID))
@@ -380,9 +392,17 @@ type BatchItemRef struct {
 
 // BatchProgress counts a batch's items by run state ("" for the set-aside ones).
 func (db *DB) BatchProgress(ctx context.Context, batchID int64) (map[string]int, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT run_state, count(*) FROM batch_items WHERE batch_id = ? GROUP BY run_state`, batchID)
+	out, err := batchProgress(ctx, db.db, batchID)
 	if err != nil {
 		return nil, fmt.Errorf("storage: batch progress: %w", err)
+	}
+	return out, nil
+}
+
+func batchProgress(ctx context.Context, x execer, batchID int64) (map[string]int, error) {
+	rows, err := x.QueryContext(ctx, `SELECT run_state, count(*) FROM batch_items WHERE batch_id = ? GROUP BY run_state`, batchID)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int{}
@@ -390,7 +410,7 @@ func (db *DB) BatchProgress(ctx context.Context, batchID int64) (map[string]int,
 		var state string
 		var n int
 		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("storage: batch progress: %w", err)
+			return nil, err
 		}
 		out[state] = n
 	}

@@ -218,10 +218,10 @@ func loadConfig(getenv func(string) string, demo bool) (Config, error) {
 		c.Accounts, problems = loadAccounts(getenv, c.Providers)
 		errs = append(errs, problems...)
 	}
-	switch s := c.TestCrashAt; s {
-	case "", "before_call", "before_store", "mail_before_send", "mail_after_send":
-	default:
-		errs = append(errs, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use before_call, before_store, mail_before_send or mail_after_send (crash tests only)", s))
+	if c.TestCrashAt != "" {
+		if _, _, err := parseCrashAt(c.TestCrashAt); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	c.metrics = web.NewMetrics()
 	n, err := strconv.Atoi(str("PAYDESK_DEMO_PAYMENTS", "5000"))

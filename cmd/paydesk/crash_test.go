@@ -268,9 +268,24 @@ func newProcessEnv(t *testing.T, bases ...string) *crashEnv {
 // (while no Paydesk runs).
 func (e *crashEnv) add(n providers.Name) storage.Payment {
 	e.t.Helper()
+	return e.addPayment(n, 10000, "EUR")
+}
+
+// addPayment creates a captured payment of amount (minor units) in currency at the
+// provider and in Paydesk's database (while no Paydesk runs).
+func (e *crashEnv) addPayment(n providers.Name, amount int64, currency string) storage.Payment {
+	e.t.Helper()
+	var p storage.Payment
+	e.withDB(func(db *storage.DB) { p = e.addPaymentIn(db, n, amount, currency) })
+	return p
+}
+
+// addPaymentIn is addPayment on an open database (many payments, one opening).
+func (e *crashEnv) addPaymentIn(db *storage.DB, n providers.Name, amount int64, currency string) storage.Payment {
+	e.t.Helper()
 	e.seq++
-	ds := providers.DemoSpec{Seq: e.seq, Name: "Ada Lovelace", Email: fmt.Sprintf("ada%d@example.com", e.seq), Amount: 10000,
-		Currency: "EUR", CreatedAt: time.Now().Add(-time.Hour), Reference: fmt.Sprintf("CRASH-%d", e.seq)}
+	ds := providers.DemoSpec{Seq: e.seq, Name: "Ada Lovelace", Email: fmt.Sprintf("ada%d@example.com", e.seq), Amount: amount,
+		Currency: currency, CreatedAt: time.Now().Add(-time.Hour), Reference: fmt.Sprintf("CRASH-%d", e.seq)}
 	var raw []byte
 	var err error
 	var parse func([]byte) (providers.Snapshot, error)
@@ -297,10 +312,7 @@ func (e *crashEnv) add(n providers.Name) storage.Payment {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var p storage.Payment
-	e.withDB(func(db *storage.DB) {
-		p, _, err = db.UpsertPayment(context.Background(), snap, storage.UpsertOptions{Actor: "import"})
-	})
+	p, _, err := db.UpsertPayment(context.Background(), snap, storage.UpsertOptions{Actor: "import"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -9,6 +9,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"paydesk/providers"
@@ -99,27 +103,64 @@ func background(ctx context.Context, c Config, srv *web.Server, log *slog.Logger
 
 // crashHook is the crash test's way in, and nothing else's: with PAYDESK_TEST_CRASH_AT
 // set to a step of ops' runAction (before_call, before_store) or of its mail sender
-// (mail_before_send, mail_after_send: after the SMTP server accepted, before "sent"), the process kills itself
-// with SIGKILL when an action reaches that step — no deferred function runs, no answer is
-// stored, as with a power cut or the OOM killer. Never set it in production.
-func crashHook(step string, log *slog.Logger) func(string) {
-	if step == "" {
+// (mail_before_send, mail_after_send: after the SMTP server accepted, before "sent"), the
+// process kills itself with SIGKILL when an action reaches that step — no deferred
+// function runs, no answer is stored, as with a power cut or the OOM killer. The step
+// alone kills at the first time it is reached; "step@N" (before_store@7) at the N-th
+// time, counted across every action of the process (a batch's items run one action each,
+// so before_store@7 kills while its seventh refund is made at the provider but not yet
+// stored). Never set it in production.
+func crashHook(at string, log *slog.Logger) func(string) {
+	if at == "" {
 		return nil
 	}
-	log.Warn("PAYDESK_TEST_CRASH_AT is set: this process will kill itself at the first action's "+step+" step (crash tests only)", "step", step)
-	return func(s string) {
-		if s != step {
-			return
-		}
-		self, err := os.FindProcess(os.Getpid())
-		if err == nil {
-			err = self.Kill()
-		}
-		if err != nil {
-			panic("crash hook: " + err.Error())
-		}
-		select {} // the signal is on its way
+	step, n, err := parseCrashAt(at)
+	if err != nil {
+		panic("crash hook: " + err.Error()) // loadConfig refuses it first
 	}
+	log.Warn(fmt.Sprintf("PAYDESK_TEST_CRASH_AT is set: this process will kill itself when actions reach the %s step for time number %d (crash tests only)", step, n), "step", step, "n", n)
+	return crashHookAt(step, n, killSelf)
+}
+
+// crashHookAt calls kill the n-th time step is reached.
+func crashHookAt(step string, n int, kill func()) func(string) {
+	var reached atomic.Int64
+	return func(s string) {
+		if s == step && reached.Add(1) == int64(n) {
+			kill()
+		}
+	}
+}
+
+// killSelf sends this process SIGKILL and waits for it.
+func killSelf() {
+	self, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		err = self.Kill()
+	}
+	if err != nil {
+		panic("crash hook: " + err.Error())
+	}
+	select {} // the signal is on its way
+}
+
+// crashSteps are the steps PAYDESK_TEST_CRASH_AT may name.
+var crashSteps = []string{"before_call", "before_store", "mail_before_send", "mail_after_send"}
+
+// parseCrashAt reads PAYDESK_TEST_CRASH_AT: a step, or step@N with N from 1 (the N-th
+// time the step is reached; the step alone is step@1).
+func parseCrashAt(s string) (step string, n int, err error) {
+	step, count, counted := strings.Cut(s, "@")
+	if !slices.Contains(crashSteps, step) {
+		return "", 0, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: use %s, optionally followed by @N to crash the N-th time (crash tests only)", s, strings.Join(crashSteps, ", "))
+	}
+	n = 1
+	if counted {
+		if n, err = strconv.Atoi(count); err != nil || n < 1 || count != strconv.Itoa(n) {
+			return "", 0, fmt.Errorf("PAYDESK_TEST_CRASH_AT=%q: after @ give how many times the step is reached before the crash, a whole number from 1 (crash tests only)", s)
+		}
+	}
+	return step, n, nil
 }
 
 // metricsMux is the metrics listener's handler: GET /metrics and, when profiling is on
