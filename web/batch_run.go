@@ -121,7 +121,11 @@ func (s *Server) batchRun(w http.ResponseWriter, r *http.Request, b storage.Batc
 		button := map[string]string{"request": "Request this batch", "approve": "Approve this batch", "reject": "Reject this batch", "cancel": views.BatchCancelButton(b.State)}[saved.Get("form")]
 		if button != "" {
 			v.StepUp = fmt.Sprintf("You signed in again. Nothing was done yet: check the batch below and press “%s” again.", button)
-			v.Reason = saved.Get("reason")
+			if saved.Get("form") == "reject" {
+				v.RejectReason = saved.Get("reason")
+			} else {
+				v.CancelReason = saved.Get("reason")
+			}
 		}
 	}
 	p, err := s.batchProgress(r, b)
@@ -168,13 +172,12 @@ func (s *Server) batchProgress(r *http.Request, b storage.Batch) (views.BatchPro
 	return p, nil
 }
 
-// startIn says how long until a batch starts ("in 9 minutes", "in less than a minute").
+// startIn says how long until a batch starts, in whole minutes rounded up ("in 10
+// minutes" just after a 10-minute undo window began, "in 1 minute" for its last minute).
 func startIn(d time.Duration) string {
-	switch m := int(d / time.Minute); {
+	switch m := int((d + time.Minute - 1) / time.Minute); {
 	case d <= 0:
 		return "any moment now"
-	case m < 1:
-		return "in less than a minute"
 	case m == 1:
 		return "in 1 minute"
 	default:

@@ -108,6 +108,10 @@ func TestBatchRunJourney(t *testing.T) {
 	mustContain(t, max.post(path+"/approve", url.Values{}), "The form did not say which items it was for")
 	r = max.post(path+"/approve", url.Values{"digest": {batchDigest(t, page)}})
 	mustContain(t, r, "Approved. The batch starts in 10 minutes", "scheduled", "unless cancelled", "in 10 minutes", "Approved", "by max@")
+	mustContain(t, max.get(path), "(in 10 minutes) unless cancelled")
+	if frag := fran.get(path + "/progress"); !strings.Contains(frag.body, `data-poll="`+path+`/progress"`) || strings.Contains(frag.body, "<html") {
+		t.Errorf("the scheduled batch's progress fragment: %.300s", frag.body)
+	}
 	if !strings.Contains(r.body, `data-poll="`+path+`/progress"`) || !strings.Contains(r.body, `data-poll-every="2000"`) {
 		t.Error("a scheduled batch's page does not follow its progress")
 	}
