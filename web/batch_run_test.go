@@ -242,3 +242,40 @@ func (h *harness) batchState(path string) string {
 	}
 	return b.State
 }
+
+// TestBatchNavigation: "Batches" is in the navigation of those who see batches (support,
+// finance, managers, two roles) and not of someone with no role.
+func TestBatchNavigation(t *testing.T) {
+	h := newHarness(t)
+	for user, want := range map[string]bool{"sam": true, "fran": true, "max": true, "tess": true, "nora": false} {
+		page := h.signedIn(user).get("/")
+		if got := strings.Contains(page.body, `<a href="/batches"`) && strings.Contains(page.body, `data-testid="nav-batches"`); got != want {
+			t.Errorf("%s: Batches in the navigation %v, want %v", user, got, want)
+		}
+	}
+}
+
+// TestBatchResultsFormulaGuard: a payment id a spreadsheet would run as a formula is
+// written as text in the results file.
+func TestBatchResultsFormulaGuard(t *testing.T) {
+	h := newHarness(t)
+	sam := h.signedIn("sam")
+	// A bare quote in an unquoted field is a line's problem (it was a crash).
+	if r := sam.upload("refund", "f.csv", "payment,amount,reason,note\n=HYPERLINK(\"x\"),1,duplicate,\n"); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("bare quote: %d %.300s", r.status, text(r.body))
+	} else {
+		mustContain(t, r, "Line 2:")
+	}
+	path := uploadBatch(t, sam, "payment,amount,reason,note\n=1+2,1,duplicate,\n")
+	res := sam.get(path + "/results.csv")
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(res.body, "\ufeff"))).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("results: %v %q", err, rows)
+	}
+	if got := rows[1][2]; got != "'=1+2" {
+		t.Errorf("input cell %q, want it neutralised", got)
+	}
+	if rows[1][6] != "set_aside" || rows[1][8] != "" {
+		t.Errorf("row %q", rows[1])
+	}
+}
