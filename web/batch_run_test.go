@@ -279,3 +279,40 @@ func TestBatchResultsFormulaGuard(t *testing.T) {
 		t.Errorf("row %q", rows[1])
 	}
 }
+
+// TestBatchRunningStop: a running batch's page shows its progress, follows it, and
+// offers Stop to its maker; stopping skips the items not yet started and the page says so.
+func TestBatchRunningStop(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	p1 := h.add(bpc.Name, spec{variant: 2})
+	p2 := h.add(bpc.Name, spec{variant: 2})
+	sam := h.signedIn("sam")
+	path := uploadBatch(t, sam, "payment,amount,reason,note\n"+p1.PublicID+",5.00,duplicate,\n"+p2.PublicID+",6.00,duplicate,\n")
+	mustContain(t, sam.post(path+"/request", url.Values{"digest": {batchDigest(t, sam.get(path))}}), "The batch starts in 10 minutes")
+	h.clock.Advance(11 * time.Minute)
+	b, err := h.db.BatchByPublicID(ctx, strings.TrimPrefix(path, "/batches/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := h.db.StartBatch(ctx, b.ID, storage.BatchChange{By: "batch worker"}); err != nil || !ok {
+		t.Fatalf("start: %v %v", ok, err)
+	}
+	page := sam.get(path)
+	mustBeCleanPage(t, page)
+	mustContain(t, page, "running", "It is running", "0 of 2 items finished", "queued: 2", "This page follows the batch", "Stop this batch")
+	if !strings.Contains(page.body, `<progress max="2" value="0"`) || !strings.Contains(page.body, `data-poll="`+path+`/progress"`) {
+		t.Error("a running batch's page has no progress bar or does not follow it")
+	}
+	r := sam.post(path+"/cancel", url.Values{"reason": {"wrong file"}})
+	mustContain(t, r, "Stopped: items not yet started are skipped", "cancelled", "2 of 2 items finished", "skipped: 2", "wrong file")
+	if strings.Contains(r.body, "data-poll=") {
+		t.Error("a stopped batch's page still follows it")
+	}
+	if err := h.desk.BatchRound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.payment(p1).Refunded + h.payment(p2).Refunded; got != 0 {
+		t.Errorf("a stopped batch refunded %d", got)
+	}
+}
