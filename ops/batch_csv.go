@@ -87,7 +87,10 @@ func ParseBatchCSV(r io.Reader, kind string, maxItems int) ([]BatchInput, []Batc
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
+		var line int
+		if err == nil { // FieldPos panics after a read error: the record has no fields
+			line, _ = cr.FieldPos(0)
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {

@@ -178,6 +178,10 @@ func TestParseBatchCSV(t *testing.T) {
 	if _, bad := ParseBatchCSV(strings.NewReader("id,amount\npd_a,1\n"), BatchRefund, 100); len(bad) != 1 || !strings.Contains(bad[0].Problem, "no reason column") {
 		t.Errorf("header without reason: %+v", bad)
 	}
+	// A bare quote in an unquoted field is a line's problem, not a crash (it panicked).
+	if _, bad := ParseBatchCSV(strings.NewReader("payment,amount,reason\npd_a,1,duplicate\n=HYPERLINK(\"x\"),1,duplicate\n"), BatchRefund, 100); len(bad) != 1 || bad[0].Line != 3 {
+		t.Errorf("bare quote: %+v", bad)
+	}
 	if _, bad := ParseBatchCSV(strings.NewReader("payment\npd_a\npd_b\npd_c\n"), BatchCancel, 2); len(bad) != 1 || !strings.Contains(bad[0].Problem, "at most 2 items") {
 		t.Errorf("too many: %+v", bad)
 	}

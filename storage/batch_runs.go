@@ -425,3 +425,18 @@ func (b Batch) IsRequester(name, key string) bool {
 	}
 	return strings.EqualFold(strings.TrimSpace(b.CreatedBy), strings.TrimSpace(name))
 }
+
+// BatchesAwaitingApproval returns the batches waiting for a manager, the oldest request
+// first, at most limit, and how many there are in all.
+func (db *DB) BatchesAwaitingApproval(ctx context.Context, limit int) ([]Batch, int, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM batches WHERE state = 'awaiting_approval'`).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("storage: batches awaiting approval: %w", err)
+	}
+	if n == 0 || limit <= 0 {
+		return nil, n, nil
+	}
+	list, err := queryAll(ctx, db, "batches awaiting approval", scanBatch, `SELECT `+batchColumns+` FROM batches
+		WHERE state = 'awaiting_approval' ORDER BY requested_at, id LIMIT ?`, limit)
+	return list, n, err
+}

@@ -15,6 +15,8 @@ type Approvals struct {
 	TTL string
 	// StepUp is set when the manager just signed in again to approve: which refund to confirm.
 	StepUp string
+	// Batches is how many batches of refunds or cancellations await a manager.
+	Batches int
 }
 
 // ApprovalView is one refund awaiting a manager's decision.

@@ -43,6 +43,11 @@ func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, status 
 	}
 	who := s.person(r)
 	v := views.Approvals{TTL: humanDuration(s.desk.ApprovalTTL())}
+	if _, n, err := s.db.BatchesAwaitingApproval(r.Context(), 0); err == nil {
+		v.Batches = n
+	} else {
+		s.log.Warn("batches awaiting approval", append(logAttrs(r), "err", err)...)
+	}
 	for _, it := range queue {
 		id := strconv.FormatInt(it.ID, 10)
 		money := func(m int64) string { return providers.FormatMoney(m, it.Currency) }

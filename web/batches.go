@@ -20,7 +20,7 @@ const maxBatchUpload = 2 << 20
 // batchUploadPath is the upload's route, whose body may be larger than others'.
 const batchUploadPath = "/batches/preview"
 
-// batchesPage lists the newest draft batches.
+// batchesPage lists the newest batches; for managers, those awaiting approval first.
 func (s *Server) batchesPage(w http.ResponseWriter, r *http.Request) {
 	who := s.person(r)
 	list, err := s.desk.Batches(r.Context(), who, 200)
@@ -29,6 +29,19 @@ func (s *Server) batchesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := views.BatchesPage{CanCreate: ops.MayCreateBatches(who)}
+	if who.Has(ops.RoleManager) {
+		waiting, n, err := s.db.BatchesAwaitingApproval(r.Context(), 200)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, "Batches unavailable", "The batches could not be read. Try again in a moment.", err)
+			return
+		}
+		v.Waiting = n
+		for _, b := range waiting {
+			row := batchRow(b)
+			row.Own = b.IsRequester(who.Email, who.Key)
+			v.Awaiting = append(v.Awaiting, row)
+		}
+	}
 	for _, b := range list {
 		v.Rows = append(v.Rows, batchRow(b))
 	}
@@ -38,6 +51,7 @@ func (s *Server) batchesPage(w http.ResponseWriter, r *http.Request) {
 // batchRow is a batch as its pages show it.
 func batchRow(b storage.Batch) views.BatchRow {
 	row := views.BatchRow{URL: "/batches/" + b.PublicID, PublicID: b.PublicID, Kind: "Refunds", Source: "CSV file",
+		State: b.State, StateLabel: strings.TrimPrefix(ops.BatchStateLabel(b.State), "a "),
 		CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt, Items: b.Items, Ready: b.Ready, SetAside: b.SetAside}
 	if b.Kind == ops.BatchCancel {
 		row.Kind = "Cancellations"
@@ -202,12 +216,19 @@ func (s *Server) batchShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := views.BatchPage{Batch: batchRow(b), State: b.State}
+	if err := s.batchRun(w, r, b, items, &v); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Batch unavailable", "The batch's progress could not be read. Try again in a moment.", err)
+		return
+	}
 	if b.Source == "list" {
 		v.Query, v.QueryURL = filterWords(b.Query), withQuery("/payments", mustQuery(b.Query))
 	}
 	for _, it := range items {
 		row := views.BatchItemRow{Line: it.Line, Input: it.Input, PublicID: it.PublicID, Ready: it.Verdict == storage.BatchReady,
-			Note: it.Note, Why: it.Why}
+			Note: it.Note, Why: it.Why, RunState: it.RunState, Outcome: it.Outcome, FinishedAt: it.FinishedAt}
+		if it.RunState != "" {
+			row.RunLabel = ops.ItemStateLabel(it.RunState)
+		}
 		if it.PublicID != "" {
 			row.PaymentURL = "/payments/" + it.PublicID
 		}

@@ -141,6 +141,14 @@ func (s *Server) routeTable() []Route {
 		{"POST /batches/preview", Act, s.batchPreview},
 		{"POST /batches/from-list", Act, s.batchFromList},
 		{"GET /batches/{id}", ViewPayments, s.batchShow},
+		// Running a batch (batch_run.go): its maker requests it, another manager approves
+		// or rejects it when a rule says so, its maker or a manager cancels or stops it.
+		{"POST /batches/{id}/request", Act, s.batchRequest},
+		{"POST /batches/{id}/approve", Approve, s.batchApprove},
+		{"POST /batches/{id}/reject", Approve, s.batchReject},
+		{"POST /batches/{id}/cancel", Act, s.batchCancel},
+		{"GET /batches/{id}/progress", ViewPayments, s.batchProgressFragment},
+		{"GET /batches/{id}/results.csv", ViewPayments, s.batchResultsCSV},
 
 		// Refund approvals (managers).
 		{"GET /approvals", Approve, s.approvalsQueue},

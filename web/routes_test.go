@@ -80,6 +80,12 @@ var access = map[string]web.Access{
 	"POST /batches/preview":                        web.Act,
 	"POST /batches/from-list":                      web.Act,
 	"GET /batches/{id}":                            web.ViewPayments,
+	"POST /batches/{id}/request":                   web.Act,
+	"POST /batches/{id}/approve":                   web.Approve,
+	"POST /batches/{id}/reject":                    web.Approve,
+	"POST /batches/{id}/cancel":                    web.Act,
+	"GET /batches/{id}/progress":                   web.ViewPayments,
+	"GET /batches/{id}/results.csv":                web.ViewPayments,
 	// Each provider account's webhooks (verified with that account's secret).
 	"POST /webhooks/powens/{account}":  web.Public,
 	"POST /webhooks/bpc/{account}":     web.Public,

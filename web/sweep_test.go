@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -274,10 +275,52 @@ func sweepRepresentatives(h *harness) []storage.Payment {
 	return out
 }
 
+// sweptBatches are the batch pages the sweep opens, one per state a person meets.
+type sweptBatches struct{ awaiting, running, done string }
+
+// sweepBatches makes sam's batches: one awaiting a manager, one run to its end by the
+// worker, one running (started, its items queued). It moves the clock past two undo
+// windows, so it runs before anything else is made and before the sweep's people sign in.
+func sweepBatches(t *testing.T, h *harness) sweptBatches {
+	t.Helper()
+	ctx := context.Background()
+	sam := h.signedIn("sam")
+	request := func(csvText string) string {
+		path := uploadBatch(t, sam, csvText)
+		mustContain(t, sam.post(path+"/request", url.Values{"digest": {batchDigest(t, sam.get(path))}}), "The batch")
+		return path
+	}
+	var out sweptBatches
+	big := h.add(bpc.Name, spec{variant: 2, name: "Zoé Lefèvre"})
+	out.awaiting = request("payment,amount,reason,note\n" + big.PublicID + ",700.00,goodwill,\n")
+	var done strings.Builder
+	done.WriteString("payment,amount,reason,note\n")
+	for range 3 {
+		done.WriteString(h.add(bpc.Name, spec{variant: 2, name: "Mario Rossi"}).PublicID + ",12.50,duplicate,\n")
+	}
+	done.WriteString("pd_doesnotexist0,1,duplicate,\n")
+	out.done = request(done.String())
+	h.clock.Advance(11 * time.Minute)
+	if err := h.desk.BatchRound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out.running = request("payment,amount,reason,note\n" + h.add(bpc.Name, spec{variant: 2, name: "Anna Schmidt"}).PublicID + ",5.00,goodwill,\n")
+	h.clock.Advance(11 * time.Minute)
+	b, err := h.db.BatchByPublicID(ctx, strings.TrimPrefix(out.running, "/batches/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := h.db.StartBatch(ctx, b.ID, storage.BatchChange{By: "batch worker"}); err != nil || !ok {
+		t.Fatalf("start %s: %v %v", b.PublicID, ok, err)
+	}
+	return out
+}
+
 func TestSweepEveryPage(t *testing.T) {
 	h := newHarness(t)
 	c := newChrome(t)
 	start := time.Now()
+	batches := sweepBatches(t, h)
 
 	// Payments in every state, refunds of every kind (immediate, approved, rejected,
 	// awaiting), one awaiting a manager who may approve it, a live payer link.
@@ -337,6 +380,9 @@ func TestSweepEveryPage(t *testing.T) {
 		sweepPage{"saved-views", "/views", `[data-testid=views]`},
 		sweepPage{"batch-new", "/batches/new", `[data-testid=batch-upload]`},
 		sweepPage{"batch", batchPage.url.Path, `[data-testid=batch-items]`},
+		sweepPage{"batch-awaiting-own", batches.awaiting, `[data-testid=batch-waits]`},
+		sweepPage{"batch-running", batches.running, `[data-testid=batch-progress]`},
+		sweepPage{"batch-done", batches.done, `[data-testid=batch-item-outcome]`},
 		sweepPage{"saved-views-replacing", "/views?query=currency%3DGBP%26refund%3Dawaiting_approval", `[data-testid=views-query]`},
 	)
 	finance := []sweepPage{
@@ -352,6 +398,7 @@ func TestSweepEveryPage(t *testing.T) {
 		{"notifications-none", "/notifications", `[data-testid=notifications-empty]`},
 		{"saved-views", "/views", `[data-testid=views]`},
 		{"batches", "/batches", `[data-testid=batches]`},
+		{"batch-done", batches.done, `[data-testid=batch-item-outcome]`},
 	}
 	manager := []sweepPage{
 		{"dashboard", "/", main},
@@ -364,6 +411,9 @@ func TestSweepEveryPage(t *testing.T) {
 		{"outbox", "/outbox", `[data-testid=outbox-counts]`},
 		{"settings", "/settings", `[data-testid=mail-settings]`},
 		{"payment-awaiting-approval", "/payments/" + waiting.PublicID, main},
+		{"batches-awaiting", "/batches", `[data-testid=batches-awaiting]`},
+		{"batch-to-approve", batches.awaiting, `[data-testid=batch-approve-form]`},
+		{"batch-running", batches.running, `[data-testid=batch-progress]`},
 		{"customer", "/customers/email/germaine.michu@example.fr", `[data-testid=customer-totals]`},
 	}
 	nobody := []sweepPage{

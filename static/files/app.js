@@ -102,7 +102,7 @@
   function pollLinks(el) {
     var url = el.getAttribute("data-poll"), key = el.getAttribute("data-poll-key");
     if (!url || !window.fetch || !window.DOMParser) return;
-    var every = 4000, until = Date.now() + 20 * 60 * 1000;
+    var every = +el.getAttribute("data-poll-every") || 4000, until = Date.now() + 20 * 60 * 1000;
     var read = function (u) {
       return fetch(u, { credentials: "same-origin", redirect: "error", headers: { "Accept": "text/html" } }).then(function (r) { return r.ok ? r.text() : null; });
     };
