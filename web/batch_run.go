@@ -221,15 +221,7 @@ func (s *Server) batchProgressFragment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Progress unavailable", "The batch's progress could not be read.", err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	buf := getBuffer()
-	defer putBuffer(buf)
-	if err := views.BatchProgressBlock(p).Render(r.Context(), buf); err != nil {
-		s.log.Error("render batch progress", append(logAttrs(r), "err", err)...)
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
+	s.renderFragment(w, r, views.BatchProgressBlock(p), "batch progress")
 }
 
 // batchResultsHeader is the results file's columns.

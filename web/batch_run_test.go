@@ -280,6 +280,24 @@ func TestBatchResultsFormulaGuard(t *testing.T) {
 	}
 }
 
+// startedBatch uploads csv as b, requests it as previewed, lets the undo window pass and
+// starts it as the worker would (its items not yet run): a running batch's page path.
+func startedBatch(t *testing.T, h *harness, b *browser, csv string) string {
+	t.Helper()
+	ctx := context.Background()
+	path := uploadBatch(t, b, csv)
+	mustContain(t, b.post(path+"/request", url.Values{"digest": {batchDigest(t, b.get(path))}}), "The batch starts in 10 minutes")
+	h.clock.Advance(11 * time.Minute)
+	bt, err := h.db.BatchByPublicID(ctx, strings.TrimPrefix(path, "/batches/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := h.db.StartBatch(ctx, bt.ID, storage.BatchChange{By: "batch worker"}); err != nil || !ok {
+		t.Fatalf("start: %v %v", ok, err)
+	}
+	return path
+}
+
 // TestBatchRunningStop: a running batch's page shows its progress, follows it, and
 // offers Stop to its maker; stopping skips the items not yet started and the page says so.
 func TestBatchRunningStop(t *testing.T) {
@@ -288,16 +306,7 @@ func TestBatchRunningStop(t *testing.T) {
 	p1 := h.add(bpc.Name, spec{variant: 2})
 	p2 := h.add(bpc.Name, spec{variant: 2})
 	sam := h.signedIn("sam")
-	path := uploadBatch(t, sam, "payment,amount,reason,note\n"+p1.PublicID+",5.00,duplicate,\n"+p2.PublicID+",6.00,duplicate,\n")
-	mustContain(t, sam.post(path+"/request", url.Values{"digest": {batchDigest(t, sam.get(path))}}), "The batch starts in 10 minutes")
-	h.clock.Advance(11 * time.Minute)
-	b, err := h.db.BatchByPublicID(ctx, strings.TrimPrefix(path, "/batches/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := h.db.StartBatch(ctx, b.ID, storage.BatchChange{By: "batch worker"}); err != nil || !ok {
-		t.Fatalf("start: %v %v", ok, err)
-	}
+	path := startedBatch(t, h, sam, "payment,amount,reason,note\n"+p1.PublicID+",5.00,duplicate,\n"+p2.PublicID+",6.00,duplicate,\n")
 	page := sam.get(path)
 	mustBeCleanPage(t, page)
 	mustContain(t, page, "running", "It is running", "0 of 2 items finished", "queued: 2", "This page follows the batch", "Stop this batch")

@@ -2,15 +2,11 @@ package web_test
 
 import (
 	"context"
-	"net/url"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"paydesk/providers/bpc"
-	"paydesk/storage"
 )
 
 // Journey: sam keeps a running batch's page open while the worker runs it; without a
@@ -19,17 +15,7 @@ func TestJourneyBatchPageFollowsTheWorker(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	p := h.add(bpc.Name, spec{variant: 2})
-	samHTTP := h.signedIn("sam")
-	path := uploadBatch(t, samHTTP, "payment,amount,reason,note\n"+p.PublicID+",5.00,duplicate,\n")
-	mustContain(t, samHTTP.post(path+"/request", url.Values{"digest": {batchDigest(t, samHTTP.get(path))}}), "The batch starts in 10 minutes")
-	h.clock.Advance(11 * time.Minute)
-	b, err := h.db.BatchByPublicID(ctx, strings.TrimPrefix(path, "/batches/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := h.db.StartBatch(ctx, b.ID, storage.BatchChange{By: "batch worker"}); err != nil || !ok {
-		t.Fatalf("start: %v %v", ok, err)
-	}
+	path := startedBatch(t, h, h.signedIn("sam"), "payment,amount,reason,note\n"+p.PublicID+",5.00,duplicate,\n")
 
 	c := newChrome(t)
 	sam := c.person()

@@ -90,15 +90,7 @@ func (s *Server) payerLinksFragment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "Payer links unavailable", "The payer links could not be read.", err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	buf := getBuffer()
-	defer putBuffer(buf)
-	if err := views.PayerLinksPanel(v).Render(r.Context(), buf); err != nil {
-		s.log.Error("render payer links", append(logAttrs(r), "err", err)...)
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
+	s.renderFragment(w, r, views.PayerLinksPanel(v), "payer links")
 }
 
 // payerLinksView fills v's payer links, and while one is live where the page asks how

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"paydesk/ops"
@@ -47,13 +46,7 @@ func (s *Server) paymentRefundRules(w http.ResponseWriter, r *http.Request) {
 	if parseErr == nil && amount > 0 {
 		v.Amount = providers.FormatMoney(amount, p.Currency)
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	if err := views.RefundRuleView(v).Render(r.Context(), buf); err != nil {
-		s.log.Error("render", append(logAttrs(r), "err", err)...)
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
+	s.renderFragment(w, r, views.RefundRuleView(v), "refund rules preview")
 }
 
 // refundRule previews the approval rules for a refund of amount on p, in the words of

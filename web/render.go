@@ -86,6 +86,20 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p views.Page, bo
 	w.Write(buf.Bytes())
 }
 
+// renderFragment writes a part of a page a script asks for (a live block, a preview),
+// never kept by a cache, in one write with its length (as render).
+func (s *Server) renderFragment(w http.ResponseWriter, r *http.Request, c templ.Component, what string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := c.Render(r.Context(), buf); err != nil {
+		s.log.Error("render "+what, append(logAttrs(r), "err", err)...)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
 // renderBytes renders c into a new byte slice of its own (a body the page cache keeps).
 func renderBytes(ctx context.Context, c templ.Component) ([]byte, error) {
 	buf := getBuffer()
