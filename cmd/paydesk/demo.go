@@ -10,9 +10,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,12 +139,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 
 	idpCtx, stopIDP := context.WithCancel(ctx)
 	defer stopIDP()
-	idp, err := devidp.Start(idpCtx, devidp.Config{
-		Addr:  "127.0.0.1:0",
+	idpCfg := devidp.Config{
 		Users: devidp.DemoUsers(),
 		Clients: []devidp.Client{{ID: demoOIDCClientID, Secret: demoOIDCClientSecret,
 			RedirectURIs: []string{c.BaseURL + "/auth/callback"}, PostLogoutRedirectURIs: []string{c.BaseURL + "/", c.BaseURL + "/signed-out"}}},
-	})
+	}
+	idp, err := startDemoIDP(idpCtx, idpCfg, ln.Addr(), log)
 	if err != nil {
 		return fmt.Errorf("demo: OpenID provider: %w", err)
 	}
@@ -341,11 +343,30 @@ func printBanner(w io.Writer, baseURL, issuer, dbPath string, payments int, took
 	io.WriteString(w, b.String())
 }
 
+// startDemoIDP starts the demo's OpenID provider on the port after Paydesk's (8081 for
+// 8080), so that its issuer — and with it every person key (issuer and user name: sessions,
+// batches' and notes' authors, saved views' owners) — is the same at each start of a demo
+// on the same database file. When that port is taken (or Paydesk's is chosen at random)
+// it takes any free port, and says that people will look new to a restarted demo.
+func startDemoIDP(ctx context.Context, cfg devidp.Config, app net.Addr, log *slog.Logger) (*devidp.Server, error) {
+	if tcp, ok := app.(*net.TCPAddr); ok && tcp.Port > 0 && tcp.Port < 65535 {
+		cfg.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port+1))
+		idp, err := devidp.Start(ctx, cfg)
+		if err == nil {
+			return idp, nil
+		}
+		log.Warn("demo: the OpenID provider's usual port is taken; it takes another, and people's keys change with it (a restarted demo sees them as new people)", "addr", cfg.Addr, "err", err)
+	}
+	cfg.Addr = "127.0.0.1:0"
+	return devidp.Start(ctx, cfg)
+}
+
 // recordDemoManagers makes the demo's managers known before they first sign in: the
 // approval e-mails go to managers Paydesk has seen (docs/email.md), and the demo's first
 // large refund request — made before any manager signed in — must reach the mail catcher.
 // Their person keys are the ones their sign-in gives (issuer and user name); the provider's
-// address changes at each start, and a manager seen under an older key is e-mailed once.
+// address is the same at each start unless its port was taken (startDemoIDP), and a
+// manager seen under an older key is e-mailed once.
 func recordDemoManagers(ctx context.Context, db *storage.DB, issuer string) error {
 	for _, u := range devidp.DemoUsers() {
 		if slices.Contains(u.Groups, devidp.GroupManager) {

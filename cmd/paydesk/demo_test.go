@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -419,11 +421,17 @@ var bannerRe = regexp.MustCompile(`Paydesk demo is running: (http://\S+)`)
 // startDemo runs `paydesk demo` until the test stops it, and returns its URL.
 func startDemo(t *testing.T, dbPath string) (url string, out *syncBuffer, stop func() error) {
 	t.Helper()
+	return startDemoAt(t, dbPath, "127.0.0.1:0")
+}
+
+// startDemoAt is startDemo listening on addr.
+func startDemoAt(t *testing.T, dbPath, addr string) (url string, out *syncBuffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out = &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--db", dbPath, "--addr", "127.0.0.1:0", "--payments", "300"},
+		done <- run(ctx, []string{"demo", "--db", dbPath, "--addr", addr, "--payments", "300"},
 			envOf(map[string]string{"PAYDESK_LOG_LEVEL": "warn"}), out, io.Discard)
 	}()
 	stopped := false
@@ -541,6 +549,66 @@ func TestDemoServes(t *testing.T) {
 	if got := strings.Join(managers, " "); got != "max@paydesk.example mia@paydesk.example" {
 		t.Errorf("the demo's managers to e-mail: %q, want max and mia once each", got)
 	}
+}
+
+var issuerRe = regexp.MustCompile(`OpenID provider \(local, demo users only\): (http://\S+)`)
+
+// TestDemoIssuerStaysAcrossRestarts: the demo's OpenID provider listens on the port after
+// Paydesk's, so a demo restarted on the same database keeps its issuer — and everyone's
+// person key (a batch's requester can still cancel it after a restart); when that port is
+// taken it takes another and says so.
+func TestDemoIssuerStaysAcrossRestarts(t *testing.T) {
+	port := consecutiveFreePorts(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	dbPath := filepath.Join(t.TempDir(), "demo.db")
+	issuer := func(out *syncBuffer) string {
+		m := issuerRe.FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("no issuer in the banner:\n%s", out.String())
+		}
+		return m[1]
+	}
+	_, out, stop := startDemoAt(t, dbPath, addr)
+	first := issuer(out)
+	if want := "http://127.0.0.1:" + strconv.Itoa(port+1); first != want {
+		t.Errorf("issuer %s, want %s (the port after Paydesk's)", first, want)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, out, stop = startDemoAt(t, dbPath, addr)
+	if again := issuer(out); again != first {
+		t.Errorf("after a restart the issuer is %s, was %s", again, first)
+	}
+	stop()
+	// The port after Paydesk's taken: another one, said in the log.
+	if busy, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1))); err == nil {
+		defer busy.Close()
+	} // else something else holds it: taken all the same
+	_, out, _ = startDemoAt(t, dbPath, addr)
+	if other := issuer(out); other == first {
+		t.Errorf("the issuer %s is on a taken port", other)
+	}
+}
+
+// consecutiveFreePorts finds a port p such that p and p+1 are both free on 127.0.0.1.
+func consecutiveFreePorts(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		a, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := a.Addr().(*net.TCPAddr).Port
+		b, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+1)))
+		a.Close()
+		if err == nil {
+			b.Close()
+			return p
+		}
+	}
+	t.Fatal("no two consecutive free ports")
+	return 0
 }
 
 // TestDemoPortTaken: a busy address is a clear error, not a hang.
