@@ -194,7 +194,7 @@ func (d *Desk) RequestBatch(ctx context.Context, who Person, publicID, digest st
 	if why != "" {
 		return after, Result{Tone: "info", Message: "The batch waits for another manager's approval. " + why}, nil
 	}
-	return after, Result{Tone: "success", Message: fmt.Sprintf("The batch starts in %s unless you or a manager cancel it.", roundDuration(d.cfg.BatchUndo))}, nil
+	return after, Result{Tone: "success", Message: fmt.Sprintf("The batch starts in %s unless you or a manager cancel it.", DurationWords(d.cfg.BatchUndo))}, nil
 }
 
 // ApproveBatch approves a batch awaiting approval, for the exact items of digest (the
@@ -221,7 +221,7 @@ func (d *Desk) ApproveBatch(ctx context.Context, who Person, publicID, digest st
 	if err != nil {
 		return b, Result{}, batchRefusal(err, b)
 	}
-	return after, Result{Tone: "success", Message: fmt.Sprintf("Approved. The batch starts in %s unless its requester or a manager cancels it.", roundDuration(d.cfg.BatchUndo))}, nil
+	return after, Result{Tone: "success", Message: fmt.Sprintf("Approved. The batch starts in %s unless its requester or a manager cancels it.", DurationWords(d.cfg.BatchUndo))}, nil
 }
 
 // RejectBatch rejects a batch awaiting approval, with a reason: nothing of it runs.
@@ -319,15 +319,20 @@ func BatchStateLabel(state string) string {
 	return state
 }
 
-func roundDuration(d time.Duration) string {
+// DurationWords says a configured duration in words, in the largest unit that says it
+// exactly: "72 hours", "10 minutes", "90 seconds".
+func DurationWords(d time.Duration) string {
+	unit, n := "hour", int64(d/time.Hour)
 	switch {
-	case d >= time.Minute && d%time.Minute == 0:
-		n := int(d / time.Minute)
-		return fmt.Sprintf("%d %s", n, plural(n, "minute", "minutes"))
-	case d >= time.Second:
-		return d.Round(time.Second).String()
+	case d%time.Minute != 0:
+		unit, n = "second", int64(d.Round(time.Second)/time.Second)
+	case d%time.Hour != 0:
+		unit, n = "minute", int64(d/time.Minute)
 	}
-	return d.String()
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // batchAudit is an audit entry for a batch change.

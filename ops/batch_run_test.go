@@ -391,3 +391,13 @@ func TestBatchPaceIsBoundedPerAccount(t *testing.T) {
 		t.Error("one limiter per account")
 	}
 }
+
+// TestDurationWords: a configured duration in the largest unit that says it exactly.
+func TestDurationWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{72 * time.Hour: "72 hours", time.Hour: "1 hour", 10 * time.Minute: "10 minutes",
+		90 * time.Minute: "90 minutes", 20 * time.Second: "20 seconds", 90 * time.Second: "90 seconds", time.Second: "1 second"} {
+		if got := DurationWords(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}

@@ -84,16 +84,7 @@ func (s *Server) renderApprovals(w http.ResponseWriter, r *http.Request, status 
 }
 
 // humanDuration says a configured duration in words ("72 hours", "30 minutes").
-func humanDuration(d time.Duration) string {
-	unit, n := "hour", int64(d/time.Hour)
-	if d%time.Hour != 0 {
-		unit, n = "minute", int64(d/time.Minute)
-	}
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
-}
+func humanDuration(d time.Duration) string { return ops.DurationWords(d) }
 
 // ruleWords says which approval rule sent a refund to a manager, and why ("" when none
 // was recorded: a request made before the rules were).
