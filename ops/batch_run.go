@@ -34,9 +34,10 @@ func (d *Desk) BatchRate() float64 { return d.cfg.BatchRate }
 type batchLimits struct {
 	mu sync.Mutex
 	by map[string]*rate.Limiter
-	// followed is when the worker last followed the items already sent (its goroutine
-	// only).
+	// followed is when the worker last followed the items already sent, and cursor the
+	// last item it followed then (its goroutine only).
 	followed time.Time
+	cursor   storage.BatchItemRef
 }
 
 // batchFollowEvery is how often the worker reads again the items already sent whose
@@ -757,11 +758,20 @@ func refundWords(r storage.Refund) string {
 	return "The refund of " + money + " is " + r.Status + "."
 }
 
-// followBatchItems follows the items sent whose outcome may still change.
+// batchFollowPage is how many items already sent one round follows.
+const batchFollowPage = 500
+
+// followBatchItems follows the next page of items sent whose outcome may still change,
+// after those the last round followed, starting over after the last one.
 func (d *Desk) followBatchItems(ctx context.Context) error {
-	items, err := d.db.UnsettledBatchItems(ctx, 500)
+	items, err := d.db.UnsettledBatchItems(ctx, d.batches.cursor, batchFollowPage)
 	if err != nil {
 		return fmt.Errorf("ops: batches: %w", err)
+	}
+	if len(items) < batchFollowPage {
+		d.batches.cursor = storage.BatchItemRef{}
+	} else {
+		d.batches.cursor = items[len(items)-1]
 	}
 	for _, it := range items {
 		if ctx.Err() != nil {

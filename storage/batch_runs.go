@@ -368,15 +368,19 @@ func (db *DB) FinishBatchItem(ctx context.Context, batchID int64, line int, stat
 }
 
 // UnsettledBatchItems returns items sent but whose outcome may still change (pending,
-// unknown, awaiting a payer or a manager), oldest batches first, at most limit: the worker
-// follows them to their end through the refund or action their key names.
-func (db *DB) UnsettledBatchItems(ctx context.Context, limit int) ([]BatchItemRef, error) {
+// unknown, awaiting a payer or a manager), in (batch, line) order after the item `after`
+// names (its BatchID and Line; the zero ref for the start), at most limit: the worker
+// follows them to their end through the refund or action their key names, a page at a
+// time, so that none waits behind the others.
+func (db *DB) UnsettledBatchItems(ctx context.Context, after BatchItemRef, limit int) ([]BatchItemRef, error) {
 	return queryAll(ctx, db, "unsettled batch items", func(s scannable) (BatchItemRef, error) {
 		var r BatchItemRef
 		err := s.Scan(&r.BatchID, &r.BatchPublicID, &r.Kind, &r.Line, &r.Key, &r.RunState, &r.Outcome)
 		return r, err
 	}, `SELECT b.id, b.public_id, b.kind, i.line, i.item_key, i.run_state, i.outcome FROM batch_items i JOIN batches b ON b.id = i.batch_id
-		WHERE i.run_state IN ('pending', 'unknown', 'needs_payer', 'awaiting_approval') ORDER BY b.id, i.line LIMIT ?`, limit)
+		WHERE i.run_state IN ('pending', 'unknown', 'needs_payer', 'awaiting_approval')
+		AND (i.batch_id > ? OR (i.batch_id = ? AND i.line > ?))
+		ORDER BY i.batch_id, i.line LIMIT ?`, after.BatchID, after.BatchID, after.Line, limit)
 }
 
 // BatchItemRef names one batch item for the worker.

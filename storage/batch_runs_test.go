@@ -325,3 +325,39 @@ func TestFinishBatchWritesItsEntryWithIt(t *testing.T) {
 		t.Errorf("a second finish: %v %v, %d entries, described %d times", ok, err, len(finished()), calls)
 	}
 }
+
+// TestUnsettledBatchItemsPages: the items whose outcome may still change are read a page
+// at a time after the last one read, so none waits behind the others.
+func TestUnsettledBatchItemsPages(t *testing.T) {
+	db := newTestDB(t)
+	ctx := context.Background()
+	b, items := runTestBatch(t, db)
+	if _, err := db.RequestBatch(ctx, b.ID, BatchDigest(items), "", db.Now(), BatchChange{By: "sam@x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.StartBatch(ctx, b.ID, BatchChange{}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	for _, line := range []int{2, 4} {
+		if ok, _ := db.MarkBatchItemRunning(ctx, b.ID, line, BatchItemKey(b.PublicID, line)); !ok {
+			t.Fatal("mark")
+		}
+	}
+	if err := db.FinishBatchItem(ctx, b.ID, 2, ItemPending, "sent", AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishBatchItem(ctx, b.ID, 4, ItemNeedsPayer, "payer", AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := db.UnsettledBatchItems(ctx, BatchItemRef{}, 1)
+	if err != nil || len(page) != 1 || page[0].Line != 2 || page[0].Key != BatchItemKey(b.PublicID, 2) || page[0].RunState != ItemPending {
+		t.Fatalf("first page: %+v %v", page, err)
+	}
+	page, _ = db.UnsettledBatchItems(ctx, page[0], 1)
+	if len(page) != 1 || page[0].Line != 4 || page[0].RunState != ItemNeedsPayer {
+		t.Fatalf("second page: %+v", page)
+	}
+	if page, _ = db.UnsettledBatchItems(ctx, page[0], 1); len(page) != 0 {
+		t.Fatalf("after the last: %+v", page)
+	}
+}
