@@ -524,6 +524,11 @@ func ItemStateLabel(s string) string {
 // batch stopped (cancelled) so the rest of the account's items need not be tried.
 func (d *Desk) runBatchItem(ctx context.Context, b storage.Batch, it storage.BatchItem, p storage.Payment) (stop bool) {
 	key := storage.BatchItemKey(b.PublicID, it.Line)
+	if it.RunState == storage.ItemRunning && !d.claimAbandoned(it.StartedAt) {
+		// Another worker claimed it and may be sending it right now (two instances while
+		// the job changes hands): it finishes it; this round leaves it alone.
+		return false
+	}
 	if it.RunState == storage.ItemRunning {
 		if recorded, err := d.followBatchItem(ctx, b.ID, b.PublicID, b.Kind, it.Line, key); err != nil || recorded {
 			return false
@@ -609,6 +614,17 @@ func (d *Desk) itemWaits(ctx context.Context, b storage.Batch, it storage.BatchI
 		}
 	}
 	return false
+}
+
+// claimAbandoned says whether an item marked running at claimed was left by a worker
+// that is gone, as the reconciler tells an abandoned call: on SQLite (one process serves)
+// when it was claimed before this process started; on PostgreSQL, where another
+// instance's worker may still be at it, once ReconcileGrace has passed.
+func (d *Desk) claimAbandoned(claimed time.Time) bool {
+	if d.db.Engine() == storage.Postgres {
+		return d.cfg.Now().Sub(claimed) >= d.cfg.ReconcileGrace
+	}
+	return claimed.Before(d.started.Truncate(time.Millisecond))
 }
 
 // batchRefund requests and runs an item's refund: the single refund's checks, the

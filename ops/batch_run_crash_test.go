@@ -47,8 +47,9 @@ func TestBatchResumedAfterACrashWaitsForTheItemCut(t *testing.T) {
 		RequestedBy: sam.Email, IdempotencyKey: key2}); err != nil {
 		t.Fatal(err)
 	}
-	// The restart: a process started after that action.
-	f.clock.Advance(time.Second)
+	// The restart: a process started after that action, past the grace in which another
+	// instance's worker could still be at it (PostgreSQL).
+	f.clock.Advance(f.desk.cfg.ReconcileGrace + time.Second)
 	f.desk.started = f.clock.Now()
 
 	item := func(line int) storage.BatchItem {

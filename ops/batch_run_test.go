@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"paydesk/providers"
 	"paydesk/providers/bpc"
 	"paydesk/storage"
 )
@@ -308,6 +311,11 @@ func TestBatchResumesWithoutDoubling(t *testing.T) {
 		t.Fatal(err)
 	}
 	sentBefore := f.totalRefundPosts() // line 4's one refund
+	// The restart: a process started after all that, past the grace in which another
+	// instance's worker could still be at it (PostgreSQL; an item claimed by a live worker
+	// is left to it: TestTwoWorkersAtOnceSendEachItemOnce).
+	f.clock.Advance(f.desk.cfg.ReconcileGrace + time.Second)
+	f.desk.started = f.clock.Now()
 	f.round()
 	_, items := f.batchNow(b)
 	states := map[int]string{}
@@ -398,6 +406,85 @@ func TestDurationWords(t *testing.T) {
 		90 * time.Minute: "90 minutes", 20 * time.Second: "20 seconds", 90 * time.Second: "90 seconds", time.Second: "1 second"} {
 		if got := DurationWords(d); got != want {
 			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestTwoWorkersAtOnceSendEachItemOnce: two instances' workers on one database running
+// the same batch at once (a job changing hands while the old holder still runs) send each
+// item once: an item is claimed by one conditional update, and a refund's key is recorded
+// once.
+func TestTwoWorkersAtOnceSendEachItemOnce(t *testing.T) {
+	f := newFixture(t)
+	f.desk.cfg.BatchRate = 1000
+	ctx := context.Background()
+	var ps []storage.Payment
+	csv := "payment,amount,reason,note\n"
+	for i := range 8 {
+		p := f.add(bpc.Name, 2, 10000)
+		ps = append(ps, p)
+		csv += fmt.Sprintf("%s,%d,duplicate,\n", p.PublicID, i+1)
+	}
+	other, err := New(f.desk.cfg, f.db, map[providers.Name]providers.Provider{bpc.Name: f.desk.ProviderOf(ps[0])}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.requestBatch(sam, BatchRefund, csv)
+	f.clock.Advance(DefaultBatchUndo)
+	// Started already: both rounds find it running and run its items side by side.
+	if _, ok, err := f.db.StartBatch(ctx, b.ID, storage.BatchChange{By: "test"}); err != nil || !ok {
+		t.Fatalf("start: %v %v", ok, err)
+	}
+	var wg sync.WaitGroup
+	for _, d := range []*Desk{f.desk, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.BatchRound(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	f.round()
+	got, items := f.batchNow(b)
+	if got.State != storage.BatchDone {
+		t.Fatalf("state %s", got.State)
+	}
+	for _, it := range items {
+		if it.RunState != storage.ItemSucceeded {
+			t.Errorf("line %d: %s %q", it.Line, it.RunState, it.Outcome)
+		}
+	}
+	if n := f.totalRefundPosts(); n != 8 {
+		t.Errorf("%d refunds sent for 8 items", n)
+	}
+	for _, p := range ps {
+		if refunds, _ := f.db.RefundsOfPayment(ctx, p.ID); len(refunds) != 1 {
+			t.Errorf("%s: %d refunds", p.PublicID, len(refunds))
+		}
+	}
+	if n := f.auditKinds("batch_finished"); n["batch_finished"] != 1 {
+		t.Errorf("audit %v", n)
+	}
+	// Each item's end is audited once (an item seen pending by one worker and finished
+	// by the other also has its pending entry).
+	rows, err := f.db.ListAuditRows(ctx, storage.AuditFilter{Kind: "batch_item", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := map[string]int{}
+	for _, r := range rows {
+		if strings.Contains(r.Message, "): succeeded") {
+			ends[r.Message[:strings.Index(r.Message, " (")]]++
+		}
+	}
+	if len(ends) != 8 {
+		t.Errorf("items with a succeeded entry: %v", ends)
+	}
+	for line, n := range ends {
+		if n != 1 {
+			t.Errorf("%s: %d succeeded entries", line, n)
 		}
 	}
 }
