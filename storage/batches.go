@@ -28,10 +28,6 @@ type Batch struct {
 	State        string // BatchDraft, BatchAwaitingApproval, … (batch_runs.go)
 	Source       string // "csv", "list" or "retry"
 	Query        string // the payments list's filter, when Source is "list"
-	// RetryOf is the batch whose failed or skipped items this one tries again (Source
-	// "retry"; 0 otherwise), RetryOfPublicID its public id (filled when reading).
-	RetryOf         int64
-	RetryOfPublicID string
 	CreatedBy    string
 	CreatedByKey string
 	CreatedAt    time.Time
@@ -57,6 +53,11 @@ type Batch struct {
 	CancelledAt time.Time
 	StartedAt   time.Time
 	FinishedAt  time.Time
+
+	// RetryOf is the batch whose failed or skipped items this one tries again (Source
+	// "retry"; 0 otherwise), RetryOfPublicID its public id (filled when reading).
+	RetryOf         int64
+	RetryOfPublicID string
 }
 
 // BatchItem is one item of a batch with the dry run's verdict.
