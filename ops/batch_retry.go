@@ -103,7 +103,7 @@ func (d *Desk) RetryBatch(ctx context.Context, who Person, publicID string) (sto
 		_, unsettled := RetryCounts(items)
 		msg := "No item of this batch failed or was skipped: there is nothing to retry, and nothing was saved."
 		if unsettled > 0 {
-			msg += fmt.Sprintf(" %d items are not settled yet (pending or unknown): their outcome is not final.", unsettled)
+			msg += fmt.Sprintf(" %d %s not settled yet (pending, unknown or waiting): %s not final.", unsettled, plural(unsettled, "item is", "items are"), plural(unsettled, "its outcome is", "their outcome is"))
 		}
 		return storage.Batch{}, refuse(ErrInvalid, msg)
 	}

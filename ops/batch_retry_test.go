@@ -141,3 +141,27 @@ func TestRetryCounts(t *testing.T) {
 		t.Errorf("retry %d unsettled %d, want 3 and 5", retry, unsettled)
 	}
 }
+
+// TestRetryRejectedCancellations: a rejected batch of cancellations (its items skipped) is
+// retried as cancellations of the same payments, awaiting their own request.
+func TestRetryRejectedCancellations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := f.add(bpc.Name, 8, 100000) // authorised, manual capture: may be cancelled
+	held, _ := f.requestBatch(sam, BatchCancel, "payment\n"+p.PublicID+"\n")
+	if held.State != storage.BatchAwaitingApproval {
+		t.Fatalf("cancellation batch %s, want it awaiting approval", held.State)
+	}
+	refusedWith(t, func() error { _, err := f.desk.RetryBatch(ctx, sam, held.PublicID); return err }(), ErrInvalid, "The batch is awaiting approval")
+	if _, _, err := f.desk.RejectBatch(ctx, mia, held.PublicID, "not today"); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := f.desk.RetryBatch(ctx, sam, held.PublicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, items := f.batchNow(retry)
+	if got.Kind != BatchCancel || got.State != storage.BatchDraft || len(items) != 1 || items[0].Input != p.PublicID || items[0].Verdict != storage.BatchReady {
+		t.Fatalf("retry %+v items %+v", got, items)
+	}
+}
