@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -36,10 +37,13 @@ type BatchInput struct {
 }
 
 // BatchOrigin says where a batch's items came from: "csv" or "list", with the list's
-// filter query for the latter.
+// filter query for the latter, or "retry" with the batch whose items it tries again
+// (RetryBatch makes those).
 type BatchOrigin struct {
 	Source string
 	Query  string
+	// RetryOf is the retried batch's public id (Source "retry").
+	RetryOf string
 }
 
 // BatchMaxItems is the configured batch size limit.
@@ -66,7 +70,15 @@ func (d *Desk) PreviewBatch(ctx context.Context, who Person, kind string, items 
 	if kind != BatchRefund && kind != BatchCancel {
 		return storage.Batch{}, refuse(ErrInvalid, "Choose refunds or cancellations.")
 	}
-	if origin.Source != "csv" && origin.Source != "list" {
+	var retried storage.Batch
+	switch origin.Source {
+	case "csv", "list":
+	case "retry":
+		var err error
+		if retried, err = d.db.BatchByPublicID(ctx, origin.RetryOf); err != nil {
+			return storage.Batch{}, &Refusal{Reason: ErrNotFound, Message: "There is no such batch to retry.", Cause: err}
+		}
+	default:
 		return storage.Batch{}, refuse(ErrInvalid, "A batch comes from a CSV file or the payments list.")
 	}
 	switch {
@@ -79,7 +91,7 @@ func (d *Desk) PreviewBatch(ctx context.Context, who Person, kind string, items 
 	if err != nil {
 		return storage.Batch{}, err
 	}
-	b := storage.Batch{Kind: kind, Source: origin.Source, Query: origin.Query, CreatedBy: who.Email, CreatedByKey: who.Key}
+	b := storage.Batch{Kind: kind, Source: origin.Source, Query: origin.Query, CreatedBy: who.Email, CreatedByKey: who.Key, RetryOf: retried.ID}
 	ready := 0
 	detail := make([]map[string]any, 0, len(judged))
 	for _, it := range judged {
@@ -99,15 +111,23 @@ func (d *Desk) PreviewBatch(ctx context.Context, who Person, kind string, items 
 		detail = append(detail, m)
 	}
 	words := map[string]string{BatchRefund: "refunds", BatchCancel: "cancellations"}[kind]
+	from := map[string]string{"csv": "from the CSV file", "list": "from the payments list", "retry": "retrying the failed or skipped items of " + retried.PublicID}[origin.Source]
+	data := map[string]any{"kind": kind, "source": origin.Source, "query": origin.Query, "items": detail}
+	if retried.ID != 0 {
+		data["retry_of"] = retried.PublicID
+	}
 	audit := storage.AuditEntry{
 		Actor: who.Email, Remote: who.Remote, Kind: "batch_previewed",
-		Message: fmt.Sprintf("draft batch {batch} of %d %s from the %s: %d would run, %d set aside; nothing was run", len(judged), words, map[string]string{"csv": "CSV file", "list": "payments list"}[origin.Source], ready, len(judged)-ready),
-		Data:    mustJSON(map[string]any{"kind": kind, "source": origin.Source, "query": origin.Query, "items": detail}),
+		Message: fmt.Sprintf("draft batch {batch} of %d %s %s: %d would run, %d set aside; nothing was run", len(judged), words, from, ready, len(judged)-ready),
+		Data:    mustJSON(data),
 	}
 	if audit.Actor == "" {
 		audit.Actor = "anonymous"
 	}
 	b, err = d.db.CreateBatch(ctx, b, judged, audit)
+	if errors.Is(err, storage.ErrConflict) && retried.ID != 0 {
+		return storage.Batch{}, &Refusal{Reason: ErrConflict, Message: "This batch was retried meanwhile: nothing was saved. Its page links to the retry.", Cause: err}
+	}
 	if err != nil {
 		return storage.Batch{}, &Refusal{Reason: ErrUnavailable, Message: "The batch could not be saved; nothing was recorded. Try again in a moment.", Cause: err}
 	}

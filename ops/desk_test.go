@@ -130,9 +130,15 @@ func newFixture(t *testing.T) *fixture {
 // add imports a demo payment in the provider's own shape and loads it in its simulator.
 func (f *fixture) add(n providers.Name, variant int, amount int64) storage.Payment {
 	f.t.Helper()
+	return f.addIn(n, variant, amount, "EUR")
+}
+
+// addIn is add in another currency.
+func (f *fixture) addIn(n providers.Name, variant int, amount int64, currency string) storage.Payment {
+	f.t.Helper()
 	f.seq++
 	ds := providers.DemoSpec{Seq: f.seq, Name: "Ada Lovelace", Email: fmt.Sprintf("ada%d@example.com", f.seq), Amount: amount,
-		Currency: "EUR", CreatedAt: f.clock.Now().Add(-time.Hour), Variant: variant, Reference: fmt.Sprintf("REF-%05d", f.seq)}
+		Currency: currency, CreatedAt: f.clock.Now().Add(-time.Hour), Variant: variant, Reference: fmt.Sprintf("REF-%05d", f.seq)}
 	var (
 		raw  json.RawMessage
 		snap providers.Snapshot

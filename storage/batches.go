@@ -26,7 +26,7 @@ type Batch struct {
 	PublicID     string // "bt_" and 12 lower-case hex characters
 	Kind         string // "refund" or "cancel"
 	State        string // BatchDraft, BatchAwaitingApproval, … (batch_runs.go)
-	Source       string // "csv" or "list"
+	Source       string // "csv", "list" or "retry"
 	Query        string // the payments list's filter, when Source is "list"
 	CreatedBy    string
 	CreatedByKey string
@@ -53,6 +53,11 @@ type Batch struct {
 	CancelledAt time.Time
 	StartedAt   time.Time
 	FinishedAt  time.Time
+
+	// RetryOf is the batch whose failed or skipped items this one tries again (Source
+	// "retry"; 0 otherwise), RetryOfPublicID its public id (filled when reading).
+	RetryOf         int64
+	RetryOfPublicID string
 }
 
 // BatchItem is one item of a batch with the dry run's verdict.
@@ -109,9 +114,16 @@ func (db *DB) CreateBatch(ctx context.Context, b Batch, items []BatchItem, audit
 	}
 	totals, _ := json.Marshal(b.Totals)
 	err := db.tx(ctx, func(tx *Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO batches (public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			b.PublicID, b.Kind, b.State, b.Source, b.Query, b.CreatedBy, b.CreatedByKey, ms(b.CreatedAt), b.Items, b.Ready, b.SetAside, string(totals)).Scan(&b.ID)
+		var retryOf any
+		if b.RetryOf != 0 {
+			retryOf = b.RetryOf
+			if err := checkNoRetry(ctx, db, tx, b.RetryOf); err != nil {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO batches (public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals, retry_of)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			b.PublicID, b.Kind, b.State, b.Source, b.Query, b.CreatedBy, b.CreatedByKey, ms(b.CreatedAt), b.Items, b.Ready, b.SetAside, string(totals), retryOf).Scan(&b.ID)
 		if err != nil {
 			return err
 		}
@@ -164,14 +176,16 @@ func newBatchPublicID() string {
 }
 
 const batchColumns = `id, public_id, kind, state, source, query, created_by, created_by_key, created_at, items, ready, set_aside, totals,
-	digest, requested_at, approval_why, decided_by, decided_by_key, decided_at, decision_reason, start_at, cancelled_by, cancelled_at, started_at, finished_at`
+	digest, requested_at, approval_why, decided_by, decided_by_key, decided_at, decision_reason, start_at, cancelled_by, cancelled_at, started_at, finished_at,
+	coalesce(retry_of, 0), coalesce((SELECT o.public_id FROM batches o WHERE o.id = batches.retry_of), '')`
 
 func scanBatch(s scannable) (Batch, error) {
 	var b Batch
 	var created, requested, decided, start, cancelled, started, finished int64
 	var totals string
 	err := s.Scan(&b.ID, &b.PublicID, &b.Kind, &b.State, &b.Source, &b.Query, &b.CreatedBy, &b.CreatedByKey, &created, &b.Items, &b.Ready, &b.SetAside, &totals,
-		&b.Digest, &requested, &b.ApprovalWhy, &b.DecidedBy, &b.DecidedByKey, &decided, &b.DecisionReason, &start, &b.CancelledBy, &cancelled, &started, &finished)
+		&b.Digest, &requested, &b.ApprovalWhy, &b.DecidedBy, &b.DecidedByKey, &decided, &b.DecisionReason, &start, &b.CancelledBy, &cancelled, &started, &finished,
+		&b.RetryOf, &b.RetryOfPublicID)
 	if err != nil {
 		return b, err
 	}

@@ -56,8 +56,12 @@ func batchRow(b storage.Batch) views.BatchRow {
 	if b.Kind == ops.BatchCancel {
 		row.Kind = "Cancellations"
 	}
-	if b.Source == "list" {
+	switch b.Source {
+	case "list":
 		row.Source = "payments list"
+	case "retry":
+		row.Source = "retry of " + b.RetryOfPublicID
+		row.RetryOf = b.RetryOfPublicID
 	}
 	currencies := make([]string, 0, len(b.Totals))
 	for c := range b.Totals {
@@ -218,6 +222,10 @@ func (s *Server) batchShow(w http.ResponseWriter, r *http.Request) {
 	v := views.BatchPage{Batch: batchRow(b), State: b.State}
 	if err := s.batchRun(w, r, b, items, &v); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "Batch unavailable", "The batch's progress could not be read. Try again in a moment.", err)
+		return
+	}
+	if err := s.batchRetryModel(r, b, items, &v); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Batch unavailable", "The batch's retries could not be read. Try again in a moment.", err)
 		return
 	}
 	if b.Source == "list" {

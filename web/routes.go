@@ -147,6 +147,7 @@ func (s *Server) routeTable() []Route {
 		{"POST /batches/{id}/approve", Approve, s.batchApprove},
 		{"POST /batches/{id}/reject", Approve, s.batchReject},
 		{"POST /batches/{id}/cancel", Act, s.batchCancel},
+		{"POST /batches/{id}/retry", Act, s.batchRetry},
 		{"GET /batches/{id}/progress", ViewPayments, s.batchProgressFragment},
 		{"GET /batches/{id}/results.csv", ViewPayments, s.batchResultsCSV},
 

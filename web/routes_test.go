@@ -84,6 +84,7 @@ var access = map[string]web.Access{
 	"POST /batches/{id}/approve":                   web.Approve,
 	"POST /batches/{id}/reject":                    web.Approve,
 	"POST /batches/{id}/cancel":                    web.Act,
+	"POST /batches/{id}/retry":                     web.Act,
 	"GET /batches/{id}/progress":                   web.ViewPayments,
 	"GET /batches/{id}/results.csv":                web.ViewPayments,
 	// Each provider account's webhooks (verified with that account's secret).
