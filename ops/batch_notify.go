@@ -77,11 +77,11 @@ func (d *Desk) batchDecisionNews(who Person) storage.BatchHook {
 		switch b.State {
 		case storage.BatchScheduled:
 			start := b.StartAt.UTC().Format("2 January 2006, 15:04:05 UTC")
-			text = fmt.Sprintf("Your %s was approved by %s. It starts at %s, after the %s undo window, unless you or a manager cancel it.",
+			text = fmt.Sprintf("Your %s was approved by %s. It starts at %s, when its undo window of %s ends, unless you or a manager cancel it.",
 				batchWhat(b), who.Email, start, DurationWords(d.cfg.BatchUndo))
 			subject = fmt.Sprintf("Batch %s approved: it starts at %s", b.PublicID, b.StartAt.UTC().Format("15:04 UTC"))
 			fmt.Fprintf(&body, "Your batch %s of %d %s (%s) was approved by %s.\n\n", b.PublicID, b.Ready, batchKindWords(b), totalsWords(b.Totals), who.Email)
-			fmt.Fprintf(&body, "It starts at %s, after the %s undo window: until then you or a manager can still cancel it on its page.\n\n", start, DurationWords(d.cfg.BatchUndo))
+			fmt.Fprintf(&body, "It starts at %s, when its undo window of %s ends: until then you or a manager can still cancel it on its page.\n\n", start, DurationWords(d.cfg.BatchUndo))
 		case storage.BatchRejected:
 			text = fmt.Sprintf("Your %s was rejected by %s: %s. Nothing of it runs.", batchWhat(b), who.Email, b.DecisionReason)
 			subject = fmt.Sprintf("Batch %s rejected", b.PublicID)
