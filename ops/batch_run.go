@@ -188,6 +188,7 @@ func (d *Desk) RequestBatch(ctx context.Context, who Person, publicID, digest st
 	}
 	after, err := d.db.RequestBatch(ctx, b.ID, digest, why, start, storage.BatchChange{
 		By: who.Email, ByKey: who.Key, Audit: d.batchAudit(who, "batch_requested", msg, map[string]any{"digest": digest, "approval": why}),
+		Then: d.batchRequestNews(who),
 	})
 	if err != nil {
 		return b, Result{}, batchRefusal(err, b)
@@ -218,6 +219,7 @@ func (d *Desk) ApproveBatch(ctx context.Context, who Person, publicID, digest st
 		By: who.Email, ByKey: who.Key,
 		Audit: d.batchAudit(who, "batch_approved", fmt.Sprintf("%s (%s) approved by %s; starts at %s unless cancelled", batchWhat(b), totalsWords(b.Totals), who.Email, start.UTC().Format(time.RFC3339)),
 			map[string]any{"digest": digest}),
+		Then: d.batchDecisionNews(who),
 	})
 	if err != nil {
 		return b, Result{}, batchRefusal(err, b)
@@ -244,6 +246,7 @@ func (d *Desk) RejectBatch(ctx context.Context, who Person, publicID, reason str
 	after, err := d.db.RejectBatch(ctx, b.ID, storage.BatchChange{
 		By: who.Email, ByKey: who.Key, Reason: reason,
 		Audit: d.batchAudit(who, "batch_rejected", fmt.Sprintf("%s rejected by %s: %s", batchWhat(b), who.Email, reason), nil),
+		Then:  d.batchDecisionNews(who),
 	})
 	if err != nil {
 		return b, Result{}, batchRefusal(err, b)
@@ -282,6 +285,7 @@ func (d *Desk) CancelBatch(ctx context.Context, who Person, publicID, reason str
 	after, err := d.db.CancelBatch(ctx, b.ID, storage.BatchChange{
 		By: who.Email, ByKey: who.Key, Reason: reason,
 		Audit: d.batchAudit(who, "batch_cancelled", fmt.Sprintf("%s cancelled by %s while %s%s", batchWhat(b), who.Email, BatchStateLabel(was), suffix(": ", reason)), map[string]any{"was": was}),
+		Then:  d.batchCancelNews(who, was),
 	})
 	if err != nil {
 		return b, Result{}, batchRefusal(err, b)
@@ -469,17 +473,20 @@ func (d *Desk) runBatch(ctx context.Context, b storage.Batch) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	_, _, err = d.db.FinishBatch(ctx, b.ID, storage.BatchChange{By: batchActor}, func(done storage.Batch, progress map[string]int) storage.AuditEntry {
+	_, _, err = d.db.FinishBatch(ctx, b.ID, storage.BatchChange{By: batchActor, Then: d.batchFinishNews()}, func(done storage.Batch, progress map[string]int) storage.AuditEntry {
 		return d.batchAudit(Person{Email: batchActor}, "batch_finished", fmt.Sprintf("%s finished: %s", batchWhat(done), progressWords(progress)),
 			map[string]any{"progress": progress})
 	})
 	return err
 }
 
+// progressStates are the run states of a batch's items in the order they are told.
+var progressStates = []string{storage.ItemSucceeded, storage.ItemPending, storage.ItemNeedsPayer, storage.ItemAwaitingApproval, storage.ItemUnknown, storage.ItemFailed, storage.ItemSkipped, storage.ItemQueued, storage.ItemRunning}
+
 // progressWords says how a batch's items stand ("12 succeeded, 1 failed").
 func progressWords(p map[string]int) string {
 	var parts []string
-	for _, s := range []string{storage.ItemSucceeded, storage.ItemPending, storage.ItemNeedsPayer, storage.ItemAwaitingApproval, storage.ItemUnknown, storage.ItemFailed, storage.ItemSkipped, storage.ItemQueued, storage.ItemRunning} {
+	for _, s := range progressStates {
 		if p[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p[s], ItemStateLabel(s)))
 		}

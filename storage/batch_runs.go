@@ -80,6 +80,20 @@ type BatchChange struct {
 	Reason string
 	// Audit is written in the transaction of the change.
 	Audit AuditEntry
+	// Then, when set, runs in the transaction once the change and its audit entry are
+	// recorded (b as stored then, now the change's time): what it writes — notifications
+	// (Tx.Notify), e-mails (Tx.EnqueueMail) — commits or rolls back with the change.
+	Then BatchHook
+}
+
+// BatchHook runs inside the write transaction of a batch's change once it is recorded: b
+// is the batch as stored then, now the change's time. An error rolls the change back.
+type BatchHook func(ctx context.Context, tx *Tx, b Batch, now time.Time) error
+
+// BatchProgress counts, in tx, a batch's items by run state ("" for the set-aside ones):
+// for a hook that says how a batch ended.
+func (tx *Tx) BatchProgress(ctx context.Context, batchID int64) (map[string]int, error) {
+	return batchProgress(ctx, tx, batchID)
 }
 
 // RequestBatch asks for a draft batch to run: its ready items are queued and its digest
@@ -255,7 +269,10 @@ func (db *DB) changeBatch(ctx context.Context, batchID int64, what string, chang
 			}
 		}
 		out, err = scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, batchID))
-		return err
+		if err != nil || c.Then == nil {
+			return err
+		}
+		return c.Then(ctx, tx, out, now)
 	})
 	if err != nil {
 		if errors.Is(err, errNotDue) {

@@ -26,6 +26,14 @@ const (
 	// NotifyPayerLinkEnded: one's payer link ended without a confirmation (it expired, or
 	// the payment went on elsewhere).
 	NotifyPayerLinkEnded = "payer_link_ended"
+	// NotifyBatchApprovalRequested: a batch waits for a manager (to the role).
+	NotifyBatchApprovalRequested = "batch_approval_requested"
+	// NotifyBatchDecided: one's batch was approved or rejected.
+	NotifyBatchDecided = "batch_decided"
+	// NotifyBatchFinished: one's batch ran to its end.
+	NotifyBatchFinished = "batch_finished"
+	// NotifyBatchCancelled: someone else cancelled or stopped one's batch.
+	NotifyBatchCancelled = "batch_cancelled"
 )
 
 // NotifyManagers is the role a refund request waiting for approval is addressed to:
@@ -34,7 +42,11 @@ const (
 const NotifyManagers = "manager"
 
 // notificationKinds are the kinds the table accepts.
-var notificationKinds = []string{NotifyApprovalRequested, NotifyRequestDecided, NotifyPayerConfirmed, NotifyPayerLinkEnded}
+var notificationKinds = []string{NotifyApprovalRequested, NotifyRequestDecided, NotifyPayerConfirmed, NotifyPayerLinkEnded,
+	NotifyBatchApprovalRequested, NotifyBatchDecided, NotifyBatchFinished, NotifyBatchCancelled}
+
+// batchKinds are the kinds about a batch (they name a batch, not a payment).
+var batchKinds = []string{NotifyBatchApprovalRequested, NotifyBatchDecided, NotifyBatchFinished, NotifyBatchCancelled}
 
 // Notification is one thing that happened that concerns a person or a role.
 type Notification struct {
@@ -51,7 +63,9 @@ type Notification struct {
 	ActorKey string
 	Kind     string
 	// PaymentID is the payment concerned; RefundID and LinkID what on it (0 for none).
-	PaymentID, RefundID, LinkID int64
+	// BatchID is the batch concerned instead, for the batch kinds (PaymentID 0): a
+	// notification names one or the other.
+	PaymentID, RefundID, LinkID, BatchID int64
 	// Text says what happened, in plain words.
 	Text      string
 	CreatedAt time.Time
@@ -61,8 +75,10 @@ type Notification struct {
 	ReadAt time.Time
 	// PaymentPublicID is the payment's public id, and RefundStatus the refund's status now
 	// ("" when it is about no refund), filled by the reads: a request the managers were
-	// told of may have been decided since.
+	// told of may have been decided since. BatchPublicID and BatchState are the batch's
+	// ("" for a notification about a payment).
 	PaymentPublicID, RefundStatus string
+	BatchPublicID, BatchState     string
 }
 
 // Notify records a notification, inside the transaction of the event that causes it, so
@@ -84,16 +100,18 @@ func (tx *Tx) Notify(ctx context.Context, n Notification) error {
 		return fmt.Errorf("storage: notify: unknown role %q", n.RecipientRole)
 	case !slices.Contains(notificationKinds, n.Kind):
 		return fmt.Errorf("storage: notify: unknown kind %q", n.Kind)
-	case n.PaymentID <= 0:
-		return fmt.Errorf("storage: notify: missing payment")
+	case slices.Contains(batchKinds, n.Kind) && (n.BatchID <= 0 || n.PaymentID != 0):
+		return fmt.Errorf("storage: notify: a %s notification names a batch, and no payment", n.Kind)
+	case !slices.Contains(batchKinds, n.Kind) && (n.PaymentID <= 0 || n.BatchID != 0):
+		return fmt.Errorf("storage: notify: a %s notification names a payment, and no batch", n.Kind)
 	case n.Text == "":
 		return fmt.Errorf("storage: notify: missing text")
 	case n.CreatedAt.IsZero():
 		return fmt.Errorf("storage: notify: missing time")
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (recipient_key, recipient_role, actor_key, kind,
-		payment_id, refund_id, link_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		n.RecipientKey, n.RecipientRole, n.ActorKey, n.Kind, n.PaymentID, nullID(n.RefundID), nullID(n.LinkID), n.Text, ms(n.CreatedAt))
+		payment_id, refund_id, link_id, batch_id, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.RecipientKey, n.RecipientRole, n.ActorKey, n.Kind, nullID(n.PaymentID), nullID(n.RefundID), nullID(n.LinkID), nullID(n.BatchID), n.Text, ms(n.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("storage: notify: %w", err)
 	}
@@ -121,18 +139,22 @@ func (rd Reader) manager() bool { return slices.Contains(rd.Roles, NotifyManager
 
 // NotificationCounts are the navigation's badges.
 type NotificationCounts struct {
-	// ApprovalsWaiting is the refund requests a manager may decide now: awaiting
-	// approval, not expired, not their own (0 for anyone else). It is counted from the
-	// requests themselves, not from notifications: it falls as soon as anyone decides.
+	// ApprovalsWaiting is the refund requests and batches a manager may decide now:
+	// awaiting approval, not expired, not their own (0 for anyone else). It is counted
+	// from the requests themselves, not from notifications: it falls as soon as anyone
+	// decides.
 	ApprovalsWaiting int
 	// Decided is the reader's unread decisions on their refund requests.
 	Decided int
 	// Payer is the reader's unread answers of payers to their payer links.
 	Payer int
+	// Batches is the reader's unread news of their batches (decided, finished,
+	// cancelled by someone else).
+	Batches int
 }
 
 // Unread is the reader's unread notifications of their own.
-func (c NotificationCounts) Unread() int { return c.Decided + c.Payer }
+func (c NotificationCounts) Unread() int { return c.Decided + c.Payer + c.Batches }
 
 // NotificationCounts returns the reader's badges: two index range counts (the reader's
 // unread notifications by kind; for a manager, the requests awaiting approval).
@@ -158,6 +180,8 @@ func (db *DB) NotificationCounts(ctx context.Context, rd Reader) (NotificationCo
 			c.Decided += n
 		case NotifyPayerConfirmed, NotifyPayerLinkEnded:
 			c.Payer += n
+		case NotifyBatchDecided, NotifyBatchFinished, NotifyBatchCancelled:
+			c.Batches += n
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -171,21 +195,29 @@ func (db *DB) NotificationCounts(ctx context.Context, rd Reader) (NotificationCo
 		if err != nil {
 			return c, fmt.Errorf("storage: approvals waiting: %w", err)
 		}
+		var batches int
+		if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM batches WHERE state = 'awaiting_approval' AND created_by_key <> ?`,
+			rd.Key).Scan(&batches); err != nil {
+			return c, fmt.Errorf("storage: batches waiting: %w", err)
+		}
+		c.ApprovalsWaiting += batches
 	}
 	return c, nil
 }
 
 // notificationColumns selects a notification as the reader sees it, from notifications n
-// JOIN payments p LEFT JOIN notification_reads r (the reader's) LEFT JOIN refunds f; the read time of a role
+// LEFT JOIN payments p LEFT JOIN batches b LEFT JOIN notification_reads r (the reader's)
+// LEFT JOIN refunds f; the read time of a role
 // notification is its reading, or 0 when marked read with the others (the first
 // argument: the reader's mark). scanNotification reads them.
-const notificationColumns = `n.id, n.recipient_key, n.recipient_role, n.actor_key, n.kind, n.payment_id,
-	coalesce(n.refund_id, 0), coalesce(n.link_id, 0), n.text, n.created_at,
+const notificationColumns = `n.id, n.recipient_key, n.recipient_role, n.actor_key, n.kind, coalesce(n.payment_id, 0),
+	coalesce(n.refund_id, 0), coalesce(n.link_id, 0), coalesce(n.batch_id, 0), n.text, n.created_at,
 	CASE WHEN n.recipient_key <> '' THEN n.read_at ELSE coalesce(r.read_at, CASE WHEN n.id <= ? THEN 0 END) END,
-	p.public_id, coalesce(f.status, '')`
+	coalesce(p.public_id, ''), coalesce(f.status, ''), coalesce(b.public_id, ''), coalesce(b.state, '')`
 
 // notificationJoins is the joins of notificationColumns; its argument is the reader's key.
-const notificationJoins = ` JOIN payments p ON p.id = n.payment_id
+const notificationJoins = ` LEFT JOIN payments p ON p.id = n.payment_id
+	LEFT JOIN batches b ON b.id = n.batch_id
 	LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.person_key = ?
 	LEFT JOIN refunds f ON f.id = n.refund_id`
 
@@ -193,8 +225,8 @@ func scanNotification(s scannable) (Notification, error) {
 	var n Notification
 	var created int64
 	var read sql.NullInt64
-	err := s.Scan(&n.ID, &n.RecipientKey, &n.RecipientRole, &n.ActorKey, &n.Kind, &n.PaymentID, &n.RefundID, &n.LinkID,
-		&n.Text, &created, &read, &n.PaymentPublicID, &n.RefundStatus)
+	err := s.Scan(&n.ID, &n.RecipientKey, &n.RecipientRole, &n.ActorKey, &n.Kind, &n.PaymentID, &n.RefundID, &n.LinkID, &n.BatchID,
+		&n.Text, &created, &read, &n.PaymentPublicID, &n.RefundStatus, &n.BatchPublicID, &n.BatchState)
 	n.CreatedAt = fromMS(created)
 	n.Read = read.Valid
 	if read.Valid && read.Int64 > 0 {

@@ -22,7 +22,7 @@ func (s *Server) navCounts(r *http.Request) views.NavCounts {
 		s.log.Warn("navigation counts", append(logAttrs(r), "err", err)...)
 		return views.NavCounts{}
 	}
-	return views.NavCounts{Approvals: c.ApprovalsWaiting, Decided: c.Decided, Payer: c.Payer}
+	return views.NavCounts{Approvals: c.ApprovalsWaiting, Decided: c.Decided, Payer: c.Payer, Batches: c.Batches}
 }
 
 // notificationsPage lists the person's notifications, newest first, a page at a time
@@ -53,7 +53,7 @@ func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request) {
 		target, _ := notificationTarget(n, who)
 		id := strconv.FormatInt(n.ID, 10)
 		v.Items = append(v.Items, views.NotificationItem{
-			ID: n.ID, Kind: n.Kind, KindLabel: notificationKindLabel(n.Kind), Text: n.Text, Now: refundNow(n.RefundStatus), At: n.CreatedAt, Read: n.Read,
+			ID: n.ID, Kind: n.Kind, KindLabel: notificationKindLabel(n.Kind), Text: n.Text, Now: notificationNow(n), At: n.CreatedAt, Read: n.Read,
 			OpenURL: "/notifications/" + id, Target: target, ReadURL: "/notifications/" + id + "/read",
 		})
 	}
@@ -110,13 +110,35 @@ func (s *Server) readNotification(w http.ResponseWriter, r *http.Request, who op
 }
 
 // notificationTarget is where a notification leads, in words and as an address: a refund
-// request waiting for managers to the queue (for a manager), anything else to its
-// payment.
+// request waiting for managers to the queue (for a manager), one about a batch to the
+// batch's page, anything else to its payment.
 func notificationTarget(n storage.Notification, who ops.Person) (words, url string) {
-	if n.Kind == storage.NotifyApprovalRequested && who.Has(ops.RoleManager) {
+	switch {
+	case n.BatchPublicID != "":
+		return "Open batch " + n.BatchPublicID, "/batches/" + n.BatchPublicID
+	case n.PaymentPublicID == "":
+		return "Open your notifications", "/notifications"
+	case n.Kind == storage.NotifyApprovalRequested && who.Has(ops.RoleManager):
 		return "Open the approvals queue", "/approvals"
 	}
 	return "Open payment " + n.PaymentPublicID, "/payments/" + n.PaymentPublicID
+}
+
+// notificationNow says where what a notification is about stands now ("" for nothing to
+// add): a refund's status, or a batch's state when it moved on since.
+func notificationNow(n storage.Notification) string {
+	if n.BatchPublicID == "" {
+		return refundNow(n.RefundStatus)
+	}
+	switch {
+	case n.Kind == storage.NotifyBatchApprovalRequested && n.BatchState == storage.BatchAwaitingApproval:
+		return "still waiting for a manager's decision"
+	case n.Kind == storage.NotifyBatchDecided && n.BatchState == storage.BatchScheduled:
+		return "in its undo window"
+	case n.Kind == storage.NotifyBatchFinished || n.Kind == storage.NotifyBatchCancelled:
+		return ""
+	}
+	return ops.BatchStateLabel(n.BatchState)
 }
 
 // notificationKindLabel names a kind of notification for people.
@@ -130,6 +152,14 @@ func notificationKindLabel(kind string) string {
 		return "Payer confirmed"
 	case storage.NotifyPayerLinkEnded:
 		return "Payer link ended"
+	case storage.NotifyBatchApprovalRequested:
+		return "Batch waiting for a manager"
+	case storage.NotifyBatchDecided:
+		return "Your batch: decision"
+	case storage.NotifyBatchFinished:
+		return "Your batch finished"
+	case storage.NotifyBatchCancelled:
+		return "Your batch cancelled"
 	}
 	return kind
 }
