@@ -56,6 +56,20 @@ func (f *fixture) batchNow(b storage.Batch) (storage.Batch, []storage.BatchItem)
 	return got, items
 }
 
+// allSucceeded fails unless the batch is done with every item succeeded.
+func (f *fixture) allSucceeded(b storage.Batch) {
+	f.t.Helper()
+	got, items := f.batchNow(b)
+	if got.State != storage.BatchDone {
+		f.t.Fatalf("state %s", got.State)
+	}
+	for _, it := range items {
+		if it.RunState != storage.ItemSucceeded {
+			f.t.Errorf("line %d: %s %q", it.Line, it.RunState, it.Outcome)
+		}
+	}
+}
+
 // auditKinds counts the audit log's entries by kind.
 func (f *fixture) auditKinds(kinds ...string) map[string]int {
 	f.t.Helper()
@@ -203,15 +217,7 @@ func TestBatchApprovalBindsTheItems(t *testing.T) {
 	}
 	f.clock.Advance(DefaultBatchUndo)
 	f.round()
-	got, items := f.batchNow(b)
-	if got.State != storage.BatchDone {
-		t.Fatalf("state %s", got.State)
-	}
-	for _, it := range items {
-		if it.RunState != storage.ItemSucceeded {
-			t.Errorf("line %d: %s %s", it.Line, it.RunState, it.Outcome)
-		}
-	}
+	f.allSucceeded(b)
 	refunds, _ := f.db.RefundsOfPayment(ctx, big.ID)
 	if len(refunds) != 1 || refunds[0].Status != "succeeded" || refunds[0].Amount != 60000 || refunds[0].DecidedBy != mia.Email || refunds[0].ApprovalRule != RulePerRefund {
 		t.Fatalf("the large refund: %+v", refunds)
@@ -447,15 +453,7 @@ func TestTwoWorkersAtOnceSendEachItemOnce(t *testing.T) {
 	}
 	wg.Wait()
 	f.round()
-	got, items := f.batchNow(b)
-	if got.State != storage.BatchDone {
-		t.Fatalf("state %s", got.State)
-	}
-	for _, it := range items {
-		if it.RunState != storage.ItemSucceeded {
-			t.Errorf("line %d: %s %q", it.Line, it.RunState, it.Outcome)
-		}
-	}
+	f.allSucceeded(b)
 	if n := f.totalRefundPosts(); n != 8 {
 		t.Errorf("%d refunds sent for 8 items", n)
 	}

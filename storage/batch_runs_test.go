@@ -26,6 +26,20 @@ func runTestBatch(t *testing.T, db *DB) (Batch, []BatchItem) {
 	return b, items
 }
 
+// runningTestBatch is runTestBatch requested and started, its items queued.
+func runningTestBatch(t *testing.T, db *DB) Batch {
+	t.Helper()
+	ctx := context.Background()
+	b, items := runTestBatch(t, db)
+	if _, err := db.RequestBatch(ctx, b.ID, BatchDigest(items), "", db.Now(), BatchChange{By: "sam@x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.StartBatch(ctx, b.ID, BatchChange{}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	return b
+}
+
 // TestBatchLife: request (items queued, digest bound), approval by another person for the
 // same digest only, start only once due, items marked running once, finish only when no
 // item is left; every change is conditional on the state before it.
@@ -141,13 +155,7 @@ func TestBatchLife(t *testing.T) {
 func TestBatchCancelWhileRunning(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	b, items := runTestBatch(t, db)
-	if _, err := db.RequestBatch(ctx, b.ID, BatchDigest(items), "", db.Now(), BatchChange{By: "sam@x"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := db.StartBatch(ctx, b.ID, BatchChange{}); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
+	b := runningTestBatch(t, db)
 	if ok, _ := db.MarkBatchItemRunning(ctx, b.ID, 2, "k2"); !ok {
 		t.Fatal("mark")
 	}
@@ -331,13 +339,7 @@ func TestFinishBatchWritesItsEntryWithIt(t *testing.T) {
 func TestUnsettledBatchItemsPages(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	b, items := runTestBatch(t, db)
-	if _, err := db.RequestBatch(ctx, b.ID, BatchDigest(items), "", db.Now(), BatchChange{By: "sam@x"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := db.StartBatch(ctx, b.ID, BatchChange{}); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
+	b := runningTestBatch(t, db)
 	for _, line := range []int{2, 4} {
 		if ok, _ := db.MarkBatchItemRunning(ctx, b.ID, line, BatchItemKey(b.PublicID, line)); !ok {
 			t.Fatal("mark")
