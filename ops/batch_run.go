@@ -34,10 +34,41 @@ func (d *Desk) BatchRate() float64 { return d.cfg.BatchRate }
 type batchLimits struct {
 	mu sync.Mutex
 	by map[string]*rate.Limiter
+	// running holds the batches a goroutine of this process runs now; runners waits for
+	// those goroutines.
+	running map[int64]bool
+	runners sync.WaitGroup
 	// followed is when the worker last followed the items already sent, and cursor the
-	// last item it followed then (its goroutine only).
+	// last item it followed then (the rounds' goroutine only).
 	followed time.Time
 	cursor   storage.BatchItemRef
+}
+
+// isRunning says whether a goroutine of this process runs batch id now.
+func (l *batchLimits) isRunning(id int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running[id]
+}
+
+// claim marks batch id as run here, unless it is already; release lets it go.
+func (l *batchLimits) claim(id int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running[id] {
+		return false
+	}
+	if l.running == nil {
+		l.running = map[int64]bool{}
+	}
+	l.running[id] = true
+	return true
+}
+
+func (l *batchLimits) release(id int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.running, id)
 }
 
 // batchFollowEvery is how often the worker reads again the items already sent whose
@@ -355,8 +386,9 @@ func (d *Desk) batchAudit(who Person, kind, message string, data map[string]any)
 // ends) it starts the batches due and runs their items until ctx ends. Only one instance
 // runs it at a time (the job leader, cmd/paydesk).
 func (d *Desk) RunBatches(ctx context.Context, every time.Duration) {
+	defer d.batches.runners.Wait() // the batches running here end with the job
 	for {
-		if err := d.BatchRound(ctx); err != nil && ctx.Err() == nil {
+		if err := d.startBatchRound(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("batches", "err", err)
 		}
 		wait := every
@@ -373,10 +405,20 @@ func (d *Desk) RunBatches(ctx context.Context, every time.Duration) {
 	}
 }
 
-// BatchRound does one round of the worker: it follows the items already sent whose
-// outcome may still change, then starts and runs each batch due, to its end (or until
-// ctx ends: the next round resumes it).
+// BatchRound does one round of the worker and waits for the batches it runs to end (or
+// ctx to end: the next round resumes them). RunBatches does not wait: it goes on with its
+// rounds while batches run.
 func (d *Desk) BatchRound(ctx context.Context) error {
+	err := d.startBatchRound(ctx)
+	d.batches.runners.Wait()
+	return err
+}
+
+// startBatchRound follows the items already sent whose outcome may still change, then
+// starts each batch due and runs each running one in a goroutine of its own, unless it
+// runs here already: batches run side by side, each account's pace shared between them,
+// and the rounds go on (following, starting) while a long batch runs.
+func (d *Desk) startBatchRound(ctx context.Context) error {
 	if now := d.cfg.Now(); now.Sub(d.batches.followed) >= batchFollowEvery {
 		if err := d.followBatchItems(ctx); err != nil {
 			return err
@@ -390,6 +432,9 @@ func (d *Desk) BatchRound(ctx context.Context) error {
 	for _, b := range due {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if d.batches.isRunning(b.ID) {
+			continue
 		}
 		if b.State == storage.BatchScheduled {
 			started, ok, err := d.db.StartBatch(ctx, b.ID, storage.BatchChange{
@@ -405,9 +450,17 @@ func (d *Desk) BatchRound(ctx context.Context) error {
 			}
 			b = started
 		}
-		if err := d.runBatch(ctx, b); err != nil {
-			d.log.Error("batch", "batch", b.PublicID, "err", err)
+		if !d.batches.claim(b.ID) {
+			continue
 		}
+		d.batches.runners.Add(1)
+		go func(b storage.Batch) {
+			defer d.batches.runners.Done()
+			defer d.batches.release(b.ID)
+			if err := d.runBatch(ctx, b); err != nil {
+				d.log.Error("batch", "batch", b.PublicID, "err", err)
+			}
+		}(b)
 	}
 	return nil
 }

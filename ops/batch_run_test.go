@@ -486,3 +486,48 @@ func TestTwoWorkersAtOnceSendEachItemOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesRunSideBySide: the worker's rounds go on while a batch runs — a batch due
+// later starts while the first still runs, and a running batch is never run twice by
+// the same process; each item is sent once.
+func TestBatchesRunSideBySide(t *testing.T) {
+	f := newFixture(t)
+	f.desk.cfg.BatchRate = 10 // ten items of one account take about a second
+	ctx := context.Background()
+	csv := func(n int) string {
+		out := "payment,amount,reason,note\n"
+		for range n {
+			out += f.add(bpc.Name, 2, 10000).PublicID + ",1,duplicate,\n"
+		}
+		return out
+	}
+	first, _ := f.requestBatch(sam, BatchRefund, csv(10))
+	f.clock.Advance(DefaultBatchUndo)
+	if err := f.desk.startBatchRound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !f.desk.batches.isRunning(first.ID) {
+		t.Fatal("the first batch is not running after the round")
+	}
+	// Another round while it runs: it is not run a second time here.
+	if err := f.desk.startBatchRound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := f.requestBatch(sam, BatchRefund, csv(3))
+	f.clock.Advance(DefaultBatchUndo)
+	if err := f.desk.startBatchRound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.batchNow(second); got.State != storage.BatchRunning && got.State != storage.BatchDone {
+		t.Fatalf("the second batch is %s while the first runs", got.State)
+	}
+	if got, _ := f.batchNow(first); got.State != storage.BatchRunning {
+		t.Fatalf("the first batch is %s already: the test proves nothing", got.State)
+	}
+	f.desk.batches.runners.Wait()
+	f.allSucceeded(first)
+	f.allSucceeded(second)
+	if n := f.totalRefundPosts(); n != 13 {
+		t.Errorf("%d refunds sent for 13 items", n)
+	}
+}
