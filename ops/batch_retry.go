@@ -46,7 +46,12 @@ func RetryCounts(items []storage.BatchItem) (retry, unsettled int) {
 // MayRetryBatch says whether who may retry b: its maker or a manager, in a role that
 // makes batches, once b has ended.
 func MayRetryBatch(who Person, b storage.Batch) bool {
-	return BatchEnded(b) && MayCreateBatches(who) && (who.mayApprove() || b.IsRequester(who.Email, who.Key))
+	return BatchEnded(b) && mayRetry(who, b)
+}
+
+// mayRetry: the batch's maker or a manager, in a role that makes batches.
+func mayRetry(who Person, b storage.Batch) bool {
+	return MayCreateBatches(who) && (who.mayApprove() || b.IsRequester(who.Email, who.Key))
 }
 
 // LiveRetry is the retry of b that counts among retries (one that may run, runs or ran),
@@ -71,7 +76,7 @@ func (d *Desk) RetryBatch(ctx context.Context, who Person, publicID string) (sto
 	if err != nil {
 		return storage.Batch{}, err
 	}
-	if !MayCreateBatches(who) || !(who.mayApprove() || b.IsRequester(who.Email, who.Key)) {
+	if !mayRetry(who, b) {
 		return storage.Batch{}, refuse(ErrNotAllowed, "Only the batch's maker or a manager may retry it.")
 	}
 	if !BatchEnded(b) {

@@ -29,9 +29,10 @@ func (d *Desk) BatchUndo() time.Duration { return d.cfg.BatchUndo }
 // BatchRate is the configured pace per provider account (items per second).
 func (d *Desk) BatchRate() float64 { return d.cfg.BatchRate }
 
-// batchLimits paces a batch's calls per provider account: one limiter per account,
-// shared by every batch this process runs.
-type batchLimits struct {
+// batchWorker is the batch worker's state in this process: the pace per provider account
+// (one limiter per account, shared by every batch it runs), the batches it runs now, and
+// where it is in following the items already sent.
+type batchWorker struct {
 	mu sync.Mutex
 	by map[string]*rate.Limiter
 	// running holds the batches a goroutine of this process runs now; runners waits for
@@ -45,14 +46,14 @@ type batchLimits struct {
 }
 
 // isRunning says whether a goroutine of this process runs batch id now.
-func (l *batchLimits) isRunning(id int64) bool {
+func (l *batchWorker) isRunning(id int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.running[id]
 }
 
 // claim marks batch id as run here, unless it is already; release lets it go.
-func (l *batchLimits) claim(id int64) bool {
+func (l *batchWorker) claim(id int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.running[id] {
@@ -65,7 +66,7 @@ func (l *batchLimits) claim(id int64) bool {
 	return true
 }
 
-func (l *batchLimits) release(id int64) {
+func (l *batchWorker) release(id int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.running, id)
@@ -76,7 +77,7 @@ func (l *batchLimits) release(id int64) {
 // each is one read.
 const batchFollowEvery = 15 * time.Second
 
-func (l *batchLimits) of(key string, perSecond float64) *rate.Limiter {
+func (l *batchWorker) of(key string, perSecond float64) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.by == nil {

@@ -116,7 +116,7 @@ type Desk struct {
 	refusals refusalGuard // refused webhooks per source (webhook_limit.go)
 	returns  payerReturns // payer returns per link (payer_return.go)
 
-	batches batchLimits // the batch worker's pace per provider account (batch_run.go)
+	batches batchWorker // the batch worker's pace, runs and follow-up (batch_run.go)
 }
 
 // New checks the configuration and builds the Desk.
