@@ -92,13 +92,7 @@ func TestRetryBatchCarriesTheItemsOver(t *testing.T) {
 func TestRetryBatchOnlyWhatDidNotRun(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p, q := f.add(bpc.Name, 2, 10000), f.add(bpc.Name, 2, 10000)
-	b, _ := f.requestBatch(sam, BatchRefund, "payment,amount,reason,note\n"+p.PublicID+",80,duplicate,\n"+q.PublicID+",1,duplicate,\n")
-	if _, err := f.desk.Refund(ctx, mia, f.payment(p), RefundArgs{Amount: 5000, Reason: "goodwill", Key: key()}); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Advance(DefaultBatchUndo)
-	f.round()
+	b, p := f.ranBehindAHandRefund()
 	if done, items := f.batchNow(b); done.State != storage.BatchDone || items[0].RunState != storage.ItemFailed || items[1].RunState != storage.ItemSucceeded {
 		t.Fatalf("batch %s, items %+v", done.State, items)
 	}
@@ -114,6 +108,7 @@ func TestRetryBatchOnlyWhatDidNotRun(t *testing.T) {
 		t.Errorf("the item with less left now: %s %q", items[0].Verdict, items[0].Why)
 	}
 
+	q := f.add(bpc.Name, 2, 10000)
 	all, _ := f.requestBatch(sam, BatchRefund, "payment,amount,reason,note\n"+q.PublicID+",1,duplicate,\n")
 	f.clock.Advance(DefaultBatchUndo)
 	f.round()

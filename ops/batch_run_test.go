@@ -356,19 +356,28 @@ func TestBatchResumesWithoutDoubling(t *testing.T) {
 	}
 }
 
+// ranBehindAHandRefund is a batch of two refunds — 80.00 of one 100.00 payment, p, and
+// 1.00 of another — run after a manager refunded 50.00 of p by hand: its first item
+// fails (less is left than it was approved for), the second succeeds.
+func (f *fixture) ranBehindAHandRefund() (storage.Batch, storage.Payment) {
+	f.t.Helper()
+	p, q := f.add(bpc.Name, 2, 10000), f.add(bpc.Name, 2, 10000)
+	b, _ := f.requestBatch(sam, BatchRefund, "payment,amount,reason,note\n"+p.PublicID+",80,duplicate,\n"+q.PublicID+",1,duplicate,\n")
+	if _, err := f.desk.Refund(context.Background(), mia, f.payment(p), RefundArgs{Amount: 5000, Reason: "goodwill", Key: key()}); err != nil {
+		f.t.Fatal(err)
+	}
+	f.clock.Advance(DefaultBatchUndo)
+	f.round()
+	return b, p
+}
+
 // TestBatchRunRejudgesEachItem: an item is judged again when it runs — the payment
 // refunded by hand meanwhile leaves less than the batch's amount, so that item fails
 // with the reason and nothing is sent for it; the others run.
 func TestBatchRunRejudgesEachItem(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	p, q := f.add(bpc.Name, 2, 10000), f.add(bpc.Name, 2, 10000)
-	b, _ := f.requestBatch(sam, BatchRefund, "payment,amount,reason,note\n"+p.PublicID+",80,duplicate,\n"+q.PublicID+",1,duplicate,\n")
-	if _, err := f.desk.Refund(ctx, mia, f.payment(p), RefundArgs{Amount: 5000, Reason: "goodwill", Key: key()}); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Advance(DefaultBatchUndo)
-	f.round()
+	b, p := f.ranBehindAHandRefund()
 	_, items := f.batchNow(b)
 	if items[0].RunState != storage.ItemFailed || !strings.Contains(items[0].Outcome, "Only 50.00 EUR is left to refund now") {
 		t.Errorf("line 2: %s %q", items[0].RunState, items[0].Outcome)
